@@ -1,0 +1,61 @@
+use std::fmt;
+
+/// An error that names the input, the place and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    message: String,
+}
+
+impl Error {
+    pub fn new(message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+        }
+    }
+
+    /// `what` was `got`, but `expected` was required.
+    pub fn invalid(what: &str, expected: &str, got: impl fmt::Display) -> Self {
+        Error::new(format!("{what}: expected {expected}, got {got}"))
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Prefix the message with where it happened, e.g. a file or a field.
+    pub fn context(self, place: impl fmt::Display) -> Self {
+        Error::new(format!("{place}: {}", self.message))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<serde_json::Error> for Error {
+    fn from(e: serde_json::Error) -> Self {
+        Error::new(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Fails unless `value` lies in `[lo, hi]` and is a number.
+pub fn check_range(what: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
+    if value.is_nan() || value < lo || value > hi {
+        return Err(Error::invalid(what, &format!("a number in [{lo}, {hi}]"), value));
+    }
+    Ok(())
+}
+
+/// Fails unless `value` is at least `lo`.
+pub fn check_min(what: &str, value: usize, lo: usize) -> Result<()> {
+    if value < lo {
+        return Err(Error::invalid(what, &format!("an integer >= {lo}"), value));
+    }
+    Ok(())
+}

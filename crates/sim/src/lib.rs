@@ -1,0 +1,20 @@
+//! Vectorised user simulators for reinforcement-learning recommenders.
+//!
+//! A [`World`] says how users respond to items; [`BatchEnv`] steps B of them at
+//! once with histories, the quit model of [`QuitConfig`] and auto-reset.
+
+pub mod batch;
+pub mod error;
+pub mod quit;
+pub mod registry;
+pub mod rng;
+pub mod synthetic;
+pub mod world;
+
+pub use batch::{BatchConfig, BatchEnv, EpisodeStat, VecEnv, PAD_ITEM};
+pub use error::{Error, Result};
+pub use quit::QuitConfig;
+pub use registry::{make_env, EnvSpec, ENVIRONMENTS};
+pub use rng::Rng;
+pub use synthetic::{Synthetic, SyntheticConfig};
+pub use world::World;
