@@ -1,0 +1,24 @@
+//! Actor-critic learning for recommender policies: networks, optimisers,
+//! buffers, advantage estimation, the algorithms and policy artefacts.
+//! Knows nothing of Node or browsers.
+
+pub mod adam;
+pub mod buffer;
+pub mod encoder;
+pub mod gae;
+pub mod linalg;
+pub mod mlp;
+pub mod net;
+pub mod params;
+
+pub use adam::AdamConfig;
+pub use ialp_sim::{Error, Result};
+pub use net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBatch};
+pub use params::{Params, Tensor};
+pub mod a2c;
+pub mod eval;
+pub mod policy;
+
+pub use a2c::{train, A2c, A2cConfig, Progress, TrainConfig, TrainOutcome};
+pub use eval::{evaluate, Actor, Mode};
+pub use policy::{Policy, PolicyMeta};

@@ -1,0 +1,277 @@
+//! Online advantage actor-critic (A2C, Mnih et al. 2016) on a batched simulator:
+//! collect T steps from B users, estimate advantages with GAE, take one
+//! gradient step on the policy loss, the value loss and the entropy bonus.
+
+use crate::adam::AdamConfig;
+use crate::buffer::RolloutBuffer;
+use crate::encoder::StateEncoder;
+use crate::gae::gae;
+use crate::net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBatch};
+use crate::policy::{choose_actions, Policy, PolicyMeta};
+use ialp_sim::error::{check_min, check_range};
+use ialp_sim::{make_env, EnvSpec, EpisodeStat, Error, Result, Rng, VecEnv};
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct A2cConfig {
+    /// T: steps collected from each user slot per update.
+    pub n_steps: usize,
+    /// gamma: discount per step.
+    pub gamma: f32,
+    /// lambda of GAE.
+    pub gae_lambda: f32,
+    /// Standardise advantages within each update.
+    pub normalize_advantages: bool,
+    pub loss: LossConfig,
+    pub adam: AdamConfig,
+    pub net: NetConfig,
+}
+
+impl Default for A2cConfig {
+    fn default() -> Self {
+        A2cConfig {
+            n_steps: 8,
+            gamma: 0.9,
+            gae_lambda: 0.95,
+            normalize_advantages: true,
+            loss: LossConfig::default(),
+            adam: AdamConfig::default(),
+            net: NetConfig::default(),
+        }
+    }
+}
+
+impl A2cConfig {
+    pub fn validate(&self) -> Result<()> {
+        check_min("a2c.nSteps", self.n_steps, 1)?;
+        check_range("a2c.gamma", self.gamma as f64, 0.0, 1.0)?;
+        check_range("a2c.gaeLambda", self.gae_lambda as f64, 0.0, 1.0)?;
+        check_range("a2c.loss.entropyCoef", self.loss.entropy_coef as f64, 0.0, 1e3)?;
+        check_range("a2c.loss.valueCoef", self.loss.value_coef as f64, 0.0, 1e3)?;
+        if !(self.adam.lr > 0.0 && self.adam.lr.is_finite() && self.adam.lr <= 10.0) {
+            return Err(Error::invalid("a2c.adam.lr (learning rate)", "a number in (0, 10]", self.adam.lr));
+        }
+        check_range("a2c.adam.beta1", self.adam.beta1 as f64, 0.0, 0.999_999)?;
+        check_range("a2c.adam.beta2", self.adam.beta2 as f64, 0.0, 0.999_999_9)?;
+        check_range("a2c.adam.maxGradNorm", self.adam.max_grad_norm as f64, 0.0, 1e9)?;
+        self.net.validate()
+    }
+}
+
+/// Online training until `episodes` episodes have finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrainConfig {
+    pub env: EnvSpec,
+    pub a2c: A2cConfig,
+    /// Stop once this many training episodes have finished.
+    pub episodes: usize,
+    /// Seed of the network initialisation, action sampling and the users met.
+    pub seed: u64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            env: EnvSpec::synthetic(),
+            a2c: A2cConfig::default(),
+            episodes: 3000,
+            seed: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn from_json(json: &str) -> Result<Self> {
+        let cfg: TrainConfig =
+            serde_json::from_str(json).map_err(|e| Error::new(format!("training config: {e}")))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        check_min("episodes", self.episodes, 1)?;
+        self.a2c.validate()
+    }
+}
+
+/// Reported after every update.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    pub updates: u64,
+    pub env_steps: u64,
+    pub episodes: usize,
+    pub target_episodes: usize,
+    pub loss: LossStats,
+}
+
+pub struct TrainOutcome {
+    pub policy: Policy,
+    /// Training episodes in the order they finished (the online learning curve).
+    pub episodes: Vec<EpisodeStat>,
+    pub updates: u64,
+    pub env_steps: u64,
+}
+
+pub struct A2c {
+    pub cfg: A2cConfig,
+    pub backend: Box<dyn AcBackend>,
+    pub encoder: StateEncoder,
+    rng: Rng,
+    buf: RolloutBuffer,
+    hist_items: Vec<u32>,
+    hist_rewards: Vec<f32>,
+    obs: Vec<f32>,
+}
+
+impl A2c {
+    /// An A2C learner for `env` on the `ndarray` backend.
+    pub fn new(cfg: A2cConfig, env: &dyn VecEnv, seed: u64) -> Result<Self> {
+        cfg.validate()?;
+        let encoder = StateEncoder::new(env.history(), env.n_items(), env.item_features().to_vec())?;
+        let backend = NdarrayNet::new(
+            cfg.net.clone(),
+            encoder.out_dim(),
+            encoder.item_features.clone(),
+            env.n_items(),
+            cfg.adam.clone(),
+            seed,
+        )?;
+        Self::with_backend(cfg, env, encoder, Box::new(backend), seed)
+    }
+
+    pub fn with_backend(
+        cfg: A2cConfig,
+        env: &dyn VecEnv,
+        encoder: StateEncoder,
+        backend: Box<dyn AcBackend>,
+        seed: u64,
+    ) -> Result<Self> {
+        let (b, h) = (env.batch_size(), env.history());
+        Ok(A2c {
+            buf: RolloutBuffer::new(cfg.n_steps, b, encoder.out_dim()),
+            rng: Rng::stream(seed, 0xA2C),
+            hist_items: vec![0; b * h],
+            hist_rewards: vec![0.0; b * h],
+            obs: vec![0.0; b * encoder.out_dim()],
+            cfg,
+            backend,
+            encoder,
+        })
+    }
+
+    fn encode_current(&mut self, env: &dyn VecEnv) -> Result<()> {
+        env.observe(&mut self.hist_items, &mut self.hist_rewards)?;
+        self.encoder.encode(&self.hist_items, &self.hist_rewards, &mut self.obs)
+    }
+
+    /// Collects one rollout of T steps from `env` and updates the networks.
+    pub fn train_rollout(&mut self, env: &mut dyn VecEnv) -> Result<LossStats> {
+        let b = env.batch_size();
+        let od = self.encoder.out_dim();
+        let (mut rewards, mut dones) = (vec![0f32; b], vec![0u8; b]);
+        self.buf.clear();
+        self.encode_current(env)?;
+        for _ in 0..self.cfg.n_steps {
+            let view = ArrayView2::from_shape((b, od), &self.obs).map_err(|e| Error::new(e.to_string()))?;
+            let (logits, values) = self.backend.forward(view);
+            let actions = choose_actions(&logits, &mut self.rng, false);
+            env.step(&actions, &mut rewards, &mut dones)?;
+            self.buf.push(
+                &self.obs,
+                &actions,
+                &rewards,
+                &dones,
+                values.as_slice().expect("contiguous"),
+            )?;
+            self.encode_current(env)?;
+        }
+        let view = ArrayView2::from_shape((b, od), &self.obs).map_err(|e| Error::new(e.to_string()))?;
+        let (_, last_values) = self.backend.forward(view);
+        let (mut adv, returns) = gae(
+            &self.buf.rewards,
+            &self.buf.values,
+            &self.buf.dones,
+            last_values.as_slice().expect("contiguous"),
+            self.cfg.gamma,
+            self.cfg.gae_lambda,
+        );
+        if self.cfg.normalize_advantages && adv.len() > 1 {
+            let n = adv.len() as f32;
+            let mean = adv.iter().sum::<f32>() / n;
+            let var = adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / n;
+            let sd = libm::sqrtf(var) + 1e-8;
+            adv.iter_mut().for_each(|a| *a = (*a - mean) / sd);
+        }
+        let batch = UpdateBatch {
+            obs: &self.buf.obs,
+            actions: &self.buf.actions,
+            advantages: &adv,
+            returns: &returns,
+        };
+        let stats = self.backend.update(&batch, &self.cfg.loss);
+        if !stats.total.is_finite() {
+            return Err(Error::new(format!(
+                "training diverged: the loss became {} (lower the learning rate a2c.adam.lr = {})",
+                stats.total, self.cfg.adam.lr
+            )));
+        }
+        Ok(stats)
+    }
+
+    pub fn policy(&self, env: &dyn VecEnv, training: serde_json::Value) -> Result<Policy> {
+        let meta = PolicyMeta {
+            env: env.name().to_string(),
+            n_items: env.n_items(),
+            history: env.history(),
+            net: self.cfg.net.clone(),
+            training,
+            created_with: format!("ialp-ac-core {}", env!("CARGO_PKG_VERSION")),
+        };
+        Policy::new(meta, self.encoder.clone(), self.backend.params())
+    }
+}
+
+/// Trains online A2C as `cfg` says. `progress` is called after every update;
+/// returning false stops early (the outcome then holds what was learnt so far).
+pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(&Progress) -> bool) -> Result<TrainOutcome> {
+    cfg.validate()?;
+    let mut spec = cfg.env.clone();
+    spec.batch.seed = cfg.seed;
+    spec.batch.auto_reset = true;
+    let mut env = make_env(&spec)?;
+    let mut learner = A2c::new(cfg.a2c.clone(), env.as_ref(), cfg.seed)?;
+    let mut episodes = Vec::new();
+    let mut p = Progress {
+        target_episodes: cfg.episodes,
+        ..Default::default()
+    };
+    while episodes.len() < cfg.episodes {
+        p.loss = learner.train_rollout(env.as_mut())?;
+        p.updates += 1;
+        p.env_steps += (cfg.a2c.n_steps * env.batch_size()) as u64;
+        episodes.extend(env.drain_episodes());
+        p.episodes = episodes.len().min(cfg.episodes);
+        if !progress(&p) {
+            break;
+        }
+    }
+    episodes.truncate(cfg.episodes);
+    let training = serde_json::json!({
+        "algorithm": "a2c",
+        "config": cfg,
+        "updates": p.updates,
+        "envSteps": p.env_steps,
+        "episodes": episodes.len(),
+    });
+    let policy = learner.policy(env.as_ref(), training)?;
+    Ok(TrainOutcome {
+        policy,
+        episodes,
+        updates: p.updates,
+        env_steps: p.env_steps,
+    })
+}

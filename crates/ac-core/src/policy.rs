@@ -1,0 +1,340 @@
+//! A trained policy: state encoder, item features and actor-critic weights, with
+//! the versioned artefact format that stores them.
+//!
+//! Artefact (little-endian):
+//! `b"IALPPOL\0"` | u32 format version | u32 header length L | L bytes of JSON
+//! header | f32 payload (item features, then each tensor, at the header's
+//! offsets) | u64 FNV-1a checksum of every byte before it.
+
+use crate::adam::AdamConfig;
+use crate::encoder::StateEncoder;
+use crate::net::{AcBackend, NdarrayNet, NetConfig};
+use crate::params::{Params, Tensor};
+use ialp_sim::{Error, Result, Rng, PAD_ITEM};
+use ndarray::{Array1, Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub const MAGIC: &[u8; 8] = b"IALPPOL\0";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a policy is and where it came from; stored in the artefact header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyMeta {
+    pub env: String,
+    pub n_items: usize,
+    pub history: usize,
+    pub net: NetConfig,
+    /// The training configuration and summary, as the trainer wrote them.
+    #[serde(default)]
+    pub training: serde_json::Value,
+    #[serde(default)]
+    pub created_with: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TensorEntry {
+    name: String,
+    shape: Vec<usize>,
+    offset: usize,
+    len: usize,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    format: String,
+    meta: PolicyMeta,
+    feature_dim: usize,
+    item_features: TensorEntry,
+    tensors: Vec<TensorEntry>,
+}
+
+#[derive(Clone)]
+pub struct Policy {
+    pub meta: PolicyMeta,
+    pub encoder: StateEncoder,
+    net: NdarrayNet,
+}
+
+/// Draws one action per row from softmax(logits), or takes the arg-max.
+pub fn choose_actions(logits: &Array2<f32>, rng: &mut Rng, greedy: bool) -> Vec<u32> {
+    let n = logits.ncols();
+    let flat = logits.as_slice().expect("standard layout");
+    flat.chunks_exact(n)
+        .map(|row| {
+            let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            if greedy {
+                return row.iter().position(|&z| z == m).unwrap_or(0) as u32;
+            }
+            let total: f32 = row.iter().map(|&z| libm::expf(z - m)).sum();
+            let mut u = rng.uniform() * total;
+            for (j, &z) in row.iter().enumerate() {
+                u -= libm::expf(z - m);
+                if u < 0.0 {
+                    return j as u32;
+                }
+            }
+            (n - 1) as u32
+        })
+        .collect()
+}
+
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+impl Policy {
+    pub fn new(meta: PolicyMeta, encoder: StateEncoder, params: Params) -> Result<Self> {
+        let mut net = NdarrayNet::new(
+            meta.net.clone(),
+            encoder.out_dim(),
+            encoder.item_features.clone(),
+            encoder.n_items,
+            AdamConfig::default(),
+            0,
+        )?;
+        net.set_params(params)?;
+        Ok(Policy { meta, encoder, net })
+    }
+
+    pub fn params(&self) -> Params {
+        self.net.params()
+    }
+
+    /// Logits (rows x n_items) and values for observations (rows x H each).
+    pub fn evaluate(&self, items: &[u32], rewards: &[f32]) -> Result<(Array2<f32>, Array1<f32>)> {
+        let rows = items.len() / self.encoder.history.max(1);
+        let mut x = vec![0f32; rows * self.encoder.out_dim()];
+        self.encoder.encode(items, rewards, &mut x)?;
+        let view = ArrayView2::from_shape((rows, self.encoder.out_dim()), &x)
+            .map_err(|e| Error::new(e.to_string()))?;
+        Ok(self.net.forward(view))
+    }
+
+    /// The k items with the highest probability for one user, given the user's
+    /// latest interactions (any length; the last H are used, oldest first).
+    pub fn recommend(
+        &self,
+        items: &[u32],
+        rewards: &[f32],
+        k: usize,
+        exclude_seen: bool,
+    ) -> Result<Vec<(u32, f32)>> {
+        if items.len() != rewards.len() {
+            return Err(Error::invalid(
+                "history rewards length",
+                &format!("{} (one per history item)", items.len()),
+                rewards.len(),
+            ));
+        }
+        if k == 0 || k > self.encoder.n_items {
+            return Err(Error::invalid("k", &format!("1..={}", self.encoder.n_items), k));
+        }
+        let h = self.encoder.history;
+        let (mut hi, mut hr) = (vec![PAD_ITEM; h], vec![0f32; h]);
+        let take = items.len().min(h);
+        hi[h - take..].copy_from_slice(&items[items.len() - take..]);
+        hr[h - take..].copy_from_slice(&rewards[rewards.len() - take..]);
+        let (logits, _) = self.evaluate(&hi, &hr)?;
+        let row = logits.row(0);
+        let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let z: f32 = row.iter().map(|&v| libm::expf(v - m)).sum();
+        let mut order: Vec<u32> = (0..self.encoder.n_items as u32)
+            .filter(|i| !(exclude_seen && items.contains(i)))
+            .collect();
+        // stable sort: ties keep item order, so results are deterministic
+        order.sort_by(|&a, &b| row[b as usize].total_cmp(&row[a as usize]));
+        Ok(order
+            .into_iter()
+            .take(k)
+            .map(|i| (i, libm::expf(row[i as usize] - m) / z))
+            .collect())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let params = self.net.params();
+        let feats = &self.encoder.item_features;
+        let mut offset = feats.len();
+        let tensors = params
+            .tensors
+            .iter()
+            .map(|t| {
+                let e = TensorEntry {
+                    name: t.name.clone(),
+                    shape: t.shape.clone(),
+                    offset,
+                    len: t.data.len(),
+                };
+                offset += t.data.len();
+                e
+            })
+            .collect();
+        let header = Header {
+            format: "ialp-policy".into(),
+            meta: self.meta.clone(),
+            feature_dim: self.encoder.feature_dim,
+            item_features: TensorEntry {
+                name: "item_features".into(),
+                shape: vec![self.encoder.n_items, self.encoder.feature_dim],
+                offset: 0,
+                len: feats.len(),
+            },
+            tensors,
+        };
+        let json = serde_json::to_vec(&header).expect("header serialises");
+        let mut out = Vec::with_capacity(24 + json.len() + offset * 4);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        out.extend_from_slice(&json);
+        for &x in feats.iter().chain(params.tensors.iter().flat_map(|t| t.data.iter())) {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        let sum = fnv1a64(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let err = |m: String| Error::new(format!("policy file: {m}"));
+        if bytes.len() < 24 {
+            return Err(err(format!("{} bytes is too short to be a policy", bytes.len())));
+        }
+        if &bytes[..8] != MAGIC {
+            return Err(err("not an ialp policy (bad magic bytes)".into()));
+        }
+        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != FORMAT_VERSION {
+            return Err(err(format!(
+                "format version {version} is not supported (this build reads version {FORMAT_VERSION}){}",
+                if version > FORMAT_VERSION { "; upgrade ialp" } else { "" }
+            )));
+        }
+        let body = &bytes[..bytes.len() - 8];
+        let stored = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
+        if fnv1a64(body) != stored {
+            return Err(err("checksum mismatch: the file is truncated or corrupted".into()));
+        }
+        let hlen = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
+        if 16 + hlen > body.len() {
+            return Err(err(format!("header length {hlen} runs past the end of the file")));
+        }
+        let header: Header = serde_json::from_slice(&body[16..16 + hlen])
+            .map_err(|e| err(format!("header is not valid JSON: {e}")))?;
+        if header.format != "ialp-policy" {
+            return Err(err(format!("format \"{}\" is not \"ialp-policy\"", header.format)));
+        }
+        let payload = &body[16 + hlen..];
+        if payload.len() % 4 != 0 {
+            return Err(err(format!("payload of {} bytes is not whole f32 values", payload.len())));
+        }
+        let floats: Vec<f32> = payload
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+            .collect();
+        let slice = |e: &TensorEntry| -> Result<Vec<f32>> {
+            let end = e.offset.checked_add(e.len).filter(|&end| end <= floats.len());
+            match end {
+                Some(end) if e.shape.iter().product::<usize>() == e.len => Ok(floats[e.offset..end].to_vec()),
+                _ => Err(err(format!("tensor \"{}\" lies outside the payload or has a wrong shape", e.name))),
+            }
+        };
+        let feats = slice(&header.item_features)?;
+        if feats.len() != header.meta.n_items * header.feature_dim {
+            return Err(err("item features do not match nItems x featureDim".into()));
+        }
+        let encoder = StateEncoder::new(header.meta.history, header.meta.n_items, feats)?;
+        let mut params = Params::default();
+        for e in &header.tensors {
+            params.push(Tensor {
+                name: e.name.clone(),
+                shape: e.shape.clone(),
+                data: slice(e)?,
+            });
+        }
+        Policy::new(header.meta, encoder, params).map_err(|e| e.context("policy file"))
+    }
+
+    /// A policy with fresh weights (for tests and as a starting point).
+    pub fn untrained(meta: PolicyMeta, encoder: StateEncoder, seed: u64) -> Result<Self> {
+        let net = NdarrayNet::new(
+            meta.net.clone(),
+            encoder.out_dim(),
+            Arc::clone(&encoder.item_features),
+            encoder.n_items,
+            AdamConfig::default(),
+            seed,
+        )?;
+        Ok(Policy { meta, encoder, net })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        let enc = StateEncoder::new(4, 8, (0..16).map(|i| i as f32 / 16.0).collect()).unwrap();
+        let meta = PolicyMeta {
+            env: "test".into(),
+            n_items: 8,
+            history: 4,
+            net: NetConfig {
+                hidden: 6,
+                depth: 1,
+                embed_dim: 3,
+            },
+            training: serde_json::Value::Null,
+            created_with: "test".into(),
+        };
+        Policy::untrained(meta, enc, 1).unwrap()
+    }
+
+    #[test]
+    fn round_trips_and_recommends_the_same() {
+        let p = policy();
+        let bytes = p.to_bytes();
+        let q = Policy::from_bytes(&bytes).unwrap();
+        assert_eq!(p.params(), q.params());
+        let a = p.recommend(&[1, 2], &[1.0, 0.0], 3, true).unwrap();
+        assert_eq!(a, q.recommend(&[1, 2], &[1.0, 0.0], 3, true).unwrap());
+        assert!(a.iter().all(|(i, _)| *i != 1 && *i != 2));
+        assert_eq!(a.len(), 3);
+    }
+
+    #[test]
+    fn rejects_truncated_corrupted_and_newer_files() {
+        let bytes = policy().to_bytes();
+        let e = Policy::from_bytes(&bytes[..bytes.len() - 10]).err().unwrap();
+        assert!(e.message().contains("checksum"), "{e}");
+        let mut bad = bytes.clone();
+        bad[40] ^= 0xff;
+        assert!(Policy::from_bytes(&bad).err().unwrap().message().contains("checksum"));
+        let mut newer = bytes.clone();
+        newer[8] = 9;
+        let e = Policy::from_bytes(&newer).err().unwrap();
+        assert!(e.message().contains("version 9"), "{e}");
+        assert!(Policy::from_bytes(b"hello").is_err());
+        assert!(Policy::from_bytes(&[0u8; 100]).err().unwrap().message().contains("magic"));
+    }
+
+    #[test]
+    fn greedy_and_sampled_choices() {
+        let logits = Array2::from_shape_vec((2, 3), vec![0.0, 5.0, 1.0, 9.0, 0.0, 0.0]).unwrap();
+        let mut rng = Rng::new(0);
+        assert_eq!(choose_actions(&logits, &mut rng, true), vec![1, 0]);
+        let mut hits = 0;
+        for _ in 0..1000 {
+            hits += (choose_actions(&logits, &mut rng, false)[0] == 1) as u32;
+        }
+        assert!(hits > 950, "{hits}");
+    }
+}
