@@ -1,1 +1,197 @@
-//! placeholder
+//! N-API binding of ialp: converts JavaScript values and errors at the boundary
+//! and calls the core crates. Nothing else lives here.
+//!
+//! Every exported call is `catch_unwind`: a panic in the core becomes a JS
+//! `Error` instead of aborting the Node process.
+
+use ialp_sim::{make_env, EnvSpec, VecEnv, ENVIRONMENTS};
+use napi::bindgen_prelude::{
+    Float32Array, Float32ArraySlice, Uint32Array, Uint32ArraySlice, Uint8ArraySlice,
+};
+use napi::{Error, Result};
+use napi_derive::napi;
+
+fn js_error(e: ialp_sim::Error) -> Error {
+    Error::from_reason(e.message())
+}
+
+/// Byte range of a typed array's view, for the aliasing check.
+fn bytes<T>(s: &[T]) -> (usize, usize) {
+    let start = s.as_ptr() as usize;
+    (start, start + std::mem::size_of_val(s))
+}
+
+/// Fails if two of the caller's typed arrays share memory: the core gets them as
+/// distinct `&mut` slices, which must not alias.
+fn check_disjoint(method: &str, arrays: &[(&str, (usize, usize))]) -> Result<()> {
+    for (i, (a, (a0, a1))) in arrays.iter().enumerate() {
+        for (b, (b0, b1)) in &arrays[i + 1..] {
+            if a0 < b1 && b0 < a1 {
+                return Err(Error::from_reason(format!(
+                    "{method}: {a} and {b} share memory; pass separate typed arrays"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A finished episode, as returned by `Env.drainEpisodes()`.
+#[napi(object)]
+pub struct EpisodeStat {
+    /// Batch slot the user occupied.
+    pub slot: u32,
+    pub user: u32,
+    pub total_reward: f64,
+    /// Steps taken before the user quit or hit the length cap.
+    pub length: u32,
+}
+
+/// A batch of simulated users stepped together (see `ialp_sim::VecEnv`).
+#[napi]
+pub struct Env {
+    inner: Box<dyn VecEnv>,
+}
+
+#[napi]
+impl Env {
+    /// Builds an environment from its JSON spec, e.g.
+    /// `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(spec_json: String) -> Result<Self> {
+        let spec = EnvSpec::from_json(&spec_json).map_err(js_error)?;
+        let inner = make_env(&spec).map_err(js_error)?;
+        Ok(Env { inner })
+    }
+
+    // Counts are u32 on the JS side: item and user ids are u32 in the core.
+    #[napi(getter)]
+    pub fn batch_size(&self) -> u32 {
+        self.inner.batch_size() as u32
+    }
+
+    #[napi(getter)]
+    pub fn history(&self) -> u32 {
+        self.inner.history() as u32
+    }
+
+    #[napi(getter)]
+    pub fn n_items(&self) -> u32 {
+        self.inner.n_items() as u32
+    }
+
+    #[napi(getter)]
+    pub fn n_users(&self) -> u32 {
+        self.inner.n_users() as u32
+    }
+
+    #[napi(getter)]
+    pub fn n_categories(&self) -> u32 {
+        self.inner.n_categories() as u32
+    }
+
+    #[napi(getter)]
+    pub fn feature_dim(&self) -> u32 {
+        self.inner.feature_dim() as u32
+    }
+
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.inner.name().to_owned()
+    }
+
+    /// One action per slot (`batchSize` item ids); writes each slot's reward and
+    /// whether its episode ended (1/0) into `rewards` and `dones` in place.
+    #[napi(catch_unwind)]
+    pub fn step(
+        &mut self,
+        actions: &[u32],
+        mut rewards: Float32ArraySlice<'_>,
+        mut dones: Uint8ArraySlice<'_>,
+    ) -> Result<()> {
+        check_disjoint(
+            "step",
+            &[
+                ("actions", bytes(actions)),
+                ("rewards", bytes(&rewards)),
+                ("dones", bytes(&dones)),
+            ],
+        )?;
+        // SAFETY: the call is synchronous on the JS thread, so no JS code touches
+        // the buffers while these slices live, and they were just checked not to
+        // overlap each other or `actions`.
+        let (rewards, dones) = unsafe { (rewards.as_mut(), dones.as_mut()) };
+        self.inner.step(actions, rewards, dones).map_err(js_error)
+    }
+
+    /// Writes the `batchSize x history` item ids (oldest first, 0xFFFFFFFF where
+    /// empty) and their rewards into `items` and `rewards` in place.
+    #[napi(catch_unwind)]
+    pub fn observe(
+        &self,
+        mut items: Uint32ArraySlice<'_>,
+        mut rewards: Float32ArraySlice<'_>,
+    ) -> Result<()> {
+        check_disjoint(
+            "observe",
+            &[("items", bytes(&items)), ("rewards", bytes(&rewards))],
+        )?;
+        // SAFETY: as in `step`.
+        let (items, rewards) = unsafe { (items.as_mut(), rewards.as_mut()) };
+        self.inner.observe(items, rewards).map_err(js_error)
+    }
+
+    /// Starts every slot on a fresh user.
+    #[napi(catch_unwind)]
+    pub fn reset(&mut self) {
+        self.inner.reset();
+    }
+
+    /// Restricts arriving users to these ids (e.g. held-out users); empty = everyone.
+    #[napi(catch_unwind)]
+    pub fn set_user_pool(&mut self, users: &[u32]) -> Result<()> {
+        self.inner.set_user_pool(users.to_vec()).map_err(js_error)
+    }
+
+    /// The category of every item, indexed by item id (a copy).
+    #[napi(catch_unwind)]
+    pub fn item_categories(&self) -> Uint32Array {
+        let cats = (0..self.inner.n_items())
+            .map(|i| self.inner.item_category(i))
+            .collect::<Vec<_>>();
+        Uint32Array::new(cats)
+    }
+
+    /// Row-major `nItems x featureDim` item features (a copy).
+    #[napi(catch_unwind)]
+    pub fn item_features(&self) -> Float32Array {
+        Float32Array::new(self.inner.item_features().to_vec())
+    }
+
+    /// Episodes finished since the last call.
+    #[napi(catch_unwind)]
+    pub fn drain_episodes(&mut self) -> Vec<EpisodeStat> {
+        self.inner
+            .drain_episodes()
+            .into_iter()
+            .map(|e| EpisodeStat {
+                slot: e.slot,
+                user: e.user,
+                total_reward: f64::from(e.total_reward),
+                length: e.length,
+            })
+            .collect()
+    }
+}
+
+/// Names accepted as `name` in an environment spec.
+#[napi]
+pub fn environments() -> Vec<String> {
+    ENVIRONMENTS.iter().map(|s| s.to_string()).collect()
+}
+
+/// Version of the native binding (the Rust workspace version).
+#[napi]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
