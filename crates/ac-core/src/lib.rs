@@ -3,6 +3,7 @@
 //! Knows nothing of Node or browsers.
 
 pub mod adam;
+pub mod api;
 pub mod buffer;
 pub mod encoder;
 pub mod gae;
