@@ -85,8 +85,7 @@ impl Default for TrainConfig {
 
 impl TrainConfig {
     pub fn from_json(json: &str) -> Result<Self> {
-        let cfg: TrainConfig =
-            serde_json::from_str(json).map_err(|e| Error::new(format!("training config: {e}")))?;
+        let cfg: TrainConfig = ialp_sim::error::from_json("training config", json)?;
         cfg.validate()?;
         Ok(cfg)
     }

@@ -44,6 +44,19 @@ impl From<serde_json::Error> for Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Parses JSON into `T`; errors name `what` and the path of the offending field.
+pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            Error::new(format!("{what}: {}", e.inner()))
+        } else {
+            Error::new(format!("{what}: {path}: {}", e.inner()))
+        }
+    })
+}
+
 /// Fails unless `value` lies in `[lo, hi]` and is a number.
 pub fn check_range(what: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
     if value.is_nan() || value < lo || value > hi {

@@ -30,7 +30,7 @@ impl EnvSpec {
     }
 
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::new(format!("environment spec: {e}")))
+        crate::error::from_json("environment spec", json)
     }
 }
 
@@ -67,7 +67,7 @@ mod tests {
         let e = EnvSpec::from_json(r#"{"name":"synthetic","batch":{"batchSize":-1}}"#)
             .err()
             .unwrap();
-        assert!(e.message().contains("batchSize") || e.message().contains("invalid value"), "{e}");
+        assert!(e.message().starts_with("environment spec: batch.batchSize: invalid value"), "{e}");
         let e = EnvSpec::from_json(r#"{"name":"synthetic","bogus":1}"#).err().unwrap();
         assert!(e.message().contains("bogus"), "{e}");
     }
