@@ -9,6 +9,16 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * Lets JavaScript stop a running task between two updates (an AbortSignal
+ * cannot interrupt work that has already started).
+ */
+export declare class CancelToken {
+  constructor()
+  cancel(): void
+  get cancelled(): boolean
+}
+
 /** A batch of simulated users stepped together (see `ialp_sim::VecEnv`). */
 export declare class Env {
   /**
@@ -41,21 +51,58 @@ export declare class Env {
   itemCategories(): Uint32Array
   /** Row-major `nItems x featureDim` item features (a copy). */
   itemFeatures(): Float32Array
-  /** Episodes finished since the last call. */
-  drainEpisodes(): Array<EpisodeStat>
+  /**
+   * Episodes finished since the last call, flat: `[slot, user, totalReward,
+   * length]` per episode.
+   */
+  drainEpisodes(): Float64Array
+}
+
+/** A trained policy loaded from its artefact bytes. */
+export declare class Policy {
+  /** Parses and checks a policy artefact (magic, version, checksum, shapes). */
+  static fromBytes(bytes: Uint8Array): Policy
+  get nItems(): number
+  get history(): number
+  get metaJson(): string
+  /**
+   * The `k` most probable items for one user whose latest interactions are
+   * `items` (oldest first) with feedback `rewards`.
+   */
+  recommend(items: Uint32Array, rewards: Float32Array, k: number, excludeSeen: boolean): Recommendation
+  /** The artefact bytes. */
+  toBytes(): Buffer
 }
 
 /** Names accepted as `name` in an environment spec. */
 export declare function environments(): Array<string>
 
-/** A finished episode, as returned by `Env.drainEpisodes()`. */
-export interface EpisodeStat {
-  /** Batch slot the user occupied. */
-  slot: number
-  user: number
-  totalReward: number
-  /** Steps taken before the user quit or hit the length cap. */
-  length: number
+/**
+ * Plays `episodes` whole episodes with a policy artefact (or uniformly random
+ * items when `policy` is null); `[slot, user, totalReward, length]` per episode.
+ */
+export declare function evaluate(specJson: string, policy: Uint8Array | undefined | null, episodes: number, seed: number, greedy: boolean): Promise<unknown>
+
+export interface Recommendation {
+  items: Uint32Array
+  /** The policy's probability of each item. */
+  scores: Float32Array
+}
+
+/**
+ * Trains online A2C from a JSON training config, off the JavaScript thread.
+ * `onProgress` receives a JSON progress record after every update; `cancel`
+ * stops training after the current update (the result holds what was learnt).
+ */
+export declare function train(configJson: string, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null): Promise<unknown>
+
+export interface TrainOutput {
+  /** The policy artefact. */
+  policy: Buffer
+  /** `[slot, user, totalReward, length]` per training episode, in finishing order. */
+  episodes: Float64Array
+  updates: number
+  envSteps: number
 }
 
 /** Version of the native binding (the Rust workspace version). */

@@ -773,8 +773,12 @@ if (
   }
 }
 
-const { Env, environments, version } = nativeBinding
+const { CancelToken, Env, Policy, environments, evaluate, train, version } = nativeBinding
+export { CancelToken }
 export { Env }
+export { Policy }
 export { environments }
+export { evaluate }
+export { train }
 export { version }
 export const __napiBindingTarget = __napiLoadedBindingTarget

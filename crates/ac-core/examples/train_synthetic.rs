@@ -8,22 +8,59 @@ fn summary(name: &str, eps: &[EpisodeStat]) {
     let n = eps.len() as f32;
     let ret: f32 = eps.iter().map(|e| e.total_reward).sum::<f32>() / n;
     let len: f32 = eps.iter().map(|e| e.length as f32).sum::<f32>() / n;
-    println!("{name:>18}: {:>6} episodes  return {ret:7.3}  length {len:6.2}  reward/step {:.3}", eps.len(), ret / len);
+    println!(
+        "{name:>18}: {:>6} episodes  return {ret:7.3}  length {len:6.2}  reward/step {:.3}",
+        eps.len(),
+        ret / len
+    );
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let episodes = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3000);
     let seed = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
-    let cfg = TrainConfig { episodes, seed, ..Default::default() };
+    let cfg = TrainConfig {
+        episodes,
+        seed,
+        ..Default::default()
+    };
     let t = std::time::Instant::now();
     let out = train(&cfg, &mut |_| true).expect("training");
-    println!("trained in {:.2?}: {} updates, {} env steps", t.elapsed(), out.updates, out.env_steps);
+    println!(
+        "trained in {:.2?}: {} updates, {} env steps",
+        t.elapsed(),
+        out.updates,
+        out.env_steps
+    );
     let tenth = (out.episodes.len() / 10).max(1);
     summary("train first 10%", &out.episodes[..tenth]);
-    summary("train last 10%", &out.episodes[out.episodes.len() - tenth..]);
+    summary(
+        "train last 10%",
+        &out.episodes[out.episodes.len() - tenth..],
+    );
     let eval_seed = seed + 1000;
-    summary("random", &evaluate(&cfg.env, &Actor::Random, 512, eval_seed).unwrap());
-    summary("a2c sample", &evaluate(&cfg.env, &Actor::Policy(&out.policy, Mode::Sample), 512, eval_seed).unwrap());
-    summary("a2c greedy", &evaluate(&cfg.env, &Actor::Policy(&out.policy, Mode::Greedy), 512, eval_seed).unwrap());
+    summary(
+        "random",
+        &evaluate(&cfg.env, &Actor::Random, 512, eval_seed).unwrap(),
+    );
+    summary(
+        "a2c sample",
+        &evaluate(
+            &cfg.env,
+            &Actor::Policy(&out.policy, Mode::Sample),
+            512,
+            eval_seed,
+        )
+        .unwrap(),
+    );
+    summary(
+        "a2c greedy",
+        &evaluate(
+            &cfg.env,
+            &Actor::Policy(&out.policy, Mode::Greedy),
+            512,
+            eval_seed,
+        )
+        .unwrap(),
+    );
 }

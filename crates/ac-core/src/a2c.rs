@@ -48,14 +48,28 @@ impl A2cConfig {
         check_min("a2c.nSteps", self.n_steps, 1)?;
         check_range("a2c.gamma", self.gamma as f64, 0.0, 1.0)?;
         check_range("a2c.gaeLambda", self.gae_lambda as f64, 0.0, 1.0)?;
-        check_range("a2c.loss.entropyCoef", self.loss.entropy_coef as f64, 0.0, 1e3)?;
+        check_range(
+            "a2c.loss.entropyCoef",
+            self.loss.entropy_coef as f64,
+            0.0,
+            1e3,
+        )?;
         check_range("a2c.loss.valueCoef", self.loss.value_coef as f64, 0.0, 1e3)?;
         if !(self.adam.lr > 0.0 && self.adam.lr.is_finite() && self.adam.lr <= 10.0) {
-            return Err(Error::invalid("a2c.adam.lr (learning rate)", "a number in (0, 10]", self.adam.lr));
+            return Err(Error::invalid(
+                "a2c.adam.lr (learning rate)",
+                "a number in (0, 10]",
+                self.adam.lr,
+            ));
         }
         check_range("a2c.adam.beta1", self.adam.beta1 as f64, 0.0, 0.999_999)?;
         check_range("a2c.adam.beta2", self.adam.beta2 as f64, 0.0, 0.999_999_9)?;
-        check_range("a2c.adam.maxGradNorm", self.adam.max_grad_norm as f64, 0.0, 1e9)?;
+        check_range(
+            "a2c.adam.maxGradNorm",
+            self.adam.max_grad_norm as f64,
+            0.0,
+            1e9,
+        )?;
         self.net.validate()
     }
 }
@@ -130,7 +144,8 @@ impl A2c {
     /// An A2C learner for `env` on the `ndarray` backend.
     pub fn new(cfg: A2cConfig, env: &dyn VecEnv, seed: u64) -> Result<Self> {
         cfg.validate()?;
-        let encoder = StateEncoder::new(env.history(), env.n_items(), env.item_features().to_vec())?;
+        let encoder =
+            StateEncoder::new(env.history(), env.n_items(), env.item_features().to_vec())?;
         let backend = NdarrayNet::new(
             cfg.net.clone(),
             encoder.out_dim(),
@@ -164,7 +179,8 @@ impl A2c {
 
     fn encode_current(&mut self, env: &dyn VecEnv) -> Result<()> {
         env.observe(&mut self.hist_items, &mut self.hist_rewards)?;
-        self.encoder.encode(&self.hist_items, &self.hist_rewards, &mut self.obs)
+        self.encoder
+            .encode(&self.hist_items, &self.hist_rewards, &mut self.obs)
     }
 
     /// Collects one rollout of T steps from `env` and updates the networks.
@@ -175,7 +191,8 @@ impl A2c {
         self.buf.clear();
         self.encode_current(env)?;
         for _ in 0..self.cfg.n_steps {
-            let view = ArrayView2::from_shape((b, od), &self.obs).map_err(|e| Error::new(e.to_string()))?;
+            let view = ArrayView2::from_shape((b, od), &self.obs)
+                .map_err(|e| Error::new(e.to_string()))?;
             let (logits, values) = self.backend.forward(view);
             let actions = choose_actions(&logits, &mut self.rng, false);
             env.step(&actions, &mut rewards, &mut dones)?;
@@ -188,7 +205,8 @@ impl A2c {
             )?;
             self.encode_current(env)?;
         }
-        let view = ArrayView2::from_shape((b, od), &self.obs).map_err(|e| Error::new(e.to_string()))?;
+        let view =
+            ArrayView2::from_shape((b, od), &self.obs).map_err(|e| Error::new(e.to_string()))?;
         let (_, last_values) = self.backend.forward(view);
         let (mut adv, returns) = gae(
             &self.buf.rewards,
@@ -236,7 +254,10 @@ impl A2c {
 
 /// Trains online A2C as `cfg` says. `progress` is called after every update;
 /// returning false stops early (the outcome then holds what was learnt so far).
-pub fn train(cfg: &TrainConfig, progress: &mut dyn FnMut(&Progress) -> bool) -> Result<TrainOutcome> {
+pub fn train(
+    cfg: &TrainConfig,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<TrainOutcome> {
     cfg.validate()?;
     let mut spec = cfg.env.clone();
     spec.batch.seed = cfg.seed;

@@ -11,7 +11,14 @@ pub const EPISODE_FIELDS: usize = 4;
 
 pub fn episodes_flat(eps: &[EpisodeStat]) -> Vec<f64> {
     eps.iter()
-        .flat_map(|e| [e.slot as f64, e.user as f64, e.total_reward as f64, e.length as f64])
+        .flat_map(|e| {
+            [
+                e.slot as f64,
+                e.user as f64,
+                e.total_reward as f64,
+                e.length as f64,
+            ]
+        })
         .collect()
 }
 
@@ -23,7 +30,10 @@ pub struct TrainResult {
 }
 
 /// Trains from a JSON [`TrainConfig`]; the policy comes back as artefact bytes.
-pub fn train_json(config_json: &str, progress: &mut dyn FnMut(&Progress) -> bool) -> Result<TrainResult> {
+pub fn train_json(
+    config_json: &str,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<TrainResult> {
     let cfg = TrainConfig::from_json(config_json)?;
     let out = train(&cfg, progress)?;
     Ok(TrainResult {

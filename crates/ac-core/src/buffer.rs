@@ -54,7 +54,11 @@ impl RolloutBuffer {
         }
         let (b, t) = (self.slots, self.filled);
         if obs.len() != b * self.obs_dim || actions.len() != b || values.len() != b {
-            return Err(Error::invalid("rollout buffer push", "one row per slot", obs.len()));
+            return Err(Error::invalid(
+                "rollout buffer push",
+                "one row per slot",
+                obs.len(),
+            ));
         }
         self.obs[t * b * self.obs_dim..(t + 1) * b * self.obs_dim].copy_from_slice(obs);
         self.actions[t * b..(t + 1) * b].copy_from_slice(actions);
@@ -142,7 +146,8 @@ impl ReplayBuffer {
         for _ in 0..n {
             let i = rng.below(self.len as u32) as usize;
             out.obs.extend_from_slice(&self.obs[i * d..(i + 1) * d]);
-            out.next_obs.extend_from_slice(&self.next_obs[i * d..(i + 1) * d]);
+            out.next_obs
+                .extend_from_slice(&self.next_obs[i * d..(i + 1) * d]);
             out.actions.push(self.actions[i]);
             out.rewards.push(self.rewards[i]);
             out.dones.push(self.dones[i]);
@@ -158,12 +163,16 @@ mod tests {
     #[test]
     fn rollout_fills_rows_in_order() {
         let mut b = RolloutBuffer::new(2, 2, 1);
-        b.push(&[1.0, 2.0], &[3, 4], &[0.5, 0.6], &[0, 1], &[0.1, 0.2]).unwrap();
-        b.push(&[5.0, 6.0], &[7, 8], &[0.7, 0.8], &[1, 0], &[0.3, 0.4]).unwrap();
+        b.push(&[1.0, 2.0], &[3, 4], &[0.5, 0.6], &[0, 1], &[0.1, 0.2])
+            .unwrap();
+        b.push(&[5.0, 6.0], &[7, 8], &[0.7, 0.8], &[1, 0], &[0.3, 0.4])
+            .unwrap();
         assert!(b.is_full());
         assert_eq!(b.actions, vec![3, 4, 7, 8]);
         assert_eq!(b.obs, vec![1.0, 2.0, 5.0, 6.0]);
-        assert!(b.push(&[0.0, 0.0], &[0, 0], &[0.0; 2], &[0; 2], &[0.0; 2]).is_err());
+        assert!(b
+            .push(&[0.0, 0.0], &[0, 0], &[0.0; 2], &[0; 2], &[0.0; 2])
+            .is_err());
     }
 
     #[test]
@@ -180,6 +189,9 @@ mod tests {
             assert_eq!(s.next_obs[k], a as f32 + 1.0);
         }
         assert!(ReplayBuffer::new(0, 1).is_err());
-        assert!(ReplayBuffer::new(1, 1).unwrap().sample(1, &mut Rng::new(0)).is_err());
+        assert!(ReplayBuffer::new(1, 1)
+            .unwrap()
+            .sample(1, &mut Rng::new(0))
+            .is_err());
     }
 }

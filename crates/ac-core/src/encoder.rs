@@ -23,7 +23,11 @@ impl StateEncoder {
             ));
         }
         if let Some(i) = item_features.iter().position(|x| !x.is_finite()) {
-            return Err(Error::invalid(&format!("item features[{i}]"), "a finite number", item_features[i]));
+            return Err(Error::invalid(
+                &format!("item features[{i}]"),
+                "a finite number",
+                item_features[i],
+            ));
         }
         Ok(StateEncoder {
             history,
@@ -50,7 +54,11 @@ impl StateEncoder {
         let rows = items.len() / h;
         let od = self.out_dim();
         if out.len() != rows * od {
-            return Err(Error::invalid("encoded state buffer length", &(rows * od).to_string(), out.len()));
+            return Err(Error::invalid(
+                "encoded state buffer length",
+                &(rows * od).to_string(),
+                out.len(),
+            ));
         }
         out.fill(0.0);
         for r in 0..rows {
@@ -71,7 +79,11 @@ impl StateEncoder {
                 }
                 let rew = rewards[r * h + j];
                 if !rew.is_finite() {
-                    return Err(Error::invalid(&format!("history reward [{r}][{j}]"), "a finite number", rew));
+                    return Err(Error::invalid(
+                        &format!("history reward [{r}][{j}]"),
+                        "a finite number",
+                        rew,
+                    ));
                 }
                 let fi = &self.item_features[item as usize * f..(item as usize + 1) * f];
                 let w = 2.0 * rew - 1.0;
@@ -106,7 +118,8 @@ mod tests {
         // 3 items with 1 feature each: [1], [2], [4]; H = 3
         let e = StateEncoder::new(3, 3, vec![1.0, 2.0, 4.0]).unwrap();
         let mut out = vec![0f32; 5];
-        e.encode(&[PAD_ITEM, 0, 2], &[0.0, 1.0, 0.5], &mut out).unwrap();
+        e.encode(&[PAD_ITEM, 0, 2], &[0.0, 1.0, 0.5], &mut out)
+            .unwrap();
         // mean F = 2.5; mean (2r-1)F = (1*1 + 0*4)/2 = 0.5; latest = 4; mean r = .75; fill = 2/3
         assert_eq!(out[..4], [2.5, 0.5, 4.0, 0.75]);
         assert!((out[4] - 2.0 / 3.0).abs() < 1e-6);

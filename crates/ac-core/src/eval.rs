@@ -22,7 +22,12 @@ pub enum Actor<'a> {
 
 /// Plays `episodes` episodes on a fresh environment built from `spec` (its batch
 /// seed replaced by `seed`) and returns them in slot order per round.
-pub fn evaluate(spec: &EnvSpec, actor: &Actor, episodes: usize, seed: u64) -> Result<Vec<EpisodeStat>> {
+pub fn evaluate(
+    spec: &EnvSpec,
+    actor: &Actor,
+    episodes: usize,
+    seed: u64,
+) -> Result<Vec<EpisodeStat>> {
     let mut spec = spec.clone();
     spec.batch.seed = seed;
     spec.batch.auto_reset = false;

@@ -138,7 +138,11 @@ impl NdarrayNet {
     ) -> Result<Self> {
         cfg.validate()?;
         if n_items == 0 || item_features.len() % n_items != 0 {
-            return Err(Error::invalid("item features", "n_items x feature_dim values", item_features.len()));
+            return Err(Error::invalid(
+                "item features",
+                "n_items x feature_dim values",
+                item_features.len(),
+            ));
         }
         let feat_dim = item_features.len() / n_items;
         let mut rng = Rng::stream(seed, 0xAC_0001);
@@ -266,9 +270,18 @@ impl AcBackend for NdarrayNet {
         let mut de = vec![0f32; n * d];
         matmul_tn(&dz, h.output(), &mut de, rows, n, d, false);
         col_sums_into(&dz, n, grads.get_mut(self.item_bias));
-        matmul_tn(&self.item_features, &de, grads.get_mut(self.item_w), n, self.feat_dim, d, true);
+        matmul_tn(
+            &self.item_features,
+            &de,
+            grads.get_mut(self.item_w),
+            n,
+            self.feat_dim,
+            d,
+            true,
+        );
         grads.get_mut(self.item_free).copy_from_slice(&de);
-        self.actor.backward(&self.params, &h, &dh, &mut grads, false);
+        self.actor
+            .backward(&self.params, &h, &dh, &mut grads, false);
         // value loss c_v * mean 0.5 (V - R)^2
         let v = self.critic.forward(&self.params, batch.obs, rows);
         let mut dv = vec![0f32; rows];
@@ -278,7 +291,8 @@ impl AcBackend for NdarrayNet {
             vl += 0.5 * diff * diff;
             dv[r] = loss.value_coef * inv_b * diff;
         }
-        self.critic.backward(&self.params, &v, &dv, &mut grads, false);
+        self.critic
+            .backward(&self.params, &v, &dv, &mut grads, false);
         let stats = LossStats {
             policy_loss: pl * inv_b,
             value_loss: vl * inv_b,
@@ -311,13 +325,23 @@ mod tests {
     use super::*;
 
     fn small() -> (NdarrayNet, Vec<f32>, Vec<u32>, Vec<f32>, Vec<f32>) {
-        let feats: Vec<f32> = (0..6 * 3).map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0).collect();
+        let feats: Vec<f32> = (0..6 * 3)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 5.0)
+            .collect();
         let cfg = NetConfig {
             hidden: 5,
             depth: 2,
             embed_dim: 4,
         };
-        let mut net = NdarrayNet::new(cfg, 4, std::sync::Arc::new(feats), 6, AdamConfig::default(), 3).unwrap();
+        let mut net = NdarrayNet::new(
+            cfg,
+            4,
+            std::sync::Arc::new(feats),
+            6,
+            AdamConfig::default(),
+            3,
+        )
+        .unwrap();
         // make the free embeddings and biases non-zero so their gradients matter
         let mut p = net.params();
         let mut rng = Rng::new(9);
@@ -362,7 +386,11 @@ mod tests {
                 let analytic = grads.tensors[ti].data[i];
                 let err = (numeric - analytic).abs() / (1e-2 + numeric.abs().max(analytic.abs()));
                 worst = worst.max(err);
-                assert!(err < 2e-2, "{}[{i}]: numeric {numeric} analytic {analytic}", t.name);
+                assert!(
+                    err < 2e-2,
+                    "{}[{i}]: numeric {numeric} analytic {analytic}",
+                    t.name
+                );
             }
         }
         assert!(worst < 2e-2);

@@ -136,7 +136,11 @@ impl Policy {
             ));
         }
         if k == 0 || k > self.encoder.n_items {
-            return Err(Error::invalid("k", &format!("1..={}", self.encoder.n_items), k));
+            return Err(Error::invalid(
+                "k",
+                &format!("1..={}", self.encoder.n_items),
+                k,
+            ));
         }
         let h = self.encoder.history;
         let (mut hi, mut hr) = (vec![PAD_ITEM; h], vec![0f32; h]);
@@ -195,7 +199,10 @@ impl Policy {
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&(json.len() as u32).to_le_bytes());
         out.extend_from_slice(&json);
-        for &x in feats.iter().chain(params.tensors.iter().flat_map(|t| t.data.iter())) {
+        for &x in feats
+            .iter()
+            .chain(params.tensors.iter().flat_map(|t| t.data.iter()))
+        {
             out.extend_from_slice(&x.to_le_bytes());
         }
         let sum = fnv1a64(&out);
@@ -206,7 +213,10 @@ impl Policy {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let err = |m: String| Error::new(format!("policy file: {m}"));
         if bytes.len() < 24 {
-            return Err(err(format!("{} bytes is too short to be a policy", bytes.len())));
+            return Err(err(format!(
+                "{} bytes is too short to be a policy",
+                bytes.len()
+            )));
         }
         if &bytes[..8] != MAGIC {
             return Err(err("not an ialp policy (bad magic bytes)".into()));
@@ -221,30 +231,48 @@ impl Policy {
         let body = &bytes[..bytes.len() - 8];
         let stored = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
         if fnv1a64(body) != stored {
-            return Err(err("checksum mismatch: the file is truncated or corrupted".into()));
+            return Err(err(
+                "checksum mismatch: the file is truncated or corrupted".into()
+            ));
         }
         let hlen = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
         if 16 + hlen > body.len() {
-            return Err(err(format!("header length {hlen} runs past the end of the file")));
+            return Err(err(format!(
+                "header length {hlen} runs past the end of the file"
+            )));
         }
         let header: Header = serde_json::from_slice(&body[16..16 + hlen])
             .map_err(|e| err(format!("header is not valid JSON: {e}")))?;
         if header.format != "ialp-policy" {
-            return Err(err(format!("format \"{}\" is not \"ialp-policy\"", header.format)));
+            return Err(err(format!(
+                "format \"{}\" is not \"ialp-policy\"",
+                header.format
+            )));
         }
         let payload = &body[16 + hlen..];
         if payload.len() % 4 != 0 {
-            return Err(err(format!("payload of {} bytes is not whole f32 values", payload.len())));
+            return Err(err(format!(
+                "payload of {} bytes is not whole f32 values",
+                payload.len()
+            )));
         }
         let floats: Vec<f32> = payload
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
             .collect();
         let slice = |e: &TensorEntry| -> Result<Vec<f32>> {
-            let end = e.offset.checked_add(e.len).filter(|&end| end <= floats.len());
+            let end = e
+                .offset
+                .checked_add(e.len)
+                .filter(|&end| end <= floats.len());
             match end {
-                Some(end) if e.shape.iter().product::<usize>() == e.len => Ok(floats[e.offset..end].to_vec()),
-                _ => Err(err(format!("tensor \"{}\" lies outside the payload or has a wrong shape", e.name))),
+                Some(end) if e.shape.iter().product::<usize>() == e.len => {
+                    Ok(floats[e.offset..end].to_vec())
+                }
+                _ => Err(err(format!(
+                    "tensor \"{}\" lies outside the payload or has a wrong shape",
+                    e.name
+                ))),
             }
         };
         let feats = slice(&header.item_features)?;
@@ -313,17 +341,27 @@ mod tests {
     #[test]
     fn rejects_truncated_corrupted_and_newer_files() {
         let bytes = policy().to_bytes();
-        let e = Policy::from_bytes(&bytes[..bytes.len() - 10]).err().unwrap();
+        let e = Policy::from_bytes(&bytes[..bytes.len() - 10])
+            .err()
+            .unwrap();
         assert!(e.message().contains("checksum"), "{e}");
         let mut bad = bytes.clone();
         bad[40] ^= 0xff;
-        assert!(Policy::from_bytes(&bad).err().unwrap().message().contains("checksum"));
+        assert!(Policy::from_bytes(&bad)
+            .err()
+            .unwrap()
+            .message()
+            .contains("checksum"));
         let mut newer = bytes.clone();
         newer[8] = 9;
         let e = Policy::from_bytes(&newer).err().unwrap();
         assert!(e.message().contains("version 9"), "{e}");
         assert!(Policy::from_bytes(b"hello").is_err());
-        assert!(Policy::from_bytes(&[0u8; 100]).err().unwrap().message().contains("magic"));
+        assert!(Policy::from_bytes(&[0u8; 100])
+            .err()
+            .unwrap()
+            .message()
+            .contains("magic"));
     }
 
     #[test]

@@ -17,7 +17,9 @@ fn a2c_beats_random_by_half_again_with_a_fixed_seed() {
     let out = train(&cfg, &mut |_| true).unwrap();
     assert_eq!(out.episodes.len(), 4000);
     let random = mean_return(&evaluate(&cfg.env, &Actor::Random, 256, 99).unwrap());
-    let learnt = mean_return(&evaluate(&cfg.env, &Actor::Policy(&out.policy, Mode::Sample), 256, 99).unwrap());
+    let learnt = mean_return(
+        &evaluate(&cfg.env, &Actor::Policy(&out.policy, Mode::Sample), 256, 99).unwrap(),
+    );
     // measured: random ~4.5, A2C after 4000 episodes ~9-12; the test asks for 1.5x
     assert!(learnt > 1.5 * random, "a2c {learnt} vs random {random}");
 
@@ -26,7 +28,8 @@ fn a2c_beats_random_by_half_again_with_a_fixed_seed() {
     assert_eq!(again.policy.params(), out.policy.params());
     // and it survives a save/load round trip
     let loaded = Policy::from_bytes(&out.policy.to_bytes()).unwrap();
-    let reloaded = mean_return(&evaluate(&cfg.env, &Actor::Policy(&loaded, Mode::Sample), 256, 99).unwrap());
+    let reloaded =
+        mean_return(&evaluate(&cfg.env, &Actor::Policy(&loaded, Mode::Sample), 256, 99).unwrap());
     assert_eq!(reloaded, learnt);
 }
 
@@ -48,7 +51,9 @@ fn progress_can_stop_training_early() {
 
 #[test]
 fn bad_config_is_an_error_naming_the_field() {
-    let e = TrainConfig::from_json(r#"{"a2c": {"adam": {"lr": -1}}}"#).err().unwrap();
+    let e = TrainConfig::from_json(r#"{"a2c": {"adam": {"lr": -1}}}"#)
+        .err()
+        .unwrap();
     assert!(e.message().contains("a2c.adam.lr"), "{e}");
     let e = TrainConfig::from_json(r#"{"episodes": 0}"#).err().unwrap();
     assert!(e.message().contains("episodes"), "{e}");

@@ -4,12 +4,22 @@
 //! Every exported call is `catch_unwind`: a panic in the core becomes a JS
 //! `Error` instead of aborting the Node process.
 
+use ialp_ac_core::a2c::Progress;
+use ialp_ac_core::api::{episodes_flat, evaluate_json, train_json, TrainResult};
+use ialp_ac_core::Policy as CorePolicy;
 use ialp_sim::{make_env, EnvSpec, VecEnv, ENVIRONMENTS};
 use napi::bindgen_prelude::{
-    Float32Array, Float32ArraySlice, Uint32Array, Uint32ArraySlice, Uint8ArraySlice,
+    Buffer, Float32Array, Float32ArraySlice, Float64Array, Uint32Array, Uint32ArraySlice,
+    Uint8Array, Uint8ArraySlice,
 };
-use napi::{Error, Result};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env as NapiEnv, Error, Result, Status, Task};
 use napi_derive::napi;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+mod training;
+pub use training::*;
 
 fn js_error(e: ialp_sim::Error) -> Error {
     Error::from_reason(e.message())
@@ -34,17 +44,6 @@ fn check_disjoint(method: &str, arrays: &[(&str, (usize, usize))]) -> Result<()>
         }
     }
     Ok(())
-}
-
-/// A finished episode, as returned by `Env.drainEpisodes()`.
-#[napi(object)]
-pub struct EpisodeStat {
-    /// Batch slot the user occupied.
-    pub slot: u32,
-    pub user: u32,
-    pub total_reward: f64,
-    /// Steps taken before the user quit or hit the length cap.
-    pub length: u32,
 }
 
 /// A batch of simulated users stepped together (see `ialp_sim::VecEnv`).
@@ -168,19 +167,11 @@ impl Env {
         Float32Array::new(self.inner.item_features().to_vec())
     }
 
-    /// Episodes finished since the last call.
+    /// Episodes finished since the last call, flat: `[slot, user, totalReward,
+    /// length]` per episode.
     #[napi(catch_unwind)]
-    pub fn drain_episodes(&mut self) -> Vec<EpisodeStat> {
-        self.inner
-            .drain_episodes()
-            .into_iter()
-            .map(|e| EpisodeStat {
-                slot: e.slot,
-                user: e.user,
-                total_reward: f64::from(e.total_reward),
-                length: e.length,
-            })
-            .collect()
+    pub fn drain_episodes(&mut self) -> Float64Array {
+        Float64Array::new(episodes_flat(&self.inner.drain_episodes()))
     }
 }
 

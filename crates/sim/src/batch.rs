@@ -116,7 +116,12 @@ impl<W: World> BatchEnv<W> {
     pub fn new(world: Arc<W>, quit: QuitConfig, cfg: BatchConfig) -> Result<Self> {
         cfg.validate()?;
         quit.validate()?;
-        let (b, h, w, sd) = (cfg.batch_size, cfg.history, quit.window, world.user_state_dim());
+        let (b, h, w, sd) = (
+            cfg.batch_size,
+            cfg.history,
+            quit.window,
+            world.user_state_dim(),
+        );
         let mut env = BatchEnv {
             sd,
             pool: Vec::new(),
@@ -248,7 +253,10 @@ impl<W: World> VecEnv for BatchEnv<W> {
         for s in 0..b {
             let len = self.hist_len[s] as usize;
             let pos = self.hist_pos[s] as usize;
-            let (oi, or) = (&mut items[s * h..(s + 1) * h], &mut rewards[s * h..(s + 1) * h]);
+            let (oi, or) = (
+                &mut items[s * h..(s + 1) * h],
+                &mut rewards[s * h..(s + 1) * h],
+            );
             // oldest first, right-aligned: the latest interaction is always at index H-1
             let pad = h - len;
             oi[..pad].fill(PAD_ITEM);

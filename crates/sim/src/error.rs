@@ -49,7 +49,7 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Resu
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        if path.is_empty() || path == "." {
+        if path.is_empty() || path == "." || path == "?" {
             Error::new(format!("{what}: {}", e.inner()))
         } else {
             Error::new(format!("{what}: {path}: {}", e.inner()))
@@ -60,7 +60,11 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Resu
 /// Fails unless `value` lies in `[lo, hi]` and is a number.
 pub fn check_range(what: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
     if value.is_nan() || value < lo || value > hi {
-        return Err(Error::invalid(what, &format!("a number in [{lo}, {hi}]"), value));
+        return Err(Error::invalid(
+            what,
+            &format!("a number in [{lo}, {hi}]"),
+            value,
+        ));
     }
     Ok(())
 }

@@ -38,7 +38,11 @@ pub fn make_env(spec: &EnvSpec) -> Result<Box<dyn VecEnv>> {
     match spec.name.as_str() {
         "synthetic" => {
             let world = Arc::new(Synthetic::new(spec.synthetic.clone())?);
-            Ok(Box::new(BatchEnv::new(world, spec.quit.clone(), spec.batch.clone())?))
+            Ok(Box::new(BatchEnv::new(
+                world,
+                spec.quit.clone(),
+                spec.batch.clone(),
+            )?))
         }
         other => Err(Error::invalid(
             "environment name",
@@ -67,8 +71,14 @@ mod tests {
         let e = EnvSpec::from_json(r#"{"name":"synthetic","batch":{"batchSize":-1}}"#)
             .err()
             .unwrap();
-        assert!(e.message().starts_with("environment spec: batch.batchSize: invalid value"), "{e}");
-        let e = EnvSpec::from_json(r#"{"name":"synthetic","bogus":1}"#).err().unwrap();
+        assert!(
+            e.message()
+                .starts_with("environment spec: batch.batchSize: invalid value"),
+            "{e}"
+        );
+        let e = EnvSpec::from_json(r#"{"name":"synthetic","bogus":1}"#)
+            .err()
+            .unwrap();
         assert!(e.message().contains("bogus"), "{e}");
     }
 }

@@ -71,7 +71,12 @@ impl SyntheticConfig {
         check_range("synthetic.bias", self.bias as f64, -1e3, 1e3)?;
         check_range("synthetic.noise", self.noise as f64, 0.0, 10.0)?;
         check_range("synthetic.drift", self.drift as f64, 0.0, 1.0)?;
-        check_range("synthetic.featureNoise", self.feature_noise as f64, 0.0, 100.0)?;
+        check_range(
+            "synthetic.featureNoise",
+            self.feature_noise as f64,
+            0.0,
+            100.0,
+        )?;
         Ok(())
     }
 }
@@ -185,7 +190,9 @@ impl World for Synthetic {
     fn init_user(&self, user: u32, state: &mut [f32]) {
         let d = self.cfg.dim;
         let mut rng = Rng::stream(self.cfg.seed, 0x0005_E500_0000_0000 | user as u64);
-        state.iter_mut().for_each(|x| *x = 0.3 * rng.normal() / libm::sqrtf(d as f32));
+        state
+            .iter_mut()
+            .for_each(|x| *x = 0.3 * rng.normal() / libm::sqrtf(d as f32));
         for _ in 0..self.cfg.user_focus {
             let c = rng.below(self.cfg.n_categories as u32) as usize;
             let w = 0.5 + rng.uniform();

@@ -1,17 +1,18 @@
 //! WebAssembly binding of ialp, built with wasm-bindgen.
 //!
 //! Thin on purpose: every method converts types and errors and calls
-//! `ialp-sim`; no logic lives here. Errors from the core come back to JS as a
+//! the core crates; no logic lives here. Errors from the core come back to JS as a
 //! thrown `Error` whose message is the core's message (for example
 //! `actions length: expected 4, got 3`); nothing here panics on user input.
 //!
 //! Build with `scripts/build-wasm.sh`; the JS entry is `packages/wasm`.
 
-use ialp_sim::{make_env, EnvSpec, EpisodeStat, VecEnv, ENVIRONMENTS};
+use ialp_ac_core::api::episodes_flat;
+use ialp_sim::{make_env, EnvSpec, VecEnv, ENVIRONMENTS};
 use wasm_bindgen::prelude::*;
 
-/// Numbers per finished episode in [`Env::drain_episodes`]'s output.
-pub const EPISODE_FIELDS: usize = 4;
+mod training;
+pub use training::*;
 
 fn js(e: ialp_sim::Error) -> JsError {
     JsError::new(e.message())
@@ -20,20 +21,6 @@ fn js(e: ialp_sim::Error) -> JsError {
 /// Builds an environment from its JSON spec (the core's `EnvSpec`).
 pub fn build(spec_json: &str) -> ialp_sim::Result<Box<dyn VecEnv>> {
     make_env(&EnvSpec::from_json(spec_json)?)
-}
-
-/// Flattens episodes as `[slot, user, totalReward, length]` per episode.
-pub fn flatten_episodes(eps: &[EpisodeStat]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(eps.len() * EPISODE_FIELDS);
-    for e in eps {
-        out.extend_from_slice(&[
-            e.slot as f64,
-            e.user as f64,
-            e.total_reward as f64,
-            e.length as f64,
-        ]);
-    }
-    out
 }
 
 /// The crate version, e.g. "0.1.0".
@@ -154,7 +141,7 @@ impl Env {
     /// `[slot, user, totalReward, length]` per episode (length 4n).
     #[wasm_bindgen(js_name = drainEpisodes)]
     pub fn drain_episodes(&mut self) -> Vec<f64> {
-        flatten_episodes(&self.inner.drain_episodes())
+        episodes_flat(&self.inner.drain_episodes())
     }
 }
 
@@ -169,16 +156,5 @@ mod tests {
         let e = build(r#"{"name":"nope"}"#).err().unwrap();
         assert!(e.message().contains("\"nope\""), "{e}");
         assert!(build("{").is_err());
-    }
-
-    #[test]
-    fn episode_layout() {
-        let eps = [EpisodeStat {
-            slot: 2,
-            user: 7,
-            total_reward: 1.5,
-            length: 3,
-        }];
-        assert_eq!(flatten_episodes(&eps), vec![2.0, 7.0, 1.5, 3.0]);
     }
 }

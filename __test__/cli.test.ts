@@ -1,0 +1,37 @@
+// The `ialp` command line, as a user runs it.
+import test from 'ava';
+import { runCli } from './helpers.js';
+
+const args = ['run', '--env', 'synthetic', '--seed', '1', '--episodes', '400', '--eval-episodes', '64', '--json'];
+
+test('ialp run --json is reproducible and the wasm build gives the native numbers', async (t) => {
+  const [a, b, w] = await Promise.all([runCli(args), runCli(args), runCli([...args, '--backend', 'wasm'])]);
+  for (const r of [a, b, w]) t.is(r.code, 0, r.stderr);
+  const [ra, rb, rw] = [a, b, w].map((r) => JSON.parse(r.stdout) as { results: unknown; backend: string });
+  t.deepEqual(ra!.results, rb!.results);
+  t.is(rw!.backend, 'wasm');
+  // same seed, same numbers: the kernels fix the order of every float operation
+  t.deepEqual(ra!.results, rw!.results);
+});
+
+test('ialp run prints a results table', async (t) => {
+  const r = await runCli(['run', '--seed', '2', '--episodes', '200', '--eval-episodes', '32']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /method\s+phase\s+episodes\s+mean return/);
+  t.regex(r.stdout, /random\s+evaluation\s+32/);
+  t.regex(r.stdout, /a2c\s+online, last 10%/);
+});
+
+test('bad command lines exit with a message, not a stack trace', async (t) => {
+  const unknownEnv = await runCli(['run', '--env', 'nope']);
+  t.is(unknownEnv.code, 2);
+  t.regex(unknownEnv.stderr, /--env: expected one of synthetic, got "nope"/);
+  const badSeed = await runCli(['run', '--seed=-4']);
+  t.is(badSeed.code, 2);
+  t.regex(badSeed.stderr, /--seed: expected an integer >= 0/);
+  const badFlag = await runCli(['run', '--bogus']);
+  t.is(badFlag.code, 2);
+  t.notRegex(badFlag.stderr, /at .*\.ts:\d+/);
+  const unknownCmd = await runCli(['fly']);
+  t.is(unknownCmd.code, 2);
+});

@@ -1,0 +1,54 @@
+import { loadBackend, type Backend, type BackendKind, type RawEnv } from './backend.js';
+import { envSpec, type EnvOptions } from './options.js';
+import { episodesFromFlat, type Episode } from './metrics.js';
+
+/** B simulated users stepped by one call; buffers are reused between steps. */
+export class Environment {
+  readonly rewards: Float32Array;
+  readonly dones: Uint8Array;
+  readonly historyItems: Uint32Array;
+  readonly historyRewards: Float32Array;
+
+  private constructor(
+    readonly backend: Backend,
+    private readonly raw: RawEnv,
+    readonly spec: object,
+  ) {
+    this.rewards = new Float32Array(raw.batchSize);
+    this.dones = new Uint8Array(raw.batchSize);
+    this.historyItems = new Uint32Array(raw.batchSize * raw.history);
+    this.historyRewards = new Float32Array(raw.batchSize * raw.history);
+  }
+
+  static async create(options: EnvOptions = {}, backend: BackendKind | 'auto' = 'auto'): Promise<Environment> {
+    const b = await loadBackend(backend);
+    const spec = envSpec(options);
+    return new Environment(b, b.createEnv(JSON.stringify(spec)), spec);
+  }
+
+  get batchSize(): number { return this.raw.batchSize; }
+  get history(): number { return this.raw.history; }
+  get nItems(): number { return this.raw.nItems; }
+  get nUsers(): number { return this.raw.nUsers; }
+  get nCategories(): number { return this.raw.nCategories; }
+  get name(): string { return this.raw.name; }
+
+  /** One item per user; returns this env's reward and done buffers (overwritten by the next step). */
+  step(actions: Uint32Array): { rewards: Float32Array; dones: Uint8Array } {
+    this.raw.step(actions, this.rewards, this.dones);
+    return { rewards: this.rewards, dones: this.dones };
+  }
+
+  /** The B x H latest items (oldest first, 0xffffffff where empty) and their rewards. */
+  observe(): { items: Uint32Array; rewards: Float32Array } {
+    this.raw.observe(this.historyItems, this.historyRewards);
+    return { items: this.historyItems, rewards: this.historyRewards };
+  }
+
+  reset(): void { this.raw.reset(); }
+  setUserPool(users: Uint32Array): void { this.raw.setUserPool(users); }
+  itemCategories(): Uint32Array { return this.raw.itemCategories(); }
+  itemFeatures(): Float32Array { return this.raw.itemFeatures(); }
+  /** Episodes finished since the last call. */
+  drainEpisodes(): Episode[] { return episodesFromFlat(this.backend.drainEpisodes(this.raw)); }
+}

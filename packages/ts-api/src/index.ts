@@ -1,0 +1,17 @@
+// ialp: reinforcement-learning recommenders pre-trained with LLM-distilled
+// preferences, on a Rust core (N-API addon, or WebAssembly).
+
+export { loadBackend, type Backend, type BackendKind } from './backend.js';
+export { Environment } from './env.js';
+export { learningCurve, summarize, type Episode, type Summary } from './metrics.js';
+export { AbortError, IalpError, type A2cOptions, type EnvOptions, type QuitOptions, type SyntheticOptions } from './options.js';
+export { Policy, type HistoryEntry, type Recommendation } from './policy.js';
+export { runOnline, type RunOptions, type RunReport, type RunRow } from './run.js';
+export { evaluate, train, type EvaluateOptions, type TrainOptions, type TrainProgress, type TrainResult } from './train.js';
+
+import { loadBackend, type BackendKind } from './backend.js';
+
+/** Names of the available environments. */
+export async function environments(backend: BackendKind | 'auto' = 'auto'): Promise<string[]> {
+  return (await loadBackend(backend)).environments();
+}

@@ -1,0 +1,113 @@
+// Typed options with their defaults. The defaults themselves live in the Rust
+// core (one source of truth); the comments here repeat them for readers.
+
+/** When a simulated user leaves. */
+export interface QuitOptions {
+  /** W: recommendations the user remembers. Default 5. */
+  window?: number;
+  /** Quit once this many of the last W share the current category (0 = off). Default 3. */
+  maxSameCategory?: number;
+  /** Quit once the mean reward over a full window drops below this (0 = off). Default 0.25. */
+  minMeanReward?: number;
+  /** T: the most steps of an episode. Default 50. */
+  maxSteps?: number;
+}
+
+/** The `synthetic` world: a seeded latent-topic population. */
+export interface SyntheticOptions {
+  /** Default 10,000. */
+  nUsers?: number;
+  /** Default 500. */
+  nItems?: number;
+  /** Default 10. */
+  nCategories?: number;
+  /** Latent dimension d. Default 16. */
+  dim?: number;
+  /** Categories each user favours. Default 2. */
+  userFocus?: number;
+  itemSpread?: number;
+  gain?: number;
+  bias?: number;
+  noise?: number;
+  /** Interest drift per step. Default 0.05. */
+  drift?: number;
+  featureNoise?: number;
+  /** Seed of the world itself (items, users). Default 0. */
+  seed?: number;
+}
+
+export interface EnvOptions {
+  /** Environment name; see `environments()`. Default "synthetic". */
+  name?: string;
+  /** B: users stepped together. Default 64. */
+  batchSize?: number;
+  /** H: interactions in an observation. Default 10. */
+  history?: number;
+  /** Random interactions already in a new user's history. Default 3. */
+  warmStart?: number;
+  /** Replace users who quit within the same step. Default true. */
+  autoReset?: boolean;
+  /** Seed of the episodes (which users arrive, reward noise). Default 0. */
+  seed?: number;
+  quit?: QuitOptions;
+  synthetic?: SyntheticOptions;
+}
+
+export interface A2cOptions {
+  /** T: steps per user slot per update. Default 8. */
+  nSteps?: number;
+  /** Discount. Default 0.9. */
+  gamma?: number;
+  /** GAE lambda. Default 0.95. */
+  gaeLambda?: number;
+  normalizeAdvantages?: boolean;
+  loss?: { entropyCoef?: number; valueCoef?: number };
+  adam?: { lr?: number; beta1?: number; beta2?: number; eps?: number; maxGradNorm?: number };
+  net?: { hidden?: number; depth?: number; embedDim?: number };
+}
+
+export class IalpError extends Error {
+  override name = 'IalpError';
+}
+
+/** Thrown when work is stopped through an AbortSignal. */
+export class AbortError extends Error {
+  override name = 'AbortError';
+  constructor(readonly reason?: unknown) {
+    super(reason instanceof Error ? reason.message : 'the operation was aborted');
+  }
+}
+
+/** Throws an AbortError if `signal` has been aborted. */
+export function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+/** Throws a named error unless `value` is an integer in [min, max]. */
+export function checkInt(what: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new IalpError(`${what}: expected an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Throws a named error unless `value` is a finite number in [min, max]. */
+export function checkNumber(what: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new IalpError(`${what}: expected a number in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+/** The JSON environment spec the Rust core reads. */
+export function envSpec(o: EnvOptions = {}): object {
+  if (o.batchSize !== undefined) checkInt('batchSize', o.batchSize, 1, 1 << 24);
+  if (o.history !== undefined) checkInt('history', o.history, 1, 4096);
+  if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 32 - 1);
+  return {
+    name: o.name ?? 'synthetic',
+    batch: { batchSize: o.batchSize, history: o.history, warmStart: o.warmStart, autoReset: o.autoReset, seed: o.seed },
+    quit: o.quit,
+    synthetic: o.synthetic,
+  };
+}

@@ -1,0 +1,71 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { loadBackend, type Backend, type BackendKind, type RawPolicy } from './backend.js';
+import { checkInt, IalpError } from './options.js';
+
+export interface Recommendation {
+  item: number;
+  /** The policy's probability of this item. */
+  score: number;
+}
+
+export interface HistoryEntry {
+  item: number;
+  /** The user's feedback, usually in [0, 1]. */
+  reward: number;
+}
+
+/** A trained policy artefact (versioned, checksummed), usable for recommendations. */
+export class Policy {
+  private constructor(
+    readonly backend: Backend,
+    private readonly raw: RawPolicy,
+    private readonly bytes: Uint8Array,
+  ) {}
+
+  static async fromBytes(bytes: Uint8Array, backend: BackendKind | 'auto' = 'auto'): Promise<Policy> {
+    const b = await loadBackend(backend);
+    return new Policy(b, b.loadPolicy(bytes), bytes);
+  }
+
+  static async load(file: string, backend: BackendKind | 'auto' = 'auto'): Promise<Policy> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(file);
+    } catch (e) {
+      throw new IalpError(`policy file ${file}: ${(e as Error).message}`);
+    }
+    try {
+      return await Policy.fromBytes(bytes, backend);
+    } catch (e) {
+      throw new IalpError(`${file}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Writes the artefact atomically (temporary file, then rename). */
+  async save(file: string): Promise<void> {
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, this.bytes);
+    await rename(tmp, file);
+  }
+
+  toBytes(): Uint8Array { return this.bytes; }
+  get nItems(): number { return this.raw.nItems; }
+  get history(): number { return this.raw.history; }
+  get meta(): Record<string, unknown> { return JSON.parse(this.raw.metaJson) as Record<string, unknown>; }
+
+  /** The k most probable items for a user with this history (oldest first). */
+  recommend(history: readonly HistoryEntry[], options: { k?: number; excludeSeen?: boolean } = {}): Recommendation[] {
+    const k = checkInt('k', options.k ?? 10, 1, this.nItems);
+    const items = new Uint32Array(history.length);
+    const rewards = new Float32Array(history.length);
+    history.forEach((h, i) => {
+      items[i] = checkInt(`history[${i}].item`, h.item, 0, this.nItems - 1);
+      if (typeof h.reward !== 'number' || !Number.isFinite(h.reward)) {
+        throw new IalpError(`history[${i}].reward: expected a finite number, got ${String(h.reward)}`);
+      }
+      rewards[i] = h.reward;
+    });
+    const r = this.raw.recommend(items, rewards, k, options.excludeSeen ?? true);
+    return Array.from(r.items, (item, i) => ({ item, score: r.scores[i]! }));
+  }
+}

@@ -1,0 +1,95 @@
+import { loadBackend, type BackendKind } from './backend.js';
+import { learningCurve, summarize, type Summary } from './metrics.js';
+import { checkAborted, checkInt, type A2cOptions, type EnvOptions } from './options.js';
+import type { Policy } from './policy.js';
+import { evaluate, train, type TrainProgress } from './train.js';
+
+export interface RunOptions {
+  env?: EnvOptions;
+  a2c?: A2cOptions;
+  /** Online training episodes. Default 5000. */
+  episodes?: number;
+  /** Episodes per evaluation. Default 512. */
+  evalEpisodes?: number;
+  /** Default 1. */
+  seed?: number;
+  backend?: BackendKind | 'auto';
+  /** Called as phases start and as training advances. */
+  onProgress?: (phase: RunPhase, done: number, total: number, detail?: TrainProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type RunPhase = 'random' | 'train' | 'evaluate';
+
+export interface RunRow {
+  method: string;
+  phase: string;
+  summary: Summary;
+}
+
+export interface RunReport {
+  env: string;
+  seed: number;
+  backend: BackendKind;
+  /** Everything that depends only on the seed: identical across runs and builds. */
+  results: {
+    rows: RunRow[];
+    curve: { episodes: number; meanReturn: number; meanLength: number }[];
+    updates: number;
+    envSteps: number;
+  };
+  /** Wall time per phase in milliseconds. */
+  timing: Record<RunPhase, number>;
+  policy: Policy;
+}
+
+/** Online A2C on one environment against a random policy: the `ialp run` job. */
+export async function runOnline(options: RunOptions = {}): Promise<RunReport> {
+  const backend = await loadBackend(options.backend ?? 'auto');
+  const seed = checkInt('seed', options.seed ?? 1, 0, 2 ** 32 - 1);
+  const episodes = checkInt('episodes', options.episodes ?? 5000, 10);
+  const evalEpisodes = checkInt('evalEpisodes', options.evalEpisodes ?? 512, 1);
+  const env = options.env ?? {};
+  const evalSeed = (seed + 1_000_003) % 2 ** 32;
+  const report = options.onProgress ?? (() => {});
+  const timing: Record<RunPhase, number> = { random: 0, train: 0, evaluate: 0 };
+  const timed = async <T>(phase: RunPhase, f: () => Promise<T>): Promise<T> => {
+    checkAborted(options.signal);
+    report(phase, 0, 1);
+    const t0 = performance.now();
+    const out = await f();
+    timing[phase] = performance.now() - t0;
+    return out;
+  };
+
+  const random = await timed('random', () =>
+    evaluate({ env, policy: 'random', episodes: evalEpisodes, seed: evalSeed, backend: backend.kind }));
+  const trained = await timed('train', () =>
+    train({
+      env, a2c: options.a2c, episodes, seed, backend: backend.kind, signal: options.signal,
+      onProgress: (p) => report('train', p.episodes, p.targetEpisodes, p),
+    }));
+  const final = await timed('evaluate', () =>
+    evaluate({ env, policy: trained.policy, episodes: evalEpisodes, seed: evalSeed, backend: backend.kind }));
+
+  const tenth = Math.max(1, Math.floor(trained.episodes.length / 10));
+  const rows: RunRow[] = [
+    { method: 'random', phase: 'evaluation', summary: summarize(random) },
+    { method: 'a2c', phase: 'online, first 10%', summary: summarize(trained.episodes.slice(0, tenth)) },
+    { method: 'a2c', phase: 'online, last 10%', summary: summarize(trained.episodes.slice(-tenth)) },
+    { method: 'a2c', phase: 'evaluation', summary: summarize(final) },
+  ];
+  return {
+    env: env.name ?? 'synthetic',
+    seed,
+    backend: backend.kind,
+    results: {
+      rows,
+      curve: learningCurve(trained.episodes, Math.max(1, Math.floor(episodes / 50))),
+      updates: trained.updates,
+      envSteps: trained.envSteps,
+    },
+    timing,
+    policy: trained.policy,
+  };
+}

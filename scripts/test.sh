@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm test`: Rust tests, JavaScript tests through the real native and wasm
+# builds, type checks, formatting and lints. Ends with "N passed, N failed" for
+# the JavaScript side; exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+status=0
+step() {
+  printf '\n== %s\n' "$*"
+  "$@" || { echo "FAILED: $*"; status=1; }
+}
+
+step npm run --silent build
+step cargo fmt --all --check
+step cargo clippy --workspace --all-targets --quiet -- -D warnings
+step cargo test --workspace --quiet
+step npx tsc -p packages/ts-api --noEmit
+step npx tsc -p __test__ --noEmit
+step npx eslint .
+
+printf '\n== ava (JavaScript tests)\n'
+tap="$(mktemp)"
+npx ava --tap 2>&1 | tee "$tap"
+ava_status=${PIPESTATUS[0]}
+passed=$(grep -cE '^ok [0-9]+' "$tap" || true)
+failed=$(grep -cE '^not ok [0-9]+' "$tap" || true)
+rm -f "$tap"
+if ((ava_status != 0 || failed > 0 || passed == 0)); then status=1; fi
+echo
+echo "javascript: $passed passed, $failed failed"
+exit $status
