@@ -15,7 +15,8 @@ pub struct StateEncoder {
 
 impl StateEncoder {
     pub fn new(history: usize, n_items: usize, item_features: Vec<f32>) -> Result<Self> {
-        if n_items == 0 || item_features.is_empty() || item_features.len() % n_items != 0 {
+        if n_items == 0 || item_features.is_empty() || !item_features.len().is_multiple_of(n_items)
+        {
             return Err(Error::invalid(
                 "item features",
                 &format!("a non-empty multiple of {n_items} items"),
@@ -44,7 +45,7 @@ impl StateEncoder {
     /// Encodes `rows` observations (`items`/`rewards` rows x H) into `out` (rows x out_dim).
     pub fn encode(&self, items: &[u32], rewards: &[f32], out: &mut [f32]) -> Result<()> {
         let (h, f) = (self.history, self.feature_dim);
-        if items.len() % h != 0 || rewards.len() != items.len() {
+        if !items.len().is_multiple_of(h) || rewards.len() != items.len() {
             return Err(Error::invalid(
                 "history",
                 &format!("items and rewards of equal length, a multiple of H = {h}"),

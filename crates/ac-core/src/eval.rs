@@ -52,7 +52,7 @@ pub fn evaluate(
     while out.len() < episodes {
         env.reset();
         d.fill(0);
-        while d.iter().any(|&x| x == 0) {
+        while d.contains(&0) {
             let actions = match actor {
                 Actor::Random => (0..b).map(|_| rng.below(n)).collect(),
                 Actor::Policy(p, mode) => {

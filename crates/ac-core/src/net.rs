@@ -137,7 +137,7 @@ impl NdarrayNet {
         seed: u64,
     ) -> Result<Self> {
         cfg.validate()?;
-        if n_items == 0 || item_features.len() % n_items != 0 {
+        if n_items == 0 || !item_features.len().is_multiple_of(n_items) {
             return Err(Error::invalid(
                 "item features",
                 "n_items x feature_dim values",
@@ -284,13 +284,17 @@ impl AcBackend for NdarrayNet {
             .backward(&self.params, &h, &dh, &mut grads, false);
         // value loss c_v * mean 0.5 (V - R)^2
         let v = self.critic.forward(&self.params, batch.obs, rows);
-        let mut dv = vec![0f32; rows];
         let mut vl = 0f32;
-        for r in 0..rows {
-            let diff = v.output()[r] - batch.returns[r];
-            vl += 0.5 * diff * diff;
-            dv[r] = loss.value_coef * inv_b * diff;
-        }
+        let dv: Vec<f32> = v
+            .output()
+            .iter()
+            .zip(batch.returns)
+            .map(|(&v, &ret)| {
+                let diff = v - ret;
+                vl += 0.5 * diff * diff;
+                loss.value_coef * inv_b * diff
+            })
+            .collect();
         self.critic
             .backward(&self.params, &v, &dv, &mut grads, false);
         let stats = LossStats {

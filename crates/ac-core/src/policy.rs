@@ -250,7 +250,7 @@ impl Policy {
             )));
         }
         let payload = &body[16 + hlen..];
-        if payload.len() % 4 != 0 {
+        if !payload.len().is_multiple_of(4) {
             return Err(err(format!(
                 "payload of {} bytes is not whole f32 values",
                 payload.len()
