@@ -4,6 +4,7 @@
 //! once with histories, the quit model of [`QuitConfig`] and auto-reset.
 
 pub mod batch;
+pub mod data;
 pub mod error;
 pub mod quit;
 pub mod registry;
