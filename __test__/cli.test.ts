@@ -25,7 +25,7 @@ test('ialp run prints a results table', async (t) => {
 test('bad command lines exit with a message, not a stack trace', async (t) => {
   const unknownEnv = await runCli(['run', '--env', 'nope']);
   t.is(unknownEnv.code, 2);
-  t.regex(unknownEnv.stderr, /--env: expected one of synthetic, got "nope"/);
+  t.regex(unknownEnv.stderr, /--env: expected one of synthetic, movielens, coat, kuairec, kuairand, got "nope"/);
   const badSeed = await runCli(['run', '--seed=-4']);
   t.is(badSeed.code, 2);
   t.regex(badSeed.stderr, /--seed: expected an integer >= 0/);

@@ -44,7 +44,7 @@ for (const backend of backends) {
     const env = await Environment.create({ batchSize: 4 }, backend);
     t.throws(() => env.step(new Uint32Array(3)), { message: /actions length: expected 4, got 3/ });
     t.throws(() => env.step(new Uint32Array([0, 1, 2, 99999])), { message: /actions\[3\]: expected an item id < 500/ });
-    await t.throwsAsync(Environment.create({ name: 'nope' }, backend), { message: /environment name: expected one of synthetic, got "nope"/ });
+    await t.throwsAsync(Environment.create({ name: 'nope' }, backend), { message: /environment name: expected one of synthetic, movielens, coat, kuairec, kuairand, got "nope"/ });
     await t.throwsAsync(Environment.create({ batchSize: 0 }, backend), { message: /batchSize: expected an integer/ });
     await t.throwsAsync(Environment.create({ batchSize: -3 }, backend), { message: /batchSize/ });
     await t.throwsAsync(Environment.create({ quit: { window: 0 } }, backend), { message: /quit\.window/ });

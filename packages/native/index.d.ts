@@ -23,9 +23,10 @@ export declare class CancelToken {
 export declare class Env {
   /**
    * Builds an environment from its JSON spec, e.g.
-   * `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`.
+   * `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`, over `world`
+   * (needed for dataset environments; built from the spec when absent).
    */
-  constructor(specJson: string)
+  constructor(specJson: string, world?: World | undefined | null)
   get batchSize(): number
   get history(): number
   get nItems(): number
@@ -74,14 +75,40 @@ export declare class Policy {
   toBytes(): Buffer
 }
 
+/**
+ * A built world (dataset parsed, user model fitted), shared by environments,
+ * training and evaluation.
+ */
+export declare class World {
+  /**
+   * Builds the world of an environment spec from its data files (file name
+   * relative to the dataset folder -> contents) and an optional cached user model.
+   */
+  static build(specJson: string, files?: Record<string, Uint8Array> | undefined | null, userModel?: Uint8Array | undefined | null): Promise<World>
+  /** Name, source, sizes, density, quit defaults (JSON). */
+  get infoJson(): string
+  /** Info plus the user model's validation on held-out data (JSON). */
+  inspectJson(validate: boolean): string
+  /** The item in words, for prompts. */
+  itemText(item: number): string
+  categoryNames(): Array<string>
+  /** Per-item scores of the popularity baseline. */
+  popularity(): Float32Array
+  /** Users for training and users held out for online deployment. */
+  userSplit(): UserSplit
+  /** The fitted user model artefact (null for worlds without one), to cache. */
+  userModel(): Buffer | null
+}
+
 /** Names accepted as `name` in an environment spec. */
 export declare function environments(): Array<string>
 
 /**
- * Plays `episodes` whole episodes with a policy artefact (or uniformly random
- * items when `policy` is null); `[slot, user, totalReward, length]` per episode.
+ * Plays whole episodes as the JSON options say (`{actor: "random" |
+ * "popularity" | "policy", episodes, seed, mode, users}`);
+ * `[slot, user, totalReward, length]` per episode.
  */
-export declare function evaluate(specJson: string, policy: Uint8Array | undefined | null, episodes: number, seed: number, greedy: boolean): Promise<unknown>
+export declare function evaluate(specJson: string, world: World | undefined | null, policy: Uint8Array | undefined | null, optionsJson: string): Promise<unknown>
 
 export interface Recommendation {
   items: Uint32Array
@@ -94,7 +121,7 @@ export interface Recommendation {
  * `onProgress` receives a JSON progress record after every update; `cancel`
  * stops training after the current update (the result holds what was learnt).
  */
-export declare function train(configJson: string, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null): Promise<unknown>
+export declare function train(configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null): Promise<unknown>
 
 export interface TrainOutput {
   /** The policy artefact. */
@@ -103,6 +130,11 @@ export interface TrainOutput {
   episodes: Float64Array
   updates: number
   envSteps: number
+}
+
+export interface UserSplit {
+  train: Uint32Array
+  heldOut: Uint32Array
 }
 
 /** Version of the native binding (the Rust workspace version). */

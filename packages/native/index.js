@@ -773,10 +773,11 @@ if (
   }
 }
 
-const { CancelToken, Env, Policy, environments, evaluate, train, version } = nativeBinding
+const { CancelToken, Env, Policy, World, environments, evaluate, train, version } = nativeBinding
 export { CancelToken }
 export { Env }
 export { Policy }
+export { World }
 export { environments }
 export { evaluate }
 export { train }

@@ -1,8 +1,8 @@
-//! Trains online A2C on `synthetic` and compares it with a random policy.
+//! Trains online A2C on `synthetic` and compares it with random and popularity.
 //! `cargo run --release -p ialp-ac-core --example train_synthetic -- [episodes] [seed]`
 
-use ialp_ac_core::{evaluate, train, Actor, Mode, TrainConfig};
-use ialp_sim::EpisodeStat;
+use ialp_ac_core::{evaluate, train, Actor, Mode, TrainConfig, UserPool};
+use ialp_sim::{AnyWorld, EpisodeStat};
 
 fn summary(name: &str, eps: &[EpisodeStat]) {
     let n = eps.len() as f32;
@@ -24,8 +24,9 @@ fn main() {
         seed,
         ..Default::default()
     };
+    let world = AnyWorld::build(&cfg.env, None, None).expect("world");
     let t = std::time::Instant::now();
-    let out = train(&cfg, &mut |_| true).expect("training");
+    let out = train(&cfg, &world, &mut |_| true).expect("training");
     println!(
         "trained in {:.2?}: {} updates, {} env steps",
         t.elapsed(),
@@ -38,29 +39,17 @@ fn main() {
         "train last 10%",
         &out.episodes[out.episodes.len() - tenth..],
     );
-    let eval_seed = seed + 1000;
-    summary(
-        "random",
-        &evaluate(&cfg.env, &Actor::Random, 512, eval_seed).unwrap(),
-    );
+    let eval =
+        |actor: &Actor| evaluate(&cfg.env, &world, actor, 512, seed + 1000, UserPool::All).unwrap();
+    let pop = world.popularity();
+    summary("random", &eval(&Actor::Random));
+    summary("popularity", &eval(&Actor::Popularity(&pop)));
     summary(
         "a2c sample",
-        &evaluate(
-            &cfg.env,
-            &Actor::Policy(&out.policy, Mode::Sample),
-            512,
-            eval_seed,
-        )
-        .unwrap(),
+        &eval(&Actor::Policy(&out.policy, Mode::Sample)),
     );
     summary(
         "a2c greedy",
-        &evaluate(
-            &cfg.env,
-            &Actor::Policy(&out.policy, Mode::Greedy),
-            512,
-            eval_seed,
-        )
-        .unwrap(),
+        &eval(&Actor::Policy(&out.policy, Mode::Greedy)),
     );
 }

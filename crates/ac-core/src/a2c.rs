@@ -9,7 +9,7 @@ use crate::gae::gae;
 use crate::net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBatch};
 use crate::policy::{choose_actions, Policy, PolicyMeta};
 use ialp_sim::error::{check_min, check_range};
-use ialp_sim::{make_env, EnvSpec, EpisodeStat, Error, Result, Rng, VecEnv};
+use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, Rng, VecEnv};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +84,42 @@ pub struct TrainConfig {
     pub episodes: usize,
     /// Seed of the network initialisation, action sampling and the users met.
     pub seed: u64,
+    /// Which users arrive during training.
+    pub users: UserPool,
+}
+
+/// A subset of a world's users (see `AnyWorld::user_split`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UserPool {
+    #[default]
+    All,
+    /// Users not held out.
+    Train,
+    /// Users held out for online deployment.
+    HeldOut,
+}
+
+impl UserPool {
+    /// Restricts `env` to this pool of `world`'s users.
+    pub fn apply(self, world: &AnyWorld, env: &mut dyn VecEnv) -> Result<()> {
+        let (train, held_out) = match self {
+            UserPool::All => return Ok(()),
+            _ => world.user_split(),
+        };
+        let pool = if self == UserPool::Train {
+            train
+        } else {
+            held_out
+        };
+        if pool.is_empty() {
+            return Err(Error::new(format!(
+                "user pool {self:?} of \"{}\" is empty",
+                world.env_name()
+            )));
+        }
+        env.set_user_pool(pool)
+    }
 }
 
 impl Default for TrainConfig {
@@ -93,6 +129,7 @@ impl Default for TrainConfig {
             a2c: A2cConfig::default(),
             episodes: 3000,
             seed: 0,
+            users: UserPool::All,
         }
     }
 }
@@ -252,17 +289,19 @@ impl A2c {
     }
 }
 
-/// Trains online A2C as `cfg` says. `progress` is called after every update;
-/// returning false stops early (the outcome then holds what was learnt so far).
+/// Trains online A2C on `world` as `cfg` says. `progress` is called after every
+/// update; returning false stops early (the outcome then holds what was learnt so far).
 pub fn train(
     cfg: &TrainConfig,
+    world: &AnyWorld,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<TrainOutcome> {
     cfg.validate()?;
     let mut spec = cfg.env.clone();
     spec.batch.seed = cfg.seed;
     spec.batch.auto_reset = true;
-    let mut env = make_env(&spec)?;
+    let mut env = world.env(&spec)?;
+    cfg.users.apply(world, env.as_mut())?;
     let mut learner = A2c::new(cfg.a2c.clone(), env.as_ref(), cfg.seed)?;
     let mut episodes = Vec::new();
     let mut p = Progress {

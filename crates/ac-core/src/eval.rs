@@ -1,8 +1,9 @@
 //! Runs a fixed actor for whole episodes: rounds of B users, each played to the
 //! end, so long and short episodes count alike.
 
+use crate::a2c::UserPool;
 use crate::policy::{choose_actions, Policy};
-use ialp_sim::{make_env, EnvSpec, EpisodeStat, Error, Result, Rng};
+use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, Rng};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,21 +18,35 @@ pub enum Mode {
 pub enum Actor<'a> {
     /// Uniformly random items.
     Random,
+    /// The highest-scoring item the user has not seen in the last H steps.
+    Popularity(&'a [f32]),
     Policy(&'a Policy, Mode),
 }
 
-/// Plays `episodes` episodes on a fresh environment built from `spec` (its batch
-/// seed replaced by `seed`) and returns them in slot order per round.
+/// Plays `episodes` episodes on a fresh environment of `world` built from `spec`
+/// (its batch seed replaced by `seed`) and returns them in slot order per round.
 pub fn evaluate(
     spec: &EnvSpec,
+    world: &AnyWorld,
     actor: &Actor,
     episodes: usize,
     seed: u64,
+    users: UserPool,
 ) -> Result<Vec<EpisodeStat>> {
     let mut spec = spec.clone();
     spec.batch.seed = seed;
     spec.batch.auto_reset = false;
-    let mut env = make_env(&spec)?;
+    let mut env = world.env(&spec)?;
+    users.apply(world, env.as_mut())?;
+    if let Actor::Popularity(scores) = actor {
+        if scores.len() != env.n_items() {
+            return Err(Error::invalid(
+                "popularity scores",
+                &format!("{} (one per item)", env.n_items()),
+                scores.len(),
+            ));
+        }
+    }
     if let Actor::Policy(p, _) = actor {
         if p.encoder.n_items != env.n_items() || p.encoder.history != env.history() {
             return Err(Error::new(format!(
@@ -45,6 +60,11 @@ pub fn evaluate(
         }
     }
     let (b, h, n) = (env.batch_size(), env.history(), env.n_items() as u32);
+    let mut ranked: Vec<u32> = (0..n).collect();
+    if let Actor::Popularity(scores) = actor {
+        // stable: ties keep item order
+        ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
+    }
     let mut rng = Rng::stream(seed, 0xE7A1);
     let (mut items, mut rewards) = (vec![0u32; b * h], vec![0f32; b * h]);
     let (mut r, mut d) = (vec![0f32; b], vec![0u8; b]);
@@ -55,6 +75,17 @@ pub fn evaluate(
         while d.contains(&0) {
             let actions = match actor {
                 Actor::Random => (0..b).map(|_| rng.below(n)).collect(),
+                Actor::Popularity(_) => {
+                    env.observe(&mut items, &mut rewards)?;
+                    items
+                        .chunks_exact(h)
+                        .map(|seen| {
+                            // at most H + 1 candidates are looked at
+                            let top = ranked.iter().find(|i| !seen.contains(i));
+                            *top.unwrap_or(&ranked[0])
+                        })
+                        .collect()
+                }
                 Actor::Policy(p, mode) => {
                     env.observe(&mut items, &mut rewards)?;
                     let (logits, _) = p.evaluate(&items, &rewards)?;

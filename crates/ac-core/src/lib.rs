@@ -20,6 +20,6 @@ pub mod a2c;
 pub mod eval;
 pub mod policy;
 
-pub use a2c::{train, A2c, A2cConfig, Progress, TrainConfig, TrainOutcome};
+pub use a2c::{train, A2c, A2cConfig, Progress, TrainConfig, TrainOutcome, UserPool};
 pub use eval::{evaluate, Actor, Mode};
 pub use policy::{Policy, PolicyMeta};

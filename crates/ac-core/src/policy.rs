@@ -1,16 +1,15 @@
 //! A trained policy: state encoder, item features and actor-critic weights, with
 //! the versioned artefact format that stores them.
 //!
-//! Artefact (little-endian):
-//! `b"IALPPOL\0"` | u32 format version | u32 header length L | L bytes of JSON
-//! header | f32 payload (item features, then each tensor, at the header's
-//! offsets) | u64 FNV-1a checksum of every byte before it.
+//! Artefact: `ialp_sim::artefact` framing with magic `b"IALPPOL\0"`; the JSON
+//! header holds the metadata and a tensor table, the f32 payload the item
+//! features and then each tensor at the header's offsets.
 
 use crate::adam::AdamConfig;
 use crate::encoder::StateEncoder;
 use crate::net::{AcBackend, NdarrayNet, NetConfig};
 use crate::params::{Params, Tensor};
-use ialp_sim::{Error, Result, Rng, PAD_ITEM};
+use ialp_sim::{artefact, Error, Result, Rng, PAD_ITEM};
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -80,15 +79,6 @@ pub fn choose_actions(logits: &Array2<f32>, rng: &mut Rng, greedy: bool) -> Vec<
             (n - 1) as u32
         })
         .collect()
-}
-
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 impl Policy {
@@ -194,54 +184,19 @@ impl Policy {
             tensors,
         };
         let json = serde_json::to_vec(&header).expect("header serialises");
-        let mut out = Vec::with_capacity(24 + json.len() + offset * 4);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
-        out.extend_from_slice(&json);
-        for &x in feats
+        let payload: Vec<f32> = feats
             .iter()
             .chain(params.tensors.iter().flat_map(|t| t.data.iter()))
-        {
-            out.extend_from_slice(&x.to_le_bytes());
-        }
-        let sum = fnv1a64(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
-        out
+            .copied()
+            .collect();
+        artefact::write(MAGIC, FORMAT_VERSION, &json, &payload)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let err = |m: String| Error::new(format!("policy file: {m}"));
-        if bytes.len() < 24 {
-            return Err(err(format!(
-                "{} bytes is too short to be a policy",
-                bytes.len()
-            )));
-        }
-        if &bytes[..8] != MAGIC {
-            return Err(err("not an ialp policy (bad magic bytes)".into()));
-        }
-        let version = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != FORMAT_VERSION {
-            return Err(err(format!(
-                "format version {version} is not supported (this build reads version {FORMAT_VERSION}){}",
-                if version > FORMAT_VERSION { "; upgrade ialp" } else { "" }
-            )));
-        }
-        let body = &bytes[..bytes.len() - 8];
-        let stored = u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("8 bytes"));
-        if fnv1a64(body) != stored {
-            return Err(err(
-                "checksum mismatch: the file is truncated or corrupted".into()
-            ));
-        }
-        let hlen = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
-        if 16 + hlen > body.len() {
-            return Err(err(format!(
-                "header length {hlen} runs past the end of the file"
-            )));
-        }
-        let header: Header = serde_json::from_slice(&body[16..16 + hlen])
+        const WHAT: &str = "policy file";
+        let err = |m: String| Error::new(format!("{WHAT}: {m}"));
+        let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
+        let header: Header = serde_json::from_slice(header)
             .map_err(|e| err(format!("header is not valid JSON: {e}")))?;
         if header.format != "ialp-policy" {
             return Err(err(format!(
@@ -249,31 +204,14 @@ impl Policy {
                 header.format
             )));
         }
-        let payload = &body[16 + hlen..];
-        if !payload.len().is_multiple_of(4) {
-            return Err(err(format!(
-                "payload of {} bytes is not whole f32 values",
-                payload.len()
-            )));
-        }
-        let floats: Vec<f32> = payload
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-            .collect();
         let slice = |e: &TensorEntry| -> Result<Vec<f32>> {
-            let end = e
-                .offset
-                .checked_add(e.len)
-                .filter(|&end| end <= floats.len());
-            match end {
-                Some(end) if e.shape.iter().product::<usize>() == e.len => {
-                    Ok(floats[e.offset..end].to_vec())
-                }
-                _ => Err(err(format!(
-                    "tensor \"{}\" lies outside the payload or has a wrong shape",
-                    e.name
-                ))),
+            if e.shape.iter().product::<usize>() != e.len {
+                return Err(err(format!(
+                    "tensor \"{}\" has shape {:?} but {} values",
+                    e.name, e.shape, e.len
+                )));
             }
+            artefact::slice(WHAT, &e.name, &floats, e.offset, e.len)
         };
         let feats = slice(&header.item_features)?;
         if feats.len() != header.meta.n_items * header.feature_dim {

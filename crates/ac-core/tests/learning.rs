@@ -1,10 +1,14 @@
 //! End to end: online A2C on `synthetic` beats a random policy, reproducibly.
 
-use ialp_ac_core::{evaluate, train, Actor, Mode, Policy, TrainConfig};
-use ialp_sim::EpisodeStat;
+use ialp_ac_core::{evaluate, train, Actor, Mode, Policy, TrainConfig, UserPool};
+use ialp_sim::{AnyWorld, EpisodeStat};
 
 fn mean_return(eps: &[EpisodeStat]) -> f32 {
     eps.iter().map(|e| e.total_reward).sum::<f32>() / eps.len() as f32
+}
+
+fn world(cfg: &TrainConfig) -> AnyWorld {
+    AnyWorld::build(&cfg.env, None, None).unwrap()
 }
 
 #[test]
@@ -14,23 +18,23 @@ fn a2c_beats_random_by_half_again_with_a_fixed_seed() {
         seed: 7,
         ..Default::default()
     };
-    let out = train(&cfg, &mut |_| true).unwrap();
+    let w = world(&cfg);
+    let out = train(&cfg, &w, &mut |_| true).unwrap();
     assert_eq!(out.episodes.len(), 4000);
-    let random = mean_return(&evaluate(&cfg.env, &Actor::Random, 256, 99).unwrap());
-    let learnt = mean_return(
-        &evaluate(&cfg.env, &Actor::Policy(&out.policy, Mode::Sample), 256, 99).unwrap(),
-    );
+    let eval = |actor: &Actor| {
+        mean_return(&evaluate(&cfg.env, &w, actor, 256, 99, UserPool::All).unwrap())
+    };
+    let random = eval(&Actor::Random);
+    let learnt = eval(&Actor::Policy(&out.policy, Mode::Sample));
     // measured: random ~4.5, A2C after 4000 episodes ~9-12; the test asks for 1.5x
     assert!(learnt > 1.5 * random, "a2c {learnt} vs random {random}");
 
     // the same seed gives the same policy, bit for bit
-    let again = train(&cfg, &mut |_| true).unwrap();
+    let again = train(&cfg, &w, &mut |_| true).unwrap();
     assert_eq!(again.policy.params(), out.policy.params());
     // and it survives a save/load round trip
     let loaded = Policy::from_bytes(&out.policy.to_bytes()).unwrap();
-    let reloaded =
-        mean_return(&evaluate(&cfg.env, &Actor::Policy(&loaded, Mode::Sample), 256, 99).unwrap());
-    assert_eq!(reloaded, learnt);
+    assert_eq!(eval(&Actor::Policy(&loaded, Mode::Sample)), learnt);
 }
 
 #[test]
@@ -40,13 +44,26 @@ fn progress_can_stop_training_early() {
         ..Default::default()
     };
     let mut calls = 0;
-    let out = train(&cfg, &mut |p| {
+    let out = train(&cfg, &world(&cfg), &mut |p| {
         calls += 1;
         p.updates < 3
     })
     .unwrap();
     assert_eq!(calls, 3);
     assert_eq!(out.updates, 3);
+}
+
+#[test]
+fn trains_on_the_training_users_only() {
+    let cfg = TrainConfig {
+        episodes: 200,
+        users: ialp_ac_core::UserPool::Train,
+        ..Default::default()
+    };
+    let w = world(&cfg);
+    let (_, held_out) = w.user_split();
+    let out = train(&cfg, &w, &mut |_| true).unwrap();
+    assert!(out.episodes.iter().all(|e| !held_out.contains(&e.user)));
 }
 
 #[test]
@@ -57,6 +74,8 @@ fn bad_config_is_an_error_naming_the_field() {
     assert!(e.message().contains("a2c.adam.lr"), "{e}");
     let e = TrainConfig::from_json(r#"{"episodes": 0}"#).err().unwrap();
     assert!(e.message().contains("episodes"), "{e}");
-    let e = TrainConfig::from_json(r#"{"env": {"name": "nope"}}"#).unwrap();
-    assert!(train(&e, &mut |_| true).is_err());
+    let e = TrainConfig::from_json(r#"{"users": "everyone"}"#)
+        .err()
+        .unwrap();
+    assert!(e.message().contains("users"), "{e}");
 }

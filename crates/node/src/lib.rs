@@ -19,7 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 mod training;
+mod world;
 pub use training::*;
+pub use world::*;
 
 fn js_error(e: ialp_sim::Error) -> Error {
     Error::from_reason(e.message())
@@ -55,11 +57,16 @@ pub struct Env {
 #[napi]
 impl Env {
     /// Builds an environment from its JSON spec, e.g.
-    /// `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`.
+    /// `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`, over `world`
+    /// (needed for dataset environments; built from the spec when absent).
     #[napi(constructor, catch_unwind)]
-    pub fn new(spec_json: String) -> Result<Self> {
+    pub fn new(spec_json: String, world: Option<&World>) -> Result<Self> {
         let spec = EnvSpec::from_json(&spec_json).map_err(js_error)?;
-        let inner = make_env(&spec).map_err(js_error)?;
+        let inner = match world {
+            Some(w) => w.inner.env(&spec),
+            None => make_env(&spec),
+        }
+        .map_err(js_error)?;
         Ok(Env { inner })
     }
 

@@ -35,6 +35,7 @@ type ProgressFn = ThreadsafeFunction<String, (), String, Status, false>;
 
 pub struct TrainTask {
     config: String,
+    world: Option<ialp_sim::AnyWorld>,
     progress: Option<ProgressFn>,
     cancel: Option<Arc<AtomicBool>>,
 }
@@ -62,9 +63,9 @@ impl Task for TrainTask {
             }
             !cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst))
         };
-        let config = &self.config;
+        let (config, world) = (&self.config, self.world.as_ref());
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train_json(config, &mut report)
+            train_json(config, world, &mut report)
         }))
         .map_err(|_| Error::from_reason("training failed with an internal error (a bug in ialp)"))?
         .map_err(js_error)
@@ -84,15 +85,17 @@ impl Task for TrainTask {
 /// `onProgress` receives a JSON progress record after every update; `cancel`
 /// stops training after the current update (the result holds what was learnt).
 #[napi(
-    ts_args_type = "configJson: string, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null"
+    ts_args_type = "configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null"
 )]
 pub fn train(
     config_json: String,
+    world: Option<&World>,
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelToken>,
 ) -> napi::bindgen_prelude::AsyncTask<TrainTask> {
     napi::bindgen_prelude::AsyncTask::new(TrainTask {
         config: config_json,
+        world: world.map(|w| w.inner.clone()),
         progress: on_progress,
         cancel: cancel.map(|c| c.flag.clone()),
     })
@@ -100,10 +103,9 @@ pub fn train(
 
 pub struct EvaluateTask {
     spec: String,
+    world: Option<ialp_sim::AnyWorld>,
     policy: Option<Vec<u8>>,
-    episodes: u32,
-    seed: u32,
-    greedy: bool,
+    options: String,
 }
 
 impl Task for EvaluateTask {
@@ -114,10 +116,9 @@ impl Task for EvaluateTask {
         std::panic::catch_unwind(|| {
             evaluate_json(
                 &self.spec,
+                self.world.as_ref(),
                 self.policy.as_deref(),
-                self.episodes as usize,
-                self.seed as u64,
-                self.greedy,
+                &self.options,
             )
         })
         .map_err(|_| {
@@ -131,22 +132,21 @@ impl Task for EvaluateTask {
     }
 }
 
-/// Plays `episodes` whole episodes with a policy artefact (or uniformly random
-/// items when `policy` is null); `[slot, user, totalReward, length]` per episode.
+/// Plays whole episodes as the JSON options say (`{actor: "random" |
+/// "popularity" | "policy", episodes, seed, mode, users}`);
+/// `[slot, user, totalReward, length]` per episode.
 #[napi]
 pub fn evaluate(
     spec_json: String,
+    world: Option<&World>,
     policy: Option<Uint8Array>,
-    episodes: u32,
-    seed: u32,
-    greedy: bool,
+    options_json: String,
 ) -> napi::bindgen_prelude::AsyncTask<EvaluateTask> {
     napi::bindgen_prelude::AsyncTask::new(EvaluateTask {
         spec: spec_json,
+        world: world.map(|w| w.inner.clone()),
         policy: policy.map(|p| p.to_vec()),
-        episodes,
-        seed,
-        greedy,
+        options: options_json,
     })
 }
 

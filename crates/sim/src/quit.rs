@@ -100,3 +100,25 @@ mod tests {
         assert!(q.validate().unwrap_err().message().contains("quit.window"));
     }
 }
+
+/// Quit settings as a user gives them: any field left out takes the
+/// environment's default.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct QuitSpec {
+    pub window: Option<usize>,
+    pub max_same_category: Option<usize>,
+    pub min_mean_reward: Option<f32>,
+    pub max_steps: Option<usize>,
+}
+
+impl QuitSpec {
+    pub fn resolve(&self, defaults: &QuitConfig) -> QuitConfig {
+        QuitConfig {
+            window: self.window.unwrap_or(defaults.window),
+            max_same_category: self.max_same_category.unwrap_or(defaults.max_same_category),
+            min_mean_reward: self.min_mean_reward.unwrap_or(defaults.min_mean_reward),
+            max_steps: self.max_steps.unwrap_or(defaults.max_steps),
+        }
+    }
+}

@@ -12,7 +12,9 @@ use ialp_sim::{make_env, EnvSpec, VecEnv, ENVIRONMENTS};
 use wasm_bindgen::prelude::*;
 
 mod training;
+mod world;
 pub use training::*;
+pub use world::*;
 
 fn js(e: ialp_sim::Error) -> JsError {
     JsError::new(e.message())
@@ -53,6 +55,15 @@ impl Env {
     pub fn new(spec_json: &str) -> Result<Env, JsError> {
         Ok(Env {
             inner: build(spec_json).map_err(js)?,
+        })
+    }
+
+    /// An environment over a built `world` (needed for dataset environments).
+    #[wasm_bindgen(js_name = inWorld)]
+    pub fn in_world(spec_json: &str, world: &World) -> Result<Env, JsError> {
+        let spec = EnvSpec::from_json(spec_json).map_err(js)?;
+        Ok(Env {
+            inner: world.inner.env(&spec).map_err(js)?,
         })
     }
 

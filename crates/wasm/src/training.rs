@@ -1,7 +1,7 @@
 //! Training, evaluation and policies. These run on the calling thread: in a
 //! browser, call them from a Web Worker.
 
-use super::js;
+use super::{js, World};
 use ialp_ac_core::api::{evaluate_json, train_json};
 use ialp_ac_core::Policy as CorePolicy;
 use wasm_bindgen::prelude::*;
@@ -54,6 +54,7 @@ impl TrainOutput {
 #[wasm_bindgen]
 pub fn train(
     config_json: &str,
+    world: &World,
     on_progress: Option<ProgressCallback>,
 ) -> Result<TrainOutput, JsError> {
     let mut thrown: Option<JsValue> = None;
@@ -68,7 +69,7 @@ pub fn train(
             }
         }
     };
-    let out = train_json(config_json, &mut report).map_err(js)?;
+    let out = train_json(config_json, Some(&world.inner), &mut report).map_err(js)?;
     if let Some(e) = thrown {
         let msg = e.as_string().or_else(|| js_sys_message(&e));
         return Err(JsError::new(&format!(
@@ -97,22 +98,21 @@ fn js_sys_message(e: &JsValue) -> Option<String> {
         .flatten()
 }
 
-/// Plays `episodes` whole episodes with a policy artefact (or uniformly random
-/// items when `policy` is undefined); `[slot, user, totalReward, length]` each.
+/// Plays whole episodes as the JSON options say (`{actor: "random" |
+/// "popularity" | "policy", episodes, seed, mode, users}`);
+/// `[slot, user, totalReward, length]` per episode.
 #[wasm_bindgen]
 pub fn evaluate(
     spec_json: &str,
+    world: &World,
     policy: Option<Vec<u8>>,
-    episodes: u32,
-    seed: u32,
-    greedy: bool,
+    options_json: &str,
 ) -> Result<Vec<f64>, JsError> {
     evaluate_json(
         spec_json,
+        Some(&world.inner),
         policy.as_deref(),
-        episodes as usize,
-        seed as u64,
-        greedy,
+        options_json,
     )
     .map_err(js)
 }

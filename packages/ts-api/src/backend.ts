@@ -19,6 +19,18 @@ export interface RawEnv {
   setUserPool(users: Uint32Array): void;
   itemCategories(): Uint32Array;
   itemFeatures(): Float32Array;
+  /** Episodes finished since the last call: [slot, user, totalReward, length] each. */
+  drainEpisodes(): Float64Array;
+}
+
+export interface RawWorld {
+  readonly infoJson: string;
+  inspectJson(validate: boolean): string;
+  itemText(item: number): string;
+  categoryNames(): string[];
+  popularity(): Float32Array;
+  userSplit(): { train: Uint32Array; heldOut: Uint32Array };
+  userModel(): Uint8Array | null;
 }
 
 export interface RawPolicy {
@@ -41,60 +53,99 @@ export interface Backend {
   readonly kind: BackendKind;
   version(): string;
   environments(): string[];
-  createEnv(specJson: string): RawEnv;
-  /** Episodes finished since the last call, flat as in RawTrainOutput. */
-  drainEpisodes(env: RawEnv): Float64Array;
-  train(configJson: string, onProgress?: (progressJson: string) => void, signal?: AbortSignal): Promise<RawTrainOutput>;
-  evaluate(specJson: string, policy: Uint8Array | null, episodes: number, seed: number, greedy: boolean): Promise<Float64Array>;
+  buildWorld(specJson: string, files: Map<string, Uint8Array>, userModel?: Uint8Array): Promise<RawWorld>;
+  createEnv(specJson: string, world?: RawWorld): RawEnv;
+  train(configJson: string, world: RawWorld | undefined, onProgress?: (progressJson: string) => void, signal?: AbortSignal): Promise<RawTrainOutput>;
+  evaluate(specJson: string, world: RawWorld | undefined, policy: Uint8Array | null, optionsJson: string): Promise<Float64Array>;
   loadPolicy(bytes: Uint8Array): RawPolicy;
 }
 
+// What the generated bindings export (see packages/native/index.d.ts and
+// packages/wasm/dist/ialp_wasm.d.ts); only the parts used here.
+interface NativeWorld extends Omit<RawWorld, 'userModel'> { userModel(): Uint8Array | null }
 interface NativeModule {
-  Env: new (specJson: string) => RawEnv & { drainEpisodes(): Float64Array };
+  Env: new (specJson: string, world?: NativeWorld | null) => RawEnv;
+  World: { build(specJson: string, files?: Record<string, Uint8Array> | null, userModel?: Uint8Array | null): Promise<NativeWorld> };
   Policy: { fromBytes(bytes: Uint8Array): RawPolicy };
   CancelToken: new () => { cancel(): void };
   version(): string;
   environments(): string[];
-  train(configJson: string, onProgress?: ((json: string) => void) | null, cancel?: { cancel(): void } | null): Promise<RawTrainOutput>;
-  evaluate(specJson: string, policy: Uint8Array | null, episodes: number, seed: number, greedy: boolean): Promise<Float64Array>;
+  train(configJson: string, world?: NativeWorld | null, onProgress?: ((json: string) => void) | null, cancel?: { cancel(): void } | null): Promise<RawTrainOutput>;
+  evaluate(specJson: string, world: NativeWorld | null | undefined, policy: Uint8Array | null | undefined, optionsJson: string): Promise<Float64Array>;
 }
 
+interface WasmWorld {
+  readonly infoJson: string;
+  inspectJson(validate: boolean): string;
+  itemText(item: number): string;
+  categoryNames(): string[];
+  popularity(): Float32Array;
+  trainUsers(): Uint32Array;
+  heldOutUsers(): Uint32Array;
+  userModel(): Uint8Array | undefined;
+}
 interface WasmModule {
   init(): Promise<unknown>;
-  Env: new (specJson: string) => RawEnv & { drainEpisodes(): Float64Array };
+  Env: { new (specJson: string): RawEnv; inWorld(specJson: string, world: WasmWorld): RawEnv };
+  WorldBuilder: new (specJson: string) => { addFile(name: string, bytes: Uint8Array): void; setUserModel(bytes: Uint8Array): void; build(): WasmWorld; free(): void };
   Policy: { fromBytes(bytes: Uint8Array): RawPolicy };
   version(): string;
   environments(): string[];
-  train(configJson: string, onProgress?: (json: string) => boolean | void): RawTrainOutput;
-  evaluate(specJson: string, policy: Uint8Array | undefined, episodes: number, seed: number, greedy: boolean): Float64Array;
+  train(configJson: string, world: WasmWorld, onProgress?: (json: string) => boolean | void): RawTrainOutput;
+  evaluate(specJson: string, world: WasmWorld, policy: Uint8Array | undefined, optionsJson: string): Float64Array;
 }
+
+/** Raw worlds keep the binding's object for calls back into the same build. */
+const handles = new WeakMap<RawWorld, unknown>();
 
 const cache = new Map<BackendKind, Promise<Backend>>();
 
 async function loadNative(): Promise<Backend> {
   const m = (await import('@ialp/native')) as unknown as NativeModule;
+  const handle = (w: RawWorld | undefined) => (w ? (handles.get(w) as NativeWorld) : null);
   return {
     kind: 'native',
     version: () => m.version(),
     environments: () => m.environments(),
-    createEnv: (spec) => new m.Env(spec),
-    drainEpisodes: (env) => (env as RawEnv & { drainEpisodes(): Float64Array }).drainEpisodes(),
+    buildWorld: async (spec, files, userModel) => {
+      const w = await m.World.build(spec, Object.fromEntries(files), userModel ?? null);
+      const raw: RawWorld = {
+        get infoJson() { return w.infoJson; },
+        inspectJson: (v) => w.inspectJson(v),
+        itemText: (i) => w.itemText(i),
+        categoryNames: () => w.categoryNames(),
+        popularity: () => w.popularity(),
+        userSplit: () => w.userSplit(),
+        userModel: () => w.userModel(),
+      };
+      handles.set(raw, w);
+      return raw;
+    },
+    createEnv: (spec, world) => new m.Env(spec, handle(world)),
     // An AbortSignal cannot stop work already running on the thread pool, so
     // it is relayed to a token the trainer checks after every update.
-    train: async (cfg, onProgress, signal) => {
+    train: async (cfg, world, onProgress, signal) => {
       checkAborted(signal);
       const token = new m.CancelToken();
       const onAbort = () => token.cancel();
       signal?.addEventListener('abort', onAbort, { once: true });
+      let received = 0;
+      const relay = onProgress ? (json: string) => { received++; onProgress(json); } : null;
       try {
-        const out = await m.train(cfg, onProgress ?? null, token);
+        const out = await m.train(cfg, handle(world), relay, token);
+        // Progress events travel separately from the result: deliver every one
+        // (one per update) before resolving.
+        const deadline = Date.now() + 5000;
+        while (relay && received < out.updates && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 1));
+        }
         checkAborted(signal);
         return out;
       } finally {
         signal?.removeEventListener('abort', onAbort);
       }
     },
-    evaluate: (spec, policy, episodes, seed, greedy) => m.evaluate(spec, policy, episodes, seed, greedy),
+    evaluate: (spec, world, policy, options) => m.evaluate(spec, handle(world), policy, options),
     loadPolicy: (bytes) => m.Policy.fromBytes(bytes),
   };
 }
@@ -102,23 +153,46 @@ async function loadNative(): Promise<Backend> {
 async function loadWasm(): Promise<Backend> {
   const m = (await import('@ialp/wasm')) as unknown as WasmModule;
   await m.init();
+  // Every call names its world: one is built from the spec when none is given.
+  const handle = (w: RawWorld | undefined, spec: string) =>
+    w ? (handles.get(w) as WasmWorld) : new m.WorldBuilder(spec).build();
   return {
     kind: 'wasm',
     version: () => m.version(),
     environments: () => m.environments(),
-    createEnv: (spec) => new m.Env(spec),
-    drainEpisodes: (env) => (env as RawEnv & { drainEpisodes(): Float64Array }).drainEpisodes(),
+    buildWorld: async (spec, files, userModel) => {
+      const b = new m.WorldBuilder(spec);
+      try {
+        for (const [name, bytes] of files) b.addFile(name, bytes);
+        if (userModel) b.setUserModel(userModel);
+        const w = b.build();
+        const raw: RawWorld = {
+          get infoJson() { return w.infoJson; },
+          inspectJson: (v) => w.inspectJson(v),
+          itemText: (i) => w.itemText(i),
+          categoryNames: () => w.categoryNames(),
+          popularity: () => w.popularity(),
+          userSplit: () => ({ train: w.trainUsers(), heldOut: w.heldOutUsers() }),
+          userModel: () => w.userModel() ?? null,
+        };
+        handles.set(raw, w);
+        return raw;
+      } finally {
+        b.free();
+      }
+    },
+    createEnv: (spec, world) => (world ? m.Env.inWorld(spec, handle(world, spec)) : new m.Env(spec)),
     // The wasm build runs on the calling thread; the signal is checked between updates.
-    train: async (cfg, onProgress, signal) => {
+    train: async (cfg, world, onProgress, signal) => {
       checkAborted(signal);
-      const out = m.train(cfg, (json) => {
+      const out = m.train(cfg, handle(world, JSON.stringify((JSON.parse(cfg) as { env: unknown }).env)), (json) => {
         onProgress?.(json);
         return !signal?.aborted;
       });
       checkAborted(signal);
       return out;
     },
-    evaluate: async (spec, policy, episodes, seed, greedy) => m.evaluate(spec, policy ?? undefined, episodes, seed, greedy),
+    evaluate: async (spec, world, policy, options) => m.evaluate(spec, handle(world, spec), policy ?? undefined, options),
     loadPolicy: (bytes) => m.Policy.fromBytes(bytes),
   };
 }

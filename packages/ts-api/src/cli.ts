@@ -5,21 +5,31 @@ import { parseArgs } from 'node:util';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { loadBackend, type BackendKind } from './backend.js';
+import { summarize } from './metrics.js';
 import { IalpError } from './options.js';
 import { ProgressBar } from './progress.js';
 import { runOnline, type RunPhase } from './run.js';
 import { formatTable } from './table.js';
+import { evaluate } from './train.js';
+import { DATASET_ENVS, World } from './world.js';
 
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
 Usage:
-  ialp run [--env NAME] [--seed N] [--episodes N] [--eval-episodes N]
+  ialp run [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
            [--batch-size N] [--backend native|wasm|auto] [--save FILE] [--json]
-      Train an online actor-critic (A2C) on a simulated environment and
-      compare it with a random policy. Prints a table (or JSON with --json).
-  ialp envs [--json]          List the environments.
-  ialp version                Print versions.
-  ialp help                   This text.
+      Train an online actor-critic (A2C) on a simulated environment and compare
+      it with random and popularity policies. Prints a table (JSON with --json).
+  ialp envs [--json]
+      List the environments with their users, items, density and source.
+  ialp env inspect NAME [--data DIR] [--episodes N] [--json]
+      Statistics, the user model's validation on held-out data, and the
+      episodes of random and popularity policies under the quit model.
+  ialp version | help
+
+Environments: synthetic, movielens and coat work out of the box (MovieLens
+latest-small and Coat ship with ialp); --data DIR points movielens at ml-100k,
+ml-1m or ml-latest files, and kuairec / kuairand at your copies of those.
 `;
 
 class UsageError extends Error {}
@@ -37,12 +47,23 @@ function backendOption(value: string | undefined): BackendKind | 'auto' {
   return b;
 }
 
+function envOption(names: string[], value: string): string {
+  if (!names.includes(value)) throw new UsageError(`--env: expected one of ${names.join(', ')}, got "${value}"`);
+  return value;
+}
+
+const status = (msg: string, json: boolean) => {
+  if (!json && process.stderr.isTTY) process.stderr.write(`\r\x1b[K${msg}`);
+};
+const clearStatus = () => { if (process.stderr.isTTY) process.stderr.write('\r\x1b[K'); };
+
 async function cmdRun(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
     options: {
       env: { type: 'string', default: 'synthetic' },
+      data: { type: 'string' },
       seed: { type: 'string' },
       episodes: { type: 'string' },
       'eval-episodes': { type: 'string' },
@@ -53,12 +74,13 @@ async function cmdRun(argv: string[]): Promise<void> {
     },
   });
   const backend = await loadBackend(backendOption(values.backend));
-  const known = backend.environments();
-  if (!known.includes(values.env)) throw new UsageError(`--env: expected one of ${known.join(', ')}, got "${values.env}"`);
+  const name = envOption(backend.environments(), values.env);
   const bar = new ProgressBar('train');
-  const labels: Record<RunPhase, string> = { random: 'evaluating the random policy', train: 'training A2C online', evaluate: 'evaluating the trained policy' };
+  const labels: Record<RunPhase, string> = {
+    world: `loading ${name}`, baselines: 'evaluating random and popularity', train: 'training A2C online', evaluate: 'evaluating the trained policy',
+  };
   const report = await runOnline({
-    env: { name: values.env, batchSize: intOption('batch-size', values['batch-size'], 1) },
+    env: { name, data: values.data, batchSize: intOption('batch-size', values['batch-size'], 1) },
     seed: intOption('seed', values.seed, 0),
     episodes: intOption('episodes', values.episodes, 10),
     evalEpisodes: intOption('eval-episodes', values['eval-episodes'], 1),
@@ -67,12 +89,11 @@ async function cmdRun(argv: string[]): Promise<void> {
       if (phase === 'train' && detail) {
         bar.update(done, total, `episodes, ${detail.updates} updates`);
         if (done >= total) bar.done();
-      } else if (done === 0 && !values.json && process.stderr.isTTY) {
-        process.stderr.write(`\r\x1b[K${labels[phase]}...`);
-      }
+      } else if (done === 0) status(`${labels[phase]}...`, values.json);
     },
   });
   bar.done();
+  clearStatus();
   if (values.save) {
     await mkdir(dirname(values.save), { recursive: true });
     await report.policy.save(values.save);
@@ -83,13 +104,13 @@ async function cmdRun(argv: string[]): Promise<void> {
     return;
   }
   const ms = (x: number) => `${(x / 1000).toFixed(2)} s`;
-  const wall: Record<string, string> = { random: ms(report.timing.random), 'a2c/evaluation': ms(report.timing.evaluate) };
+  const t = report.timing;
   const rows = report.results.rows.map((r) => [
     r.method, r.phase, r.summary.episodes, r.summary.meanReturn, `±${r.summary.returnCi95.toFixed(3)}`,
     r.summary.meanLength, r.summary.rewardPerStep,
-    r.phase.startsWith('online') ? ms(report.timing.train) : wall[r.method === 'random' ? 'random' : 'a2c/evaluation']!,
+    r.method !== 'a2c' ? ms(t.baselines) : r.phase.startsWith('online') ? ms(t.train) : ms(t.evaluate),
   ]);
-  console.log(`ialp run: env ${report.env}, seed ${report.seed}, backend ${report.backend}, ${report.results.updates} updates, ${report.results.envSteps} user-steps\n`);
+  console.log(`ialp run: env ${report.env}, seed ${report.seed}, backend ${report.backend}, ${report.results.updates} updates, ${report.results.envSteps} user-steps (world loaded in ${ms(t.world)})\n`);
   console.log(formatTable(['method', 'phase', 'episodes', 'mean return', '95% CI', 'mean length', 'reward/step', 'wall time'], rows));
   if (values.save) console.log(`\npolicy saved to ${values.save}`);
 }
@@ -97,13 +118,68 @@ async function cmdRun(argv: string[]): Promise<void> {
 async function cmdEnvs(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean', default: false }, backend: { type: 'string' } } });
   const backend = await loadBackend(backendOption(values.backend));
-  const names = backend.environments();
-  const info = names.map((name) => {
-    const env = backend.createEnv(JSON.stringify({ name, batch: { batchSize: 1 } }));
-    return { name, users: env.nUsers, items: env.nItems, categories: env.nCategories };
+  const rows = [];
+  for (const name of backend.environments()) {
+    const ds = DATASET_ENVS[name];
+    if (ds && !ds.shipped) {
+      rows.push({ name, source: `bring your own (--data DIR: ${ds.needs})`, users: null, items: null, density: null, interactions: null });
+      continue;
+    }
+    status(`loading ${name}...`, values.json);
+    const info = (await World.load({ name }, backend.kind)).info;
+    rows.push({ name, source: info.source, users: info.users, items: info.items, density: info.density, interactions: info.interactions });
+  }
+  clearStatus();
+  if (values.json) return void console.log(JSON.stringify(rows, null, 2));
+  console.log(formatTable(['name', 'users', 'items', 'interactions', 'density', 'source'],
+    rows.map((e) => [e.name, e.users ?? '-', e.items ?? '-', e.interactions ?? '-', e.density === null ? '-' : e.density.toPrecision(3), e.source])));
+}
+
+async function cmdEnv(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'inspect') throw new UsageError(`ialp env: expected "inspect NAME", got ${sub === undefined ? 'nothing' : `"${sub}"`}`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      data: { type: 'string' },
+      episodes: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      backend: { type: 'string' },
+    },
   });
-  if (values.json) console.log(JSON.stringify(info, null, 2));
-  else console.log(formatTable(['name', 'users', 'items', 'categories'], info.map((e) => [e.name, e.users, e.items, e.categories])));
+  if (positionals.length !== 1) throw new UsageError(`ialp env inspect: expected one environment name, got ${positionals.length}`);
+  const backend = await loadBackend(backendOption(values.backend));
+  const name = envOption(backend.environments(), positionals[0]!);
+  status(`loading ${name}...`, values.json);
+  const world = await World.load({ name, data: values.data }, backend.kind);
+  status('validating the user model on held-out data...', values.json);
+  const { info, validation } = world.inspect(true);
+  const episodes = intOption('episodes', values.episodes, 1) ?? 512;
+  const seed = intOption('seed', values.seed, 0) ?? 0;
+  status('playing random and popularity episodes...', values.json);
+  const baselines = [];
+  for (const policy of ['random', 'popularity'] as const) {
+    baselines.push({ policy, ...summarize(await evaluate({ env: { name }, world, policy, episodes, seed })) });
+  }
+  clearStatus();
+  if (values.json) return void console.log(JSON.stringify({ info, validation, baselines }, null, 2));
+  console.log(`${info.env}: ${info.source}, ${info.users} users x ${info.items} items, ${info.categories} categories`);
+  console.log(`  ${info.interactions} logged interactions (density ${info.density.toPrecision(3)})${info.testInteractions ? `, ${info.testInteractions} held-out test interactions` : ''}`);
+  console.log(`  rewards: ${info.fullyObserved ? 'the observed matrix itself' : info.userModel ?? 'the latent-topic model'}`);
+  console.log(`  quit: after ${info.quit.maxSameCategory} of the last ${info.quit.window} in one category, mean reward over ${info.quit.window} below ${info.quit.minMeanReward}, or ${info.quit.maxSteps} steps\n`);
+  if (validation) {
+    console.log(`user model validation (${validation.split}; ${validation.trainInteractions} train / ${validation.testInteractions} test; liked = value >= ${validation.likeThreshold}):`);
+    console.log(formatTable(['predictor', 'RMSE', `AUC (${validation.aucUsers} users)`], [
+      ['matrix factorisation', validation.modelRmse, validation.modelAuc],
+      ['item mean / popularity', validation.itemMeanRmse, validation.popularityAuc],
+    ]));
+    console.log('');
+  }
+  console.log(`baseline policies (${episodes} episodes each):`);
+  console.log(formatTable(['policy', 'mean return', 'mean length', 'reward/step'], baselines.map((b) => [b.policy, b.meanReturn, b.meanLength, b.rewardPerStep])));
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -112,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': await cmdRun(rest); return 0;
       case 'envs': await cmdEnvs(rest); return 0;
+      case 'env': await cmdEnv(rest); return 0;
       case 'version': {
         const b = await loadBackend('auto');
         console.log(`ialp ${b.version()} (${b.kind} core)`);
@@ -124,9 +201,10 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command "${cmd}"`);
     }
   } catch (e) {
+    clearStatus();
     const err = e as Error & { code?: string };
     const usage = e instanceof UsageError || (err.code ?? '').startsWith('ERR_PARSE_ARGS');
-    process.stderr.write(`\nialp: ${err.message}\n${usage ? "run 'ialp help' for usage\n" : ''}`);
+    process.stderr.write(`ialp: ${err.message}\n${usage ? "run 'ialp help' for usage\n" : ''}`);
     return usage ? 2 : e instanceof IalpError ? 1 : 1;
   }
 }

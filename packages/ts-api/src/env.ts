@@ -1,6 +1,7 @@
-import { loadBackend, type Backend, type BackendKind, type RawEnv } from './backend.js';
-import { envSpec, type EnvOptions } from './options.js';
+import type { Backend, BackendKind, RawEnv } from './backend.js';
+import { envSpec } from './options.js';
 import { episodesFromFlat, type Episode } from './metrics.js';
+import { World, type WorldOptions } from './world.js';
 
 /** B simulated users stepped by one call; buffers are reused between steps. */
 export class Environment {
@@ -12,7 +13,7 @@ export class Environment {
   private constructor(
     readonly backend: Backend,
     private readonly raw: RawEnv,
-    readonly spec: object,
+    readonly world: World,
   ) {
     this.rewards = new Float32Array(raw.batchSize);
     this.dones = new Uint8Array(raw.batchSize);
@@ -20,10 +21,10 @@ export class Environment {
     this.historyRewards = new Float32Array(raw.batchSize * raw.history);
   }
 
-  static async create(options: EnvOptions = {}, backend: BackendKind | 'auto' = 'auto'): Promise<Environment> {
-    const b = await loadBackend(backend);
-    const spec = envSpec(options);
-    return new Environment(b, b.createEnv(JSON.stringify(spec)), spec);
+  /** An environment over `options.world`, or over a world loaded from the options. */
+  static async create(options: WorldOptions & { world?: World } = {}, backend: BackendKind | 'auto' = 'auto'): Promise<Environment> {
+    const world = options.world ?? (await World.load(options, backend));
+    return new Environment(world.backend, world.backend.createEnv(JSON.stringify(envSpec(options)), world.raw), world);
   }
 
   get batchSize(): number { return this.raw.batchSize; }
@@ -50,5 +51,5 @@ export class Environment {
   itemCategories(): Uint32Array { return this.raw.itemCategories(); }
   itemFeatures(): Float32Array { return this.raw.itemFeatures(); }
   /** Episodes finished since the last call. */
-  drainEpisodes(): Episode[] { return episodesFromFlat(this.backend.drainEpisodes(this.raw)); }
+  drainEpisodes(): Episode[] { return episodesFromFlat(this.raw.drainEpisodes()); }
 }

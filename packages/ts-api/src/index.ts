@@ -7,7 +7,9 @@ export { learningCurve, summarize, type Episode, type Summary } from './metrics.
 export { AbortError, IalpError, type A2cOptions, type EnvOptions, type QuitOptions, type SyntheticOptions } from './options.js';
 export { Policy, type HistoryEntry, type Recommendation } from './policy.js';
 export { runOnline, type RunOptions, type RunReport, type RunRow } from './run.js';
-export { evaluate, train, type EvaluateOptions, type TrainOptions, type TrainProgress, type TrainResult } from './train.js';
+export { evaluate, train, type EvaluateOptions, type TrainOptions, type TrainProgress, type TrainResult, type UserPool } from './train.js';
+export { DATASET_ENVS, World, type Validation, type WorldInfo, type WorldOptions } from './world.js';
+export { cacheDir } from './paths.js';
 
 import { loadBackend, type BackendKind } from './backend.js';
 

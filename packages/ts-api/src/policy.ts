@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { loadBackend, type Backend, type BackendKind, type RawPolicy } from './backend.js';
 import { checkInt, IalpError } from './options.js';
+import { writeFileAtomic } from './paths.js';
 
 export interface Recommendation {
   item: number;
@@ -43,9 +44,7 @@ export class Policy {
 
   /** Writes the artefact atomically (temporary file, then rename). */
   async save(file: string): Promise<void> {
-    const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, this.bytes);
-    await rename(tmp, file);
+    await writeFileAtomic(file, this.bytes);
   }
 
   toBytes(): Uint8Array { return this.bytes; }

@@ -1,11 +1,12 @@
 import { loadBackend, type BackendKind } from './backend.js';
 import { learningCurve, summarize, type Summary } from './metrics.js';
-import { checkAborted, checkInt, type A2cOptions, type EnvOptions } from './options.js';
+import { checkAborted, checkInt, type A2cOptions } from './options.js';
 import type { Policy } from './policy.js';
 import { evaluate, train, type TrainProgress } from './train.js';
+import { World, type WorldOptions } from './world.js';
 
 export interface RunOptions {
-  env?: EnvOptions;
+  env?: WorldOptions;
   a2c?: A2cOptions;
   /** Online training episodes. Default 5000. */
   episodes?: number;
@@ -19,7 +20,7 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-export type RunPhase = 'random' | 'train' | 'evaluate';
+export type RunPhase = 'world' | 'baselines' | 'train' | 'evaluate';
 
 export interface RunRow {
   method: string;
@@ -43,7 +44,7 @@ export interface RunReport {
   policy: Policy;
 }
 
-/** Online A2C on one environment against a random policy: the `ialp run` job. */
+/** Online A2C on one environment against random and popularity policies: the `ialp run` job. */
 export async function runOnline(options: RunOptions = {}): Promise<RunReport> {
   const backend = await loadBackend(options.backend ?? 'auto');
   const seed = checkInt('seed', options.seed ?? 1, 0, 2 ** 32 - 1);
@@ -52,7 +53,7 @@ export async function runOnline(options: RunOptions = {}): Promise<RunReport> {
   const env = options.env ?? {};
   const evalSeed = (seed + 1_000_003) % 2 ** 32;
   const report = options.onProgress ?? (() => {});
-  const timing: Record<RunPhase, number> = { random: 0, train: 0, evaluate: 0 };
+  const timing: Record<RunPhase, number> = { world: 0, baselines: 0, train: 0, evaluate: 0 };
   const timed = async <T>(phase: RunPhase, f: () => Promise<T>): Promise<T> => {
     checkAborted(options.signal);
     report(phase, 0, 1);
@@ -62,25 +63,29 @@ export async function runOnline(options: RunOptions = {}): Promise<RunReport> {
     return out;
   };
 
-  const random = await timed('random', () =>
-    evaluate({ env, policy: 'random', episodes: evalEpisodes, seed: evalSeed, backend: backend.kind }));
+  const world = await timed('world', () => World.load(env, backend.kind));
+  const [random, popular] = await timed('baselines', async () => [
+    await evaluate({ env, world, policy: 'random', episodes: evalEpisodes, seed: evalSeed }),
+    await evaluate({ env, world, policy: 'popularity', episodes: evalEpisodes, seed: evalSeed }),
+  ]);
   const trained = await timed('train', () =>
     train({
-      env, a2c: options.a2c, episodes, seed, backend: backend.kind, signal: options.signal,
+      env, world, a2c: options.a2c, episodes, seed, signal: options.signal,
       onProgress: (p) => report('train', p.episodes, p.targetEpisodes, p),
     }));
   const final = await timed('evaluate', () =>
-    evaluate({ env, policy: trained.policy, episodes: evalEpisodes, seed: evalSeed, backend: backend.kind }));
+    evaluate({ env, world, policy: trained.policy, episodes: evalEpisodes, seed: evalSeed }));
 
   const tenth = Math.max(1, Math.floor(trained.episodes.length / 10));
   const rows: RunRow[] = [
     { method: 'random', phase: 'evaluation', summary: summarize(random) },
+    { method: 'popularity', phase: 'evaluation', summary: summarize(popular) },
     { method: 'a2c', phase: 'online, first 10%', summary: summarize(trained.episodes.slice(0, tenth)) },
     { method: 'a2c', phase: 'online, last 10%', summary: summarize(trained.episodes.slice(-tenth)) },
     { method: 'a2c', phase: 'evaluation', summary: summarize(final) },
   ];
   return {
-    env: env.name ?? 'synthetic',
+    env: world.info.env,
     seed,
     backend: backend.kind,
     results: {

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { loadBackend, type Backend, type BackendKind, type RawWorld } from './backend.js';
+import { envSpec, IalpError, type EnvOptions } from './options.js';
+import { cacheDir, shippedDataDir, writeFileAtomic } from './paths.js';
+
+/** Environments whose world is built from dataset files, and the copy shipped for each (if any). */
+export const DATASET_ENVS: Record<string, { shipped?: string; needs: string }> = {
+  movielens: { shipped: 'ml-latest-small', needs: 'ratings.csv + movies.csv (ml-latest), u.data + u.item (ml-100k) or ratings.dat + movies.dat (ml-1m)' },
+  coat: { shipped: 'coat', needs: 'train.ascii, test.ascii and user_item_features/' },
+  kuairec: { needs: 'small_matrix.csv or big_matrix.csv, item_categories.csv' },
+  kuairand: { needs: 'log_standard_*_pure.csv, video_features_basic_pure.csv' },
+};
+
+export interface WorldInfo {
+  env: string;
+  source: string;
+  users: number;
+  items: number;
+  categories: number;
+  interactions: number;
+  testInteractions: number;
+  density: number;
+  fullyObserved: boolean;
+  userModel: string | null;
+  fingerprint: string;
+  quit: { window: number; maxSameCategory: number; minMeanReward: number; maxSteps: number };
+}
+
+export interface Validation {
+  split: string;
+  trainInteractions: number;
+  testInteractions: number;
+  likeThreshold: number;
+  modelRmse: number;
+  itemMeanRmse: number;
+  modelAuc: number;
+  popularityAuc: number;
+  aucUsers: number;
+}
+
+export interface WorldOptions extends EnvOptions {
+  /** Dataset folder; defaults to the copy shipped with ialp where there is one. */
+  data?: string;
+  /** Cache fitted user models here (default: the ialp cache dir); false disables. */
+  cache?: string | false;
+}
+
+const MAX_FILE = 2 ** 31 - 1;
+
+async function readTree(dir: string): Promise<Map<string, Uint8Array>> {
+  const out = new Map<string, Uint8Array>();
+  const walk = async (d: string, depth: number): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory() && depth < 2) await walk(p, depth + 1);
+      else if (e.isFile() && !e.name.startsWith('.')) {
+        if ((await stat(p)).size > MAX_FILE) throw new IalpError(`${p}: files over 2 GiB are not supported`);
+        out.set(relative(dir, p).split('\\').join('/'), await readFile(p));
+      }
+    }
+  };
+  try {
+    await walk(dir, 0);
+  } catch (e) {
+    if (e instanceof IalpError) throw e;
+    throw new IalpError(`data folder ${dir}: ${(e as Error).message}`);
+  }
+  return out;
+}
+
+/** A built world: a dataset parsed with its user model fitted (or `synthetic`),
+ * shared by environments, training and evaluation. */
+export class World {
+  private constructor(
+    readonly backend: Backend,
+    readonly raw: RawWorld,
+    readonly spec: object,
+    readonly dataDir: string | null,
+  ) {}
+
+  static async load(options: WorldOptions = {}, backend: BackendKind | 'auto' = 'auto'): Promise<World> {
+    const b = await loadBackend(backend);
+    const spec = envSpec(options);
+    const name = options.name ?? 'synthetic';
+    const known = DATASET_ENVS[name];
+    if (!known) return new World(b, await b.buildWorld(JSON.stringify(spec), new Map()), spec, null);
+    const dir = options.data ?? (known.shipped ? join(shippedDataDir(), known.shipped) : undefined);
+    if (!dir) throw new IalpError(`environment "${name}" needs its data files (${known.needs}): pass the folder with --data DIR`);
+    const files = await readTree(dir);
+    if (files.size === 0) throw new IalpError(`data folder ${dir} has no files (expected ${known.needs})`);
+    // The user model is cached by the data and its configuration.
+    const hash = createHash('sha256').update(JSON.stringify((spec as { dataset?: unknown }).dataset ?? null));
+    for (const [k, v] of [...files.entries()].sort(([a], [c]) => a.localeCompare(c))) hash.update(k).update(v);
+    const cacheRoot = options.cache === false ? null : join(options.cache ?? cacheDir(), 'user-models');
+    const cacheFile = cacheRoot ? join(cacheRoot, `${name}-${hash.digest('hex').slice(0, 24)}.ialpmf`) : null;
+    const cached = cacheFile ? await readFile(cacheFile).catch(() => undefined) : undefined;
+    let raw: RawWorld;
+    try {
+      raw = await b.buildWorld(JSON.stringify(spec), files, cached);
+    } catch (e) {
+      throw new IalpError(`${dir}: ${(e as Error).message}`);
+    }
+    const model = raw.userModel();
+    if (cacheFile && cacheRoot && model && !cached) {
+      await mkdir(cacheRoot, { recursive: true });
+      await writeFileAtomic(cacheFile, model);
+    }
+    return new World(b, raw, spec, dir);
+  }
+
+  get info(): WorldInfo { return JSON.parse(this.raw.infoJson) as WorldInfo; }
+
+  /** Info and the user model's validation on held-out data (fits a second model). */
+  inspect(validate = true): { info: WorldInfo; validation: Validation | null } {
+    return JSON.parse(this.raw.inspectJson(validate)) as { info: WorldInfo; validation: Validation | null };
+  }
+
+  itemText(item: number): string { return this.raw.itemText(item); }
+  categoryNames(): string[] { return this.raw.categoryNames(); }
+  popularity(): Float32Array { return this.raw.popularity(); }
+  userSplit(): { train: Uint32Array; heldOut: Uint32Array } { return this.raw.userSplit(); }
+}
