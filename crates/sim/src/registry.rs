@@ -5,6 +5,7 @@ use crate::batch::{BatchConfig, BatchEnv, VecEnv};
 use crate::data::{self, DataFiles};
 use crate::dataset_world::{DatasetConfig, DatasetWorld};
 use crate::error::{Error, Result};
+use crate::logged::{self, LoggedData};
 use crate::quit::{QuitConfig, QuitSpec};
 use crate::synthetic::{Synthetic, SyntheticConfig};
 use crate::world::World;
@@ -187,6 +188,16 @@ impl AnyWorld {
         }
     }
 
+    /// Logged transitions of `users` with observations of `history` items: the
+    /// real histories of a dataset, or 20 steps per user of a random logging
+    /// policy in `synthetic` (seeded by `seed`).
+    pub fn logged(&self, users: &[u32], history: usize, seed: u64) -> LoggedData {
+        match self {
+            AnyWorld::Dataset(w) => logged::from_dataset(w, users, history),
+            AnyWorld::Synthetic(w) => logged::from_simulation(w.as_ref(), users, history, 20, seed),
+        }
+    }
+
     /// The fitted user model artefact, to cache between runs.
     pub fn user_model_bytes(&self) -> Option<Vec<u8>> {
         match self {
@@ -265,13 +276,23 @@ pub struct WorldInfo {
     pub user_model: Option<String>,
     pub fingerprint: String,
     pub quit: QuitConfig,
+    /// Users for training / held out for online deployment.
+    pub train_users: usize,
+    pub held_out_users: usize,
+    /// Logged transitions of the training users (see `AnyWorld::logged`).
+    pub logged_transitions: usize,
 }
 
 impl AnyWorld {
     pub fn info(&self) -> WorldInfo {
         let w = self.world();
         let quit = default_quit(self.env_name());
-        match self {
+        let (train, held_out) = self.user_split();
+        let logged_transitions = match self {
+            AnyWorld::Dataset(_) => self.logged(&train, 1, 0).len(),
+            AnyWorld::Synthetic(_) => train.len() * 20,
+        };
+        let mut info = match self {
             AnyWorld::Synthetic(s) => WorldInfo {
                 env: "synthetic".into(),
                 source: "synthetic".into(),
@@ -285,6 +306,9 @@ impl AnyWorld {
                 user_model: None,
                 fingerprint: format!("synthetic-seed{}", s.config().seed),
                 quit,
+                train_users: 0,
+                held_out_users: 0,
+                logged_transitions: 0,
             },
             AnyWorld::Dataset(d) => WorldInfo {
                 env: self.env_name().into(),
@@ -305,7 +329,14 @@ impl AnyWorld {
                 }),
                 fingerprint: d.fingerprint.clone(),
                 quit,
+                train_users: 0,
+                held_out_users: 0,
+                logged_transitions: 0,
             },
-        }
+        };
+        info.train_users = train.len();
+        info.held_out_users = held_out.len();
+        info.logged_transitions = logged_transitions;
+        info
     }
 }

@@ -167,8 +167,13 @@ async function cmdEnv(argv: string[]): Promise<void> {
   clearStatus();
   if (values.json) return void console.log(JSON.stringify({ info, validation, baselines }, null, 2));
   console.log(`${info.env}: ${info.source}, ${info.users} users x ${info.items} items, ${info.categories} categories`);
-  console.log(`  ${info.interactions} logged interactions (density ${info.density.toPrecision(3)})${info.testInteractions ? `, ${info.testInteractions} held-out test interactions` : ''}`);
-  console.log(`  rewards: ${info.fullyObserved ? 'the observed matrix itself' : info.userModel ?? 'the latent-topic model'}`);
+  if (info.source !== 'synthetic') {
+    console.log(`  ${info.interactions} logged interactions (density ${info.density.toPrecision(3)})${info.testInteractions ? `, ${info.testInteractions} held-out test interactions` : ''}`);
+  }
+  console.log(`  users: ${info.trainUsers} for training, ${info.heldOutUsers} held out for online deployment; ${info.loggedTransitions} logged transitions of the training users${info.interactions ? '' : ' (from a random logging policy)'}`);
+  const rewards = info.source === 'synthetic' ? 'latent-topic affinity plus noise, with interest drift'
+    : info.fullyObserved ? 'the fully observed logged matrix itself' : info.userModel;
+  console.log(`  rewards: ${rewards}`);
   console.log(`  quit: after ${info.quit.maxSameCategory} of the last ${info.quit.window} in one category, mean reward over ${info.quit.window} below ${info.quit.minMeanReward}, or ${info.quit.maxSteps} steps\n`);
   if (validation) {
     console.log(`user model validation (${validation.split}; ${validation.trainInteractions} train / ${validation.testInteractions} test; liked = value >= ${validation.likeThreshold}):`);

@@ -26,6 +26,10 @@ export interface WorldInfo {
   userModel: string | null;
   fingerprint: string;
   quit: { window: number; maxSameCategory: number; minMeanReward: number; maxSteps: number };
+  trainUsers: number;
+  heldOutUsers: number;
+  /** Logged transitions of the training users, for offline pre-training. */
+  loggedTransitions: number;
 }
 
 export interface Validation {
