@@ -2,8 +2,10 @@
 //! share, so both convert nothing but types.
 
 use crate::a2c::{train, Progress, TrainConfig, UserPool};
+use crate::encoder::StateEncoder;
 use crate::eval::{evaluate, Actor, Mode};
 use crate::policy::Policy;
+use crate::reward_model::{RewardExamples, RewardModel, RewardModelConfig};
 use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -137,6 +139,33 @@ pub fn inspect_json(world: &AnyWorld, validate: bool) -> Result<String> {
     };
     let out = serde_json::json!({ "info": world.info(), "validation": validation });
     Ok(out.to_string())
+}
+
+/// Preference requests for the LLM (states, candidates, ground truth) as JSON.
+pub fn preference_requests_json(world: &AnyWorld, config_json: &str) -> Result<String> {
+    let cfg: ialp_sim::preference::RequestConfig =
+        ialp_sim::error::from_json("request config", config_json)?;
+    let reqs = ialp_sim::preference::preference_requests(world, &cfg)?;
+    serde_json::to_string(&reqs).map_err(|e| Error::new(e.to_string()))
+}
+
+/// Fits r_phi on `examples` over `world`'s item features; returns the artefact
+/// and the fit summary (JSON).
+pub fn train_reward_json(
+    world: &AnyWorld,
+    examples: &RewardExamples,
+    config_json: &str,
+    progress: &mut dyn FnMut(usize, f32) -> bool,
+) -> Result<(Vec<u8>, String)> {
+    let cfg: RewardModelConfig = ialp_sim::error::from_json("reward model config", config_json)?;
+    let w = world.world();
+    let encoder = StateEncoder::new(examples.history, w.n_items(), w.item_features().to_vec())?;
+    let mut model = RewardModel::new(cfg, encoder)?;
+    let fit = model.train(examples, progress)?;
+    Ok((
+        model.to_bytes(),
+        serde_json::to_string(&fit).map_err(|e| Error::new(e.to_string()))?,
+    ))
 }
 
 #[cfg(test)]

@@ -19,7 +19,9 @@ pub use params::{Params, Tensor};
 pub mod a2c;
 pub mod eval;
 pub mod policy;
+pub mod reward_model;
 
 pub use a2c::{train, A2c, A2cConfig, Progress, TrainConfig, TrainOutcome, UserPool};
 pub use eval::{evaluate, Actor, Mode};
 pub use policy::{Policy, PolicyMeta};
+pub use reward_model::{RewardExamples, RewardModel, RewardModelConfig};

@@ -18,8 +18,10 @@ use napi_derive::napi;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod reward;
 mod training;
 mod world;
+pub use reward::*;
 pub use training::*;
 pub use world::*;
 

@@ -198,6 +198,19 @@ impl AnyWorld {
         }
     }
 
+    /// The simulator's expected reward (no noise) of `item` for `user` at the
+    /// start of an episode: the ground truth LLM answers are scored against.
+    pub fn expected_reward(&self, user: u32, item: usize) -> f32 {
+        match self {
+            AnyWorld::Dataset(w) => w.scale(w.raw_value(user as usize, item)),
+            AnyWorld::Synthetic(w) => {
+                let mut state = vec![0f32; w.user_state_dim()];
+                w.init_user(user, &mut state);
+                w.expected_reward(&state, item)
+            }
+        }
+    }
+
     /// The fitted user model artefact, to cache between runs.
     pub fn user_model_bytes(&self) -> Option<Vec<u8>> {
         match self {

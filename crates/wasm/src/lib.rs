@@ -11,8 +11,10 @@ use ialp_ac_core::api::episodes_flat;
 use ialp_sim::{make_env, EnvSpec, VecEnv, ENVIRONMENTS};
 use wasm_bindgen::prelude::*;
 
+mod reward;
 mod training;
 mod world;
+pub use reward::*;
 pub use training::*;
 pub use world::*;
 

@@ -1,0 +1,564 @@
+//! The learned reward model r_phi(s, a) of iALP: fitted to the LLM's preference
+//! labels (chosen = 1, not chosen = 0, or graded scores) and to logged feedback,
+//! by binary cross-entropy on r_phi = sigmoid(h(s) . e_a + b_a), with h an MLP
+//! over the encoded state and e_a = F_a W + E_a as in the actor.
+
+use crate::adam::{Adam, AdamConfig};
+use crate::encoder::StateEncoder;
+use crate::linalg::{matmul, matmul_tn};
+use crate::mlp::Mlp;
+use crate::params::{Params, Tensor};
+use ialp_sim::error::{check_min, check_range};
+use ialp_sim::{artefact, Error, Result, Rng, PAD_ITEM};
+use serde::{Deserialize, Serialize};
+
+pub const MAGIC: &[u8; 8] = b"IALPRWD\0";
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct RewardModelConfig {
+    pub hidden: usize,
+    pub depth: usize,
+    pub embed_dim: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub adam: AdamConfig,
+    /// Share of examples held out to report the fit.
+    pub validation_fraction: f32,
+    pub seed: u64,
+}
+
+impl Default for RewardModelConfig {
+    fn default() -> Self {
+        RewardModelConfig {
+            hidden: 64,
+            depth: 1,
+            embed_dim: 16,
+            epochs: 30,
+            batch_size: 128,
+            adam: AdamConfig {
+                lr: 3e-3,
+                max_grad_norm: 5.0,
+                ..AdamConfig::default()
+            },
+            validation_fraction: 0.2,
+            seed: 0,
+        }
+    }
+}
+
+impl RewardModelConfig {
+    pub fn validate(&self) -> Result<()> {
+        check_min("rewardModel.hidden", self.hidden, 1)?;
+        check_min("rewardModel.depth", self.depth, 1)?;
+        check_min("rewardModel.embedDim", self.embed_dim, 1)?;
+        check_min("rewardModel.epochs", self.epochs, 1)?;
+        check_min("rewardModel.batchSize", self.batch_size, 1)?;
+        check_range("rewardModel.adam.lr", self.adam.lr as f64, 1e-9, 10.0)?;
+        check_range(
+            "rewardModel.validationFraction",
+            self.validation_fraction as f64,
+            0.0,
+            0.9,
+        )
+    }
+}
+
+/// Training examples: a state (H items and their rewards), an item and a label in [0, 1].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RewardExamples {
+    pub history: usize,
+    pub hist_items: Vec<u32>,
+    pub hist_rewards: Vec<f32>,
+    pub items: Vec<u32>,
+    pub labels: Vec<f32>,
+}
+
+impl RewardExamples {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn check(&self, n_items: usize) -> Result<()> {
+        let n = self.items.len();
+        let h = self.history;
+        if self.labels.len() != n
+            || self.hist_items.len() != n * h
+            || self.hist_rewards.len() != n * h
+        {
+            return Err(Error::new(format!(
+                "reward examples: {n} items need {n} labels and {} history entries (H = {h}); got {} labels, {} history items, {} history rewards",
+                n * h,
+                self.labels.len(),
+                self.hist_items.len(),
+                self.hist_rewards.len()
+            )));
+        }
+        if let Some(i) = self.items.iter().position(|&a| a as usize >= n_items) {
+            return Err(Error::invalid(
+                &format!("reward examples item [{i}]"),
+                &format!("an item id < {n_items}"),
+                self.items[i],
+            ));
+        }
+        if let Some(i) = self.labels.iter().position(|y| !(0.0..=1.0).contains(y)) {
+            return Err(Error::invalid(
+                &format!("reward examples label [{i}]"),
+                "a number in [0, 1]",
+                self.labels[i],
+            ));
+        }
+        if let Some(i) = self
+            .hist_items
+            .iter()
+            .position(|&a| a != PAD_ITEM && a as usize >= n_items)
+        {
+            return Err(Error::invalid(
+                &format!("reward examples history item [{i}]"),
+                &format!("an item id < {n_items}"),
+                self.hist_items[i],
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RewardFit {
+    pub examples: usize,
+    pub train_loss: f32,
+    pub validation_loss: f32,
+    /// AUC of r_phi at separating held-out examples labelled >= 0.5 from the rest.
+    pub validation_auc: f64,
+}
+
+#[derive(Clone)]
+pub struct RewardModel {
+    pub config: RewardModelConfig,
+    pub encoder: StateEncoder,
+    params: Params,
+    tower: Mlp,
+    item_w: usize,
+    item_free: usize,
+    item_bias: usize,
+    pub fit: RewardFit,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    format: String,
+    config: RewardModelConfig,
+    history: usize,
+    n_items: usize,
+    feature_dim: usize,
+    fit: RewardFit,
+    tensors: Vec<(String, Vec<usize>)>,
+}
+
+fn sigmoid(z: f32) -> f32 {
+    1.0 / (1.0 + libm::expf(-z))
+}
+
+impl RewardModel {
+    pub fn new(config: RewardModelConfig, encoder: StateEncoder) -> Result<Self> {
+        config.validate()?;
+        let mut rng = Rng::stream(config.seed, 0x4E_0001);
+        let mut params = Params::default();
+        let mut sizes = vec![encoder.out_dim()];
+        sizes.extend(std::iter::repeat_n(config.hidden, config.depth));
+        sizes.push(config.embed_dim);
+        let tower = Mlp::new(&mut params, "state.", &sizes, 1.0, &mut rng);
+        let f = encoder.feature_dim;
+        let item_w = params.push(Tensor::normal(
+            "item.w",
+            &[f, config.embed_dim],
+            (1.0 / f as f32).sqrt(),
+            &mut rng,
+        ));
+        let item_free = params.push(Tensor::zeros(
+            "item.free",
+            &[encoder.n_items, config.embed_dim],
+        ));
+        let item_bias = params.push(Tensor::zeros("item.bias", &[encoder.n_items]));
+        Ok(RewardModel {
+            config,
+            encoder,
+            params,
+            tower,
+            item_w,
+            item_free,
+            item_bias,
+            fit: RewardFit::default(),
+        })
+    }
+
+    fn embedding(&self, item: usize) -> Vec<f32> {
+        let (f, d) = (self.encoder.feature_dim, self.config.embed_dim);
+        let mut e = self.params.get(self.item_free)[item * d..(item + 1) * d].to_vec();
+        let fi = &self.encoder.item_features[item * f..(item + 1) * f];
+        matmul(fi, self.params.get(self.item_w), &mut e, 1, f, d, true);
+        e
+    }
+
+    /// Logits z = h(s) . e_a + b_a for rows of (state, item); `states` is the
+    /// encoded state of each row.
+    fn logits(&self, h: &[f32], items: &[u32]) -> Vec<f32> {
+        let d = self.config.embed_dim;
+        items
+            .iter()
+            .enumerate()
+            .map(|(r, &a)| {
+                let e = self.embedding(a as usize);
+                let hs = &h[r * d..(r + 1) * d];
+                hs.iter().zip(&e).map(|(x, y)| x * y).sum::<f32>()
+                    + self.params.get(self.item_bias)[a as usize]
+            })
+            .collect()
+    }
+
+    fn encode(&self, hist_items: &[u32], hist_rewards: &[f32]) -> Result<Vec<f32>> {
+        let rows = hist_items.len() / self.encoder.history.max(1);
+        let mut x = vec![0f32; rows * self.encoder.out_dim()];
+        self.encoder.encode(hist_items, hist_rewards, &mut x)?;
+        Ok(x)
+    }
+
+    /// r_phi for each (state, item) row, in [0, 1].
+    pub fn score(
+        &self,
+        hist_items: &[u32],
+        hist_rewards: &[f32],
+        items: &[u32],
+    ) -> Result<Vec<f32>> {
+        let h = self.encoder.history;
+        if hist_items.len() != items.len() * h {
+            return Err(Error::invalid(
+                "history length",
+                &format!("{} (H = {h} per item)", items.len() * h),
+                hist_items.len(),
+            ));
+        }
+        if let Some(&a) = items.iter().find(|&&a| a as usize >= self.encoder.n_items) {
+            return Err(Error::invalid(
+                "item",
+                &format!("an item id < {}", self.encoder.n_items),
+                a,
+            ));
+        }
+        let x = self.encode(hist_items, hist_rewards)?;
+        let cache = self.tower.forward(&self.params, &x, items.len());
+        Ok(self
+            .logits(cache.output(), items)
+            .into_iter()
+            .map(sigmoid)
+            .collect())
+    }
+
+    /// Mean binary cross-entropy and its gradients on rows `idx` of `ex`.
+    fn loss_and_grads(&self, x_all: &[f32], ex: &RewardExamples, idx: &[usize]) -> (f32, Params) {
+        let (od, d, f) = (
+            self.encoder.out_dim(),
+            self.config.embed_dim,
+            self.encoder.feature_dim,
+        );
+        let rows = idx.len();
+        let mut x = Vec::with_capacity(rows * od);
+        let items: Vec<u32> = idx.iter().map(|&i| ex.items[i]).collect();
+        for &i in idx {
+            x.extend_from_slice(&x_all[i * od..(i + 1) * od]);
+        }
+        let cache = self.tower.forward(&self.params, &x, rows);
+        let h = cache.output();
+        let z = self.logits(h, &items);
+        let mut grads = self.params.zeros_like();
+        let mut dh = vec![0f32; rows * d];
+        let mut loss = 0f32;
+        let inv = 1.0 / rows as f32;
+        for r in 0..rows {
+            let (y, a) = (ex.labels[idx[r]], items[r] as usize);
+            let p = sigmoid(z[r]);
+            // BCE = -(y log p + (1 - y) log(1 - p)), computed stably from z
+            loss += libm::logf(1.0 + libm::expf(-z[r].abs())) + z[r].max(0.0) - y * z[r];
+            let dz = inv * (p - y);
+            let e = self.embedding(a);
+            for (g, &ek) in dh[r * d..(r + 1) * d].iter_mut().zip(&e) {
+                *g = dz * ek;
+            }
+            grads.get_mut(self.item_bias)[a] += dz;
+            let de: Vec<f32> = h[r * d..(r + 1) * d].iter().map(|v| dz * v).collect();
+            for (g, &dk) in grads.get_mut(self.item_free)[a * d..(a + 1) * d]
+                .iter_mut()
+                .zip(&de)
+            {
+                *g += dk;
+            }
+            let fa = &self.encoder.item_features[a * f..(a + 1) * f];
+            matmul_tn(fa, &de, grads.get_mut(self.item_w), 1, f, d, true);
+        }
+        self.tower
+            .backward(&self.params, &cache, &dh, &mut grads, false);
+        (loss * inv, grads)
+    }
+
+    /// Fits the model to `ex`; the last `validation_fraction` of a seeded
+    /// shuffle is held out and reported in `self.fit`.
+    pub fn train(
+        &mut self,
+        ex: &RewardExamples,
+        progress: &mut dyn FnMut(usize, f32) -> bool,
+    ) -> Result<RewardFit> {
+        ex.check(self.encoder.n_items)?;
+        if ex.history != self.encoder.history {
+            return Err(Error::invalid(
+                "reward examples history",
+                &self.encoder.history.to_string(),
+                ex.history,
+            ));
+        }
+        if ex.len() < 2 {
+            return Err(Error::invalid("reward examples", "at least 2", ex.len()));
+        }
+        let x_all = self.encode(&ex.hist_items, &ex.hist_rewards)?;
+        let mut rng = Rng::stream(self.config.seed, 0x4E_0002);
+        let mut order: Vec<usize> = (0..ex.len()).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i as u32 + 1) as usize);
+        }
+        let n_val =
+            ((ex.len() as f32 * self.config.validation_fraction) as usize).min(ex.len() - 1);
+        let (train, val) = order.split_at(ex.len() - n_val);
+        let mut train = train.to_vec();
+        let mut adam = Adam::new(self.config.adam.clone(), &self.params);
+        let mut last = 0f32;
+        for epoch in 0..self.config.epochs {
+            for i in (1..train.len()).rev() {
+                train.swap(i, rng.below(i as u32 + 1) as usize);
+            }
+            let (mut sum, mut batches) = (0f32, 0);
+            for chunk in train.chunks(self.config.batch_size) {
+                let (l, mut g) = self.loss_and_grads(&x_all, ex, chunk);
+                adam.step(&mut self.params, &mut g);
+                sum += l;
+                batches += 1;
+            }
+            last = sum / batches as f32;
+            if !last.is_finite() {
+                return Err(Error::new(
+                    "reward model training diverged (lower rewardModel.adam.lr)",
+                ));
+            }
+            if !progress(epoch + 1, last) {
+                break;
+            }
+        }
+        let validation_loss = if val.is_empty() {
+            f32::NAN
+        } else {
+            self.loss_and_grads(&x_all, ex, val).0
+        };
+        let val_items: Vec<u32> = val.iter().map(|&i| ex.items[i]).collect();
+        let h = self.encoder.history;
+        let hi: Vec<u32> = val
+            .iter()
+            .flat_map(|&i| ex.hist_items[i * h..(i + 1) * h].iter().copied())
+            .collect();
+        let hr: Vec<f32> = val
+            .iter()
+            .flat_map(|&i| ex.hist_rewards[i * h..(i + 1) * h].iter().copied())
+            .collect();
+        let scores = self.score(&hi, &hr, &val_items)?;
+        let labels: Vec<bool> = val.iter().map(|&i| ex.labels[i] >= 0.5).collect();
+        self.fit = RewardFit {
+            examples: ex.len(),
+            train_loss: last,
+            validation_loss,
+            validation_auc: auc(&scores, &labels),
+        };
+        Ok(self.fit.clone())
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = Header {
+            format: "ialp-reward-model".into(),
+            config: self.config.clone(),
+            history: self.encoder.history,
+            n_items: self.encoder.n_items,
+            feature_dim: self.encoder.feature_dim,
+            fit: self.fit.clone(),
+            tensors: self
+                .params
+                .tensors
+                .iter()
+                .map(|t| (t.name.clone(), t.shape.clone()))
+                .collect(),
+        };
+        let json = serde_json::to_vec(&header).expect("header serialises");
+        let payload: Vec<f32> = self
+            .encoder
+            .item_features
+            .iter()
+            .chain(self.params.tensors.iter().flat_map(|t| t.data.iter()))
+            .copied()
+            .collect();
+        artefact::write(MAGIC, FORMAT_VERSION, &json, &payload)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "reward model";
+        let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
+        let h: Header = serde_json::from_slice(header)
+            .map_err(|e| Error::new(format!("{WHAT}: header is not valid JSON: {e}")))?;
+        let nf = h.n_items * h.feature_dim;
+        let feats = artefact::slice(WHAT, "item_features", &floats, 0, nf)?;
+        let encoder = StateEncoder::new(h.history, h.n_items, feats)?;
+        let mut m = RewardModel::new(h.config, encoder)?;
+        let mut at = nf;
+        let mut params = Params::default();
+        for (name, shape) in &h.tensors {
+            let n = shape.iter().product();
+            params.push(Tensor {
+                name: name.clone(),
+                shape: shape.clone(),
+                data: artefact::slice(WHAT, name, &floats, at, n)?,
+            });
+            at += n;
+        }
+        m.params.check_compatible(&params, WHAT)?;
+        m.params = params;
+        m.fit = h.fit;
+        Ok(m)
+    }
+}
+
+/// AUC of `scores` at ranking the `true` labels above the `false` ones (ties 1/2).
+pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let (mut rank_sum, mut pos) = (0f64, 0usize);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &idx[i..=j] {
+            if labels[k] {
+                rank_sum += avg_rank;
+                pos += 1;
+            }
+        }
+        i = j + 1;
+    }
+    let neg = scores.len() - pos;
+    if pos == 0 || neg == 0 {
+        return f64::NAN;
+    }
+    (rank_sum - (pos * (pos + 1)) as f64 / 2.0) / (pos * neg) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items 0..4 with one feature each: users whose history holds item 0 like
+    /// even items, the others like odd items.
+    fn toy() -> (StateEncoder, RewardExamples) {
+        let enc = StateEncoder::new(2, 4, vec![1.0, -1.0, 0.5, -0.5]).unwrap();
+        let mut ex = RewardExamples {
+            history: 2,
+            ..Default::default()
+        };
+        let mut rng = Rng::new(1);
+        for _ in 0..400 {
+            let evens = rng.below(2) == 0;
+            let seen = if evens { 0 } else { 1 };
+            let item = rng.below(4);
+            ex.hist_items.extend([PAD_ITEM, seen]);
+            ex.hist_rewards.extend([0.0, 1.0]);
+            ex.items.push(item);
+            ex.labels
+                .push((item.is_multiple_of(2) == evens) as u8 as f32);
+        }
+        (enc, ex)
+    }
+
+    #[test]
+    fn learns_preferences_and_round_trips() {
+        let (enc, ex) = toy();
+        let mut m = RewardModel::new(RewardModelConfig::default(), enc).unwrap();
+        let fit = m.train(&ex, &mut |_, _| true).unwrap();
+        assert!(fit.validation_auc > 0.95, "{fit:?}");
+        let s = m
+            .score(&[PAD_ITEM, 0, PAD_ITEM, 0], &[0.0, 1.0, 0.0, 1.0], &[2, 3])
+            .unwrap();
+        assert!(s[0] > 0.8 && s[1] < 0.2, "{s:?}");
+        let back = RewardModel::from_bytes(&m.to_bytes()).unwrap();
+        assert_eq!(
+            back.score(&[PAD_ITEM, 0], &[0.0, 1.0], &[2]).unwrap(),
+            m.score(&[PAD_ITEM, 0], &[0.0, 1.0], &[2]).unwrap()
+        );
+        assert_eq!(back.fit, m.fit);
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let (enc, ex) = toy();
+        let mut m = RewardModel::new(
+            RewardModelConfig {
+                hidden: 3,
+                embed_dim: 2,
+                ..Default::default()
+            },
+            enc,
+        )
+        .unwrap();
+        let mut rng = Rng::new(4);
+        m.params
+            .tensors
+            .iter_mut()
+            .for_each(|t| t.data.iter_mut().for_each(|x| *x += 0.3 * rng.normal()));
+        let x_all = m.encode(&ex.hist_items, &ex.hist_rewards).unwrap();
+        let idx: Vec<usize> = (0..8).collect();
+        let (_, g) = m.loss_and_grads(&x_all, &ex, &idx);
+        let eps = 1e-2;
+        for ti in 0..m.params.tensors.len() {
+            for i in 0..m.params.tensors[ti].data.len() {
+                let orig = m.params.tensors[ti].data[i];
+                m.params.tensors[ti].data[i] = orig + eps;
+                let up = m.loss_and_grads(&x_all, &ex, &idx).0;
+                m.params.tensors[ti].data[i] = orig - eps;
+                let down = m.loss_and_grads(&x_all, &ex, &idx).0;
+                m.params.tensors[ti].data[i] = orig;
+                let num = (up - down) / (2.0 * eps);
+                let ana = g.tensors[ti].data[i];
+                assert!(
+                    (num - ana).abs() < 2e-3 + 2e-2 * num.abs().max(ana.abs()),
+                    "{}[{i}]: {num} vs {ana}",
+                    m.params.tensors[ti].name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn auc_by_hand_and_bad_examples() {
+        assert_eq!(
+            auc(&[0.1, 0.4, 0.35, 0.8], &[false, true, false, true]),
+            1.0
+        );
+        assert_eq!(auc(&[0.5, 0.5], &[true, false]), 0.5);
+        let (enc, mut ex) = toy();
+        ex.labels[3] = 2.0;
+        let mut m = RewardModel::new(RewardModelConfig::default(), enc).unwrap();
+        let e = m.train(&ex, &mut |_, _| true).unwrap_err();
+        assert!(e.message().contains("label [3]"), "{e}");
+    }
+}
