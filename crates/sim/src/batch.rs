@@ -2,6 +2,8 @@
 //! struct-of-arrays buffers, with the quit model and optional auto-reset.
 
 use crate::error::{check_min, Error, Result};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::pool::ThreadPool;
 use crate::quit::QuitConfig;
 use crate::rng::Rng;
 use crate::world::World;
@@ -10,6 +12,13 @@ use std::sync::Arc;
 
 /// Marks an empty history position in observations.
 pub const PAD_ITEM: u32 = u32::MAX;
+
+/// Fewest slots worth a thread of their own: a step of 4096 `synthetic` users
+/// takes a few hundred microseconds, far more than waking a parked thread.
+pub const MIN_SLOTS_PER_THREAD: usize = 4096;
+
+/// Most threads one environment may use.
+pub const MAX_THREADS: usize = 256;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -25,6 +34,10 @@ pub struct BatchConfig {
     pub auto_reset: bool,
     /// Seed of episodes (which users arrive, reward noise).
     pub seed: u64,
+    /// Threads that step the batch, the calling one included (1..=256). Used
+    /// only up to one per [`MIN_SLOTS_PER_THREAD`] slots, and never on wasm32;
+    /// results are the same for any value.
+    pub threads: usize,
 }
 
 impl Default for BatchConfig {
@@ -35,6 +48,7 @@ impl Default for BatchConfig {
             warm_start: 3,
             auto_reset: true,
             seed: 0,
+            threads: 1,
         }
     }
 }
@@ -50,8 +64,19 @@ impl BatchConfig {
                 self.warm_start,
             ));
         }
-        Ok(())
+        check_threads(self.threads)
     }
+}
+
+fn check_threads(threads: usize) -> Result<()> {
+    if !(1..=MAX_THREADS).contains(&threads) {
+        return Err(Error::invalid(
+            "threads",
+            &format!("an integer in [1, {MAX_THREADS}]"),
+            threads,
+        ));
+    }
+    Ok(())
 }
 
 /// A finished episode.
@@ -88,6 +113,24 @@ pub trait VecEnv: Send {
     fn set_user_pool(&mut self, users: Vec<u32>) -> Result<()>;
 }
 
+/// wasm32 has no threads: a stand-in that runs the chunks in order. It is never
+/// started there (`start_workers` keeps one thread), but keeps one code path.
+#[cfg(target_arch = "wasm32")]
+struct ThreadPool;
+
+#[cfg(target_arch = "wasm32")]
+impl ThreadPool {
+    fn new(_threads: usize) -> Self {
+        ThreadPool
+    }
+    fn threads(&self) -> usize {
+        1
+    }
+    fn for_each_mut<T: Send>(&mut self, items: &mut [T], f: impl Fn(usize, &mut T) + Sync) {
+        items.iter_mut().enumerate().for_each(|(i, x)| f(i, x));
+    }
+}
+
 pub struct BatchEnv<W: World> {
     world: Arc<W>,
     quit: QuitConfig,
@@ -110,6 +153,206 @@ pub struct BatchEnv<W: World> {
     done: Vec<bool>,
     rngs: Vec<Rng>,
     finished: Vec<EpisodeStat>,
+    /// Steps contiguous chunks of slots in parallel; `None` = on the caller's thread.
+    workers: Option<ThreadPool>,
+    /// Episodes each chunk finished during a threaded step, merged in chunk order.
+    chunk_finished: Vec<Vec<EpisodeStat>>,
+    /// [`MIN_SLOTS_PER_THREAD`], lowered by tests to thread small batches.
+    min_chunk: usize,
+}
+
+/// What every slot reads and none writes during a step.
+struct Ctx<'a, W> {
+    world: &'a W,
+    quit: &'a QuitConfig,
+    pool: &'a [u32],
+    cfg: &'a BatchConfig,
+    sd: usize,
+}
+
+/// The state of a contiguous range of slots: one sub-slice of each SoA buffer.
+/// Every slot draws from its own RNG, so a range steps the same on any thread.
+struct Slots<'a> {
+    /// Batch index of the first slot.
+    first: usize,
+    users: &'a mut [u32],
+    state: &'a mut [f32],
+    hist_items: &'a mut [u32],
+    hist_rewards: &'a mut [f32],
+    hist_len: &'a mut [u32],
+    hist_pos: &'a mut [u32],
+    win_cats: &'a mut [u32],
+    win_rewards: &'a mut [f32],
+    win_len: &'a mut [u32],
+    win_pos: &'a mut [u32],
+    steps: &'a mut [u32],
+    ep_reward: &'a mut [f32],
+    done: &'a mut [bool],
+    rngs: &'a mut [Rng],
+}
+
+/// One thread's share of a step: its slots and their parts of the call's arrays.
+struct Chunk<'a> {
+    slots: Slots<'a>,
+    actions: &'a [u32],
+    rewards: &'a mut [f32],
+    dones: &'a mut [u8],
+    finished: &'a mut Vec<EpisodeStat>,
+}
+
+impl<'a> Slots<'a> {
+    fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// The first `n` slots and the rest.
+    fn split_at<W: World>(self, n: usize, ctx: &Ctx<W>) -> (Slots<'a>, Slots<'a>) {
+        let (h, w, sd) = (ctx.cfg.history, ctx.quit.window, ctx.sd);
+        let (users, users2) = self.users.split_at_mut(n);
+        let (state, state2) = self.state.split_at_mut(n * sd);
+        let (hist_items, hist_items2) = self.hist_items.split_at_mut(n * h);
+        let (hist_rewards, hist_rewards2) = self.hist_rewards.split_at_mut(n * h);
+        let (hist_len, hist_len2) = self.hist_len.split_at_mut(n);
+        let (hist_pos, hist_pos2) = self.hist_pos.split_at_mut(n);
+        let (win_cats, win_cats2) = self.win_cats.split_at_mut(n * w);
+        let (win_rewards, win_rewards2) = self.win_rewards.split_at_mut(n * w);
+        let (win_len, win_len2) = self.win_len.split_at_mut(n);
+        let (win_pos, win_pos2) = self.win_pos.split_at_mut(n);
+        let (steps, steps2) = self.steps.split_at_mut(n);
+        let (ep_reward, ep_reward2) = self.ep_reward.split_at_mut(n);
+        let (done, done2) = self.done.split_at_mut(n);
+        let (rngs, rngs2) = self.rngs.split_at_mut(n);
+        (
+            Slots {
+                first: self.first,
+                users,
+                state,
+                hist_items,
+                hist_rewards,
+                hist_len,
+                hist_pos,
+                win_cats,
+                win_rewards,
+                win_len,
+                win_pos,
+                steps,
+                ep_reward,
+                done,
+                rngs,
+            },
+            Slots {
+                first: self.first + n,
+                users: users2,
+                state: state2,
+                hist_items: hist_items2,
+                hist_rewards: hist_rewards2,
+                hist_len: hist_len2,
+                hist_pos: hist_pos2,
+                win_cats: win_cats2,
+                win_rewards: win_rewards2,
+                win_len: win_len2,
+                win_pos: win_pos2,
+                steps: steps2,
+                ep_reward: ep_reward2,
+                done: done2,
+                rngs: rngs2,
+            },
+        )
+    }
+
+    fn push_history(&mut self, h: usize, s: usize, item: u32, r: f32) {
+        let p = self.hist_pos[s] as usize;
+        self.hist_items[s * h + p] = item;
+        self.hist_rewards[s * h + p] = r;
+        self.hist_pos[s] = ((p + 1) % h) as u32;
+        self.hist_len[s] = (self.hist_len[s] + 1).min(h as u32);
+    }
+
+    fn reset_slot<W: World>(&mut self, ctx: &Ctx<W>, s: usize) {
+        let (sd, h) = (ctx.sd, ctx.cfg.history);
+        let rng = &mut self.rngs[s];
+        let user = if ctx.pool.is_empty() {
+            rng.below(ctx.world.n_users() as u32)
+        } else {
+            ctx.pool[rng.below(ctx.pool.len() as u32) as usize]
+        };
+        self.users[s] = user;
+        ctx.world
+            .init_user(user, &mut self.state[s * sd..(s + 1) * sd]);
+        self.hist_len[s] = 0;
+        self.hist_pos[s] = 0;
+        self.win_len[s] = 0;
+        self.win_pos[s] = 0;
+        self.steps[s] = 0;
+        self.ep_reward[s] = 0.0;
+        self.done[s] = false;
+        self.hist_items[s * h..(s + 1) * h].fill(PAD_ITEM);
+        self.hist_rewards[s * h..(s + 1) * h].fill(0.0);
+        for _ in 0..ctx.cfg.warm_start {
+            let rng = &mut self.rngs[s];
+            let item = rng.below(ctx.world.n_items() as u32);
+            let st = &mut self.state[s * sd..(s + 1) * sd];
+            let r = ctx.world.respond(user, st, item, rng);
+            self.push_history(h, s, item, r);
+        }
+    }
+
+    /// Steps every slot of the range; `actions`, `rewards` and `dones` hold one
+    /// entry per slot of the range, episodes that end go to `finished` in slot order.
+    fn step<W: World>(
+        &mut self,
+        ctx: &Ctx<W>,
+        actions: &[u32],
+        rewards: &mut [f32],
+        dones: &mut [u8],
+        finished: &mut Vec<EpisodeStat>,
+    ) {
+        let (sd, h, w) = (ctx.sd, ctx.cfg.history, ctx.quit.window);
+        for s in 0..self.len() {
+            if self.done[s] {
+                rewards[s] = 0.0;
+                dones[s] = 1;
+                continue;
+            }
+            let a = actions[s];
+            let user = self.users[s];
+            let r = {
+                let st = &mut self.state[s * sd..(s + 1) * sd];
+                ctx.world.respond(user, st, a, &mut self.rngs[s])
+            };
+            rewards[s] = r;
+            self.push_history(h, s, a, r);
+            let cat = ctx.world.item_category(a as usize);
+            let p = self.win_pos[s] as usize;
+            self.win_cats[s * w + p] = cat;
+            self.win_rewards[s * w + p] = r;
+            self.win_pos[s] = ((p + 1) % w) as u32;
+            self.win_len[s] = (self.win_len[s] + 1).min(w as u32);
+            self.steps[s] += 1;
+            self.ep_reward[s] += r;
+            let quit = ctx.quit.should_quit(
+                &self.win_cats[s * w..(s + 1) * w],
+                &self.win_rewards[s * w..(s + 1) * w],
+                self.win_len[s] as usize,
+                cat,
+                self.steps[s] as usize,
+            );
+            dones[s] = quit as u8;
+            if quit {
+                finished.push(EpisodeStat {
+                    slot: (self.first + s) as u32,
+                    user,
+                    total_reward: self.ep_reward[s],
+                    length: self.steps[s],
+                });
+                if ctx.cfg.auto_reset {
+                    self.reset_slot(ctx, s);
+                } else {
+                    self.done[s] = true;
+                }
+            }
+        }
+    }
 }
 
 impl<W: World> BatchEnv<W> {
@@ -140,10 +383,14 @@ impl<W: World> BatchEnv<W> {
             done: vec![false; b],
             rngs: (0..b).map(|s| Rng::stream(cfg.seed, s as u64)).collect(),
             finished: Vec::new(),
+            workers: None,
+            chunk_finished: Vec::new(),
+            min_chunk: MIN_SLOTS_PER_THREAD,
             world,
             quit,
             cfg,
         };
+        env.start_workers();
         env.reset();
         Ok(env)
     }
@@ -152,42 +399,102 @@ impl<W: World> BatchEnv<W> {
         &self.world
     }
 
-    fn push_history(&mut self, s: usize, item: u32, r: f32) {
-        let h = self.cfg.history;
-        let p = self.hist_pos[s] as usize;
-        self.hist_items[s * h + p] = item;
-        self.hist_rewards[s * h + p] = r;
-        self.hist_pos[s] = ((p + 1) % h) as u32;
-        self.hist_len[s] = (self.hist_len[s] + 1).min(h as u32);
+    /// Steps with up to `threads` threads (1..=256) from the next call on; see
+    /// [`BatchConfig::threads`]. Results do not depend on it.
+    pub fn set_threads(&mut self, threads: usize) -> Result<()> {
+        check_threads(threads)?;
+        self.cfg.threads = threads;
+        self.start_workers();
+        Ok(())
     }
 
-    fn reset_slot(&mut self, s: usize) {
-        let rng = &mut self.rngs[s];
-        let user = if self.pool.is_empty() {
-            rng.below(self.world.n_users() as u32)
+    /// Threads a step uses: `threads`, at most one per `MIN_SLOTS_PER_THREAD`
+    /// slots, 1 on wasm32.
+    pub fn threads_used(&self) -> usize {
+        self.workers.as_ref().map_or(1, |p| p.threads())
+    }
+
+    /// (Re)starts the pool for the threads the current batch can use.
+    fn start_workers(&mut self) {
+        let n = if cfg!(target_arch = "wasm32") {
+            1
         } else {
-            self.pool[rng.below(self.pool.len() as u32) as usize]
+            (self.cfg.batch_size / self.min_chunk).clamp(1, self.cfg.threads)
         };
-        self.users[s] = user;
-        let st = &mut self.state[s * self.sd..(s + 1) * self.sd];
-        self.world.init_user(user, st);
-        self.hist_len[s] = 0;
-        self.hist_pos[s] = 0;
-        self.win_len[s] = 0;
-        self.win_pos[s] = 0;
-        self.steps[s] = 0;
-        self.ep_reward[s] = 0.0;
-        self.done[s] = false;
-        let h = self.cfg.history;
-        self.hist_items[s * h..(s + 1) * h].fill(PAD_ITEM);
-        self.hist_rewards[s * h..(s + 1) * h].fill(0.0);
-        for _ in 0..self.cfg.warm_start {
-            let rng = &mut self.rngs[s];
-            let item = rng.below(self.world.n_items() as u32);
-            let st = &mut self.state[s * self.sd..(s + 1) * self.sd];
-            let r = self.world.respond(user, st, item, rng);
-            self.push_history(s, item, r);
+        if n != self.threads_used() {
+            self.workers = (n > 1).then(|| ThreadPool::new(n));
         }
+    }
+
+    /// Every slot as one range, and what the slots share.
+    fn slots(&mut self) -> (Ctx<'_, W>, Slots<'_>) {
+        (
+            Ctx {
+                world: &self.world,
+                quit: &self.quit,
+                pool: &self.pool,
+                cfg: &self.cfg,
+                sd: self.sd,
+            },
+            Slots {
+                first: 0,
+                users: &mut self.users,
+                state: &mut self.state,
+                hist_items: &mut self.hist_items,
+                hist_rewards: &mut self.hist_rewards,
+                hist_len: &mut self.hist_len,
+                hist_pos: &mut self.hist_pos,
+                win_cats: &mut self.win_cats,
+                win_rewards: &mut self.win_rewards,
+                win_len: &mut self.win_len,
+                win_pos: &mut self.win_pos,
+                steps: &mut self.steps,
+                ep_reward: &mut self.ep_reward,
+                done: &mut self.done,
+                rngs: &mut self.rngs,
+            },
+        )
+    }
+
+    /// Steps contiguous chunks of slots on the pool's threads. Each chunk sees
+    /// only its own slots and RNGs and its finished episodes are merged in chunk
+    /// order, so the outcome is identical to stepping all slots in order.
+    fn step_threaded(&mut self, actions: &[u32], rewards: &mut [f32], dones: &mut [u8]) {
+        let mut workers = self.workers.take().expect("a thread pool");
+        let n = workers.threads();
+        let per = self.cfg.batch_size.div_ceil(n);
+        let mut chunk_finished = std::mem::take(&mut self.chunk_finished);
+        chunk_finished.resize_with(n, Vec::new);
+        {
+            let (ctx, mut rest) = self.slots();
+            let (mut actions, mut rewards, mut dones) = (actions, rewards, dones);
+            let mut chunks = Vec::with_capacity(n);
+            for finished in chunk_finished.iter_mut() {
+                let k = per.min(rest.len());
+                let (slots, tail) = rest.split_at(k, &ctx);
+                rest = tail;
+                let (a, a2) = actions.split_at(k);
+                let (r, r2) = rewards.split_at_mut(k);
+                let (d, d2) = dones.split_at_mut(k);
+                (actions, rewards, dones) = (a2, r2, d2);
+                chunks.push(Chunk {
+                    slots,
+                    actions: a,
+                    rewards: r,
+                    dones: d,
+                    finished,
+                });
+            }
+            workers.for_each_mut(&mut chunks, |_, c| {
+                c.slots
+                    .step(&ctx, c.actions, c.rewards, c.dones, c.finished)
+            });
+        }
+        for f in chunk_finished.iter_mut() {
+            self.finished.append(f);
+        }
+        self.chunk_finished = chunk_finished;
+        self.workers = Some(workers);
     }
 }
 
@@ -224,8 +531,9 @@ impl<W: World> VecEnv for BatchEnv<W> {
     }
 
     fn reset(&mut self) {
-        for s in 0..self.cfg.batch_size {
-            self.reset_slot(s);
+        let (ctx, mut slots) = self.slots();
+        for s in 0..slots.len() {
+            slots.reset_slot(&ctx, s);
         }
     }
 
@@ -287,50 +595,13 @@ impl<W: World> VecEnv for BatchEnv<W> {
                 a,
             ));
         }
-        let w = self.quit.window;
-        for s in 0..b {
-            if self.done[s] {
-                rewards[s] = 0.0;
-                dones[s] = 1;
-                continue;
-            }
-            let a = actions[s];
-            let user = self.users[s];
-            let r = {
-                let st = &mut self.state[s * self.sd..(s + 1) * self.sd];
-                self.world.respond(user, st, a, &mut self.rngs[s])
-            };
-            rewards[s] = r;
-            self.push_history(s, a, r);
-            let cat = self.world.item_category(a as usize);
-            let p = self.win_pos[s] as usize;
-            self.win_cats[s * w + p] = cat;
-            self.win_rewards[s * w + p] = r;
-            self.win_pos[s] = ((p + 1) % w) as u32;
-            self.win_len[s] = (self.win_len[s] + 1).min(w as u32);
-            self.steps[s] += 1;
-            self.ep_reward[s] += r;
-            let quit = self.quit.should_quit(
-                &self.win_cats[s * w..(s + 1) * w],
-                &self.win_rewards[s * w..(s + 1) * w],
-                self.win_len[s] as usize,
-                cat,
-                self.steps[s] as usize,
-            );
-            dones[s] = quit as u8;
-            if quit {
-                self.finished.push(EpisodeStat {
-                    slot: s as u32,
-                    user,
-                    total_reward: self.ep_reward[s],
-                    length: self.steps[s],
-                });
-                if self.cfg.auto_reset {
-                    self.reset_slot(s);
-                } else {
-                    self.done[s] = true;
-                }
-            }
+        if self.workers.is_some() {
+            self.step_threaded(actions, rewards, dones);
+        } else {
+            let mut finished = std::mem::take(&mut self.finished);
+            let (ctx, mut slots) = self.slots();
+            slots.step(&ctx, actions, rewards, dones, &mut finished);
+            self.finished = finished;
         }
         Ok(())
     }
@@ -433,6 +704,91 @@ mod tests {
             (total, eps.len())
         };
         assert_eq!(run(), run());
+    }
+
+    /// Everything a run shows: rewards, dones, final observations, episodes, users.
+    type Trace = (
+        Vec<f32>,
+        Vec<u8>,
+        Vec<u32>,
+        Vec<f32>,
+        Vec<EpisodeStat>,
+        Vec<u32>,
+    );
+
+    fn trace(mut e: BatchEnv<Synthetic>, steps: usize) -> Trace {
+        let b = e.batch_size();
+        let (mut r, mut d) = (vec![0f32; b], vec![0u8; b]);
+        let (mut all_r, mut all_d) = (Vec::new(), Vec::new());
+        let mut rng = Rng::new(2);
+        let mut a = vec![0u32; b];
+        for _ in 0..steps {
+            a.iter_mut()
+                .for_each(|x| *x = rng.below(e.n_items() as u32));
+            e.step(&a, &mut r, &mut d).unwrap();
+            all_r.extend_from_slice(&r);
+            all_d.extend_from_slice(&d);
+        }
+        let h = e.history();
+        let (mut it, mut rw) = (vec![0u32; b * h], vec![0f32; b * h]);
+        e.observe(&mut it, &mut rw).unwrap();
+        (all_r, all_d, it, rw, e.drain_episodes(), e.users().to_vec())
+    }
+
+    #[test]
+    fn threads_do_not_change_results() {
+        for auto_reset in [true, false] {
+            let run = |threads: usize| {
+                let mut e = env(10, auto_reset);
+                e.min_chunk = 2; // thread even this small batch
+                e.set_threads(threads).unwrap();
+                assert_eq!(e.threads_used(), threads);
+                e.set_user_pool((0..500).collect()).unwrap();
+                trace(e, 200)
+            };
+            let one = run(1);
+            assert!(one.4.len() >= 10, "episodes end and are merged");
+            // 2 chunks of 5; 3 chunks of 4, 4, 2
+            assert_eq!(run(2), one);
+            assert_eq!(run(3), one);
+        }
+    }
+
+    #[test]
+    fn large_batches_use_the_pool() {
+        let b = 2 * MIN_SLOTS_PER_THREAD + 3;
+        let run = |threads: usize| {
+            let mut e = env(b, true);
+            e.set_threads(threads).unwrap();
+            assert_eq!(e.threads_used(), threads.min(2));
+            trace(e, 30)
+        };
+        let one = run(1);
+        assert_eq!(run(2), one);
+        assert_eq!(run(3), one);
+        // too small a batch stays on the caller's thread
+        let mut small = env(MIN_SLOTS_PER_THREAD, true);
+        small.set_threads(4).unwrap();
+        assert_eq!(small.threads_used(), 1);
+    }
+
+    #[test]
+    fn threads_are_validated_and_read_from_json() {
+        let mut e = env(2, true);
+        assert_eq!(
+            e.set_threads(0).unwrap_err().message(),
+            "threads: expected an integer in [1, 256], got 0"
+        );
+        assert!(e.set_threads(257).is_err());
+        let spec =
+            crate::EnvSpec::from_json(r#"{"name":"synthetic","batch":{"threads":2}}"#).unwrap();
+        assert_eq!(spec.batch.threads, 2);
+        assert_eq!(crate::EnvSpec::synthetic().batch.threads, 1);
+        let bad = BatchConfig {
+            threads: 300,
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod dataset_world;
 pub mod error;
 pub mod logged;
 pub mod mf;
+pub mod pool;
 pub mod preference;
 pub mod quit;
 pub mod registry;
