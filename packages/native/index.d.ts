@@ -75,11 +75,21 @@ export declare class Policy {
   toBytes(): Buffer
 }
 
+/** A fitted reward model r_phi(s, a). */
+export declare class RewardModel {
+  static fromBytes(bytes: Uint8Array): RewardModel
+  get history(): number
+  /** r_phi in [0, 1] for each (state, item) row; states are `history` items each. */
+  score(histItems: Uint32Array, histRewards: Float32Array, items: Uint32Array): Float32Array
+}
+
 /**
  * A built world (dataset parsed, user model fitted), shared by environments,
  * training and evaluation.
  */
 export declare class World {
+  /** Preference requests (user states, K candidates, ground truth) as JSON. */
+  preferenceRequestsJson(configJson: string): string
   /**
    * Builds the world of an environment spec from its data files (file name
    * relative to the dataset folder -> contents) and an optional cached user model.
@@ -117,6 +127,23 @@ export interface Recommendation {
 }
 
 /**
+ * Training data for r_phi: per example a state of `history` items and
+ * rewards, an item and a label in [0, 1].
+ */
+export interface RewardExamplesInput {
+  history: number
+  histItems: Uint32Array
+  histRewards: Float32Array
+  items: Uint32Array
+  labels: Float32Array
+}
+
+export interface RewardTrainOutput {
+  model: Buffer
+  fitJson: string
+}
+
+/**
  * Trains online A2C from a JSON training config, off the JavaScript thread.
  * `onProgress` receives a JSON progress record after every update; `cancel`
  * stops training after the current update (the result holds what was learnt).
@@ -131,6 +158,9 @@ export interface TrainOutput {
   updates: number
   envSteps: number
 }
+
+/** Fits r_phi to the examples over `world`'s item features, off the JS thread. */
+export declare function trainRewardModel(world: World, examples: RewardExamplesInput, configJson: string): Promise<unknown>
 
 export interface UserSplit {
   train: Uint32Array

@@ -773,13 +773,15 @@ if (
   }
 }
 
-const { CancelToken, Env, Policy, World, environments, evaluate, train, version } = nativeBinding
+const { CancelToken, Env, Policy, RewardModel, World, environments, evaluate, train, trainRewardModel, version } = nativeBinding
 export { CancelToken }
 export { Env }
 export { Policy }
+export { RewardModel }
 export { World }
 export { environments }
 export { evaluate }
 export { train }
+export { trainRewardModel }
 export { version }
 export const __napiBindingTarget = __napiLoadedBindingTarget

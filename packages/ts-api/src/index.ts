@@ -10,6 +10,8 @@ export { runOnline, type RunOptions, type RunReport, type RunRow } from './run.j
 export { evaluate, train, type EvaluateOptions, type TrainOptions, type TrainProgress, type TrainResult, type UserPool } from './train.js';
 export { DATASET_ENVS, World, type Validation, type WorldInfo, type WorldOptions } from './world.js';
 export { cacheDir } from './paths.js';
+export { distillPreferences, saveDistillation, type DistillEnvOptions, type DistillEnvReport, type DistillEnvResult, type QualityRow } from './preferences.js';
+export * as llm from './llm/index.js';
 
 import { loadBackend, type BackendKind } from './backend.js';
 

@@ -32,6 +32,34 @@ export interface WorldInfo {
   loggedTransitions: number;
 }
 
+export interface PreferenceRequestConfig {
+  /** Users asked about. Default 20. */
+  users?: number;
+  /** States per user. Default 1. */
+  statesPerUser?: number;
+  /** K: candidates per request. Default 5. */
+  candidates?: number;
+  /** Shares of popular / similar / random candidates. Default 0.3 / 0.4 / 0.3. */
+  mix?: { popular?: number; similar?: number; random?: number };
+  /** H: interactions in the state. Default 10. */
+  history?: number;
+  /** Which users: "train" (default), "heldOut" or "all". */
+  pool?: 'train' | 'heldOut' | 'all';
+  seed?: number;
+}
+
+export interface EnvPreferenceRequest {
+  user: number;
+  /** H items, oldest first, 0xffffffff where empty. */
+  histItems: number[];
+  histRewards: number[];
+  candidates: number[];
+  sources: ('popular' | 'similar' | 'random')[];
+  /** The simulator's expected reward (0-1) of each candidate for this user. */
+  truth: number[];
+  popularity: number[];
+}
+
 export interface Validation {
   split: string;
   trainInteractions: number;
@@ -122,6 +150,11 @@ export class World {
   }
 
   itemText(item: number): string { return this.raw.itemText(item); }
+
+  /** Questions for the LLM: user states with K candidates and the simulator's ground truth. */
+  preferenceRequests(config: PreferenceRequestConfig = {}): EnvPreferenceRequest[] {
+    return JSON.parse(this.raw.preferenceRequestsJson(JSON.stringify(config))) as EnvPreferenceRequest[];
+  }
   categoryNames(): string[] { return this.raw.categoryNames(); }
   popularity(): Float32Array { return this.raw.popularity(); }
   userSplit(): { train: Uint32Array; heldOut: Uint32Array } { return this.raw.userSplit(); }

@@ -1,0 +1,224 @@
+// iALP steps 1-3 for an environment: ask the LLM which candidates users would
+// prefer, cache the answers, score them against the simulator's ground truth,
+// and fit the reward model r_phi to the labels.
+
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackendKind } from './backend.js';
+import { agreement, distill, PreferenceCache, resolveLlm, type AgreementMetrics, type AgreementReport, type DistillProgress, type LlmBackend, type PreferenceRequest } from './llm/index.js';
+import { checkInt, IalpError } from './options.js';
+import { cacheDir, writeFileAtomic } from './paths.js';
+import { World, type EnvPreferenceRequest, type WorldOptions } from './world.js';
+
+const PAD = 0xffffffff;
+
+export interface RewardModelOptions {
+  hidden?: number;
+  depth?: number;
+  embedDim?: number;
+  epochs?: number;
+  batchSize?: number;
+  seed?: number;
+}
+
+export interface DistillEnvOptions {
+  env?: WorldOptions;
+  world?: World;
+  /** "default" (SmolLM2-135M-Instruct), a .gguf path, or an OpenAI-compatible URL. */
+  llm?: string | LlmBackend;
+  /** Users asked about. Default 20. */
+  users?: number;
+  /** K: candidates per request. Default 5. */
+  candidates?: number;
+  statesPerUser?: number;
+  /** Held-out users on which r_phi is scored. Default 50. */
+  evalUsers?: number;
+  seed?: number;
+  /** Prompts in flight at once. Default 4. */
+  concurrency?: number;
+  /** SQLite file of cached answers. Default `<cache dir>/preferences.sqlite`. */
+  cachePath?: string;
+  rewardModel?: RewardModelOptions | false;
+  backend?: BackendKind | 'auto';
+  onProgress?: (phase: 'model' | 'distill' | 'reward-model', p?: DistillProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface QualityRow {
+  /** Who chose: the LLM, random or popularity choices of the same size, or r_phi. */
+  predictor: string;
+  requests: number;
+  /** Share of requests where a chosen candidate is among the user's top third by ground truth. */
+  hitRate: number;
+  /** Mean per-request AUC against the same ground truth. */
+  auc: number;
+}
+
+export interface DistillEnvReport {
+  env: string;
+  llm: string;
+  requests: number;
+  answered: number;
+  failures: number;
+  cacheHits: number;
+  llmCalls: number;
+  promptsPerSecond: number;
+  /** Agreement with ground truth on the training users' requests (LLM, random, popularity). */
+  quality: QualityRow[];
+  /** r_phi's fit and agreement with ground truth on held-out users. */
+  rewardModel: { examples: number; fit: Record<string, number>; heldOut: QualityRow } | null;
+  failureReasons: Record<string, number>;
+}
+
+export interface DistillEnvResult {
+  report: DistillEnvReport;
+  /** The r_phi artefact (null when no reward model was fitted). */
+  rewardModel: Uint8Array | null;
+  /** Per request: the environment request and the LLM's labels (null where it failed). */
+  labels: { request: EnvPreferenceRequest; rewards: number[] | null }[];
+}
+
+/** The ids of a request's top third of candidates by ground truth. */
+function liked(r: EnvPreferenceRequest): number[] {
+  const m = Math.max(1, Math.ceil(r.candidates.length / 3));
+  return r.candidates.map((c, i) => [c, r.truth[i]!] as const).sort((a, b) => b[1] - a[1]).slice(0, m).map(([c]) => c);
+}
+
+function feedbackText(r: number): string {
+  if (r >= 0.75) return 'loved it';
+  if (r >= 0.55) return 'liked it';
+  if (r >= 0.35) return 'it was ok';
+  return 'disliked it';
+}
+
+function row(predictor: string, m: AgreementMetrics): QualityRow {
+  return { predictor, requests: m.n, hitRate: m.hitRate, auc: m.auc };
+}
+
+/** Distills preferences from an LLM for an environment and fits r_phi to them. */
+export async function distillPreferences(options: DistillEnvOptions = {}): Promise<DistillEnvResult> {
+  const users = checkInt('users', options.users ?? 20, 1);
+  const k = checkInt('candidates', options.candidates ?? 5, 2, 26);
+  const seed = checkInt('seed', options.seed ?? 0, 0, 2 ** 31 - 1);
+  const evalUsers = checkInt('evalUsers', options.evalUsers ?? 50, 1);
+  const world = options.world ?? (await World.load(options.env ?? {}, options.backend ?? 'auto'));
+  const requests = world.preferenceRequests({ users, candidates: k, statesPerUser: options.statesPerUser, seed, pool: 'train' });
+  if (requests.length === 0) throw new IalpError(`no preference requests: environment "${world.info.env}" has no training users with logged history`);
+  const prompts: PreferenceRequest[] = requests.map((r) => ({
+    state: {
+      history: r.histItems.flatMap((it, j) => (it === PAD ? [] : [{ text: world.itemText(it), feedback: r.histRewards[j]!, feedbackText: feedbackText(r.histRewards[j]!) }])),
+    },
+    candidates: r.candidates.map((id) => ({ id, text: world.itemText(id) })),
+  }));
+
+  options.onProgress?.('model');
+  const backend = typeof options.llm === 'object' ? options.llm : await resolveLlm(options.llm, { concurrency: options.concurrency ?? 4, signal: options.signal });
+  const cachePath = options.cachePath ?? join(cacheDir(), 'preferences.sqlite');
+  await mkdir(join(cachePath, '..'), { recursive: true });
+  const cache = new PreferenceCache(cachePath);
+  let out;
+  try {
+    out = await distill(prompts, {
+      backend,
+      cache,
+      concurrency: options.concurrency ?? backend.concurrency ?? 4,
+      seed,
+      signal: options.signal,
+      onProgress: (p) => options.onProgress?.('distill', p),
+    });
+  } finally {
+    cache.close();
+    if (typeof options.llm !== 'object') await backend.close();
+  }
+  const results = out.results;
+  const failureReasons: Record<string, number> = {};
+  for (const r of results) if (r.status !== 'ok') failureReasons[r.reason ?? 'unknown'] = (failureReasons[r.reason ?? 'unknown'] ?? 0) + 1;
+
+  const popularityOf = new Map<number, number>();
+  requests.forEach((r) => r.candidates.forEach((c, i) => popularityOf.set(c, r.popularity[i]!)));
+  const agree: AgreementReport = agreement(
+    requests.map((r, i) => ({ candidates: r.candidates, truth: liked(r), preference: results[i]!.preference })),
+    (id) => popularityOf.get(id) ?? 0,
+  );
+  const quality = [row('llm', agree.llm), row('random', agree.random), ...(agree.popularity ? [row('popularity', agree.popularity)] : [])];
+  const labels = requests.map((request, i) => ({ request, rewards: results[i]!.preference?.rewards ?? null }));
+
+  let rewardModel: Uint8Array | null = null;
+  let rmReport: DistillEnvReport['rewardModel'] = null;
+  if (options.rewardModel !== false && labels.some((l) => l.rewards)) {
+    options.onProgress?.('reward-model');
+    const ex = rewardExamples(labels);
+    const h = requests[0]!.histItems.length;
+    const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, JSON.stringify({ ...(options.rewardModel ?? {}), seed }));
+    rewardModel = fitted.model;
+    const rm = world.backend.loadRewardModel(rewardModel);
+    const held = world.preferenceRequests({ users: evalUsers, candidates: k, seed: seed + 1, pool: 'heldOut' });
+    const judgements = held.map((r) => {
+      const scores = rm.score(Uint32Array.from(r.candidates.flatMap(() => r.histItems)), Float32Array.from(r.candidates.flatMap(() => r.histRewards)), Uint32Array.from(r.candidates));
+      const m = Math.max(1, Math.ceil(k / 4));
+      const order = r.candidates.map((c, i) => [c, scores[i]!] as const).sort((a, b) => b[1] - a[1]);
+      return { candidates: r.candidates, truth: liked(r), preference: { chosen: order.slice(0, m).map(([c]) => c), rewards: Array.from(scores) } };
+    });
+    const a = agreement(judgements);
+    rmReport = { examples: ex.items.length, fit: JSON.parse(fitted.fitJson) as Record<string, number>, heldOut: row('reward model r_phi (held-out users)', a.llm) };
+  }
+  const s = out.summary;
+  return {
+    report: {
+      env: world.info.env,
+      llm: backend.id,
+      requests: requests.length,
+      answered: results.filter((r) => r.status === 'ok').length,
+      failures: s.failures,
+      cacheHits: s.cacheHits,
+      llmCalls: s.llmCalls,
+      promptsPerSecond: s.promptsPerSecond,
+      quality,
+      rewardModel: rmReport,
+      failureReasons,
+    },
+    rewardModel,
+    labels,
+  };
+}
+
+/** r_phi's training examples: each candidate with the LLM's label, and each
+ * request's latest logged interaction with its logged feedback. */
+function rewardExamples(labels: DistillEnvResult['labels']) {
+  const histItems: number[] = [];
+  const histRewards: number[] = [];
+  const items: number[] = [];
+  const ys: number[] = [];
+  for (const { request: r, rewards } of labels) {
+    if (rewards) {
+      r.candidates.forEach((c, i) => {
+        histItems.push(...r.histItems);
+        histRewards.push(...r.histRewards);
+        items.push(c);
+        ys.push(rewards[i]!);
+      });
+    }
+    const h = r.histItems.length;
+    const last = r.histItems[h - 1]!;
+    if (last !== PAD) {
+      histItems.push(PAD, ...r.histItems.slice(0, h - 1));
+      histRewards.push(0, ...r.histRewards.slice(0, h - 1));
+      items.push(last);
+      ys.push(Math.min(1, Math.max(0, r.histRewards[h - 1]!)));
+    }
+  }
+  return { histItems: Uint32Array.from(histItems), histRewards: Float32Array.from(histRewards), items: Uint32Array.from(items), labels: Float32Array.from(ys) };
+}
+
+/** Writes a distillation's report (JSON) and r_phi artefact into `dir`. */
+export async function saveDistillation(dir: string, result: DistillEnvResult): Promise<{ report: string; rewardModel: string | null }> {
+  await mkdir(dir, { recursive: true });
+  const report = join(dir, 'distill-report.json');
+  await writeFileAtomic(report, new TextEncoder().encode(JSON.stringify({ ...result.report, labels: result.labels }, null, 2)));
+  let rm: string | null = null;
+  if (result.rewardModel) {
+    rm = join(dir, 'reward-model.ialprm');
+    await writeFileAtomic(rm, result.rewardModel);
+  }
+  return { report, rewardModel: rm };
+}
