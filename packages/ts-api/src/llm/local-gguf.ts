@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { GbnfJsonSchema, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import { IalpError, checkInt } from '../options.js';
@@ -17,7 +18,12 @@ export interface LocalGgufOptions {
   gpu?: false | 'auto';
   /** Tokens per sequence. Default 2048. */
   contextSize?: number;
-  /** CPU threads. Default: node-llama-cpp's choice (the math cores). */
+  /**
+   * CPU threads. Default: half the cores, 1 to 4. llama.cpp's threads spin while they wait,
+   * so on a busy machine one thread per core is far slower than fewer (a 2-core machine
+   * under load took 35 s per prompt with 2 threads, 0.7 s with 1); a 135M model does not
+   * need more, and sequences decode together in one batch anyway.
+   */
   threads?: number;
   /** The file's SHA-256 when already known; otherwise it is computed once and remembered. */
   sha256?: string;
@@ -50,6 +56,7 @@ export class LocalGguf implements LlmBackend {
   static async load(path: string, opts: LocalGgufOptions = {}): Promise<LocalGguf> {
     const sequences = checkInt('LocalGguf concurrency', opts.concurrency ?? 4, 1, 256);
     const contextSize = checkInt('LocalGguf contextSize', opts.contextSize ?? 2048, 64);
+    const threads = checkInt('LocalGguf threads', opts.threads ?? Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2))), 1, 1024);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) throw new IalpError(`${path}: no such model file`);
     const sha = opts.sha256 ?? (await fileSha256(path, opts.cacheDir ?? cacheDir()));
@@ -58,13 +65,9 @@ export class LocalGguf implements LlmBackend {
     let llama: Llama | undefined;
     let model: LlamaModel | undefined;
     try {
-      llama = await nlc.getLlama({ gpu: opts.gpu ?? false });
+      llama = await nlc.getLlama({ gpu: opts.gpu ?? false, maxThreads: threads });
       model = await llama.loadModel({ modelPath: path });
-      const context = await model.createContext({
-        sequences,
-        contextSize,
-        ...(opts.threads === undefined ? {} : { threads: checkInt('LocalGguf threads', opts.threads, 1, 1024) }),
-      });
+      const context = await model.createContext({ sequences, contextSize, threads });
       const free = Array.from({ length: sequences }, () => context.getSequence());
       return new LocalGguf(id, path, llama, model, context, free, nlc.LlamaChatSession);
     } catch (e) {
@@ -81,8 +84,10 @@ export class LocalGguf implements LlmBackend {
     const sequence = this.free.pop()!;
     try {
       const grammar = await this.grammar(opts.jsonSchema);
-      // A fresh session per prompt; the sequence keeps its cache, so a shared system
-      // prompt is not evaluated again.
+      // Every prompt starts from an empty sequence: reusing a cached prefix evaluates the
+      // rest in other batch shapes, and the float differences flip close greedy choices of
+      // a small model, so the same prompt could get another answer.
+      await sequence.clearHistory();
       const session = new this.chatSession({ contextSequence: sequence, systemPrompt: prompt.system, autoDisposeSequence: false });
       try {
         return await session.prompt(prompt.user, {

@@ -134,8 +134,11 @@ export function renderPrompt(req: PreferenceRequest, where = 'request'): Rendere
   lines.push('');
   const list = labels.join(', ');
   if (mode === 'choice') {
-    const howMany = maxChoices === 1 ? 'the one candidate' : `the 1 to ${maxChoices} candidates`;
-    lines.push(`Which is ${howMany} the user would most likely enjoy next? Answer {"choices": [...]} with labels from ${list}, best first.`);
+    lines.push(
+      maxChoices === 1
+        ? `Which one candidate would the user most likely enjoy next? Answer {"choices": [...]} with one label from ${list}.`
+        : `Which 1 to ${maxChoices} candidates would the user most likely enjoy next? Answer {"choices": [...]} with labels from ${list}, best first.`,
+    );
   } else {
     lines.push(`Rate each candidate from ${MIN_SCORE} (would dislike) to ${MAX_SCORE} (would love). Answer {"scores": {...}} with one score for each of ${list}.`);
   }
@@ -163,8 +166,9 @@ export function renderPrompt(req: PreferenceRequest, where = 'request'): Rendere
           required: ['scores'],
           additionalProperties: false,
         };
-  // A label plus quotes and a separator is a few tokens; leave headroom for whitespace.
-  const maxTokens = checkInt(`${where}: options.maxTokens`, o.maxTokens ?? (mode === 'choice' ? 24 + 8 * maxChoices : 24 + 10 * k), 1);
+  // Grammar-constrained JSON comes pretty-printed (node-llama-cpp indents each entry), about
+  // 10 tokens an entry; a grammar ends the answer at its closing brace, so headroom is free.
+  const maxTokens = checkInt(`${where}: options.maxTokens`, o.maxTokens ?? (mode === 'choice' ? 24 + 12 * maxChoices : 32 + 16 * k), 1);
   return { prompt: { system: SYSTEM, user: lines.join('\n') }, schema, labels, mode, maxChoices, maxTokens };
 }
 
