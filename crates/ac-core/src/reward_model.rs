@@ -133,9 +133,11 @@ impl RewardExamples {
 pub struct RewardFit {
     pub examples: usize,
     pub train_loss: f32,
-    pub validation_loss: f32,
-    /// AUC of r_phi at separating held-out examples labelled >= 0.5 from the rest.
-    pub validation_auc: f64,
+    /// None when nothing was held out.
+    pub validation_loss: Option<f32>,
+    /// AUC of r_phi at separating held-out examples labelled >= 0.5 from the
+    /// rest; None when the held-out examples are all of one kind.
+    pub validation_auc: Option<f64>,
 }
 
 #[derive(Clone)]
@@ -358,11 +360,7 @@ impl RewardModel {
                 break;
             }
         }
-        let validation_loss = if val.is_empty() {
-            f32::NAN
-        } else {
-            self.loss_and_grads(&x_all, ex, val).0
-        };
+        let validation_loss = (!val.is_empty()).then(|| self.loss_and_grads(&x_all, ex, val).0);
         let val_items: Vec<u32> = val.iter().map(|&i| ex.items[i]).collect();
         let h = self.encoder.history;
         let hi: Vec<u32> = val
@@ -379,7 +377,7 @@ impl RewardModel {
             examples: ex.len(),
             train_loss: last,
             validation_loss,
-            validation_auc: auc(&scores, &labels),
+            validation_auc: Some(auc(&scores, &labels)).filter(|a| a.is_finite()),
         };
         Ok(self.fit.clone())
     }
@@ -495,7 +493,7 @@ mod tests {
         let (enc, ex) = toy();
         let mut m = RewardModel::new(RewardModelConfig::default(), enc).unwrap();
         let fit = m.train(&ex, &mut |_, _| true).unwrap();
-        assert!(fit.validation_auc > 0.95, "{fit:?}");
+        assert!(fit.validation_auc.unwrap() > 0.95, "{fit:?}");
         let s = m
             .score(&[PAD_ITEM, 0, PAD_ITEM, 0], &[0.0, 1.0, 0.0, 1.0], &[2, 3])
             .unwrap();

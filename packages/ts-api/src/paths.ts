@@ -6,9 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 /** Where ialp keeps caches (models, user models, preferences):
  * `$IALP_CACHE_DIR`, else `$XDG_CACHE_HOME/ialp`, else `~/.cache/ialp`. */
-export function cacheDir(): string {
-  if (process.env.IALP_CACHE_DIR) return process.env.IALP_CACHE_DIR;
-  if (process.env.XDG_CACHE_HOME) return join(process.env.XDG_CACHE_HOME, 'ialp');
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.IALP_CACHE_DIR) return env.IALP_CACHE_DIR;
+  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'ialp');
   return join(homedir(), '.cache', 'ialp');
 }
 

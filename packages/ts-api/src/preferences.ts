@@ -66,7 +66,7 @@ export interface DistillEnvReport {
   /** Agreement with ground truth on the training users' requests (LLM, random, popularity). */
   quality: QualityRow[];
   /** r_phi's fit and agreement with ground truth on held-out users. */
-  rewardModel: { examples: number; fit: Record<string, number>; heldOut: QualityRow } | null;
+  rewardModel: { examples: number; fit: Record<string, number | null>; heldOut: QualityRow } | null;
   failureReasons: Record<string, number>;
 }
 
@@ -160,7 +160,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
       return { candidates: r.candidates, truth: liked(r), preference: { chosen: order.slice(0, m).map(([c]) => c), rewards: Array.from(scores) } };
     });
     const a = agreement(judgements);
-    rmReport = { examples: ex.items.length, fit: JSON.parse(fitted.fitJson) as Record<string, number>, heldOut: row('reward model r_phi (held-out users)', a.llm) };
+    rmReport = { examples: ex.items.length, fit: JSON.parse(fitted.fitJson) as Record<string, number | null>, heldOut: row('reward model r_phi (held-out users)', a.llm) };
   }
   const s = out.summary;
   return {

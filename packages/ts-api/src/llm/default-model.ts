@@ -5,9 +5,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { AbortError, IalpError } from '../options.js';
+import { cacheDir } from '../paths.js';
 import { extractZipEntry } from './zip.js';
 
 export const DEFAULT_MODEL = {
@@ -22,12 +23,7 @@ export const DEFAULT_MODEL = {
   license: 'Apache-2.0',
 } as const;
 
-/** `$IALP_CACHE_DIR`, else `$XDG_CACHE_HOME/ialp`, else `~/.cache/ialp`. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.IALP_CACHE_DIR) return env.IALP_CACHE_DIR;
-  if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, 'ialp');
-  return join(homedir(), '.cache', 'ialp');
-}
+export { cacheDir };
 
 export interface ModelFetchOptions {
   /** Where `models/` lives. Default `cacheDir()`. */
