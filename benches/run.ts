@@ -6,8 +6,10 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { datasetsGroup } from './groups/datasets.js';
 import { envGroup } from './groups/env.js';
-import { llmGroup, mainGroup } from './groups/pending.js';
+import { llmGroup } from './groups/llm.js';
+import { mainGroup } from './groups/pending.js';
 import { acGroup, buffersGroup } from './groups/rust.js';
 import type { Group } from './lib/group.js';
 import type { Plan } from './lib/measure.js';
@@ -15,7 +17,7 @@ import { groupTable, machine, targetsTable, write, type Report } from './lib/rep
 import { judgeTargets } from './lib/targets.js';
 
 /** Every group, in the order they run; one line per group. */
-const GROUPS: Group[] = [envGroup, acGroup, buffersGroup, llmGroup, mainGroup];
+const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, llmGroup, mainGroup];
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   full: { warmup: 2, reps: 10, repMs: 150 },

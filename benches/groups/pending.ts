@@ -14,9 +14,5 @@ function pending(name: string, title: string, why: string): Group {
   };
 }
 
-// TODO(#4): prompts/s sequential vs batched with the default model, and the
-// cache-hit path; feeds the "batched LLM prompts >= 2x sequential" target.
-export const llmGroup = pending('llm', 'LLM distillation', 'not yet available: needs issue #4 (LLM distillation)');
-
 // TODO(#5): wall time per phase of `ialp run --quick`.
 export const mainGroup = pending('main', 'The main job', 'not yet available: needs issue #5 (the main job, `ialp run`)');

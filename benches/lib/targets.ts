@@ -112,6 +112,12 @@ export function judgeTargets(ms: Measurement[]): TargetResult[] {
   } else out.push(missing(t5, noEnv));
 
   out.push({ target: 'ndarray updates >= 0.7x libtorch CPU at the same shapes', status: 'n/a', value: null, required: 0.7, measured: 'n/a until #6 (no torch build)' });
-  out.push({ target: 'batched LLM prompts >= 2x sequential', status: 'n/a', value: null, required: 2, measured: 'n/a until #4 (no LLM distillation yet)' });
+  const t7 = 'batched LLM prompts >= 2x sequential';
+  const seq = ms.find((m) => m.group === 'llm' && m.name === 'sequential');
+  const bat = ms.find((m) => m.group === 'llm' && m.name === 'batched-4');
+  if (seq && bat) {
+    const r = bat.throughput.median / seq.throughput.median;
+    out.push(judge(t7, r, 2, `${r.toFixed(2)}x (${bat.throughput.median.toFixed(2)} vs ${seq.throughput.median.toFixed(2)} prompts/s, 4 sequences vs 1)`));
+  } else out.push(missing(t7, 'llm group not run'));
   return out;
 }
