@@ -58,3 +58,19 @@ test('native and wasm step the same numbers', async (t) => {
   const [n, w] = await Promise.all([rollout('native', 9, 300), rollout('wasm', 9, 300)]);
   t.deepEqual(n, w);
 });
+
+test('native: stepping on 2 threads gives the single-thread numbers', async (t) => {
+  const run = async (threads: number) => {
+    const env = await Environment.create({ batchSize: 8192, seed: 2, threads }, 'native');
+    const actions = new Uint32Array(8192);
+    const out: number[] = [];
+    for (let s = 0; s < 20; s++) {
+      actions.forEach((_, i) => (actions[i] = (i * 31 + s * 7) % env.nItems));
+      const { rewards } = env.step(actions);
+      out.push(rewards.reduce((a, b) => a + b, 0), rewards[s * 100]!);
+    }
+    return { out, episodes: env.drainEpisodes() };
+  };
+  t.deepEqual(await run(2), await run(1));
+  await t.throwsAsync(Environment.create({ threads: 0 }, 'native'), { message: /threads/ });
+});

@@ -49,8 +49,22 @@ export interface EnvOptions {
   autoReset?: boolean;
   /** Seed of the episodes (which users arrive, reward noise). Default 0. */
   seed?: number;
+  /** Threads stepping large batches (one per 4,096 users at most; results do not depend on it). Default 1. */
+  threads?: number;
   quit?: QuitOptions;
   synthetic?: SyntheticOptions;
+  dataset?: DatasetOptions;
+}
+
+/** Dataset environments (movielens, coat, kuairec, kuairand). */
+export interface DatasetOptions {
+  /** The matrix factorisation completing the reward matrix. Defaults: dim 16, 40 epochs, lr 0.01, reg 0.05. */
+  userModel?: { dim?: number; epochs?: number; lr?: number; reg?: number; initStd?: number; seed?: number };
+  /** Noise on each simulated reward (0-1 scale). Default 0.05. */
+  noise?: number;
+  /** Share of users held out for online deployment. Default 0.2. */
+  heldOutFraction?: number;
+  splitSeed?: number;
 }
 
 export interface A2cOptions {
@@ -104,10 +118,12 @@ export function envSpec(o: EnvOptions = {}): object {
   if (o.batchSize !== undefined) checkInt('batchSize', o.batchSize, 1, 1 << 24);
   if (o.history !== undefined) checkInt('history', o.history, 1, 4096);
   if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 32 - 1);
+  if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256);
   return {
     name: o.name ?? 'synthetic',
-    batch: { batchSize: o.batchSize, history: o.history, warmStart: o.warmStart, autoReset: o.autoReset, seed: o.seed },
+    batch: { batchSize: o.batchSize, history: o.history, warmStart: o.warmStart, autoReset: o.autoReset, seed: o.seed, threads: o.threads },
     quit: o.quit,
     synthetic: o.synthetic,
+    dataset: o.dataset,
   };
 }
