@@ -6,20 +6,9 @@
 import { Environment, World } from '../../packages/ts-api/src/index.js';
 import type { Group, GroupContext, GroupResult } from '../lib/group.js';
 import { measurement, timeInterleaved, type Case } from '../lib/measure.js';
+import { actionRows } from './env.js';
 
-const ROWS = 64;
-
-function actionRows(b: number, nItems: number): Uint32Array[] {
-  let x = 0x2468ace;
-  return Array.from({ length: ROWS }, () => {
-    const row = new Uint32Array(b);
-    for (let i = 0; i < b; i++) {
-      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-      row[i] = x % nItems;
-    }
-    return row;
-  });
-}
+const ROWS = 64; // env.ts cycles the same number of rows
 
 function stepCase(name: string, env: Environment, rows: Uint32Array[]): Case {
   let t = 0;
@@ -48,7 +37,7 @@ async function run(ctx: GroupContext): Promise<GroupResult> {
         native: await Environment.create({ name, world: worlds.native, batchSize: b, seed: 1 }),
         wasm: await Environment.create({ name, world: worlds.wasm, batchSize: b, seed: 1 }),
       };
-      const rows = actionRows(b, envs.native.nItems);
+      const rows = actionRows(b, envs.native.nItems, 0x2468ace);
       const a = Array.from(envs.native.step(rows[0]!).rewards);
       const w = Array.from(envs.wasm.step(rows[0]!).rewards);
       result.checks.push({ name: `${name} B=${b}: native and wasm agree`, ok: a.every((x, i) => Object.is(x, w[i])), detail: 'rewards of the first step' });

@@ -39,8 +39,8 @@ function spec(batchSize: number, threads: number, seed = 1): EnvSpec & { name: s
 }
 
 /** Seeded action rows, the same for every case. */
-function actionRows(b: number, nItems: number): Uint32Array[] {
-  let x = 0x12345678;
+export function actionRows(b: number, nItems: number, seed = 0x12345678): Uint32Array[] {
+  let x = seed;
   return Array.from({ length: ROWS }, () => {
     const row = new Uint32Array(b);
     for (let i = 0; i < b; i++) {
