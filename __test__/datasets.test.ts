@@ -2,7 +2,7 @@
 // through both builds: worlds, batched stepping with the quit model, item text,
 // the user-model cache and bad data folders.
 import test from 'ava';
-import { mkdtemp, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Environment, evaluate, summarize, World } from '../packages/ts-api/src/index.js';
@@ -100,4 +100,14 @@ test('bad data folders are clear errors', async (t) => {
   const r = await runCli(['run', '--env', 'coat', '--data', join(dir, 'nope')]);
   t.is(r.code, 1);
   t.regex(r.stderr, /nope/);
+});
+
+test('a damaged user-model cache is refitted and replaced', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-cache-'));
+  const good = await World.load({ name: 'coat', cache: dir }, 'native');
+  const [file] = await readdir(join(dir, 'user-models'));
+  await writeFile(join(dir, 'user-models', file!), 'not a model');
+  const again = await World.load({ name: 'coat', cache: dir }, 'native');
+  t.deepEqual(again.raw.userModel(), good.raw.userModel());
+  t.deepEqual(new Uint8Array(await readFile(join(dir, 'user-models', file!))), new Uint8Array(good.raw.userModel()!));
 });

@@ -92,7 +92,7 @@ test('429s back off exponentially, honour Retry-After, and give up after maxRetr
   t.is(await llm.complete(rendered.prompt, opts), '{"choices": ["B"]}');
   const waited = performance.now() - started;
   // First backoff is 50-100 ms (100 with jitter), the second at least the 300 ms Retry-After.
-  t.true(waited >= 340 && waited < 2000, `waited ${waited} ms`);
+  t.true(waited >= 340 && waited < 20_000, `waited ${waited} ms`);
   t.is(srv.requests.length, 3);
 
   const always = await serve(t, (_s, res) => res.writeHead(429).end('no'));
@@ -106,7 +106,7 @@ test('a hanging server hits the per-request timeout, retried a bounded number of
   const llm = new OpenAiCompatible({ baseUrl: srv.baseUrl, model: 'm', timeoutMs: 150, maxRetries: 1, backoffMs: 5 });
   const started = performance.now();
   await t.throwsAsync(llm.complete(rendered.prompt, opts), { instanceOf: IalpError, message: /no answer within 150 ms \(after 2 attempts\)/ });
-  t.true(performance.now() - started < 3000);
+  t.true(performance.now() - started < 30_000, "the timeout ends the call, not a hang");
   t.is(srv.requests.length, 2);
 });
 

@@ -27,6 +27,12 @@ for (const backend of backends) {
     await t.throwsAsync(p, { name: 'AbortError' });
   });
 
+  test(`${backend}: an exception in onProgress stops training and rejects`, async (t) => {
+    let calls = 0;
+    const p = train({ episodes: 1_000_000, backend, onProgress: () => { if (++calls === 2) throw new Error('stop here'); } });
+    await t.throwsAsync(p, { message: /stop here/ });
+  });
+
   test(`${backend}: bad training options are named errors`, async (t) => {
     await t.throwsAsync(train({ a2c: { adam: { lr: NaN } }, backend }), { message: /a2c\.adam\.lr/ });
     await t.throwsAsync(train({ a2c: { adam: { lr: -0.1 } }, backend }), { message: /a2c\.adam\.lr/ });

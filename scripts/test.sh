@@ -16,6 +16,7 @@ step cargo clippy --workspace --all-targets --quiet -- -D warnings
 step cargo test --workspace --quiet
 step npx tsc -p packages/ts-api --noEmit
 step npx tsc -p __test__ --noEmit
+step npx tsc -p benches --noEmit
 step npx eslint .
 
 printf '\n== ava (JavaScript tests)\n'

@@ -204,7 +204,7 @@ impl A2c {
         let (b, h) = (env.batch_size(), env.history());
         Ok(A2c {
             buf: RolloutBuffer::new(cfg.n_steps, b, encoder.out_dim()),
-            rng: Rng::stream(seed, 0xA2C),
+            rng: Rng::stream(seed, 0xA2C_0000_0000),
             hist_items: vec![0; b * h],
             hist_rewards: vec![0.0; b * h],
             obs: vec![0.0; b * encoder.out_dim()],

@@ -53,12 +53,20 @@ impl RolloutBuffer {
             return Err(Error::new("rollout buffer: push on a full buffer"));
         }
         let (b, t) = (self.slots, self.filled);
-        if obs.len() != b * self.obs_dim || actions.len() != b || values.len() != b {
-            return Err(Error::invalid(
-                "rollout buffer push",
-                "one row per slot",
-                obs.len(),
-            ));
+        for (what, got, want) in [
+            ("observations", obs.len(), b * self.obs_dim),
+            ("actions", actions.len(), b),
+            ("rewards", rewards.len(), b),
+            ("dones", dones.len(), b),
+            ("values", values.len(), b),
+        ] {
+            if got != want {
+                return Err(Error::invalid(
+                    &format!("rollout buffer push: {what} length"),
+                    &want.to_string(),
+                    got,
+                ));
+            }
         }
         self.obs[t * b * self.obs_dim..(t + 1) * b * self.obs_dim].copy_from_slice(obs);
         self.actions[t * b..(t + 1) * b].copy_from_slice(actions);

@@ -15,6 +15,7 @@ pub struct StateEncoder {
 
 impl StateEncoder {
     pub fn new(history: usize, n_items: usize, item_features: Vec<f32>) -> Result<Self> {
+        ialp_sim::error::check_min("history", history, 1)?;
         if n_items == 0 || item_features.is_empty() || !item_features.len().is_multiple_of(n_items)
         {
             return Err(Error::invalid(
@@ -126,5 +127,11 @@ mod tests {
         assert!((out[4] - 2.0 / 3.0).abs() < 1e-6);
         let err = e.encode(&[0, 0, 9], &[0.0; 3], &mut out).unwrap_err();
         assert!(err.message().contains("history item [0][2]"), "{err}");
+        let err = StateEncoder::new(0, 3, vec![1.0, 2.0, 4.0]).unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("history: expected an integer >= 1"),
+            "{err}"
+        );
     }
 }

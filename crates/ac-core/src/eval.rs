@@ -65,7 +65,7 @@ pub fn evaluate(
         // stable: ties keep item order
         ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
     }
-    let mut rng = Rng::stream(seed, 0xE7A1);
+    let mut rng = Rng::stream(seed, 0xE7A1_0000_0000);
     let (mut items, mut rewards) = (vec![0u32; b * h], vec![0f32; b * h]);
     let (mut r, mut d) = (vec![0f32; b], vec![0u8; b]);
     let mut out = Vec::with_capacity(episodes);

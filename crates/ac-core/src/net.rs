@@ -145,7 +145,7 @@ impl NdarrayNet {
             ));
         }
         let feat_dim = item_features.len() / n_items;
-        let mut rng = Rng::stream(seed, 0xAC_0001);
+        let mut rng = Rng::stream(seed, 0xAC_0001_0000_0000);
         let mut params = Params::default();
         let mut sizes = vec![in_dim];
         sizes.extend(std::iter::repeat_n(cfg.hidden, cfg.depth));

@@ -171,7 +171,7 @@ fn sigmoid(z: f32) -> f32 {
 impl RewardModel {
     pub fn new(config: RewardModelConfig, encoder: StateEncoder) -> Result<Self> {
         config.validate()?;
-        let mut rng = Rng::stream(config.seed, 0x4E_0001);
+        let mut rng = Rng::stream(config.seed, 0x4E_0001_0000_0000);
         let mut params = Params::default();
         let mut sizes = vec![encoder.out_dim()];
         sizes.extend(std::iter::repeat_n(config.hidden, config.depth));
@@ -328,7 +328,7 @@ impl RewardModel {
             return Err(Error::invalid("reward examples", "at least 2", ex.len()));
         }
         let x_all = self.encode(&ex.hist_items, &ex.hist_rewards)?;
-        let mut rng = Rng::stream(self.config.seed, 0x4E_0002);
+        let mut rng = Rng::stream(self.config.seed, 0x4E_0002_0000_0000);
         let mut order: Vec<usize> = (0..ex.len()).collect();
         for i in (1..order.len()).rev() {
             order.swap(i, rng.below(i as u32 + 1) as usize);

@@ -69,7 +69,7 @@ pub fn read<'a>(
         ));
     }
     let hlen = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
-    if 16 + hlen > body.len() {
+    if hlen > body.len() - 16 {
         return Err(err(format!(
             "header length {hlen} runs past the end of the file"
         )));
@@ -122,5 +122,12 @@ mod tests {
         );
         let e = read("test file", b"OTHERAR\0", 3, &bytes).unwrap_err();
         assert!(e.message().contains("magic"), "{e}");
+        // a forged header length (with a valid checksum) is an error, not a panic
+        let mut forged = bytes[..bytes.len() - 8].to_vec();
+        forged[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
+        let sum = fnv1a64(&forged);
+        forged.extend_from_slice(&sum.to_le_bytes());
+        let e = read("test file", m, 3, &forged).unwrap_err();
+        assert!(e.message().contains("runs past the end"), "{e}");
     }
 }

@@ -10,6 +10,11 @@ use crate::world::World;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// The largest batch (slot streams stay below 2^24, see `Rng::stream`).
+pub const MAX_BATCH: usize = 1 << 24;
+/// The longest history an observation can hold.
+pub const MAX_HISTORY: usize = 4096;
+
 /// Marks an empty history position in observations.
 pub const PAD_ITEM: u32 = u32::MAX;
 
@@ -57,6 +62,28 @@ impl BatchConfig {
     pub fn validate(&self) -> Result<()> {
         check_min("batchSize", self.batch_size, 1)?;
         check_min("history", self.history, 1)?;
+        // bounds that keep buffers allocatable (a failed allocation aborts)
+        if self.batch_size > MAX_BATCH {
+            return Err(Error::invalid(
+                "batchSize",
+                &format!("at most {MAX_BATCH}"),
+                self.batch_size,
+            ));
+        }
+        if self.history > MAX_HISTORY {
+            return Err(Error::invalid(
+                "history",
+                &format!("at most {MAX_HISTORY}"),
+                self.history,
+            ));
+        }
+        if self.batch_size * self.history > MAX_BATCH * 16 {
+            return Err(Error::invalid(
+                "batchSize x history",
+                &format!("at most {}", MAX_BATCH * 16),
+                self.batch_size * self.history,
+            ));
+        }
         if self.warm_start > self.history {
             return Err(Error::invalid(
                 "warmStart",

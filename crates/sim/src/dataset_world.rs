@@ -125,8 +125,8 @@ impl DatasetWorld {
             RewardSource::Matrix(m)
         } else {
             let cached = user_model
-                .map(MfModel::from_bytes)
-                .transpose()?
+                // a damaged or outdated cache is refitted, not an error
+                .and_then(|b| MfModel::from_bytes(b).ok())
                 .filter(|m| {
                     m.fingerprint == fp
                         && m.config == config.user_model
@@ -223,7 +223,7 @@ impl DatasetWorld {
 
     /// (training users, held-out users): a seeded split of all users.
     pub fn user_split(&self) -> (Vec<u32>, Vec<u32>) {
-        let mut rng = Rng::stream(self.config.split_seed, 0x5B_117);
+        let mut rng = Rng::stream(self.config.split_seed, 0x5B_0117_0000_0000);
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for u in 0..self.dataset.n_users() as u32 {
             if rng.uniform() < self.config.held_out_fraction {

@@ -101,7 +101,7 @@ impl MfModel {
             ));
         }
         let k = cfg.dim;
-        let mut rng = Rng::stream(cfg.seed, 0x3F_0001);
+        let mut rng = Rng::stream(cfg.seed, 0x3F_0001_0000_0000);
         let mut init =
             |n: usize| -> Vec<f32> { (0..n * k).map(|_| cfg.init_std * rng.normal()).collect() };
         let mut m = MfModel {
@@ -118,7 +118,7 @@ impl MfModel {
         };
         let mut order: Vec<u32> = (0..data.len() as u32).collect();
         let (lr, reg) = (cfg.lr, cfg.reg);
-        for _ in 0..cfg.epochs {
+        for epoch in 0..cfg.epochs {
             // Fisher-Yates with the model's own stream: same seed, same model
             for i in (1..order.len()).rev() {
                 order.swap(i, rng.below(i as u32 + 1) as usize);
@@ -139,6 +139,17 @@ impl MfModel {
                     pu[f] += lr * (e * q - reg * p);
                     qi[f] += lr * (e * p - reg * q);
                 }
+            }
+            let finite = |v: &[f32]| v.iter().all(|x| x.is_finite());
+            if !(finite(&m.user_bias)
+                && finite(&m.item_bias)
+                && finite(&m.user_factors)
+                && finite(&m.item_factors))
+            {
+                return Err(Error::new(format!(
+                    "user model diverged in epoch {}: lower userModel.lr (now {lr}) or raise userModel.reg",
+                    epoch + 1
+                )));
             }
         }
         Ok(m)

@@ -92,10 +92,14 @@ pub fn preference_requests(
         check_range(what, v as f64, 0.0, 1.0)?;
     }
     let n_items = world.world().n_items();
-    if cfg.candidates > n_items {
+    if cfg.candidates + cfg.history > n_items {
         return Err(Error::invalid(
             "candidates",
-            &format!("at most the {n_items} items"),
+            &format!(
+                "at most {} (the {n_items} items less the history of {})",
+                n_items.saturating_sub(cfg.history),
+                cfg.history
+            ),
             cfg.candidates,
         ));
     }
@@ -112,7 +116,7 @@ pub fn preference_requests(
             ))
         }
     };
-    let mut rng = Rng::stream(cfg.seed, 0x9E_0001);
+    let mut rng = Rng::stream(cfg.seed, 0x9E_0001_0000_0000);
     // a seeded sample of users without replacement
     let mut users = pool;
     for i in (1..users.len()).rev() {
@@ -137,7 +141,8 @@ pub fn preference_requests(
             continue;
         }
         for s in 0..cfg.states_per_user {
-            let mut srng = Rng::stream(cfg.seed, ((ui as u64) << 16) | s as u64);
+            let mut srng =
+                Rng::stream(cfg.seed, (0x9E_0002 << 40) | ((ui as u64) << 16) | s as u64);
             // prefer states with a full history
             let lo = rows.len().min(h);
             let r = rows

@@ -25,7 +25,9 @@ impl Rng {
         Rng { s }
     }
 
-    /// An independent stream `stream` of `seed` (one per environment slot, per user...).
+    /// An independent stream `stream` of `seed`. Environment slots use streams
+    /// below 2^24; every other consumer tags its streams at or above 2^32, so
+    /// no two consumers share one.
     pub fn stream(seed: u64, stream: u64) -> Self {
         Rng::new(splitmix64(seed) ^ splitmix64(stream.wrapping_mul(0xD1B5_4A32_D192_ED03)))
     }

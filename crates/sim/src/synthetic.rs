@@ -59,6 +59,20 @@ impl SyntheticConfig {
         check_min("synthetic.nCategories", self.n_categories, 1)?;
         check_min("synthetic.dim", self.dim, 1)?;
         check_min("synthetic.userFocus", self.user_focus, 1)?;
+        if self.dim > 4096 || self.n_categories > 1 << 20 {
+            return Err(crate::Error::invalid(
+                "synthetic.dim / nCategories",
+                "dim <= 4096 and nCategories <= 2^20",
+                format!("{} / {}", self.dim, self.n_categories),
+            ));
+        }
+        if self.n_items.saturating_mul(self.dim + self.n_categories) > 1 << 31 {
+            return Err(crate::Error::invalid(
+                "synthetic.nItems x (dim + nCategories)",
+                "at most 2^31 values of item features",
+                self.n_items.saturating_mul(self.dim + self.n_categories),
+            ));
+        }
         if self.n_users > u32::MAX as usize || self.n_items >= u32::MAX as usize {
             return Err(crate::Error::invalid(
                 "synthetic.nUsers/nItems",

@@ -152,7 +152,21 @@ async function loadNative(): Promise<Backend> {
       const onAbort = () => token.cancel();
       signal?.addEventListener('abort', onAbort, { once: true });
       let received = 0;
-      const relay = onProgress ? (json: string) => { received++; onProgress(json); } : null;
+      let thrown: unknown;
+      // An exception thrown by the caller's callback stops training and rejects
+      // the promise, as with the wasm build (it must not escape as uncaught).
+      const relay = onProgress
+        ? (json: string) => {
+            received++;
+            if (thrown !== undefined) return;
+            try {
+              onProgress(json);
+            } catch (e) {
+              thrown = e;
+              token.cancel();
+            }
+          }
+        : null;
       try {
         const out = await m.train(cfg, handle(world), relay, token);
         // Progress events travel separately from the result: deliver every one
@@ -161,6 +175,7 @@ async function loadNative(): Promise<Backend> {
         while (relay && received < out.updates && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 1));
         }
+        if (thrown !== undefined) throw thrown instanceof Error ? thrown : new IalpError(`onProgress threw: ${String(thrown)}`);
         checkAborted(signal);
         return out;
       } finally {
@@ -207,7 +222,10 @@ async function loadWasm(): Promise<Backend> {
       }
     },
     createEnv: (spec, world) => (world ? m.Env.inWorld(spec, handle(world, spec)) : new m.Env(spec)),
-    // The wasm build runs on the calling thread; the signal is checked between updates.
+    // The wasm build runs on the calling thread, which it keeps until training
+    // ends: the signal is checked after every update, so an abort from
+    // onProgress stops it, but timers and events cannot run meanwhile. In a
+    // browser, train in a Web Worker and terminate the worker to stop it.
     train: async (cfg, world, onProgress, signal) => {
       checkAborted(signal);
       const out = m.train(cfg, handle(world, JSON.stringify((JSON.parse(cfg) as { env: unknown }).env)), (json) => {

@@ -111,13 +111,14 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
     candidates: r.candidates.map((id) => ({ id, text: world.itemText(id) })),
   }));
 
-  options.onProgress?.('model');
-  const backend = typeof options.llm === 'object' ? options.llm : await resolveLlm(options.llm, { concurrency: options.concurrency ?? 4, signal: options.signal });
   const cachePath = options.cachePath ?? join(cacheDir(), 'preferences.sqlite');
   await mkdir(join(cachePath, '..'), { recursive: true });
   const cache = new PreferenceCache(cachePath);
+  let backend: LlmBackend | undefined;
   let out;
   try {
+    options.onProgress?.('model');
+    backend = typeof options.llm === 'object' ? options.llm : await resolveLlm(options.llm, { concurrency: options.concurrency ?? 4, signal: options.signal });
     out = await distill(prompts, {
       backend,
       cache,
@@ -128,7 +129,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
     });
   } finally {
     cache.close();
-    if (typeof options.llm !== 'object') await backend.close();
+    if (backend && typeof options.llm !== 'object') await backend.close();
   }
   const results = out.results;
   const failureReasons: Record<string, number> = {};

@@ -135,7 +135,8 @@ export class World {
       throw new IalpError(`${dir}: ${(e as Error).message}`);
     }
     const model = raw.userModel();
-    if (cacheFile && cacheRoot && model && !cached) {
+    // (re)write the cache when it was missing, damaged or stale (the core refitted)
+    if (cacheFile && cacheRoot && model && !(cached && Buffer.compare(Buffer.from(model), cached) === 0)) {
       await mkdir(cacheRoot, { recursive: true });
       await writeFileAtomic(cacheFile, model);
     }

@@ -55,13 +55,14 @@ export class PreferenceCache {
 
   constructor(path: string = defaultPreferenceCachePath(), opts: PreferenceCacheOptions = {}) {
     this.path = path;
+    let db: Database.Database | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10_000 });
+      db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10_000 });
       // WAL: readers never block the writer, and a crash loses at most the open transaction.
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.exec(`CREATE TABLE IF NOT EXISTS preferences (
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(`CREATE TABLE IF NOT EXISTS preferences (
         model TEXT NOT NULL,
         key TEXT NOT NULL,
         status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
@@ -72,19 +73,21 @@ export class PreferenceCache {
         created_at INTEGER NOT NULL,
         PRIMARY KEY (model, key)
       ) WITHOUT ROWID`);
+      this.selectOne = db.prepare<[string, string], Row>(
+        'SELECT status, answer, raw, attempts, reason, created_at FROM preferences WHERE model = ? AND key = ?',
+      );
+      // The first answer stays, except that a valid answer replaces a recorded failure.
+      this.upsert = db.prepare(`INSERT INTO preferences (model, key, status, answer, raw, attempts, reason, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (model, key) DO UPDATE SET
+          status = excluded.status, answer = excluded.answer, raw = excluded.raw,
+          attempts = excluded.attempts, reason = excluded.reason, created_at = excluded.created_at
+        WHERE preferences.status = 'failed' AND excluded.status = 'ok'`);
+      this.db = db;
     } catch (e) {
+      db?.close();
       throw new IalpError(`preference cache ${path}: ${(e as Error).message}`);
     }
-    this.selectOne = this.db.prepare<[string, string], Row>(
-      'SELECT status, answer, raw, attempts, reason, created_at FROM preferences WHERE model = ? AND key = ?',
-    );
-    // The first answer stays, except that a valid answer replaces a recorded failure.
-    this.upsert = this.db.prepare(`INSERT INTO preferences (model, key, status, answer, raw, attempts, reason, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (model, key) DO UPDATE SET
-        status = excluded.status, answer = excluded.answer, raw = excluded.raw,
-        attempts = excluded.attempts, reason = excluded.reason, created_at = excluded.created_at
-      WHERE preferences.status = 'failed' AND excluded.status = 'ok'`);
   }
 
   get(model: string, key: string): CachedPreference | undefined {

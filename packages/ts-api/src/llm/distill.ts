@@ -245,8 +245,9 @@ function callWithTimeout(
       reject(e);
     }, timeoutMs);
     outer.addEventListener('abort', onOuter, { once: true });
-    backend
-      .complete(r.prompt, { jsonSchema: r.schema, maxTokens: r.maxTokens, ...sampling, signal: ctl.signal })
+    // a backend that throws synchronously still clears the timer below
+    Promise.resolve()
+      .then(() => backend.complete(r.prompt, { jsonSchema: r.schema, maxTokens: r.maxTokens, ...sampling, signal: ctl.signal }))
       .then(resolve, reject)
       .finally(() => {
         clearTimeout(timer);

@@ -2,13 +2,13 @@
 // several prompts decode together in one batch; answers constrained by a JSON-Schema grammar.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { GbnfJsonSchema, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import { IalpError, checkInt } from '../options.js';
 import type { ChatPrompt, CompleteOptions, JsonSchema, LlmBackend } from './backend.js';
-import { cacheDir } from './default-model.js';
+import { cacheDir, writeFileAtomic } from '../paths.js';
 import { Semaphore, canonicalJson } from './util.js';
 
 export interface LocalGgufOptions {
@@ -150,9 +150,7 @@ async function fileSha256(path: string, cache: string): Promise<string> {
   const sha = hash.digest('hex');
   try {
     await mkdir(dirname(memoPath), { recursive: true });
-    const tmp = `${memoPath}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ ...memo, [key]: sha }));
-    await rename(tmp, memoPath);
+    await writeFileAtomic(memoPath, new TextEncoder().encode(JSON.stringify({ ...memo, [key]: sha })));
   } catch {
     // The memo only saves time; a read-only cache directory is fine.
   }
