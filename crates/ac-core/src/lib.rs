@@ -7,6 +7,7 @@ pub mod api;
 pub mod buffer;
 pub mod encoder;
 pub mod gae;
+pub mod ialp;
 pub mod linalg;
 pub mod mlp;
 pub mod net;
@@ -23,5 +24,6 @@ pub mod reward_model;
 
 pub use a2c::{train, A2c, A2cConfig, Progress, TrainConfig, TrainOutcome, UserPool};
 pub use eval::{evaluate, Actor, Mode};
+pub use ialp::{pretrain, IalpConfig, PretrainStats};
 pub use policy::{Policy, PolicyMeta};
 pub use reward_model::{RewardExamples, RewardModel, RewardModelConfig};

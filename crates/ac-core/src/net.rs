@@ -84,6 +84,10 @@ pub trait AcBackend: Send {
     fn kind(&self) -> &'static str;
     /// Logits (rows x n_items) and values (rows) for encoded states (rows x in_dim).
     fn forward(&self, obs: ArrayView2<f32>) -> (Array2<f32>, Array1<f32>);
+    /// Critic values only (rows) for encoded states; cheaper than `forward`.
+    fn values(&self, obs: ArrayView2<f32>) -> Array1<f32> {
+        self.forward(obs).1
+    }
     /// The loss of the batch and its gradients with respect to every parameter.
     fn gradients(&self, batch: &UpdateBatch, loss: &LossConfig) -> (LossStats, Params);
     /// One optimiser step on the batch (gradients, clipping, Adam).
@@ -227,6 +231,13 @@ impl AcBackend for NdarrayNet {
             Array2::from_shape_vec((rows, n), logits).expect("shape"),
             Array1::from_vec(v.output().to_vec()),
         )
+    }
+
+    fn values(&self, obs: ArrayView2<f32>) -> Array1<f32> {
+        let obs = obs.as_standard_layout();
+        let x = obs.as_slice().expect("standard layout");
+        let rows = self.check_obs(x);
+        Array1::from_vec(self.critic.forward(&self.params, x, rows).output().to_vec())
     }
 
     fn gradients(&self, batch: &UpdateBatch, loss: &LossConfig) -> (LossStats, Params) {
