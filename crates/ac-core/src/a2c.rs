@@ -10,7 +10,7 @@ use crate::net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, Update
 use crate::policy::{choose_actions, Policy, PolicyMeta};
 use ialp_sim::error::{check_min, check_range};
 use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, Rng, VecEnv};
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -166,6 +166,45 @@ pub struct TrainOutcome {
     pub env_steps: u64,
 }
 
+/// What an action selector sees of the current step (B rows each).
+pub struct StepContext<'a> {
+    /// Encoded states, B x in_dim.
+    pub obs: &'a [f32],
+    /// Raw observations, B x H.
+    pub hist_items: &'a [u32],
+    pub hist_rewards: &'a [f32],
+    /// The learner's critic values V(s).
+    pub values: &'a [f32],
+}
+
+/// Chooses the executed actions of a rollout step from the learner's logits.
+pub trait ActionSelector {
+    fn select(
+        &mut self,
+        ctx: &StepContext,
+        logits: &Array2<f32>,
+        rng: &mut Rng,
+    ) -> Result<Vec<u32>>;
+    /// Called after the step with what was executed and how users responded.
+    fn observe(&mut self, _actions: &[u32], _rewards: &[f32], _dones: &[u8]) {}
+    /// Called after every update.
+    fn after_update(&mut self, _progress: &Progress) {}
+}
+
+/// Plain A2C: sample from the learner's own policy.
+pub struct Sampler;
+
+impl ActionSelector for Sampler {
+    fn select(
+        &mut self,
+        _ctx: &StepContext,
+        logits: &Array2<f32>,
+        rng: &mut Rng,
+    ) -> Result<Vec<u32>> {
+        Ok(choose_actions(logits, rng, false))
+    }
+}
+
 pub struct A2c {
     pub cfg: A2cConfig,
     pub backend: Box<dyn AcBackend>,
@@ -222,6 +261,16 @@ impl A2c {
 
     /// Collects one rollout of T steps from `env` and updates the networks.
     pub fn train_rollout(&mut self, env: &mut dyn VecEnv) -> Result<LossStats> {
+        self.train_rollout_with(env, &mut Sampler)
+    }
+
+    /// As `train_rollout`, with `selector` choosing the executed actions (the
+    /// learner still updates on them as its own).
+    pub fn train_rollout_with(
+        &mut self,
+        env: &mut dyn VecEnv,
+        selector: &mut dyn ActionSelector,
+    ) -> Result<LossStats> {
         let b = env.batch_size();
         let od = self.encoder.out_dim();
         let (mut rewards, mut dones) = (vec![0f32; b], vec![0u8; b]);
@@ -231,8 +280,15 @@ impl A2c {
             let view = ArrayView2::from_shape((b, od), &self.obs)
                 .map_err(|e| Error::new(e.to_string()))?;
             let (logits, values) = self.backend.forward(view);
-            let actions = choose_actions(&logits, &mut self.rng, false);
+            let ctx = StepContext {
+                obs: &self.obs,
+                hist_items: &self.hist_items,
+                hist_rewards: &self.hist_rewards,
+                values: values.as_slice().expect("contiguous"),
+            };
+            let actions = selector.select(&ctx, &logits, &mut self.rng)?;
             env.step(&actions, &mut rewards, &mut dones)?;
+            selector.observe(&actions, &rewards, &dones);
             self.buf.push(
                 &self.obs,
                 &actions,
@@ -296,6 +352,28 @@ pub fn train(
     world: &AnyWorld,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<TrainOutcome> {
+    train_from(cfg, world, None, progress)
+}
+
+/// As [`train`], starting from the weights of `init` (A-iALP_ft: fine-tuning a
+/// pre-trained policy online) when given.
+pub fn train_from(
+    cfg: &TrainConfig,
+    world: &AnyWorld,
+    init: Option<&Policy>,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<TrainOutcome> {
+    train_from_with(cfg, world, init, &mut Sampler, progress)
+}
+
+/// As [`train_from`], with `selector` choosing the executed actions.
+pub fn train_from_with(
+    cfg: &TrainConfig,
+    world: &AnyWorld,
+    init: Option<&Policy>,
+    selector: &mut dyn ActionSelector,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<TrainOutcome> {
     cfg.validate()?;
     let mut spec = cfg.env.clone();
     spec.batch.seed = cfg.seed;
@@ -303,17 +381,27 @@ pub fn train(
     let mut env = world.env(&spec)?;
     cfg.users.apply(world, env.as_mut())?;
     let mut learner = A2c::new(cfg.a2c.clone(), env.as_ref(), cfg.seed)?;
+    if let Some(p) = init {
+        if p.meta.net != cfg.a2c.net {
+            return Err(Error::new(format!(
+                "the initial policy's network {:?} differs from a2c.net {:?}",
+                p.meta.net, cfg.a2c.net
+            )));
+        }
+        learner.backend.set_params(p.params())?;
+    }
     let mut episodes = Vec::new();
     let mut p = Progress {
         target_episodes: cfg.episodes,
         ..Default::default()
     };
     while episodes.len() < cfg.episodes {
-        p.loss = learner.train_rollout(env.as_mut())?;
+        p.loss = learner.train_rollout_with(env.as_mut(), selector)?;
         p.updates += 1;
         p.env_steps += (cfg.a2c.n_steps * env.batch_size()) as u64;
         episodes.extend(env.drain_episodes());
         p.episodes = episodes.len().min(cfg.episodes);
+        selector.after_update(&p);
         if !progress(&p) {
             break;
         }

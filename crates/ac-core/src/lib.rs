@@ -18,11 +18,16 @@ pub use ialp_sim::{Error, Result};
 pub use net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBatch};
 pub use params::{Params, Tensor};
 pub mod a2c;
+pub mod a_ialp;
 pub mod eval;
 pub mod policy;
 pub mod reward_model;
 
-pub use a2c::{train, A2c, A2cConfig, Progress, TrainConfig, TrainOutcome, UserPool};
+pub use a2c::{
+    train, train_from, train_from_with, A2c, A2cConfig, ActionSelector, Progress, Sampler,
+    StepContext, TrainConfig, TrainOutcome, UserPool,
+};
+pub use a_ialp::{train_adaptive, AdaptiveConfig, AdaptiveOutcome, AdaptiveTrace};
 pub use eval::{evaluate, Actor, Mode};
 pub use ialp::{pretrain, IalpConfig, PretrainStats};
 pub use policy::{Policy, PolicyMeta};

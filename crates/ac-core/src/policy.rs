@@ -99,6 +99,14 @@ impl Policy {
         self.net.params()
     }
 
+    /// Logits and values for states already encoded by this policy's encoder.
+    pub fn forward_encoded(&self, x: &[f32]) -> Result<(Array2<f32>, Array1<f32>)> {
+        let od = self.encoder.out_dim();
+        let view =
+            ArrayView2::from_shape((x.len() / od, od), x).map_err(|e| Error::new(e.to_string()))?;
+        Ok(self.net.forward(view))
+    }
+
     /// Logits (rows x n_items) and values for observations (rows x H each).
     pub fn evaluate(&self, items: &[u32], rewards: &[f32]) -> Result<(Array2<f32>, Array1<f32>)> {
         let rows = items.len() / self.encoder.history.max(1);

@@ -1,0 +1,199 @@
+//! A-iALP_ap: adaptive deployment of a pre-trained policy (policy expansion).
+//!
+//! The pre-trained policy pi_0 stays frozen; an online policy pi_1 learns with
+//! A2C. At every step each proposes an item; the executed one is drawn from a
+//! softmax over the proposals' scores
+//!   z_k = (Q(s, a_k) + kappa w_k + c / sqrt(1 + n(cat(a_k)))) / tau,
+//! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences, w_k
+//! an exponential moving average of the reward realised by policy k's executed
+//! proposals (a compromised pi_0 loses weight), and an exploration bonus for
+//! categories recommended little so far. pi_1 updates on every executed
+//! transition. (A-iALP_ft is `a2c::train_from`: A2C started from pi_0.)
+
+use crate::a2c::{
+    train_from_with, ActionSelector, Progress, StepContext, TrainConfig, TrainOutcome,
+};
+use crate::policy::{choose_actions, Policy};
+use crate::reward_model::RewardModel;
+use ialp_sim::error::check_range;
+use ialp_sim::{AnyWorld, Result, Rng};
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AdaptiveConfig {
+    /// tau: temperature of the softmax over proposals.
+    pub temperature: f32,
+    /// eta: step of each policy's moving average of realised reward.
+    pub weight_rate: f32,
+    /// kappa: weight of that average in the proposal scores.
+    pub weight_scale: f32,
+    /// c: size of the bonus for under-exposed categories.
+    pub exploration: f32,
+    /// Starting value of both averages (a reward on the 0-1 scale).
+    pub initial_weight: f32,
+}
+
+impl Default for AdaptiveConfig {
+    fn default() -> Self {
+        AdaptiveConfig {
+            temperature: 0.1,
+            weight_rate: 0.02,
+            weight_scale: 5.0,
+            exploration: 0.05,
+            initial_weight: 0.5,
+        }
+    }
+}
+
+impl AdaptiveConfig {
+    pub fn validate(&self) -> Result<()> {
+        check_range("adaptive.temperature", self.temperature as f64, 1e-6, 1e6)?;
+        check_range("adaptive.weightRate", self.weight_rate as f64, 0.0, 1.0)?;
+        check_range("adaptive.weightScale", self.weight_scale as f64, 0.0, 1e6)?;
+        check_range("adaptive.exploration", self.exploration as f64, 0.0, 1e6)?;
+        check_range(
+            "adaptive.initialWeight",
+            self.initial_weight as f64,
+            0.0,
+            1.0,
+        )
+    }
+}
+
+/// The adaptation, sampled after every update.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdaptiveTrace {
+    pub updates: u64,
+    pub env_steps: u64,
+    /// w_0, w_1: the moving averages of realised reward.
+    pub weight_pretrained: f32,
+    pub weight_online: f32,
+    /// Share of executed actions proposed by pi_0 during this update.
+    pub share_pretrained: f32,
+}
+
+struct Expansion<'a> {
+    cfg: AdaptiveConfig,
+    pi0: &'a Policy,
+    critic: Option<&'a RewardModel>,
+    categories: Vec<u32>,
+    shown: Vec<u64>,
+    weights: [f32; 2],
+    chosen: Vec<u8>,
+    from_pi0: u64,
+    total: u64,
+    trace: Vec<AdaptiveTrace>,
+}
+
+impl ActionSelector for Expansion<'_> {
+    fn select(
+        &mut self,
+        ctx: &StepContext,
+        logits: &Array2<f32>,
+        rng: &mut Rng,
+    ) -> Result<Vec<u32>> {
+        let (l0, _) = self.pi0.forward_encoded(ctx.obs)?;
+        let a0 = choose_actions(&l0, rng, false);
+        let a1 = choose_actions(logits, rng, false);
+        let (q0, q1) = match self.critic {
+            Some(c) => {
+                let h = c.encoder.history;
+                let rows = a0.len();
+                // r_phi needs one state per scored item: each state once per proposal
+                let (hi, hr) = (&ctx.hist_items[..rows * h], &ctx.hist_rewards[..rows * h]);
+                (c.score(hi, hr, &a0)?, c.score(hi, hr, &a1)?)
+            }
+            None => (vec![0.0; a0.len()], vec![0.0; a0.len()]),
+        };
+        let cfg = &self.cfg;
+        let score = |q: f32, w: f32, cat: u32, shown: &[u64]| {
+            (q + cfg.weight_scale * w
+                + cfg.exploration / libm::sqrtf(1.0 + shown[cat as usize] as f32))
+                / cfg.temperature
+        };
+        self.chosen.clear();
+        let mut out = Vec::with_capacity(a0.len());
+        for i in 0..a0.len() {
+            let z0 = score(
+                q0[i],
+                self.weights[0],
+                self.categories[a0[i] as usize],
+                &self.shown,
+            );
+            let z1 = score(
+                q1[i],
+                self.weights[1],
+                self.categories[a1[i] as usize],
+                &self.shown,
+            );
+            // P(pi_0) = softmax over the two proposals
+            let p0 = 1.0 / (1.0 + libm::expf(z1 - z0));
+            let k = if rng.uniform() < p0 { 0 } else { 1 };
+            self.chosen.push(k);
+            out.push(if k == 0 { a0[i] } else { a1[i] });
+        }
+        Ok(out)
+    }
+
+    fn observe(&mut self, actions: &[u32], rewards: &[f32], _dones: &[u8]) {
+        let eta = self.cfg.weight_rate;
+        for ((&k, &a), &r) in self.chosen.iter().zip(actions).zip(rewards) {
+            // w_k <- (1 - eta) w_k + eta r
+            self.weights[k as usize] = (1.0 - eta) * self.weights[k as usize] + eta * r;
+            self.shown[self.categories[a as usize] as usize] += 1;
+            self.from_pi0 += (k == 0) as u64;
+            self.total += 1;
+        }
+    }
+
+    fn after_update(&mut self, p: &Progress) {
+        self.trace.push(AdaptiveTrace {
+            updates: p.updates,
+            env_steps: p.env_steps,
+            weight_pretrained: self.weights[0],
+            weight_online: self.weights[1],
+            share_pretrained: self.from_pi0 as f32 / self.total.max(1) as f32,
+        });
+        self.from_pi0 = 0;
+        self.total = 0;
+    }
+}
+
+pub struct AdaptiveOutcome {
+    /// pi_1, the online policy, and the training episodes of the mixture.
+    pub outcome: TrainOutcome,
+    pub trace: Vec<AdaptiveTrace>,
+}
+
+/// Deploys `pi0` adaptively on `world` for `cfg.episodes` episodes.
+pub fn train_adaptive(
+    cfg: &TrainConfig,
+    adaptive: &AdaptiveConfig,
+    world: &AnyWorld,
+    pi0: &Policy,
+    critic: Option<&RewardModel>,
+    progress: &mut dyn FnMut(&Progress) -> bool,
+) -> Result<AdaptiveOutcome> {
+    adaptive.validate()?;
+    let w = world.world();
+    let mut sel = Expansion {
+        cfg: adaptive.clone(),
+        pi0,
+        critic,
+        categories: (0..w.n_items()).map(|i| w.item_category(i)).collect(),
+        shown: vec![0; w.n_categories()],
+        weights: [adaptive.initial_weight; 2],
+        chosen: Vec::new(),
+        from_pi0: 0,
+        total: 0,
+        trace: Vec::new(),
+    };
+    let outcome = train_from_with(cfg, world, None, &mut sel, progress)?;
+    Ok(AdaptiveOutcome {
+        outcome,
+        trace: sel.trace,
+    })
+}
