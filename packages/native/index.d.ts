@@ -120,6 +120,17 @@ export declare function environments(): Array<string>
  */
 export declare function evaluate(specJson: string, world: World | undefined | null, policy: Uint8Array | undefined | null, optionsJson: string): Promise<unknown>
 
+/**
+ * Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
+ * artefact, is given; logs only otherwise), off the JavaScript thread.
+ */
+export declare function pretrain(world: World, jobJson: string, critic?: Uint8Array | undefined | null): Promise<unknown>
+
+export interface PretrainOutput {
+  policy: Buffer
+  statsJson: string
+}
+
 export interface Recommendation {
   items: Uint32Array
   /** The policy's probability of each item. */
@@ -144,11 +155,13 @@ export interface RewardTrainOutput {
 }
 
 /**
- * Trains online A2C from a JSON training config, off the JavaScript thread.
+ * Trains online from a JSON training config, off the JavaScript thread: A2C
+ * from scratch, from the policy `init` (A-iALP_ft), or A-iALP_ap when the
+ * config has `adaptive` (`init` is pi_0, `critic` a reward model artefact).
  * `onProgress` receives a JSON progress record after every update; `cancel`
  * stops training after the current update (the result holds what was learnt).
  */
-export declare function train(configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null): Promise<unknown>
+export declare function train(configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null, init?: Uint8Array | null, critic?: Uint8Array | null): Promise<unknown>
 
 export interface TrainOutput {
   /** The policy artefact. */
@@ -157,6 +170,8 @@ export interface TrainOutput {
   episodes: Float64Array
   updates: number
   envSteps: number
+  /** A-iALP_ap's adaptation per update (JSON), when it ran. */
+  traceJson?: string
 }
 
 /** Fits r_phi to the examples over `world`'s item features, off the JS thread. */

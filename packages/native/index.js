@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { CancelToken, Env, Policy, RewardModel, World, environments, evaluate, train, trainRewardModel, version } = nativeBinding
+const { CancelToken, Env, Policy, RewardModel, World, environments, evaluate, pretrain, train, trainRewardModel, version } = nativeBinding
 export { CancelToken }
 export { Env }
 export { Policy }
@@ -781,6 +781,7 @@ export { RewardModel }
 export { World }
 export { environments }
 export { evaluate }
+export { pretrain }
 export { train }
 export { trainRewardModel }
 export { version }

@@ -86,6 +86,9 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Which users arrive during training.
     pub users: UserPool,
+    /// A-iALP_ap: deploy the initial policy adaptively next to a new one (see
+    /// `a_ialp.rs`) instead of fine-tuning it.
+    pub adaptive: Option<crate::a_ialp::AdaptiveConfig>,
 }
 
 /// A subset of a world's users (see `AnyWorld::user_split`).
@@ -130,6 +133,7 @@ impl Default for TrainConfig {
             episodes: 3000,
             seed: 0,
             users: UserPool::All,
+            adaptive: None,
         }
     }
 }

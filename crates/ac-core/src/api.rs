@@ -1,7 +1,7 @@
 //! The JSON-and-flat-array surface that the N-API and WebAssembly bindings
 //! share, so both convert nothing but types.
 
-use crate::a2c::{train, Progress, TrainConfig, UserPool};
+use crate::a2c::{Progress, TrainConfig, UserPool};
 use crate::encoder::StateEncoder;
 use crate::eval::{evaluate, Actor, Mode};
 use crate::policy::Policy;
@@ -30,6 +30,8 @@ pub struct TrainResult {
     pub episodes: Vec<f64>,
     pub updates: u64,
     pub env_steps: u64,
+    /// A-iALP_ap's adaptation per update (JSON array), when it ran.
+    pub trace: Option<String>,
 }
 
 /// The world of `spec`: `world` when given (datasets), else built from the
@@ -41,21 +43,98 @@ fn world_for(spec: &EnvSpec, world: Option<&AnyWorld>) -> Result<AnyWorld> {
     }
 }
 
-/// Trains from a JSON [`TrainConfig`]; the policy comes back as artefact bytes.
+/// Trains online from a JSON [`TrainConfig`]: A2C from scratch; from `init`
+/// (A-iALP_ft); or, when the config has `adaptive`, A-iALP_ap with `init` as
+/// the frozen pi_0 and `critic` (a reward model artefact) scoring proposals.
 pub fn train_json(
     config_json: &str,
     world: Option<&AnyWorld>,
+    init: Option<&[u8]>,
+    critic: Option<&[u8]>,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<TrainResult> {
     let cfg = TrainConfig::from_json(config_json)?;
     let world = world_for(&cfg.env, world)?;
-    let out = train(&cfg, &world, progress)?;
+    let init = init.map(Policy::from_bytes).transpose()?;
+    let critic = critic.map(RewardModel::from_bytes).transpose()?;
+    let (out, trace) = match (&cfg.adaptive, &init) {
+        (Some(adaptive), Some(pi0)) => {
+            let r = crate::a_ialp::train_adaptive(
+                &cfg,
+                adaptive,
+                &world,
+                pi0,
+                critic.as_ref(),
+                progress,
+            )?;
+            (
+                r.outcome,
+                Some(serde_json::to_string(&r.trace).map_err(|e| Error::new(e.to_string()))?),
+            )
+        }
+        (Some(_), None) => {
+            return Err(Error::new(
+                "training config: \"adaptive\" needs an initial (pre-trained) policy",
+            ))
+        }
+        (None, _) => (
+            crate::a2c::train_from(&cfg, &world, init.as_ref(), progress)?,
+            None,
+        ),
+    };
     Ok(TrainResult {
         policy: out.policy.to_bytes(),
         episodes: episodes_flat(&out.episodes),
         updates: out.updates,
         env_steps: out.env_steps,
+        trace,
     })
+}
+
+/// Offline pre-training (iALP, or logs only without a reward model).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct PretrainJob {
+    pub ialp: crate::ialp::IalpConfig,
+    /// H of the logged states.
+    pub history: usize,
+    /// Whose logs: the training users by default (held-out users are for deployment).
+    pub users: UserPool,
+}
+
+impl Default for PretrainJob {
+    fn default() -> Self {
+        PretrainJob {
+            ialp: Default::default(),
+            history: 10,
+            users: UserPool::Train,
+        }
+    }
+}
+
+/// Pre-trains pi_0 offline on `world`'s logs (augmented by the reward model
+/// artefact `critic` when given); returns the policy artefact and stats (JSON).
+pub fn pretrain_json(
+    world: &AnyWorld,
+    job_json: &str,
+    critic: Option<&[u8]>,
+    progress: &mut dyn FnMut(usize, f32) -> bool,
+) -> Result<(Vec<u8>, String)> {
+    let job: PretrainJob = ialp_sim::error::from_json("pre-training config", job_json)?;
+    let critic = critic.map(RewardModel::from_bytes).transpose()?;
+    let (train, held_out) = world.user_split();
+    let users = match job.users {
+        UserPool::Train => train,
+        UserPool::HeldOut => held_out,
+        UserPool::All => (0..world.world().n_users() as u32).collect(),
+    };
+    let logged = world.logged(&users, job.history, job.ialp.seed);
+    let (policy, stats) =
+        crate::ialp::pretrain(&job.ialp, world, &logged, critic.as_ref(), progress)?;
+    Ok((
+        policy.to_bytes(),
+        serde_json::to_string(&stats).map_err(|e| Error::new(e.to_string()))?,
+    ))
 }
 
 /// Who plays the episodes of an evaluation.
@@ -67,6 +146,8 @@ pub enum ActorKind {
     Popularity,
     /// The policy artefact passed alongside.
     Policy,
+    /// Greedy on the reward model artefact passed alongside.
+    Greedy,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -92,10 +173,11 @@ impl Default for EvalOptions {
 }
 
 /// Plays whole episodes of a JSON [`EnvSpec`] as JSON [`EvalOptions`] say.
+/// `artefact` is the policy (actor "policy") or reward model (actor "greedy").
 pub fn evaluate_json(
     spec_json: &str,
     world: Option<&AnyWorld>,
-    policy: Option<&[u8]>,
+    artefact: Option<&[u8]>,
     options_json: &str,
 ) -> Result<Vec<f64>> {
     let spec = EnvSpec::from_json(spec_json)?;
@@ -104,17 +186,22 @@ pub fn evaluate_json(
         return Err(Error::invalid("episodes", "at least 1", 0));
     }
     let world = world_for(&spec, world)?;
-    let policy = match (opts.actor, policy) {
+    let need = |what: &str| Error::new(format!("evaluation: actor \"{what}\" needs its artefact"));
+    let policy = match (opts.actor, artefact) {
         (ActorKind::Policy, Some(bytes)) => Some(Policy::from_bytes(bytes)?),
-        (ActorKind::Policy, None) => {
-            return Err(Error::new("evaluation: actor \"policy\" needs a policy"))
-        }
+        (ActorKind::Policy, None) => return Err(need("policy")),
+        _ => None,
+    };
+    let model = match (opts.actor, artefact) {
+        (ActorKind::Greedy, Some(bytes)) => Some(RewardModel::from_bytes(bytes)?),
+        (ActorKind::Greedy, None) => return Err(need("greedy")),
         _ => None,
     };
     let scores = (opts.actor == ActorKind::Popularity).then(|| world.popularity());
-    let actor = match (&policy, &scores) {
-        (Some(p), _) => Actor::Policy(p, opts.mode),
-        (None, Some(s)) => Actor::Popularity(s),
+    let actor = match (&policy, &model, &scores) {
+        (Some(p), _, _) => Actor::Policy(p, opts.mode),
+        (_, Some(m), _) => Actor::Greedy(m),
+        (_, _, Some(s)) => Actor::Popularity(s),
         _ => Actor::Random,
     };
     Ok(episodes_flat(&evaluate(
@@ -175,7 +262,7 @@ mod tests {
     #[test]
     fn trains_and_evaluates_through_json() {
         let cfg = r#"{"episodes": 50, "seed": 3, "env": {"name": "synthetic", "batch": {"batchSize": 8}}}"#;
-        let out = train_json(cfg, None, &mut |_| true).unwrap();
+        let out = train_json(cfg, None, None, None, &mut |_| true).unwrap();
         assert_eq!(out.episodes.len(), 50 * EPISODE_FIELDS);
         let spec = r#"{"name": "synthetic", "batch": {"batchSize": 8}}"#;
         let opts = r#"{"actor": "policy", "episodes": 10, "seed": 1}"#;
@@ -192,6 +279,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(pop.len(), 16 * EPISODE_FIELDS);
+        // fine-tuning from the policy, and adaptive deployment of it
+        let ft = train_json(cfg, None, Some(&out.policy), None, &mut |_| true).unwrap();
+        assert!(ft.trace.is_none());
+        let ap_cfg = r#"{"episodes": 50, "seed": 3, "adaptive": {}, "env": {"name": "synthetic", "batch": {"batchSize": 8}}}"#;
+        let ap = train_json(ap_cfg, None, Some(&out.policy), None, &mut |_| true).unwrap();
+        let trace: serde_json::Value = serde_json::from_str(ap.trace.as_deref().unwrap()).unwrap();
+        assert!(trace.as_array().unwrap().len() as u64 == ap.updates);
+        assert!(train_json(ap_cfg, None, None, None, &mut |_| true).is_err());
+        // offline pre-training on logs, and greedy on a reward model
+        let world = AnyWorld::build(&EnvSpec::from_json(spec).unwrap(), None, None).unwrap();
+        let (pi0, stats) = pretrain_json(
+            &world,
+            r#"{"ialp": {"epochs": 1, "transitionsPerEpoch": 64}}"#,
+            None,
+            &mut |_, _| true,
+        )
+        .unwrap();
+        assert!(Policy::from_bytes(&pi0).is_ok());
+        assert!(stats.contains("loggedTransitions"));
+        assert!(evaluate_json(spec, None, None, r#"{"actor": "greedy"}"#).is_err());
         let world = AnyWorld::build(&EnvSpec::from_json(spec).unwrap(), None, None).unwrap();
         let info: serde_json::Value =
             serde_json::from_str(&inspect_json(&world, true).unwrap()).unwrap();

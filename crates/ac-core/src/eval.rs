@@ -3,6 +3,7 @@
 
 use crate::a2c::UserPool;
 use crate::policy::{choose_actions, Policy};
+use crate::reward_model::RewardModel;
 use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, Rng};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,9 @@ pub enum Actor<'a> {
     Random,
     /// The highest-scoring item the user has not seen in the last H steps.
     Popularity(&'a [f32]),
+    /// The unseen item a reward model scores highest for the current state
+    /// (greedy, no RL).
+    Greedy(&'a RewardModel),
     Policy(&'a Policy, Mode),
 }
 
@@ -45,6 +49,17 @@ pub fn evaluate(
                 &format!("{} (one per item)", env.n_items()),
                 scores.len(),
             ));
+        }
+    }
+    if let Actor::Greedy(m) = actor {
+        if m.encoder.n_items != env.n_items() || m.encoder.history != env.history() {
+            return Err(Error::new(format!(
+                "reward model was fitted for {} items and history {}, but the environment has {} items and history {}",
+                m.encoder.n_items,
+                m.encoder.history,
+                env.n_items(),
+                env.history()
+            )));
         }
     }
     if let Actor::Policy(p, _) = actor {
@@ -75,6 +90,24 @@ pub fn evaluate(
         while d.contains(&0) {
             let actions = match actor {
                 Actor::Random => (0..b).map(|_| rng.below(n)).collect(),
+                Actor::Greedy(model) => {
+                    env.observe(&mut items, &mut rewards)?;
+                    let scores = model.score_all(&items, &rewards)?;
+                    let n = n as usize;
+                    items
+                        .chunks_exact(h)
+                        .zip(scores.chunks_exact(n))
+                        .map(|(seen, row)| {
+                            let mut best = (f32::NEG_INFINITY, 0u32);
+                            for (i, &s) in row.iter().enumerate() {
+                                if s > best.0 && !seen.contains(&(i as u32)) {
+                                    best = (s, i as u32);
+                                }
+                            }
+                            best.1
+                        })
+                        .collect()
+                }
                 Actor::Popularity(_) => {
                     env.observe(&mut items, &mut rewards)?;
                     items

@@ -263,6 +263,35 @@ impl RewardModel {
             .collect())
     }
 
+    /// r_phi of every item for each state (rows x n_items): the state tower runs
+    /// once per state and the item embeddings once in all.
+    pub fn score_all(&self, hist_items: &[u32], hist_rewards: &[f32]) -> Result<Vec<f32>> {
+        let (n, d, f) = (
+            self.encoder.n_items,
+            self.config.embed_dim,
+            self.encoder.feature_dim,
+        );
+        let x = self.encode(hist_items, hist_rewards)?;
+        let rows = hist_items.len() / self.encoder.history;
+        let cache = self.tower.forward(&self.params, &x, rows);
+        // E = F W + E_free, then z = h E^T + b
+        let mut e = self.params.get(self.item_free).to_vec();
+        matmul(
+            &self.encoder.item_features,
+            self.params.get(self.item_w),
+            &mut e,
+            n,
+            f,
+            d,
+            true,
+        );
+        let et = crate::linalg::transpose(&e, n, d);
+        let mut z = vec![0f32; rows * n];
+        matmul(cache.output(), &et, &mut z, rows, d, n, false);
+        crate::linalg::add_row(&mut z, self.params.get(self.item_bias));
+        Ok(z.into_iter().map(sigmoid).collect())
+    }
+
     /// Mean binary cross-entropy and its gradients on rows `idx` of `ex`.
     fn loss_and_grads(&self, x_all: &[f32], ex: &RewardExamples, idx: &[usize]) -> (f32, Params) {
         let (od, d, f) = (
@@ -498,6 +527,17 @@ mod tests {
             .score(&[PAD_ITEM, 0, PAD_ITEM, 0], &[0.0, 1.0, 0.0, 1.0], &[2, 3])
             .unwrap();
         assert!(s[0] > 0.8 && s[1] < 0.2, "{s:?}");
+        let all = m.score_all(&[PAD_ITEM, 0], &[0.0, 1.0]).unwrap();
+        let one = m
+            .score(
+                &[PAD_ITEM, 0, PAD_ITEM, 0, PAD_ITEM, 0, PAD_ITEM, 0],
+                &[0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0],
+                &[0, 1, 2, 3],
+            )
+            .unwrap();
+        for (a, b) in all.iter().zip(&one) {
+            assert!((a - b).abs() < 1e-5, "{all:?} vs {one:?}");
+        }
         let back = RewardModel::from_bytes(&m.to_bytes()).unwrap();
         assert_eq!(
             back.score(&[PAD_ITEM, 0], &[0.0, 1.0], &[2]).unwrap(),

@@ -36,6 +36,8 @@ type ProgressFn = ThreadsafeFunction<String, (), String, Status, false>;
 pub struct TrainTask {
     config: String,
     world: Option<ialp_sim::AnyWorld>,
+    init: Option<Vec<u8>>,
+    critic: Option<Vec<u8>>,
     progress: Option<ProgressFn>,
     cancel: Option<Arc<AtomicBool>>,
 }
@@ -48,6 +50,8 @@ pub struct TrainOutput {
     pub episodes: Float64Array,
     pub updates: f64,
     pub env_steps: f64,
+    /// A-iALP_ap's adaptation per update (JSON), when it ran.
+    pub trace_json: Option<String>,
 }
 
 impl Task for TrainTask {
@@ -64,8 +68,9 @@ impl Task for TrainTask {
             !cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst))
         };
         let (config, world) = (&self.config, self.world.as_ref());
+        let (init, critic) = (self.init.as_deref(), self.critic.as_deref());
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train_json(config, world, &mut report)
+            train_json(config, world, init, critic, &mut report)
         }))
         .map_err(|_| Error::from_reason("training failed with an internal error (a bug in ialp)"))?
         .map_err(js_error)
@@ -77,25 +82,32 @@ impl Task for TrainTask {
             episodes: Float64Array::new(out.episodes),
             updates: out.updates as f64,
             env_steps: out.env_steps as f64,
+            trace_json: out.trace,
         })
     }
 }
 
-/// Trains online A2C from a JSON training config, off the JavaScript thread.
+/// Trains online from a JSON training config, off the JavaScript thread: A2C
+/// from scratch, from the policy `init` (A-iALP_ft), or A-iALP_ap when the
+/// config has `adaptive` (`init` is pi_0, `critic` a reward model artefact).
 /// `onProgress` receives a JSON progress record after every update; `cancel`
 /// stops training after the current update (the result holds what was learnt).
 #[napi(
-    ts_args_type = "configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null"
+    ts_args_type = "configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null, init?: Uint8Array | null, critic?: Uint8Array | null"
 )]
 pub fn train(
     config_json: String,
     world: Option<&World>,
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelToken>,
+    init: Option<Uint8Array>,
+    critic: Option<Uint8Array>,
 ) -> napi::bindgen_prelude::AsyncTask<TrainTask> {
     napi::bindgen_prelude::AsyncTask::new(TrainTask {
         config: config_json,
         world: world.map(|w| w.inner.clone()),
+        init: init.map(|b| b.to_vec()),
+        critic: critic.map(|b| b.to_vec()),
         progress: on_progress,
         cancel: cancel.map(|c| c.flag.clone()),
     })
@@ -213,4 +225,58 @@ impl Policy {
     pub fn to_bytes(&self) -> Buffer {
         self.inner.to_bytes().into()
     }
+}
+
+pub struct PretrainTask {
+    world: ialp_sim::AnyWorld,
+    job: String,
+    critic: Option<Vec<u8>>,
+}
+
+#[napi(object)]
+pub struct PretrainOutput {
+    pub policy: Buffer,
+    pub stats_json: String,
+}
+
+impl Task for PretrainTask {
+    type Output = (Vec<u8>, String);
+    type JsValue = PretrainOutput;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ialp_ac_core::api::pretrain_json(
+                &self.world,
+                &self.job,
+                self.critic.as_deref(),
+                &mut |_, _| true,
+            )
+        }))
+        .map_err(|_| {
+            Error::from_reason("pre-training failed with an internal error (a bug in ialp)")
+        })?
+        .map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: NapiEnv, out: Self::Output) -> Result<PretrainOutput> {
+        Ok(PretrainOutput {
+            policy: out.0.into(),
+            stats_json: out.1,
+        })
+    }
+}
+
+/// Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
+/// artefact, is given; logs only otherwise), off the JavaScript thread.
+#[napi]
+pub fn pretrain(
+    world: &World,
+    job_json: String,
+    critic: Option<Uint8Array>,
+) -> napi::bindgen_prelude::AsyncTask<PretrainTask> {
+    napi::bindgen_prelude::AsyncTask::new(PretrainTask {
+        world: world.inner.clone(),
+        job: job_json,
+        critic: critic.map(|b| b.to_vec()),
+    })
 }

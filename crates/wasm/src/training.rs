@@ -22,6 +22,7 @@ pub struct TrainOutput {
     episodes: Vec<f64>,
     updates: f64,
     env_steps: f64,
+    trace: Option<String>,
 }
 
 #[wasm_bindgen]
@@ -47,6 +48,47 @@ impl TrainOutput {
     pub fn env_steps(&self) -> f64 {
         self.env_steps
     }
+
+    /// A-iALP_ap's adaptation per update (JSON), when it ran.
+    #[wasm_bindgen(getter, js_name = traceJson)]
+    pub fn trace_json(&self) -> Option<String> {
+        self.trace.clone()
+    }
+}
+
+#[wasm_bindgen]
+pub struct PretrainOutput {
+    policy: Vec<u8>,
+    stats_json: String,
+}
+
+#[wasm_bindgen]
+impl PretrainOutput {
+    #[wasm_bindgen(getter)]
+    pub fn policy(&self) -> Vec<u8> {
+        self.policy.clone()
+    }
+
+    #[wasm_bindgen(getter, js_name = statsJson)]
+    pub fn stats_json(&self) -> String {
+        self.stats_json.clone()
+    }
+}
+
+/// Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
+/// artefact, is given; logs only otherwise).
+#[wasm_bindgen]
+pub fn pretrain(
+    world: &World,
+    job_json: &str,
+    critic: Option<Vec<u8>>,
+) -> Result<PretrainOutput, JsError> {
+    let (policy, stats_json) =
+        ialp_ac_core::api::pretrain_json(&world.inner, job_json, critic.as_deref(), &mut |_, _| {
+            true
+        })
+        .map_err(js)?;
+    Ok(PretrainOutput { policy, stats_json })
 }
 
 /// Trains online A2C from a JSON training config. `onProgress` gets a JSON
@@ -56,6 +98,8 @@ pub fn train(
     config_json: &str,
     world: &World,
     on_progress: Option<ProgressCallback>,
+    init: Option<Vec<u8>>,
+    critic: Option<Vec<u8>>,
 ) -> Result<TrainOutput, JsError> {
     let mut thrown: Option<JsValue> = None;
     let mut report = |p: &ialp_ac_core::Progress| {
@@ -69,7 +113,14 @@ pub fn train(
             }
         }
     };
-    let out = train_json(config_json, Some(&world.inner), &mut report).map_err(js)?;
+    let out = train_json(
+        config_json,
+        Some(&world.inner),
+        init.as_deref(),
+        critic.as_deref(),
+        &mut report,
+    )
+    .map_err(js)?;
     if let Some(e) = thrown {
         let msg = e.as_string().or_else(|| js_sys_message(&e));
         return Err(JsError::new(&format!(
@@ -82,6 +133,7 @@ pub fn train(
         episodes: out.episodes,
         updates: out.updates as f64,
         env_steps: out.env_steps as f64,
+        trace: out.trace,
     })
 }
 

@@ -61,6 +61,8 @@ export interface RawTrainOutput {
   episodes: Float64Array;
   updates: number;
   envSteps: number;
+  /** A-iALP_ap's adaptation per update (JSON), when it ran. */
+  traceJson?: string | null;
 }
 
 export interface Backend {
@@ -69,7 +71,8 @@ export interface Backend {
   environments(): string[];
   buildWorld(specJson: string, files: Map<string, Uint8Array>, userModel?: Uint8Array): Promise<RawWorld>;
   createEnv(specJson: string, world?: RawWorld): RawEnv;
-  train(configJson: string, world: RawWorld | undefined, onProgress?: (progressJson: string) => void, signal?: AbortSignal): Promise<RawTrainOutput>;
+  train(configJson: string, world: RawWorld | undefined, onProgress?: (progressJson: string) => void, signal?: AbortSignal, init?: Uint8Array, critic?: Uint8Array): Promise<RawTrainOutput>;
+  pretrain(world: RawWorld, jobJson: string, critic?: Uint8Array): Promise<{ policy: Uint8Array; statsJson: string }>;
   evaluate(specJson: string, world: RawWorld | undefined, policy: Uint8Array | null, optionsJson: string): Promise<Float64Array>;
   loadPolicy(bytes: Uint8Array): RawPolicy;
   trainRewardModel(world: RawWorld, examples: RewardExamplesInput, configJson: string): Promise<{ model: Uint8Array; fitJson: string }>;
@@ -88,7 +91,8 @@ interface NativeModule {
   CancelToken: new () => { cancel(): void };
   version(): string;
   environments(): string[];
-  train(configJson: string, world?: NativeWorld | null, onProgress?: ((json: string) => void) | null, cancel?: { cancel(): void } | null): Promise<RawTrainOutput>;
+  train(configJson: string, world?: NativeWorld | null, onProgress?: ((json: string) => void) | null, cancel?: { cancel(): void } | null, init?: Uint8Array | null, critic?: Uint8Array | null): Promise<RawTrainOutput>;
+  pretrain(world: NativeWorld, jobJson: string, critic?: Uint8Array | null): Promise<{ policy: Uint8Array; statsJson: string }>;
   evaluate(specJson: string, world: NativeWorld | null | undefined, policy: Uint8Array | null | undefined, optionsJson: string): Promise<Float64Array>;
 }
 
@@ -112,7 +116,8 @@ interface WasmModule {
   trainRewardModel(world: WasmWorld, history: number, histItems: Uint32Array, histRewards: Float32Array, items: Uint32Array, labels: Float32Array, configJson: string): { model: Uint8Array; fitJson: string };
   version(): string;
   environments(): string[];
-  train(configJson: string, world: WasmWorld, onProgress?: (json: string) => boolean | void): RawTrainOutput;
+  train(configJson: string, world: WasmWorld, onProgress?: (json: string) => boolean | void, init?: Uint8Array, critic?: Uint8Array): RawTrainOutput;
+  pretrain(world: WasmWorld, jobJson: string, critic?: Uint8Array): { policy: Uint8Array; statsJson: string };
   evaluate(specJson: string, world: WasmWorld, policy: Uint8Array | undefined, optionsJson: string): Float64Array;
 }
 
@@ -146,7 +151,7 @@ async function loadNative(): Promise<Backend> {
     createEnv: (spec, world) => new m.Env(spec, handle(world)),
     // An AbortSignal cannot stop work already running on the thread pool, so
     // it is relayed to a token the trainer checks after every update.
-    train: async (cfg, world, onProgress, signal) => {
+    train: async (cfg, world, onProgress, signal, init, critic) => {
       checkAborted(signal);
       const token = new m.CancelToken();
       const onAbort = () => token.cancel();
@@ -168,7 +173,7 @@ async function loadNative(): Promise<Backend> {
           }
         : null;
       try {
-        const out = await m.train(cfg, handle(world), relay, token);
+        const out = await m.train(cfg, handle(world), relay, token, init ?? null, critic ?? null);
         // Progress events travel separately from the result: deliver every one
         // (one per update) before resolving.
         const deadline = Date.now() + 5000;
@@ -185,6 +190,7 @@ async function loadNative(): Promise<Backend> {
     evaluate: (spec, world, policy, options) => m.evaluate(spec, handle(world), policy, options),
     loadPolicy: (bytes) => m.Policy.fromBytes(bytes),
     trainRewardModel: (world, ex, cfg) => m.trainRewardModel(handles.get(world) as NativeWorld, ex, cfg),
+    pretrain: (world, job, critic) => m.pretrain(handles.get(world) as NativeWorld, job, critic ?? null),
     loadRewardModel: (bytes) => m.RewardModel.fromBytes(bytes),
   };
 }
@@ -226,12 +232,12 @@ async function loadWasm(): Promise<Backend> {
     // ends: the signal is checked after every update, so an abort from
     // onProgress stops it, but timers and events cannot run meanwhile. In a
     // browser, train in a Web Worker and terminate the worker to stop it.
-    train: async (cfg, world, onProgress, signal) => {
+    train: async (cfg, world, onProgress, signal, init, critic) => {
       checkAborted(signal);
       const out = m.train(cfg, handle(world, JSON.stringify((JSON.parse(cfg) as { env: unknown }).env)), (json) => {
         onProgress?.(json);
         return !signal?.aborted;
-      });
+      }, init, critic);
       checkAborted(signal);
       return out;
     },
@@ -242,6 +248,10 @@ async function loadWasm(): Promise<Backend> {
       return { model: out.model, fitJson: out.fitJson };
     },
     loadRewardModel: (bytes) => m.RewardModel.fromBytes(bytes),
+    pretrain: async (world, job, critic) => {
+      const out = m.pretrain(handles.get(world) as WasmWorld, job, critic);
+      return { policy: out.policy, statsJson: out.statsJson };
+    },
   };
 }
 

@@ -1,4 +1,4 @@
-import { loadBackend, type BackendKind } from './backend.js';
+import type { BackendKind } from './backend.js';
 import { episodesFromFlat, type Episode } from './metrics.js';
 import { checkInt, checkNumber, envSpec, IalpError, type A2cOptions } from './options.js';
 import { Policy } from './policy.js';
@@ -25,9 +25,38 @@ export interface TrainOptions {
   seed?: number;
   /** Which users arrive: all, the training users, or the held-out ones. Default "all". */
   users?: UserPool;
+  /** Start from this (pre-trained) policy: A-iALP_ft; with `adaptive`, pi_0 of A-iALP_ap. */
+  init?: Policy;
+  /** A-iALP_ap: keep `init` frozen next to a new online policy (true = defaults). */
+  adaptive?: AdaptiveOptions | true;
+  /** A reward model artefact (r_phi) that scores A-iALP_ap's proposals. */
+  critic?: Uint8Array;
   backend?: BackendKind | 'auto';
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal;
+}
+
+/** A-iALP_ap's knobs (defaults in crates/ac-core/src/a_ialp.rs). */
+export interface AdaptiveOptions {
+  /** tau: softmax temperature over the proposals. Default 0.1. */
+  temperature?: number;
+  /** eta: step of each policy's moving average of realised reward. Default 0.02. */
+  weightRate?: number;
+  /** kappa: weight of that average in the proposal scores. Default 5. */
+  weightScale?: number;
+  /** c: bonus for under-exposed categories. Default 0.05. */
+  exploration?: number;
+  initialWeight?: number;
+}
+
+/** A-iALP_ap's adaptation after one update. */
+export interface AdaptiveTrace {
+  updates: number;
+  envSteps: number;
+  weightPretrained: number;
+  weightOnline: number;
+  /** Share of executed actions proposed by the pre-trained policy during the update. */
+  sharePretrained: number;
 }
 
 export interface TrainResult {
@@ -36,6 +65,8 @@ export interface TrainResult {
   episodes: Episode[];
   updates: number;
   envSteps: number;
+  /** A-iALP_ap only: the weights and pi_0's share over time. */
+  trace?: AdaptiveTrace[];
 }
 
 function checkUsers(users: UserPool | undefined): UserPool {
@@ -59,27 +90,56 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   if (lr !== undefined) checkNumber('a2c.adam.lr (learning rate)', lr, Number.MIN_VALUE, 10);
   const users = checkUsers(options.users);
   const world = await worldFor(options.env, options.world, options.backend);
-  const config = { env: envSpec(options.env), a2c: options.a2c, episodes: options.episodes, seed: options.seed, users };
+  if (options.adaptive && !options.init) throw new IalpError('adaptive: needs `init`, the pre-trained policy to deploy');
+  const adaptive = options.adaptive === true ? {} : options.adaptive;
+  const a2c = options.a2c ?? (options.init ? { net: (options.init.meta.net ?? undefined) as A2cOptions['net'] } : undefined);
+  const config = { env: envSpec(options.env), a2c, episodes: options.episodes, seed: options.seed, users, adaptive };
   const onProgress = options.onProgress;
   const out = await world.backend.train(
     JSON.stringify(config),
     world.raw,
     onProgress ? (json) => onProgress(JSON.parse(json) as TrainProgress) : undefined,
     options.signal,
+    options.init?.toBytes(),
+    options.critic,
   );
   return {
     policy: await Policy.fromBytes(out.policy, world.backend.kind),
     episodes: episodesFromFlat(out.episodes),
     updates: out.updates,
     envSteps: out.envSteps,
+    ...(out.traceJson ? { trace: JSON.parse(out.traceJson) as AdaptiveTrace[] } : {}),
   };
+}
+
+export interface PretrainOptions {
+  env?: WorldOptions;
+  world?: World;
+  /** iALP's settings (crates/ac-core/src/ialp.rs); seed, epochs, augment... */
+  ialp?: { a2c?: A2cOptions; epochs?: number; transitionsPerEpoch?: number; batchSize?: number; augment?: number; seed?: number };
+  /** H of the logged states. Default 10. */
+  history?: number;
+  /** Whose logs. Default "train". */
+  users?: UserPool;
+  /** r_phi (a reward model artefact): iALP's augmentation; without it, logs only. */
+  rewardModel?: Uint8Array;
+  backend?: BackendKind | 'auto';
+}
+
+/** Offline pre-training of pi_0 on the environment's logs: iALP with a reward
+ * model, the logs-only baseline without one. */
+export async function pretrain(options: PretrainOptions = {}): Promise<{ policy: Policy; stats: Record<string, number> }> {
+  const world = await worldFor(options.env, options.world, options.backend);
+  const job = { ialp: options.ialp, history: options.history, users: checkUsers(options.users ?? 'train') };
+  const out = await world.backend.pretrain(world.raw, JSON.stringify(job), options.rewardModel);
+  return { policy: await Policy.fromBytes(out.policy, world.backend.kind), stats: JSON.parse(out.statsJson) as Record<string, number> };
 }
 
 export interface EvaluateOptions {
   env?: WorldOptions;
   world?: World;
-  /** A trained policy, "random" or "popularity". Default "random". */
-  policy?: Policy | 'random' | 'popularity';
+  /** A trained policy, "random", "popularity", or greedy on a reward model artefact. Default "random". */
+  policy?: Policy | 'random' | 'popularity' | { greedy: Uint8Array };
   /** Default 500. */
   episodes?: number;
   /** Seed of the evaluation episodes. Default 0. */
@@ -98,20 +158,14 @@ export async function evaluate(options: EvaluateOptions = {}): Promise<Episode[]
   const mode = options.mode ?? 'sample';
   if (mode !== 'sample' && mode !== 'greedy') throw new IalpError(`mode: expected "sample" or "greedy", got ${String(mode)}`);
   if (typeof policy === 'string' && policy !== 'random' && policy !== 'popularity') {
-    throw new IalpError(`policy: expected a Policy, "random" or "popularity", got ${JSON.stringify(policy)}`);
+    throw new IalpError(`policy: expected a Policy, "random", "popularity" or { greedy }, got ${JSON.stringify(policy)}`);
   }
-  const backend = options.backend ?? (typeof policy === 'string' ? options.world?.backend.kind : policy.backend.kind);
+  const isPolicy = policy instanceof Policy;
+  const backend = options.backend ?? (isPolicy ? policy.backend.kind : options.world?.backend.kind);
   const world = await worldFor(options.env, options.world, backend);
-  if (typeof policy !== 'string' && policy.backend.kind !== world.backend.kind) {
-    // a policy from the other build: its bytes load in this one
-    await loadBackend(world.backend.kind);
-  }
-  const opts = { actor: typeof policy === 'string' ? policy : 'policy', episodes, seed, mode, users: checkUsers(options.users) };
-  const flat = await world.backend.evaluate(
-    JSON.stringify(envSpec(options.env)),
-    world.raw,
-    typeof policy === 'string' ? null : policy.toBytes(),
-    JSON.stringify(opts),
-  );
+  const actor = typeof policy === 'string' ? policy : isPolicy ? 'policy' : 'greedy';
+  const artefact = typeof policy === 'string' ? null : isPolicy ? policy.toBytes() : policy.greedy;
+  const opts = { actor, episodes, seed, mode, users: checkUsers(options.users) };
+  const flat = await world.backend.evaluate(JSON.stringify(envSpec(options.env)), world.raw, artefact, JSON.stringify(opts));
   return episodesFromFlat(flat);
 }
