@@ -15,7 +15,19 @@ export default tseslint.config(
       'packages/native/index.d.ts',
       'packages/wasm/dist/**',
       'packages/wasm/pkg/**',
+      // Written by `npm run build:demo`.
+      'packages/demo/public/data/**',
     ],
+  },
+  {
+    // The demo page (browser and worker modules) and its build script (Node).
+    files: ['packages/demo/**/*.js', 'packages/demo/**/*.mjs', 'packages/wasm/src/**/*.js'],
+    extends: [eslint.configs.recommended],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['window', 'document', 'fetch', 'URL', 'Worker', 'WebAssembly', 'performance',
+        'postMessage', 'self', 'Option', 'console', 'process'].map((g) => [g, 'readonly'])),
+    },
   },
   {
     files: tsFiles,
