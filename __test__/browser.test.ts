@@ -66,6 +66,7 @@ test.before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
   page = await browser.newPage({ viewport: { width: 900, height: 1000 } });
   page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
   await page.goto(url);
   await page.waitForFunction(() => {
     const s = (globalThis as unknown as { ialpDemo?: DemoState }).ialpDemo;
