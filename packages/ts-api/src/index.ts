@@ -12,6 +12,8 @@ export { DATASET_ENVS, World, type Validation, type WorldInfo, type WorldOptions
 export { cacheDir } from './paths.js';
 export { distillPreferences, saveDistillation, type DistillEnvOptions, type DistillEnvReport, type DistillEnvResult, type QualityRow } from './preferences.js';
 export * as llm from './llm/index.js';
+export { meanCi, METHODS, runExperiment, type EnvResult, type ExperimentConfig, type Method, type MethodResult } from './experiment.js';
+export { writeReport } from './report.js';
 
 import { loadBackend, type BackendKind } from './backend.js';
 
