@@ -114,6 +114,8 @@ test.serial('training in the worker updates the chart and equals the Node wasm r
   // one point per update, and the return curve once done
   t.is(await page.getAttribute('#chart .loss', 'data-count'), String(nodeProgress));
   t.true(Number(await page.getAttribute('#chart .ret', 'data-count')) >= config.episodes);
+  // the live learning curve: the mean return of each update's finished episodes
+  t.true(Number(await page.getAttribute('#chart polyline.live', 'data-count')) > nodeProgress / 2);
   t.regex(await page.textContent('#train-status') ?? '', /^done in [\d.]+ s: \d+ episodes/);
 });
 

@@ -160,6 +160,9 @@ pub struct Progress {
     pub episodes: usize,
     pub target_episodes: usize,
     pub loss: LossStats,
+    /// Mean return of the episodes that finished during this update (the live
+    /// learning curve); None when none did.
+    pub recent_return: Option<f32>,
 }
 
 pub struct TrainOutcome {
@@ -403,7 +406,10 @@ pub fn train_from_with(
         p.loss = learner.train_rollout_with(env.as_mut(), selector)?;
         p.updates += 1;
         p.env_steps += (cfg.a2c.n_steps * env.batch_size()) as u64;
-        episodes.extend(env.drain_episodes());
+        let finished = env.drain_episodes();
+        p.recent_return = (!finished.is_empty())
+            .then(|| finished.iter().map(|e| e.total_reward).sum::<f32>() / finished.len() as f32);
+        episodes.extend(finished);
         p.episodes = episodes.len().min(cfg.episodes);
         selector.after_update(&p);
         if !progress(&p) {

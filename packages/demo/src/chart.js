@@ -25,7 +25,7 @@ export function drawChart(svg, series) {
     svg.append(line);
     const text = document.createElementNS(NS, 'text');
     text.setAttribute('x', String(W - PAD));
-    text.setAttribute('y', name === 'ret' ? '24' : '40');
+    text.setAttribute('y', name === 'ret' ? '24' : name === 'live' ? '56' : '40');
     text.setAttribute('text-anchor', 'end');
     text.setAttribute('class', name);
     text.textContent = `${label}: ${lo.toFixed(2)} … ${hi.toFixed(2)}`;

@@ -24,7 +24,11 @@ function setRunning(running) {
 function onWorkerMessage(msg) {
   if (msg.type === 'progress') {
     demo.progress.push(msg.progress);
-    drawChart($('chart'), [{ name: 'loss', label: 'loss', values: demo.progress.map((p) => p.loss.total) }]);
+    // live: the loss per update and the mean return of the episodes each update finished
+    drawChart($('chart'), [
+      { name: 'loss', label: 'loss', values: demo.progress.map((p) => p.loss.total) },
+      { name: 'live', label: 'return (live)', values: movingAverage(demo.progress.map((p) => p.recentReturn).filter((r) => r !== null), 5) },
+    ]);
     const p = msg.progress;
     $('train-status').textContent = `update ${p.updates}: ${p.episodes} / ${p.targetEpisodes} episodes, ` +
       `${p.envSteps} steps, entropy ${p.loss.entropy.toFixed(3)}`;
@@ -37,6 +41,7 @@ function onWorkerMessage(msg) {
     demo.lastRun = { episodes, updates: msg.updates, envSteps: msg.envSteps, progressCount: demo.progress.length };
     drawChart($('chart'), [
       { name: 'loss', label: 'loss', values: demo.progress.map((p) => p.loss.total) },
+      { name: 'live', label: 'return (live)', values: movingAverage(demo.progress.map((p) => p.recentReturn).filter((r) => r !== null), 5) },
       { name: 'ret', label: 'return', values: movingAverage(returns, 20) },
     ]);
     $('train-status').textContent = `done in ${msg.seconds.toFixed(2)} s: ${returns.length} episodes, ` +

@@ -12,6 +12,8 @@ export interface TrainProgress {
   episodes: number;
   targetEpisodes: number;
   loss: { policyLoss: number; valueLoss: number; entropy: number; total: number; gradNorm: number };
+  /** Mean return of the episodes finished during this update (null if none). */
+  recentReturn: number | null;
 }
 
 export interface TrainOptions {
