@@ -5,7 +5,7 @@
 use crate::adam::AdamConfig;
 use crate::buffer::RolloutBuffer;
 use crate::encoder::StateEncoder;
-use crate::gae::gae;
+use crate::gae::{gae, standardize};
 use crate::net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBatch};
 use crate::policy::{choose_actions, Policy, PolicyMeta};
 use ialp_sim::error::{check_min, check_range};
@@ -316,12 +316,8 @@ impl A2c {
             self.cfg.gamma,
             self.cfg.gae_lambda,
         );
-        if self.cfg.normalize_advantages && adv.len() > 1 {
-            let n = adv.len() as f32;
-            let mean = adv.iter().sum::<f32>() / n;
-            let var = adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / n;
-            let sd = libm::sqrtf(var) + 1e-8;
-            adv.iter_mut().for_each(|a| *a = (*a - mean) / sd);
+        if self.cfg.normalize_advantages {
+            standardize(&mut adv);
         }
         let batch = UpdateBatch {
             obs: &self.buf.obs,

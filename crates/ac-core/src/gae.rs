@@ -35,6 +35,19 @@ pub fn gae(
     (adv, ret)
 }
 
+/// Shifts and scales `adv` to mean 0 and standard deviation 1 (left as is
+/// when it has fewer than two entries).
+pub fn standardize(adv: &mut [f32]) {
+    if adv.len() < 2 {
+        return;
+    }
+    let n = adv.len() as f32;
+    let mean = adv.iter().sum::<f32>() / n;
+    let var = adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / n;
+    let sd = libm::sqrtf(var) + 1e-8;
+    adv.iter_mut().for_each(|a| *a = (*a - mean) / sd);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +78,15 @@ mod tests {
         let d = [0u8; 4];
         let (adv, _) = gae(&r, &v, &d, &[0.0], 0.5, 1.0);
         assert!((adv[0] - 1.875).abs() < 1e-6);
+    }
+
+    #[test]
+    fn standardize_gives_mean_zero_unit_sd() {
+        let mut a = [1.0, 2.0, 3.0, 6.0];
+        standardize(&mut a);
+        let mean: f32 = a.iter().sum::<f32>() / 4.0;
+        let var: f32 = a.iter().map(|x| x * x).sum::<f32>() / 4.0;
+        assert!(mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-4, "{a:?}");
     }
 
     #[test]

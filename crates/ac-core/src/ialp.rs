@@ -13,6 +13,7 @@
 
 use crate::a2c::A2cConfig;
 use crate::encoder::StateEncoder;
+use crate::gae::standardize;
 use crate::net::{AcBackend, NdarrayNet, UpdateBatch};
 use crate::policy::{choose_actions, Policy, PolicyMeta};
 use crate::reward_model::RewardModel;
@@ -204,12 +205,8 @@ pub fn pretrain(
                 .map(|(k, &j)| b.rewards[j] + gamma * (1.0 - b.dones[j] as f32) * vn[k])
                 .collect();
             let mut adv: Vec<f32> = returns.iter().zip(vs.iter()).map(|(y, v)| y - v).collect();
-            if cfg.a2c.normalize_advantages && m > 1 {
-                let mean = adv.iter().sum::<f32>() / m as f32;
-                let sd = libm::sqrtf(
-                    adv.iter().map(|a| (a - mean) * (a - mean)).sum::<f32>() / m as f32,
-                ) + 1e-8;
-                adv.iter_mut().for_each(|a| *a = (*a - mean) / sd);
+            if cfg.a2c.normalize_advantages {
+                standardize(&mut adv);
             }
             let actions: Vec<u32> = chunk.iter().map(|&j| b.actions[j]).collect();
             let s = net.update(
