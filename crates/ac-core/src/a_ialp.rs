@@ -6,7 +6,8 @@
 //!   z_k = (Q(s, a_k) + kappa w_k + c / sqrt(1 + n(cat(a_k)))) / tau,
 //! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences, w_k
 //! an exponential moving average of the reward realised by policy k's executed
-//! proposals (a compromised pi_0 loses weight), and an exploration bonus for
+//! proposals, counting a proposal after which the user left as 0 (a compromised
+//! pi_0, or one that bores users, loses weight), and an exploration bonus for
 //! categories recommended little so far. pi_1 updates on every executed
 //! transition. (A-iALP_ft is `a2c::train_from`: A2C started from pi_0.)
 
@@ -138,11 +139,13 @@ impl ActionSelector for Expansion<'_> {
         Ok(out)
     }
 
-    fn observe(&mut self, actions: &[u32], rewards: &[f32], _dones: &[u8]) {
+    fn observe(&mut self, actions: &[u32], rewards: &[f32], dones: &[u8]) {
         let eta = self.cfg.weight_rate;
-        for ((&k, &a), &r) in self.chosen.iter().zip(actions).zip(rewards) {
-            // w_k <- (1 - eta) w_k + eta r
-            self.weights[k as usize] = (1.0 - eta) * self.weights[k as usize] + eta * r;
+        for (((&k, &a), &r), &d) in self.chosen.iter().zip(actions).zip(rewards).zip(dones) {
+            // w_k <- (1 - eta) w_k + eta r', where a proposal after which the user
+            // left earns nothing: a policy that pleases and bores loses weight
+            let realised = if d == 1 { 0.0 } else { r };
+            self.weights[k as usize] = (1.0 - eta) * self.weights[k as usize] + eta * realised;
             self.shown[self.categories[a as usize] as usize] += 1;
             self.from_pi0 += (k == 0) as u64;
             self.total += 1;

@@ -67,10 +67,14 @@ export function meanCi(xs: readonly number[]): { mean: number; ci95: number } {
   return { mean, ci95: (t * sd) / Math.sqrt(n) };
 }
 
+/** Phase results keyed by their inputs and the core's version (a new
+ * version recomputes; during development, delete the run folder after
+ * changing an algorithm). */
 class PhaseCache {
-  constructor(private readonly dir: string) {}
+  constructor(private readonly dir: string, private readonly version: string) {}
   private file(name: string, key: unknown): string {
-    return join(this.dir, `${name}-${createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16)}`);
+    const hash = createHash('sha256').update(JSON.stringify({ key, version: this.version })).digest('hex').slice(0, 16);
+    return join(this.dir, `${name}-${hash}`);
   }
   async bytes(name: string, key: unknown, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
     const f = this.file(name, key);
@@ -125,9 +129,9 @@ export async function runExperiment(
   const phase = opts.onPhase ?? (() => {});
   const results: EnvResult[] = [];
   for (const name of config.envs ?? ['movielens']) {
-    const cache = new PhaseCache(join(out, 'cache', name));
     phase(name, 'world', 'loading');
     const world = await World.load({ name, data: config.data }, opts.backend ?? 'auto');
+    const cache = new PhaseCache(join(out, 'cache', name), world.backend.version());
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
 
