@@ -35,3 +35,24 @@ test('bad command lines exit with a message, not a stack trace', async (t) => {
   const unknownCmd = await runCli(['fly']);
   t.is(unknownCmd.code, 2);
 });
+
+test('ialp recommend: top-k of a saved policy for a user, from their latest logged interactions', async (t) => {
+  const { mkdtemp } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-rec-'));
+  const file = join(dir, 'coat.ialp');
+  const trained = await runCli(['run', '--env', 'coat', '--episodes', '50', '--eval-episodes', '8', '--save', file]);
+  t.is(trained.code, 0, trained.stderr);
+  const r = await runCli(['recommend', '--policy', file, '--user', '3', '--k', '5', '--json']);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { history: { item: number }[]; recommendations: { item: number; score: number; text: string }[] };
+  t.is(out.history.length, 10);
+  t.is(out.recommendations.length, 5);
+  t.true(out.recommendations.every((x) => !out.history.some((h) => h.item === x.item) && x.text.includes('jacket')));
+  const wasm = await runCli(['recommend', '--policy', file, '--user', '3', '--k', '5', '--json', '--backend', 'wasm']);
+  t.deepEqual(JSON.parse(wasm.stdout), out);
+  const bad = await runCli(['recommend', '--policy', file, '--user', '100000']);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /user: expected a user id < 290/);
+});

@@ -106,6 +106,8 @@ export declare class World {
   popularity(): Float32Array
   /** Users for training and users held out for online deployment. */
   userSplit(): UserSplit
+  /** `user`'s latest interactions (at most `history`, oldest first). */
+  latestHistory(user: number, history: number): UserHistory
   /** The fitted user model artefact (null for worlds without one), to cache. */
   userModel(): Buffer | null
 }
@@ -176,6 +178,11 @@ export interface TrainOutput {
 
 /** Fits r_phi to the examples over `world`'s item features, off the JS thread. */
 export declare function trainRewardModel(world: World, examples: RewardExamplesInput, configJson: string): Promise<unknown>
+
+export interface UserHistory {
+  items: Uint32Array
+  rewards: Float32Array
+}
 
 export interface UserSplit {
   train: Uint32Array

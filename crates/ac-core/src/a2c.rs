@@ -338,6 +338,7 @@ impl A2c {
     pub fn policy(&self, env: &dyn VecEnv, training: serde_json::Value) -> Result<Policy> {
         let meta = PolicyMeta {
             env: env.name().to_string(),
+            source: String::new(),
             n_items: env.n_items(),
             history: env.history(),
             net: self.cfg.net.clone(),
@@ -420,7 +421,9 @@ pub fn train_from_with(
         "envSteps": p.env_steps,
         "episodes": episodes.len(),
     });
-    let policy = learner.policy(env.as_ref(), training)?;
+    let mut policy = learner.policy(env.as_ref(), training)?;
+    policy.meta.env = world.env_name().to_string();
+    policy.meta.source = world.source();
     Ok(TrainOutcome {
         policy,
         episodes,

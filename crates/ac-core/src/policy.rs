@@ -21,7 +21,11 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyMeta {
+    /// The environment name (`synthetic`, `movielens`, ...).
     pub env: String,
+    /// The data behind it (e.g. `ml-latest-small`); empty for `synthetic`.
+    #[serde(default)]
+    pub source: String,
     pub n_items: usize,
     pub history: usize,
     pub net: NetConfig,
@@ -259,6 +263,7 @@ mod tests {
         let enc = StateEncoder::new(4, 8, (0..16).map(|i| i as f32 / 16.0).collect()).unwrap();
         let meta = PolicyMeta {
             env: "test".into(),
+            source: String::new(),
             n_items: 8,
             history: 4,
             net: NetConfig {

@@ -41,6 +41,12 @@ impl Task for BuildWorld {
 }
 
 #[napi(object)]
+pub struct UserHistory {
+    pub items: Uint32Array,
+    pub rewards: Float32Array,
+}
+
+#[napi(object)]
 pub struct UserSplit {
     pub train: Uint32Array,
     pub held_out: Uint32Array,
@@ -110,6 +116,19 @@ impl World {
             train: Uint32Array::new(train),
             held_out: Uint32Array::new(held_out),
         }
+    }
+
+    /// `user`'s latest interactions (at most `history`, oldest first).
+    #[napi(catch_unwind)]
+    pub fn latest_history(&self, user: u32, history: u32) -> Result<UserHistory> {
+        let (items, rewards) = self
+            .inner
+            .latest_history(user, history as usize)
+            .map_err(js_error)?;
+        Ok(UserHistory {
+            items: Uint32Array::new(items),
+            rewards: Float32Array::new(rewards),
+        })
     }
 
     /// The fitted user model artefact (null for worlds without one), to cache.

@@ -124,6 +124,14 @@ impl AnyWorld {
         }
     }
 
+    /// The data behind the world (e.g. "ml-latest-small"), or "synthetic".
+    pub fn source(&self) -> String {
+        match self {
+            AnyWorld::Synthetic(_) => "synthetic".into(),
+            AnyWorld::Dataset(w) => w.dataset.name.clone(),
+        }
+    }
+
     /// A batched environment over this world with `spec`'s batch and quit settings.
     pub fn env(&self, spec: &EnvSpec) -> Result<Box<dyn VecEnv>> {
         let quit = spec.quit.resolve(&default_quit(self.env_name()));
@@ -211,6 +219,37 @@ impl AnyWorld {
         }
     }
 
+    /// `user`'s latest `history` interactions (oldest first, rewards on the 0-1
+    /// scale): from the logs, or from the random logging policy of `synthetic`.
+    pub fn latest_history(&self, user: u32, history: usize) -> Result<(Vec<u32>, Vec<f32>)> {
+        if user as usize >= self.world().n_users() {
+            return Err(Error::invalid(
+                "user",
+                &format!("a user id < {}", self.world().n_users()),
+                user,
+            ));
+        }
+        let logs = self.logged(&[user], history.max(1), 0);
+        let Some(last) = logs.len().checked_sub(1) else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let h = logs.history;
+        let (items, rewards) = (
+            &logs.hist_items[last * h..(last + 1) * h],
+            &logs.hist_rewards[last * h..(last + 1) * h],
+        );
+        // the state before the last action, then the action itself
+        let mut out: Vec<(u32, f32)> = items
+            .iter()
+            .zip(rewards)
+            .filter(|(&i, _)| i != crate::batch::PAD_ITEM)
+            .map(|(&i, &r)| (i, r))
+            .collect();
+        out.push((logs.actions[last], logs.rewards[last]));
+        let skip = out.len().saturating_sub(history);
+        Ok(out[skip..].iter().copied().unzip())
+    }
+
     /// The fitted user model artefact, to cache between runs.
     pub fn user_model_bytes(&self) -> Option<Vec<u8>> {
         match self {
@@ -260,6 +299,17 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.message().contains("needs its data files"), "{e}");
+    }
+
+    #[test]
+    fn latest_history_ends_with_the_last_logged_action() {
+        let world = AnyWorld::build(&EnvSpec::synthetic(), None, None).unwrap();
+        let (items, rewards) = world.latest_history(5, 10).unwrap();
+        assert_eq!((items.len(), rewards.len()), (10, 10));
+        let logs = world.logged(&[5], 10, 0);
+        assert_eq!(*items.last().unwrap(), *logs.actions.last().unwrap());
+        assert_eq!(items[..9], logs.hist_items[logs.len() * 10 - 9..]);
+        assert!(world.latest_history(99_999_999, 10).is_err());
     }
 
     #[test]

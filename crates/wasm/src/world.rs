@@ -101,6 +101,26 @@ impl World {
         self.inner.user_split().1
     }
 
+    /// `user`'s latest interacted items (at most `history`, oldest first).
+    #[wasm_bindgen(js_name = latestHistoryItems)]
+    pub fn latest_history_items(&self, user: u32, history: u32) -> Result<Vec<u32>, JsError> {
+        Ok(self
+            .inner
+            .latest_history(user, history as usize)
+            .map_err(js)?
+            .0)
+    }
+
+    /// Their rewards (0-1), in the same order.
+    #[wasm_bindgen(js_name = latestHistoryRewards)]
+    pub fn latest_history_rewards(&self, user: u32, history: u32) -> Result<Vec<f32>, JsError> {
+        Ok(self
+            .inner
+            .latest_history(user, history as usize)
+            .map_err(js)?
+            .1)
+    }
+
     /// The fitted user model artefact (undefined for worlds without one).
     #[wasm_bindgen(js_name = userModel)]
     pub fn user_model(&self) -> Option<Vec<u8>> {

@@ -32,6 +32,7 @@ export interface RawWorld {
   userSplit(): { train: Uint32Array; heldOut: Uint32Array };
   userModel(): Uint8Array | null;
   preferenceRequestsJson(configJson: string): string;
+  latestHistory(user: number, history: number): { items: Uint32Array; rewards: Float32Array };
 }
 
 export interface RawRewardModel {
@@ -106,6 +107,8 @@ interface WasmWorld {
   heldOutUsers(): Uint32Array;
   userModel(): Uint8Array | undefined;
   preferenceRequestsJson(configJson: string): string;
+  latestHistoryItems(user: number, history: number): Uint32Array;
+  latestHistoryRewards(user: number, history: number): Float32Array;
 }
 interface WasmModule {
   init(): Promise<unknown>;
@@ -144,6 +147,7 @@ async function loadNative(): Promise<Backend> {
         userSplit: () => w.userSplit(),
         userModel: () => w.userModel(),
         preferenceRequestsJson: (c) => w.preferenceRequestsJson(c),
+        latestHistory: (u, h) => w.latestHistory(u, h),
       };
       handles.set(raw, w);
       return raw;
@@ -220,6 +224,7 @@ async function loadWasm(): Promise<Backend> {
           userSplit: () => ({ train: w.trainUsers(), heldOut: w.heldOutUsers() }),
           userModel: () => w.userModel() ?? null,
           preferenceRequestsJson: (c) => w.preferenceRequestsJson(c),
+          latestHistory: (u, h) => ({ items: w.latestHistoryItems(u, h), rewards: w.latestHistoryRewards(u, h) }),
         };
         handles.set(raw, w);
         return raw;

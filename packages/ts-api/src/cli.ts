@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
 import { IalpError } from './options.js';
+import { Policy } from './policy.js';
 import { ProgressBar } from './progress.js';
 import { runOnline, type RunPhase } from './run.js';
 import { formatTable } from './table.js';
@@ -42,6 +43,9 @@ Usage:
       for N seeds (default 3), and write a report (table, CSV, JSON, HTML with
       plots) to --out (default runs/experiment). Rerunning resumes from the
       cached phases in --out.
+  ialp recommend --policy FILE --user ID [--k N] [--env NAME] [--data DIR] [--json]
+      Top-k items of a saved policy for a user, from that user's latest logged
+      interactions (the environment is the one the policy was trained on).
   ialp version | help
 
 Environments: synthetic, movielens and coat work out of the box (MovieLens
@@ -319,6 +323,32 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   console.log(`\nreport: ${files.join(', ')} (${meta.seconds.toFixed(0)} s)`);
 }
 
+async function cmdRecommend(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      policy: { type: 'string' }, user: { type: 'string' }, k: { type: 'string' }, env: { type: 'string' },
+      data: { type: 'string' }, json: { type: 'boolean', default: false }, backend: { type: 'string' },
+    },
+  });
+  if (!values.policy) throw new UsageError('ialp recommend: --policy FILE is required');
+  const user = intOption('user', values.user, 0);
+  if (user === undefined) throw new UsageError('ialp recommend: --user ID is required');
+  const backend = await loadBackend(backendOption(values.backend));
+  const policy = await Policy.load(values.policy, backend.kind);
+  const name = envOption(backend.environments(), values.env ?? String(policy.meta.env ?? 'synthetic'));
+  const world = await World.load({ name, data: values.data }, backend.kind);
+  if (world.info.items !== policy.nItems) throw new IalpError(`${values.policy}: the policy has ${policy.nItems} items, environment "${name}" has ${world.info.items}`);
+  const history = world.latestHistory(user, policy.history);
+  const recs = policy.recommend(history, { k: intOption('k', values.k, 1) ?? 10 });
+  if (values.json) return void console.log(JSON.stringify({ user, history, recommendations: recs.map((r) => ({ ...r, text: world.itemText(r.item) })) }, null, 2));
+  console.log(`user ${user}'s latest interactions (reward 0-1):`);
+  for (const h of history) console.log(`  ${h.reward.toFixed(2)}  ${world.itemText(h.item)}`);
+  console.log(`\nrecommended:`);
+  console.log(formatTable(['rank', 'item', 'probability', 'description'], recs.map((r, i) => [i + 1, r.item, r.score.toExponential(2), world.itemText(r.item).slice(0, 70)])));
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -328,6 +358,7 @@ async function main(argv: string[]): Promise<number> {
       case 'env': await cmdEnv(rest); return 0;
       case 'distill': await cmdDistill(rest); return 0;
       case 'experiment': await cmdExperiment(rest); return 0;
+      case 'recommend': await cmdRecommend(rest); return 0;
       case 'version': {
         const b = await loadBackend('auto');
         console.log(`ialp ${b.version()} (${b.kind} core)`);

@@ -152,6 +152,12 @@ export class World {
 
   itemText(item: number): string { return this.raw.itemText(item); }
 
+  /** A user's latest interactions from the logs (oldest first, rewards 0-1). */
+  latestHistory(user: number, history = 10): { item: number; reward: number }[] {
+    const h = this.raw.latestHistory(user, history);
+    return Array.from(h.items, (item, i) => ({ item, reward: h.rewards[i]! }));
+  }
+
   /** Questions for the LLM: user states with K candidates and the simulator's ground truth. */
   preferenceRequests(config: PreferenceRequestConfig = {}): EnvPreferenceRequest[] {
     return JSON.parse(this.raw.preferenceRequestsJson(JSON.stringify(config))) as EnvPreferenceRequest[];
