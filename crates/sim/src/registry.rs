@@ -351,8 +351,18 @@ impl AnyWorld {
         let w = self.world();
         let quit = default_quit(self.env_name());
         let (train, held_out) = self.user_split();
+        // one transition per logged interaction of a training user (counted,
+        // not built: `logged` allocates every state)
         let logged_transitions = match self {
-            AnyWorld::Dataset(_) => self.logged(&train, 1, 0).len(),
+            AnyWorld::Dataset(d) => {
+                let mut is_train = vec![false; w.n_users()];
+                train.iter().for_each(|&u| is_train[u as usize] = true);
+                d.dataset
+                    .interactions
+                    .iter()
+                    .filter(|x| is_train[x.user as usize])
+                    .count()
+            }
             AnyWorld::Synthetic(_) => train.len() * 20,
         };
         let mut info = match self {

@@ -150,6 +150,31 @@ pub fn load(files: &DataFiles) -> Result<Dataset> {
     }
 }
 
+/// A rating from the fields (user, item, rating, timestamp) of a headerless
+/// format (ml-100k, ml-1m), named as that format's documentation names them.
+fn rating_row(
+    file: &str,
+    line: usize,
+    names: [&str; 4],
+    fields: &[&str],
+    movies: &Movies,
+    range: (f32, f32),
+) -> Result<Rating> {
+    let [user, item, rating, time] = names;
+    Ok(Rating {
+        user: parse_id(file, line, user, fields[0])?,
+        item: movies.item(file, line, item, parse_id(file, line, item, fields[1])?)?,
+        value: check_value(
+            file,
+            line,
+            rating,
+            parse_f32(file, line, rating, fields[2])?,
+            range,
+        )?,
+        timestamp: parse_i64(file, line, time, fields[3])?,
+    })
+}
+
 fn check_value(file: &str, line: usize, what: &str, v: f32, range: (f32, f32)) -> Result<f32> {
     if v < range.0 || v > range.1 {
         return Err(Error::new(format!(
@@ -306,19 +331,8 @@ pub fn load_100k(files: &DataFiles) -> Result<Dataset> {
                 fields.len()
             )));
         }
-        let item = movies.item(
-            file,
-            line,
-            "item id",
-            parse_id(file, line, "item id", fields[1])?,
-        )?;
-        let value = parse_f32(file, line, "rating", fields[2])?;
-        ratings.push(Rating {
-            user: parse_id(file, line, "user id", fields[0])?,
-            item,
-            value: check_value(file, line, "rating", value, range)?,
-            timestamp: parse_i64(file, line, "timestamp", fields[3])?,
-        });
+        let names = ["user id", "item id", "rating", "timestamp"];
+        ratings.push(rating_row(file, line, names, &fields, &movies, range)?);
     }
     if ratings.is_empty() {
         return Err(Error::new(format!("{file}: no ratings")));
@@ -427,19 +441,8 @@ pub fn load_1m(files: &DataFiles) -> Result<Dataset> {
             "UserID::MovieID::Rating::Timestamp",
             &mut fields,
         )?;
-        let item = movies.item(
-            file,
-            line,
-            "MovieID",
-            parse_id(file, line, "MovieID", fields[1])?,
-        )?;
-        let value = parse_f32(file, line, "Rating", fields[2])?;
-        ratings.push(Rating {
-            user: parse_id(file, line, "UserID", fields[0])?,
-            item,
-            value: check_value(file, line, "Rating", value, range)?,
-            timestamp: parse_i64(file, line, "Timestamp", fields[3])?,
-        });
+        let names = ["UserID", "MovieID", "Rating", "Timestamp"];
+        ratings.push(rating_row(file, line, names, &fields, &movies, range)?);
     }
     if ratings.is_empty() {
         return Err(Error::new(format!("{file}: no ratings")));
