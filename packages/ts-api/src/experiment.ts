@@ -5,7 +5,7 @@
 // the run folder, so an interrupted run resumes where it stopped.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendKind } from './backend.js';
 import { summarize, type Episode } from './metrics.js';
@@ -116,7 +116,12 @@ export type ExperimentPhase = 'world' | 'distill' | 'reward-models' | 'pretrain'
 export async function runExperiment(
   config: ExperimentConfig,
   out: string,
-  opts: { backend?: BackendKind | 'auto'; onPhase?: (env: string, phase: ExperimentPhase, detail: string) => void } = {},
+  opts: {
+    backend?: BackendKind | 'auto';
+    onPhase?: (env: string, phase: ExperimentPhase, detail: string) => void;
+    /** Filled with the wall seconds spent in each phase, summed over environments. */
+    timings?: Record<string, number>;
+  } = {},
 ): Promise<EnvResult[]> {
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
   const users = checkInt('distill.users', config.distill?.users ?? DEFAULTS.users, 1);
@@ -126,7 +131,17 @@ export async function runExperiment(
   const early = checkInt('earlyEpisodes', config.earlyEpisodes ?? DEFAULTS.early, 1, episodes);
   const ptEpochs = checkInt('pretrain.epochs', config.pretrain?.epochs ?? DEFAULTS.epochs, 1);
   const ptTransitions = checkInt('pretrain.transitionsPerEpoch', config.pretrain?.transitionsPerEpoch ?? DEFAULTS.transitionsPerEpoch, 1);
-  const phase = opts.onPhase ?? (() => {});
+  const onPhase = opts.onPhase ?? (() => {});
+  const timings = opts.timings ?? {};
+  let current: { name: ExperimentPhase; since: number } | undefined;
+  const phase = (env: string, name: ExperimentPhase, detail: string) => {
+    const now = performance.now();
+    if (current) timings[current.name] = (timings[current.name] ?? 0) + (now - current.since) / 1000;
+    current = { name, since: now };
+    onPhase(env, name, detail);
+  };
+  // a report left by an earlier run in `out` would be stale from here on
+  await Promise.all(['report.html', 'results.json', 'results.csv'].map((f) => rm(join(out, f), { force: true })));
   const results: EnvResult[] = [];
   for (const name of config.envs ?? ['movielens']) {
     phase(name, 'world', 'loading');
@@ -136,9 +151,19 @@ export async function runExperiment(
     const fp = world.info.fingerprint;
 
     phase(name, 'distill', `${users} prompts`);
-    const distilled = await distillPreferences({ world, llm: config.llm, users, candidates: k, seed: 0 });
+    const distilled = await distillPreferences({
+      world, llm: config.llm, users, candidates: k, seed: 0,
+      onProgress: (p, d) => {
+        if (p === 'model') phase(name, 'distill', 'loading the LLM (the default model is fetched once)');
+        else if (d) onPhase(name, 'distill', `${d.done}/${d.total} prompts, ${d.cacheHits} cached, ${d.failures} failed`);
+      },
+    });
     const rphi = distilled.rewardModel;
-    if (!rphi) throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn (see the failures in the distillation report)`);
+    if (!rphi) {
+      const r = distilled.report;
+      const reasons = Object.entries(r.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ');
+      throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn: ${r.failures} of ${r.requests} prompts failed (${reasons}), e.g. ${r.failureExample ?? 'no detail'}`);
+    }
     const q = distilled.report.quality;
     const llmRow = {
       hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN,
@@ -178,8 +203,10 @@ export async function runExperiment(
         (await pretrain({ world, ialp: { ...ialpCfg, augment: 0 } })).policy.toBytes()), world.backend.kind);
       phase(name, 'online', `seed ${s + 1}/${seeds}`);
       const key = { fp, episodes, batchSize, seed };
-      const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>) =>
-        cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null }, f);
+      const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>) => {
+        onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
+        return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null }, f);
+      };
       const ev = (policy: 'random' | 'popularity' | { greedy: Uint8Array }) => async () =>
         ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
       runs.get('random')!.push(await online('random', ev('random')));
@@ -197,5 +224,6 @@ export async function runExperiment(
     }
     results.push({ env: name, methods: METHODS.map((m) => summaries(m, runs.get(m)!, early)), llm: llmRow });
   }
+  if (current) timings[current.name] = (timings[current.name] ?? 0) + (performance.now() - current.since) / 1000;
   return results;
 }
