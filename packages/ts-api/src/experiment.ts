@@ -9,7 +9,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendKind } from './backend.js';
 import { summarize, type Episode } from './metrics.js';
-import { checkInt, IalpError } from './options.js';
+import { checkInt, checkNumber, IalpError } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
 import { distillPreferences } from './preferences.js';
@@ -29,7 +29,14 @@ export interface ExperimentConfig {
   llm?: string;
   /** Prompts: users asked about and candidates per prompt. */
   distill?: { users?: number; candidates?: number };
-  pretrain?: { epochs?: number; transitionsPerEpoch?: number };
+  /** Offline pre-training (iALP and logs only). */
+  pretrain?: {
+    epochs?: number; transitionsPerEpoch?: number;
+    /** iALP: imagined transitions per logged one, and the length cap of an imagined rollout. */
+    augment?: number; rolloutSteps?: number;
+    /** Entropy bonus of the pre-training losses (online training keeps its own). */
+    entropyCoef?: number;
+  };
   /** Online deployment per method and seed. */
   online?: { episodes?: number; batchSize?: number };
   /** N of "the first N episodes". */
@@ -55,7 +62,14 @@ export interface EnvResult {
   llm: { hitRate: number; auc: number; randomHitRate: number; popularityHitRate: number; failures: number; requests: number };
 }
 
-const DEFAULTS = { seeds: 3, users: 20, candidates: 5, epochs: 4, transitionsPerEpoch: 4096, episodes: 300, batchSize: 16, early: 50 };
+const DEFAULTS = {
+  seeds: 3, users: 20, candidates: 5, epochs: 4, transitionsPerEpoch: 4096, augment: 2, rolloutSteps: 8, entropyCoef: 0.1,
+  episodes: 300, batchSize: 16, early: 50,
+};
+
+/** Part of every phase's cache key: bump it when an algorithm changes what a
+ * phase computes, so that runs made before recompute rather than mix. */
+const PHASES_REVISION = 2;
 
 /** Mean and 95% confidence half-width (t-distribution) of per-seed values. */
 export function meanCi(xs: readonly number[]): { mean: number; ci95: number } {
@@ -131,6 +145,9 @@ export async function runExperiment(
   const early = checkInt('earlyEpisodes', config.earlyEpisodes ?? DEFAULTS.early, 1, episodes);
   const ptEpochs = checkInt('pretrain.epochs', config.pretrain?.epochs ?? DEFAULTS.epochs, 1);
   const ptTransitions = checkInt('pretrain.transitionsPerEpoch', config.pretrain?.transitionsPerEpoch ?? DEFAULTS.transitionsPerEpoch, 1);
+  const ptAugment = checkInt('pretrain.augment', config.pretrain?.augment ?? DEFAULTS.augment, 1, 64);
+  const ptRollout = checkInt('pretrain.rolloutSteps', config.pretrain?.rolloutSteps ?? DEFAULTS.rolloutSteps, 1, 1000);
+  const ptEntropy = checkNumber('pretrain.entropyCoef', config.pretrain?.entropyCoef ?? DEFAULTS.entropyCoef, 0, 10);
   const onPhase = opts.onPhase ?? (() => {});
   const timings = opts.timings ?? {};
   let current: { name: ExperimentPhase; since: number } | undefined;
@@ -146,7 +163,7 @@ export async function runExperiment(
   for (const name of config.envs ?? ['movielens']) {
     phase(name, 'world', 'loading');
     const world = await World.load({ name, data: config.data }, opts.backend ?? 'auto');
-    const cache = new PhaseCache(join(out, 'cache', name), world.backend.version());
+    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`);
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
 
@@ -196,7 +213,10 @@ export async function runExperiment(
     for (let s = 0; s < seeds; s++) {
       const seed = 1000 + s;
       phase(name, 'pretrain', `seed ${s + 1}/${seeds}`);
-      const ialpCfg = { epochs: ptEpochs, transitionsPerEpoch: ptTransitions, seed };
+      const ialpCfg = {
+        epochs: ptEpochs, transitionsPerEpoch: ptTransitions, augment: ptAugment, rolloutSteps: ptRollout, seed,
+        a2c: { loss: { entropyCoef: ptEntropy } },
+      };
       const pi0 = await Policy.fromBytes(await cache.bytes('pi0-ialp', { fp, ialpCfg, rphi: createHash('sha256').update(rphi).digest('hex') }, async () =>
         (await pretrain({ world, ialp: ialpCfg, rewardModel: rphi })).policy.toBytes()), world.backend.kind);
       const piLogs = await Policy.fromBytes(await cache.bytes('pi0-logs', { fp, ialpCfg }, async () =>
