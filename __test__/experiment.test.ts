@@ -38,6 +38,12 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   t.regex(html, /<svg/);
   t.regex(html, /a-ialp-ap/);
   t.regex(await readFile(join(out, 'results.csv'), 'utf8'), /^env,method,seed,/);
+  // the pre-trained policies are artefacts a user can load and query
+  t.deepEqual((await readdir(join(out, 'policies'))).sort(), ['coat-ialp-seed1000.ialp', 'coat-ialp-seed1001.ialp', 'coat-logs-seed1000.ialp', 'coat-logs-seed1001.ialp']);
+  const rec = await runCli(['recommend', '--policy', join(out, 'policies', 'coat-ialp-seed1000.ialp'), '--user', '3', '--k', '3', '--json']);
+  t.is(rec.code, 0, rec.stderr);
+  t.is((JSON.parse(rec.stdout) as { recommendations: unknown[] }).recommendations.length, 3);
+  t.is(rec.stderr, '', 'same data, so no fingerprint warning');
   // as if killed during the online phase: some phases are missing; the rerun redoes them
   const cached = await readdir(join(out, 'cache', 'coat'));
   for (const f of cached.filter((f) => f.startsWith('online-a-ialp') || f.startsWith('pi0-ialp'))) await rm(join(out, 'cache', 'coat', f));

@@ -332,6 +332,7 @@ pub fn pretrain(
     let meta = PolicyMeta {
         env: world.env_name().to_string(),
         source: world.source(),
+        fingerprint: world.fingerprint(),
         n_items: w.n_items(),
         history: h,
         net: cfg.a2c.net.clone(),

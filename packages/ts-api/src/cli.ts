@@ -357,6 +357,10 @@ async function cmdRecommend(argv: string[]): Promise<void> {
   const name = envOption(backend.environments(), values.env ?? String(policy.meta.env ?? 'synthetic'));
   const world = await World.load({ name, data: values.data }, backend.kind);
   if (world.info.items !== policy.nItems) throw new IalpError(`${values.policy}: the policy has ${policy.nItems} items, environment "${name}" has ${world.info.items}`);
+  const fp = policy.meta.fingerprint;
+  if (typeof fp === 'string' && fp && fp !== world.info.fingerprint) {
+    process.stderr.write(`ialp: warning: ${values.policy} was trained on data with fingerprint ${fp}; environment "${name}" has ${world.info.fingerprint}\n`);
+  }
   const history = world.latestHistory(user, policy.history);
   const recs = policy.recommend(history, { k: intOption('k', values.k, 1) ?? 10 });
   if (values.json) return void console.log(JSON.stringify({ user, history, recommendations: recs.map((r) => ({ ...r, text: world.itemText(r.item) })) }, null, 2));

@@ -221,6 +221,10 @@ export async function runExperiment(
         (await pretrain({ world, ialp: ialpCfg, rewardModel: rphi })).policy.toBytes()), world.backend.kind);
       const piLogs = await Policy.fromBytes(await cache.bytes('pi0-logs', { fp, ialpCfg }, async () =>
         (await pretrain({ world, ialp: { ...ialpCfg, augment: 0 } })).policy.toBytes()), world.backend.kind);
+      // the pre-trained policies, as artefacts a user can load (Policy.load, ialp recommend)
+      await mkdir(join(out, 'policies'), { recursive: true });
+      await writeFileAtomic(join(out, 'policies', `${name}-ialp-seed${seed}.ialp`), pi0.toBytes());
+      await writeFileAtomic(join(out, 'policies', `${name}-logs-seed${seed}.ialp`), piLogs.toBytes());
       phase(name, 'online', `seed ${s + 1}/${seeds}`);
       const key = { fp, episodes, batchSize, seed };
       const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>) => {
