@@ -132,3 +132,19 @@ test('a missing data folder is named', async (t) => {
   t.regex(r.stderr, /no-such-folder/);
   t.false((await readdir(out)).includes('report.html'));
 });
+
+test('a changed setting recomputes the phases it feeds, and only those', async (t) => {
+  t.timeout(5 * 60_000);
+  const out = await mkdtemp(join(tmpdir(), 'ialp-exp-cfg-'));
+  type Out = { results: { methods: { method: string; overall: number[] }[] }[] };
+  const run = async (cfg: object) => {
+    await writeFile(join(out, 'cfg.json'), JSON.stringify(cfg));
+    const r = await runCli(['run', '--env', 'coat', '--quick', '--seeds', '1', '--config', join(out, 'cfg.json'), '--out', out, '--json']);
+    t.is(r.code, 0, r.stderr);
+    return new Map((JSON.parse(r.stdout) as Out).results[0]!.methods.map((m) => [m.method, m.overall[0]]));
+  };
+  const a = await run({});
+  const b = await run({ pretrain: { entropyCoef: 1 }, adaptive: { exploration: 2 } });
+  for (const m of ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c']) t.is(b.get(m), a.get(m), m);
+  for (const m of ['offline-logs+ft', 'a-ialp-ft', 'a-ialp-ap']) t.not(b.get(m), a.get(m), m);
+});

@@ -13,7 +13,7 @@ import { checkInt, checkNumber, IalpError } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
 import { distillPreferences } from './preferences.js';
-import { evaluate, pretrain, train, type AdaptiveTrace } from './train.js';
+import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace } from './train.js';
 import { World } from './world.js';
 
 export const METHODS = [
@@ -41,6 +41,8 @@ export interface ExperimentConfig {
   online?: { episodes?: number; batchSize?: number };
   /** N of "the first N episodes". */
   earlyEpisodes?: number;
+  /** A-iALP_ap's knobs (temperature, weightRate, weightScale, exploration, initialWeight). */
+  adaptive?: AdaptiveOptions;
 }
 
 export interface MethodResult {
@@ -227,9 +229,9 @@ export async function runExperiment(
       await writeFileAtomic(join(out, 'policies', `${name}-logs-seed${seed}.ialp`), piLogs.toBytes());
       phase(name, 'online', `seed ${s + 1}/${seeds}`);
       const key = { fp, episodes, batchSize, seed };
-      const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>) => {
+      const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>, extra: unknown = null) => {
         onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
-        return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null }, f);
+        return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null, extra }, f);
       };
       const ev = (policy: 'random' | 'popularity' | { greedy: Uint8Array }) => async () =>
         ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
@@ -237,14 +239,16 @@ export async function runExperiment(
       runs.get('popularity')!.push(await online('popularity', ev('popularity')));
       runs.get('greedy-logs')!.push(await online('greedy-logs', ev({ greedy: logsRm })));
       runs.get('greedy-llm')!.push(await online('greedy-llm', ev({ greedy: rphi })));
-      const tr = (init?: Policy, adaptive?: true) => async () => {
+      const tr = (init?: Policy, adaptive?: AdaptiveOptions) => async () => {
         const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? rphi : undefined });
         return { episodes: r.episodes, ...(r.trace ? { trace: r.trace } : {}) };
       };
       runs.get('a2c')!.push(await online('a2c', tr()));
-      runs.get('offline-logs+ft')!.push(await online('offline-logs+ft', tr(piLogs)));
-      runs.get('a-ialp-ft')!.push(await online('a-ialp-ft', tr(pi0)));
-      runs.get('a-ialp-ap')!.push(await online('a-ialp-ap', tr(pi0, true)));
+      // runs that start from a pre-trained policy are keyed by it too
+      const sha = (p: Policy) => createHash('sha256').update(p.toBytes()).digest('hex');
+      runs.get('offline-logs+ft')!.push(await online('offline-logs+ft', tr(piLogs), sha(piLogs)));
+      runs.get('a-ialp-ft')!.push(await online('a-ialp-ft', tr(pi0), sha(pi0)));
+      runs.get('a-ialp-ap')!.push(await online('a-ialp-ap', tr(pi0, config.adaptive ?? {}), { pi0: sha(pi0), adaptive: config.adaptive ?? {} }));
     }
     results.push({ env: name, methods: METHODS.map((m) => summaries(m, runs.get(m)!, early)), llm: llmRow });
   }
