@@ -268,7 +268,7 @@ async function cmdDistill(argv: string[]): Promise<void> {
 const CONFIG_KEYS: Record<string, string[] | null> = {
   envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null,
   distill: ['users', 'candidates'], pretrain: ['epochs', 'transitionsPerEpoch', 'augment', 'rolloutSteps', 'entropyCoef'], online: ['episodes', 'batchSize'],
-  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight'],
+  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'proposals'],
 };
 
 /** Reads an experiment config file, naming the file and field of any mistake. */
