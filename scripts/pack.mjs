@@ -14,7 +14,8 @@
 // puts the host's) or else packages/native/npm/<target>/ (where the release
 // workflow's `napi artifacts` puts downloaded builds).
 //
-// Usage: node scripts/pack.mjs [--out DIR]   (default DIR: target/packs)
+// Usage: node scripts/pack.mjs [--out DIR] [--all]   (default DIR: target/packs)
+//   --all: fail unless every target in napi.targets has its addon (releases)
 // Prints the tarballs' paths as JSON on stdout.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const { values } = parseArgs({ options: { out: { type: 'string', default: join(root, 'target', 'packs') } } });
+const { values } = parseArgs({ options: { out: { type: 'string', default: join(root, 'target', 'packs') }, all: { type: 'boolean', default: false } } });
 const out = resolve(values.out);
 mkdirSync(out, { recursive: true });
 
@@ -78,6 +79,7 @@ for (const npmDir of execFileSync('ls', [join(nativeDir, 'npm')], { encoding: 'u
   tarballs.push(pack(dir));
 }
 if (Object.keys(platformPkgs).length === missing.length) fail('no prebuilt addon found; run `npm run build:native` first');
+if (values.all && missing.length) fail(`--all: no prebuilt addon for ${missing.join(', ')} in packages/native/npm/<target>/`);
 
 const nativeStage = stage(nativeDir, (pkg) => {
   pkg.optionalDependencies = platformPkgs;
