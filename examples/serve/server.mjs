@@ -145,7 +145,13 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
     get policy() { return policy; },
     /** Reloads the artefact file given at start (what SIGHUP does), or loads another file or bytes. */
     swap: (next = policyFile) => swap(next, next instanceof Uint8Array ? 'bytes' : next),
-    close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
+    /** Stops accepting connections, lets running requests finish (up to 5 s), then closes. */
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      }),
   };
 }
 
