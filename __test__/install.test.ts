@@ -89,7 +89,7 @@ test.serial('with the prebuilt addon: the API and the ialp command run on the na
   t.notRegex(r.stderr, /Warning/);
 
   const policy = join(work, 'cli-policy.ialp');
-  const cli = await sh('ialp', ['run', '--episodes', '30', '--eval-episodes', '8', '--save', policy, '--json']);
+  const cli = await sh('ialp', ['train', '--episodes', '30', '--eval-episodes', '8', '--save', policy, '--json']);
   t.is(cli.code, 0, cli.stderr);
   t.is((JSON.parse(cli.stdout) as { backend: string }).backend, 'native');
   const rec = await sh('ialp', ['recommend', '--policy', policy, '--user', '3', '--k', '4', '--json']);
@@ -119,7 +119,7 @@ test.serial('without the prebuilt addon: one warning, then the WebAssembly build
   t.is(r.stderr.match(/IALP_WASM_FALLBACK/g)?.length, 1, r.stderr);
   t.regex(r.stderr, new RegExp(`Install ${hostPackage} for the native build`));
 
-  const cli = await sh('ialp', ['run', '--episodes', '30', '--eval-episodes', '8', '--json']);
+  const cli = await sh('ialp', ['train', '--episodes', '30', '--eval-episodes', '8', '--json']);
   t.is(cli.code, 0, cli.stderr);
   t.is((JSON.parse(cli.stdout) as { backend: string }).backend, 'wasm');
   t.is(cli.stderr.match(/IALP_WASM_FALLBACK/g)?.length, 1, cli.stderr);

@@ -78,7 +78,7 @@ export function parseRecommendRequest(body, nItems, defaultK) {
  * Resolves once it listens, with its URL and the means to swap the policy and stop.
  */
 export async function startServer({ policy: policyFile, port = 8080, host = '127.0.0.1', k = 10, backend = 'auto', adminToken, log = () => {} }) {
-  if (typeof policyFile !== 'string' || policyFile === '') throw new IalpError('policy: expected the path of a policy artefact (ialp run --save FILE)');
+  if (typeof policyFile !== 'string' || policyFile === '') throw new IalpError('policy: expected the path of a policy artefact (ialp train --save FILE)');
   const describe = (p, source, generation) => ({ source, generation, loadedAt: new Date().toISOString(), nItems: p.nItems, history: p.history, env: p.meta.env ?? null });
   let generation = 1;
   let policy = await Policy.load(policyFile, backend);
@@ -169,7 +169,7 @@ async function main() {
   });
   const usage = 'usage: node examples/serve/server.mjs --policy FILE [--port 8080] [--host 127.0.0.1] [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN]';
   if (values.help) return console.log(usage);
-  if (!values.policy) throw new IalpError(`--policy: expected the path of a policy artefact (train one with: ialp run --save policy.ialp)\n${usage}`);
+  if (!values.policy) throw new IalpError(`--policy: expected the path of a policy artefact (train one with: ialp train --save policy.ialp)\n${usage}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new IalpError(`--port: expected an integer in [0, 65535], got "${values.port}"`);
   const k = Number(values.k);

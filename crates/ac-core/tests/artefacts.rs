@@ -19,6 +19,7 @@ fn policy_bytes() -> Vec<u8> {
     let meta = PolicyMeta {
         env: "test".into(),
         source: String::new(),
+        fingerprint: String::new(),
         n_items: 8,
         history: 4,
         net: NetConfig {

@@ -68,6 +68,8 @@ export interface DistillEnvReport {
   /** r_phi's fit and agreement with ground truth on held-out users. */
   rewardModel: { examples: number; fit: Record<string, number | null>; heldOut: QualityRow } | null;
   failureReasons: Record<string, number>;
+  /** One failure in words (its reason and detail), to show the user. */
+  failureExample?: string;
 }
 
 export interface DistillEnvResult {
@@ -133,6 +135,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   }
   const results = out.results;
   const failureReasons: Record<string, number> = {};
+  const firstFailure = results.find((r) => r.status !== 'ok');
   for (const r of results) if (r.status !== 'ok') failureReasons[r.reason ?? 'unknown'] = (failureReasons[r.reason ?? 'unknown'] ?? 0) + 1;
 
   const popularityOf = new Map<number, number>();
@@ -177,6 +180,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
       quality,
       rewardModel: rmReport,
       failureReasons,
+      ...(firstFailure ? { failureExample: `${firstFailure.reason ?? 'unknown'}${firstFailure.detail ? `: ${firstFailure.detail}` : ''}` } : {}),
     },
     rewardModel,
     labels,
