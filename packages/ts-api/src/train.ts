@@ -49,6 +49,8 @@ export interface AdaptiveOptions {
   /** c: bonus for under-exposed categories. Default 0.05. */
   exploration?: number;
   initialWeight?: number;
+  /** Proposals each policy samples per step; the softmax runs over all of them. Default 1. */
+  proposals?: number;
 }
 
 /** A-iALP_ap's adaptation after one update. */
