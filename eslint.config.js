@@ -2,7 +2,7 @@
 import eslint from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const tsFiles = ['packages/ts-api/src/**/*.ts', '__test__/**/*.ts', 'benches/**/*.ts']
+const tsFiles = ['packages/ts-api/src/**/*.ts', '__test__/**/*.ts', 'benches/**/*.ts', 'examples/**/*.d.mts']
 
 export default tseslint.config(
   {
@@ -27,6 +27,15 @@ export default tseslint.config(
       sourceType: 'module',
       globals: Object.fromEntries(['window', 'document', 'fetch', 'URL', 'Worker', 'WebAssembly', 'performance',
         'postMessage', 'self', 'Option', 'console', 'process'].map((g) => [g, 'readonly'])),
+    },
+  },
+  {
+    // Node scripts and examples written as plain ES modules.
+    files: ['examples/**/*.mjs', 'scripts/**/*.mjs', '__test__/fixtures/install/*.mjs'],
+    extends: [eslint.configs.recommended],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(['console', 'process', 'Buffer', 'URL', 'setTimeout', 'clearTimeout'].map((g) => [g, 'readonly'])),
     },
   },
   {

@@ -11,13 +11,14 @@ import { envGroup } from './groups/env.js';
 import { llmGroup } from './groups/llm.js';
 import { mainGroup } from './groups/main.js';
 import { acGroup, buffersGroup } from './groups/rust.js';
+import { serveGroup } from './serve.js';
 import type { Group } from './lib/group.js';
 import type { Plan } from './lib/measure.js';
 import { groupTable, machine, targetsTable, write, type Report } from './lib/report.js';
 import { judgeTargets } from './lib/targets.js';
 
 /** Every group, in the order they run; one line per group. */
-const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, llmGroup, mainGroup];
+const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, llmGroup, mainGroup, serveGroup];
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   full: { warmup: 2, reps: 10, repMs: 150 },

@@ -16,6 +16,15 @@ pub struct StateEncoder {
 impl StateEncoder {
     pub fn new(history: usize, n_items: usize, item_features: Vec<f32>) -> Result<Self> {
         ialp_sim::error::check_min("history", history, 1)?;
+        // the bound environments enforce; a larger H read from a file would make
+        // every recommendation allocate H slots (and a failed allocation aborts)
+        if history > ialp_sim::batch::MAX_HISTORY {
+            return Err(Error::invalid(
+                "history",
+                &format!("at most {}", ialp_sim::batch::MAX_HISTORY),
+                history,
+            ));
+        }
         if n_items == 0 || item_features.is_empty() || !item_features.len().is_multiple_of(n_items)
         {
             return Err(Error::invalid(

@@ -220,7 +220,7 @@ impl Policy {
             )));
         }
         let slice = |e: &TensorEntry| -> Result<Vec<f32>> {
-            if e.shape.iter().product::<usize>() != e.len {
+            if artefact::tensor_len(WHAT, &e.name, &e.shape)? != e.len {
                 return Err(err(format!(
                     "tensor \"{}\" has shape {:?} but {} values",
                     e.name, e.shape, e.len
@@ -229,10 +229,17 @@ impl Policy {
             artefact::slice(WHAT, &e.name, &floats, e.offset, e.len)
         };
         let feats = slice(&header.item_features)?;
-        if feats.len() != header.meta.n_items * header.feature_dim {
+        if feats.len()
+            != artefact::tensor_len(
+                WHAT,
+                "item_features",
+                &[header.meta.n_items, header.feature_dim],
+            )?
+        {
             return Err(err("item features do not match nItems x featureDim".into()));
         }
-        let encoder = StateEncoder::new(header.meta.history, header.meta.n_items, feats)?;
+        let encoder = StateEncoder::new(header.meta.history, header.meta.n_items, feats)
+            .map_err(|e| e.context(WHAT))?;
         let mut params = Params::default();
         for e in &header.tensors {
             params.push(Tensor {

@@ -442,14 +442,15 @@ impl RewardModel {
         let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
         let h: Header = serde_json::from_slice(header)
             .map_err(|e| Error::new(format!("{WHAT}: header is not valid JSON: {e}")))?;
-        let nf = h.n_items * h.feature_dim;
+        let nf = artefact::tensor_len(WHAT, "item_features", &[h.n_items, h.feature_dim])?;
         let feats = artefact::slice(WHAT, "item_features", &floats, 0, nf)?;
-        let encoder = StateEncoder::new(h.history, h.n_items, feats)?;
-        let mut m = RewardModel::new(h.config, encoder)?;
+        let encoder =
+            StateEncoder::new(h.history, h.n_items, feats).map_err(|e| e.context(WHAT))?;
+        let mut m = RewardModel::new(h.config, encoder).map_err(|e| e.context(WHAT))?;
         let mut at = nf;
         let mut params = Params::default();
         for (name, shape) in &h.tensors {
-            let n = shape.iter().product();
+            let n = artefact::tensor_len(WHAT, name, shape)?;
             params.push(Tensor {
                 name: name.clone(),
                 shape: shape.clone(),

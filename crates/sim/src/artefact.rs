@@ -88,6 +88,18 @@ pub fn read<'a>(
     Ok((&body[16..16 + hlen], floats))
 }
 
+/// The number of values of a tensor of shape `dims`, or an error naming it when the
+/// product overflows (a forged or garbled header, not a real model).
+pub fn tensor_len(what: &str, name: &str, dims: &[usize]) -> Result<usize> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            Error::new(format!(
+                "{what}: tensor \"{name}\" has shape {dims:?}, too large for this machine"
+            ))
+        })
+}
+
 /// `floats[offset..offset + len]`, or an error naming the tensor.
 pub fn slice(
     what: &str,

@@ -201,8 +201,14 @@ impl MfModel {
             .map_err(|e| Error::new(format!("{WHAT}: header is not valid JSON: {e}")))?;
         h.config.validate()?;
         let (nu, ni, k) = (h.n_users, h.n_items, h.config.dim);
-        let sizes = [nu, ni, nu * k, ni * k];
-        if floats.len() != sizes.iter().sum::<usize>() {
+        let sizes = [
+            nu,
+            ni,
+            artefact::tensor_len(WHAT, "userFactors", &[nu, k])?,
+            artefact::tensor_len(WHAT, "itemFactors", &[ni, k])?,
+        ];
+        // each size is at most the payload's length, so the sum cannot overflow
+        if sizes.iter().any(|&n| n > floats.len()) || floats.len() != sizes.iter().sum::<usize>() {
             return Err(Error::new(format!(
                 "{WHAT}: payload holds {} values, expected {} for {nu} users, {ni} items, dim {k}",
                 floats.len(),

@@ -260,20 +260,71 @@ async function loadWasm(): Promise<Backend> {
   };
 }
 
-/** Loads a build of the core; `auto` prefers native and falls back to wasm. */
+/** The platform package napi-rs's loader looks for here, e.g. `@ialp/native-linux-x64-gnu`. */
+export function nativePackageName(platform: string = process.platform, arch: string = process.arch): string {
+  const abi = platform === 'linux' ? '-gnu' : platform === 'win32' ? '-msvc' : '';
+  return `@ialp/native-${platform}-${arch}${abi}`;
+}
+
+async function loadNativeOrExplain(): Promise<Backend> {
+  try {
+    return await loadNative();
+  } catch (e) {
+    // napi-rs's loader says "Cannot find native binding" and chains the reasons
+    // (one per file or package it tried) through `cause`.
+    const first = (x: unknown) => String((x as Error)?.message ?? x).split('\n')[0];
+    const reasons: string[] = [];
+    for (let c = (e as Error).cause; c && reasons.length < 8; c = (c as Error).cause) reasons.push(first(c));
+    // (napi-rs's own WASI fallback, which this package does not ship, is left out.)
+    const why = reasons.filter((r) => !/wasi/.test(r)).join('; ') || first(e);
+    throw new IalpError(
+      `backend "native": the native addon did not load on ${process.platform}-${process.arch} (${why}); ` +
+        `install ${nativePackageName()} (an optional dependency of @ialp/native), or use the WebAssembly build (backend "wasm", IALP_BACKEND=wasm)`,
+    );
+  }
+}
+
+/** What `auto` means: the IALP_BACKEND environment variable when set, else native with the wasm fallback. */
+function autoKind(): BackendKind | 'auto' {
+  const v = process.env.IALP_BACKEND;
+  if (v === undefined || v === '' || v === 'auto') return 'auto';
+  if (v === 'native' || v === 'wasm') return v;
+  throw new IalpError(`IALP_BACKEND: expected "native", "wasm" or "auto", got ${JSON.stringify(v)}`);
+}
+
+let fallback: Promise<Backend> | undefined;
+
+/**
+ * Loads a build of the core. `auto` (the default) follows IALP_BACKEND when it is
+ * set, else prefers native and falls back to wasm with one warning per process.
+ * `native` where the addon cannot load is an error, never a silent fallback.
+ */
 export function loadBackend(kind: BackendKind | 'auto' = 'auto'): Promise<Backend> {
   if (kind !== 'native' && kind !== 'wasm' && kind !== 'auto') {
     return Promise.reject(new IalpError(`backend: expected "native", "wasm" or "auto", got ${JSON.stringify(kind)}`));
   }
   if (kind === 'auto') {
-    return loadBackend('native').catch((err: unknown) => {
-      process.emitWarning(`ialp: the native addon did not load (${(err as Error).message}); using the WebAssembly build`);
+    let resolved: BackendKind | 'auto';
+    try {
+      resolved = autoKind();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    if (resolved !== 'auto') return loadBackend(resolved);
+    fallback ??= loadBackend('native').catch((err: unknown) => {
+      process.emitWarning(
+        `${(err as Error).message.replace(/^backend "native": /, 'ialp: ').replace(/; install .*$/, '')}; using the WebAssembly build instead (slower). ` +
+          `Install ${nativePackageName()} for the native build, or set IALP_BACKEND=wasm to choose WebAssembly and silence this warning.`,
+        { code: 'IALP_WASM_FALLBACK' },
+      );
       return loadBackend('wasm');
     });
+    fallback.catch(() => (fallback = undefined));
+    return fallback;
   }
   let p = cache.get(kind);
   if (!p) {
-    p = kind === 'native' ? loadNative() : loadWasm();
+    p = kind === 'native' ? loadNativeOrExplain() : loadWasm();
     p.catch(() => cache.delete(kind));
     cache.set(kind, p);
   }

@@ -59,6 +59,9 @@ Usage:
 Environments: synthetic, movielens and coat work out of the box (MovieLens
 latest-small and Coat ship with ialp); --data DIR points movielens at ml-100k,
 ml-1m or ml-latest files, and kuairec / kuairand at your copies of those.
+
+Backend: the native addon, else the WebAssembly build with a warning.
+IALP_BACKEND=native|wasm|auto (or --backend) forces one.
 `;
 
 class UsageError extends Error {}

@@ -1,0 +1,191 @@
+// A recommendation service on Node's own HTTP stack: loads a policy artefact at
+// start and answers
+//   POST /recommend     {"history": [{"item": 12, "reward": 1}, ...], "k": 10}
+//                       -> {"items": [{"item": 7, "score": 0.031}, ...], "policy": {...}}
+//   GET  /health        -> {"status": "ok", "backend": "native", "policy": {...}}
+//   POST /admin/policy  body: the bytes of a new artefact (needs --admin-token)
+// and reloads the artefact file on SIGHUP. A swap loads and checks the new policy
+// first and then replaces one reference: requests already running finish on the
+// old policy (a recommendation is one synchronous call), later ones use the new
+// one, none is dropped, and a bad artefact leaves the old policy serving.
+//
+// Run: node examples/serve/server.mjs --policy policy.ialp [--port 8080] [--host 127.0.0.1]
+//        [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN]
+// (IALP_ADMIN_TOKEN may hold the token instead of the command line.)
+import { createServer } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { IalpError, Policy } from 'ialp';
+
+const MAX_BODY = 1 << 20; // 1 MiB of JSON is ~50k history entries; artefacts may be larger
+const MAX_POLICY = 256 << 20;
+
+class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function readBody(req, limit) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new HttpError(413, `body: larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res, status, body) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Checks a /recommend body; throws HttpError(400) naming the field. */
+export function parseRecommendRequest(body, nItems, defaultK) {
+  let req;
+  try {
+    req = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw new HttpError(400, `body: not valid JSON (${e.message})`);
+  }
+  if (req === null || typeof req !== 'object' || Array.isArray(req)) throw new HttpError(400, 'body: expected a JSON object {"history": [...], "k": N}');
+  if (!Array.isArray(req.history)) throw new HttpError(400, `history: expected an array of {"item": integer, "reward": number}, got ${req.history === undefined ? 'nothing' : JSON.stringify(req.history).slice(0, 40)}`);
+  const history = req.history.map((h, i) => {
+    if (h === null || typeof h !== 'object') throw new HttpError(400, `history[${i}]: expected {"item": integer, "reward": number}, got ${JSON.stringify(h)}`);
+    if (!Number.isInteger(h.item) || h.item < 0 || h.item >= nItems) throw new HttpError(400, `history[${i}].item: expected an integer in [0, ${nItems - 1}], got ${JSON.stringify(h.item)}`);
+    if (typeof h.reward !== 'number' || !Number.isFinite(h.reward)) throw new HttpError(400, `history[${i}].reward: expected a finite number, got ${JSON.stringify(h.reward)}`);
+    return { item: h.item, reward: h.reward };
+  });
+  const k = req.k ?? defaultK;
+  if (!Number.isInteger(k) || k < 1 || k > nItems) throw new HttpError(400, `k: expected an integer in [1, ${nItems}], got ${JSON.stringify(k)}`);
+  if (req.excludeSeen !== undefined && typeof req.excludeSeen !== 'boolean') throw new HttpError(400, `excludeSeen: expected true or false, got ${JSON.stringify(req.excludeSeen)}`);
+  return { history, k, excludeSeen: req.excludeSeen ?? true };
+}
+
+/**
+ * Starts the service. `policy` is the artefact's path; port 0 picks a free one.
+ * Resolves once it listens, with its URL and the means to swap the policy and stop.
+ */
+export async function startServer({ policy: policyFile, port = 8080, host = '127.0.0.1', k = 10, backend = 'auto', adminToken, log = () => {} }) {
+  if (typeof policyFile !== 'string' || policyFile === '') throw new IalpError('policy: expected the path of a policy artefact (ialp train --save FILE)');
+  const describe = (p, source, generation) => ({ source, generation, loadedAt: new Date().toISOString(), nItems: p.nItems, history: p.history, env: p.meta.env ?? null });
+  let generation = 1;
+  let policy = await Policy.load(policyFile, backend);
+  let info = describe(policy, policyFile, generation);
+  let served = 0;
+
+  // Loads and checks first, then swaps one reference (see the note at the top).
+  async function swap(next, source) {
+    const p = next instanceof Uint8Array ? await Policy.fromBytes(next, policy.backend.kind) : await Policy.load(next, policy.backend.kind);
+    generation += 1;
+    policy = p;
+    info = describe(p, source, generation);
+    log(`policy ${generation} loaded from ${source}: ${p.nItems} items`);
+    return info;
+  }
+
+  async function handle(req, res) {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/health') {
+      if (req.method !== 'GET') throw new HttpError(405, `${req.method} ${path}: expected GET`);
+      return send(res, 200, { status: 'ok', backend: policy.backend.kind, served, policy: info });
+    }
+    if (path === '/recommend') {
+      if (req.method !== 'POST') throw new HttpError(405, `${req.method} ${path}: expected POST`);
+      const body = await readBody(req, MAX_BODY);
+      const p = policy; // this request's policy, whatever a swap does meanwhile
+      const { history, k: n, excludeSeen } = parseRecommendRequest(body, p.nItems, Math.min(k, p.nItems));
+      const items = p.recommend(history, { k: n, excludeSeen });
+      served += 1;
+      return send(res, 200, { items, policy: { generation: info.generation } });
+    }
+    if (path === '/admin/policy') {
+      if (req.method !== 'POST') throw new HttpError(405, `${req.method} ${path}: expected POST`);
+      if (!adminToken) throw new HttpError(404, `${path}: disabled; start the server with --admin-token (or IALP_ADMIN_TOKEN) to enable it`);
+      if (req.headers.authorization !== `Bearer ${adminToken}`) throw new HttpError(401, 'authorization: expected "Bearer <admin token>"');
+      const bytes = await readBody(req, MAX_POLICY);
+      if (bytes.length === 0) throw new HttpError(400, 'body: expected the bytes of a policy artefact, got nothing');
+      try {
+        return send(res, 200, { status: 'swapped', policy: await swap(new Uint8Array(bytes), 'POST /admin/policy') });
+      } catch (e) {
+        throw new HttpError(400, `policy artefact: ${e.message}`);
+      }
+    }
+    throw new HttpError(404, `${path}: not found; expected POST /recommend, GET /health or POST /admin/policy`);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      const status = e instanceof HttpError ? e.status : e instanceof IalpError ? 400 : 500;
+      if (status === 500) log(`error: ${e.stack ?? e}`);
+      if (!res.headersSent) send(res, status, { error: status === 500 ? 'internal error' : e.message });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const addr = server.address();
+  const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  return {
+    url,
+    get policy() { return policy; },
+    /** Reloads the artefact file given at start (what SIGHUP does), or loads another file or bytes. */
+    swap: (next = policyFile) => swap(next, next instanceof Uint8Array ? 'bytes' : next),
+    /** Stops accepting connections, lets running requests finish (up to 5 s), then closes. */
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 5000).unref();
+      }),
+  };
+}
+
+async function main() {
+  const { values } = parseArgs({
+    options: {
+      policy: { type: 'string' },
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      k: { type: 'string', default: '10' },
+      backend: { type: 'string', default: 'auto' },
+      'admin-token': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const usage = 'usage: node examples/serve/server.mjs --policy FILE [--port 8080] [--host 127.0.0.1] [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN]';
+  if (values.help) return console.log(usage);
+  if (!values.policy) throw new IalpError(`--policy: expected the path of a policy artefact (train one with: ialp train --save policy.ialp)\n${usage}`);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new IalpError(`--port: expected an integer in [0, 65535], got "${values.port}"`);
+  const k = Number(values.k);
+  if (!Number.isInteger(k) || k < 1) throw new IalpError(`--k: expected an integer >= 1, got "${values.k}"`);
+  const log = (line) => console.error(`[serve] ${line}`);
+  const s = await startServer({ policy: values.policy, port, host: values.host, k, backend: values.backend, adminToken: values['admin-token'] ?? process.env.IALP_ADMIN_TOKEN, log });
+  log(`listening on ${s.url} with ${values.policy} (${s.policy.nItems} items, ${s.policy.backend.kind} build); SIGHUP reloads it`);
+  process.on('SIGHUP', () => {
+    s.swap().catch((e) => log(`reload failed, still serving the previous policy: ${e.message}`));
+  });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => s.close().then(() => process.exit(0)));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((e) => {
+    console.error(`serve: ${e.message}`);
+    process.exit(1);
+  });
+}
