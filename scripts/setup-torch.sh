@@ -14,9 +14,9 @@ if [[ ! -x $venv/bin/python ]]; then
   echo "== creating $venv" >&2
   "$python" -m venv "$venv"
 fi
-have="$("$venv/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)"
+have="$("$venv/bin/python" -W ignore -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)"
 if [[ $have != "$want" ]]; then
   echo "== installing torch==$want into $venv (several minutes, once)" >&2
   "$venv/bin/pip" install --quiet --no-input --disable-pip-version-check "torch==$want"
 fi
-"$venv/bin/python" -c 'import torch; print("torch", torch.__version__, "cuda available:", torch.cuda.is_available())' 2>/dev/null
+"$venv/bin/python" -W ignore -c 'import torch; print("torch", torch.__version__, "cuda available:", torch.cuda.is_available())' 2>/dev/null
