@@ -33,7 +33,9 @@ build() {
     dir="$dir/${target[1]}"
   fi
   (cd "$root" && cargo build --quiet --profile "$profile" "${target[@]}" -p ialp-ac-core --features torch --example bench_backends)
-  out="$dir/$([[ $profile == dev ]] && echo debug || echo "$profile")/examples/bench_backends"
+  # cargo's output dirs: dev and test -> debug, release and bench -> release
+  case $profile in dev|test) dir="$dir/debug" ;; bench) dir="$dir/release" ;; *) dir="$dir/$profile" ;; esac
+  out="$dir/examples/bench_backends"
   mkdir -p "$dist"
   cp "$out" "$dist/bench_backends"
   echo "built $dist/bench_backends (copy benches/gpu/ to the GPU machine and run: bash run.sh run)" >&2
