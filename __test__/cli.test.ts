@@ -2,9 +2,9 @@
 import test from 'ava';
 import { runCli } from './helpers.js';
 
-const args = ['run', '--env', 'synthetic', '--seed', '1', '--episodes', '400', '--eval-episodes', '64', '--json'];
+const args = ['train', '--env', 'synthetic', '--seed', '1', '--episodes', '400', '--eval-episodes', '64', '--json'];
 
-test('ialp run --json is reproducible and the wasm build gives the native numbers', async (t) => {
+test('ialp train --json is reproducible and the wasm build gives the native numbers', async (t) => {
   const [a, b, w] = await Promise.all([runCli(args), runCli(args), runCli([...args, '--backend', 'wasm'])]);
   for (const r of [a, b, w]) t.is(r.code, 0, r.stderr);
   const [ra, rb, rw] = [a, b, w].map((r) => JSON.parse(r.stdout) as { results: unknown; backend: string });
@@ -14,8 +14,8 @@ test('ialp run --json is reproducible and the wasm build gives the native number
   t.deepEqual(ra!.results, rw!.results);
 });
 
-test('ialp run prints a results table', async (t) => {
-  const r = await runCli(['run', '--seed', '2', '--episodes', '200', '--eval-episodes', '32']);
+test('ialp train prints a results table', async (t) => {
+  const r = await runCli(['train', '--seed', '2', '--episodes', '200', '--eval-episodes', '32']);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /method\s+phase\s+episodes\s+mean return/);
   t.regex(r.stdout, /random\s+evaluation\s+32/);
@@ -23,10 +23,10 @@ test('ialp run prints a results table', async (t) => {
 });
 
 test('bad command lines exit with a message, not a stack trace', async (t) => {
-  const unknownEnv = await runCli(['run', '--env', 'nope']);
+  const unknownEnv = await runCli(['train', '--env', 'nope']);
   t.is(unknownEnv.code, 2);
   t.regex(unknownEnv.stderr, /--env: expected one of synthetic, movielens, coat, kuairec, kuairand, got "nope"/);
-  const badSeed = await runCli(['run', '--seed=-4']);
+  const badSeed = await runCli(['train', '--seed=-4']);
   t.is(badSeed.code, 2);
   t.regex(badSeed.stderr, /--seed: expected an integer >= 0/);
   const badFlag = await runCli(['run', '--bogus']);
@@ -42,7 +42,7 @@ test('ialp recommend: top-k of a saved policy for a user, from their latest logg
   const { join } = await import('node:path');
   const dir = await mkdtemp(join(tmpdir(), 'ialp-rec-'));
   const file = join(dir, 'coat.ialp');
-  const trained = await runCli(['run', '--env', 'coat', '--episodes', '50', '--eval-episodes', '8', '--save', file]);
+  const trained = await runCli(['train', '--env', 'coat', '--episodes', '50', '--eval-episodes', '8', '--save', file]);
   t.is(trained.code, 0, trained.stderr);
   const r = await runCli(['recommend', '--policy', file, '--user', '3', '--k', '5', '--json']);
   t.is(r.code, 0, r.stderr);

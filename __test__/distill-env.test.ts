@@ -46,3 +46,15 @@ test('ialp distill prints a quality table and saves its report', async (t) => {
   t.is(bad.code, 1);
   t.regex(bad.stderr, /no such file/);
 });
+
+test('--llm oracle: the ground truth answers the same prompts, every answer agrees, r_phi learns from it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-distill-oracle-'));
+  const world = await World.load({ name: 'coat' }, 'native');
+  const r = await distillPreferences({ world, llm: 'oracle', users: 20, candidates: 5, cachePath: join(dir, 'p.sqlite') });
+  t.is(r.report.llm, 'oracle:ground-truth');
+  t.is(r.report.failures, 0);
+  t.is(r.report.quality[0]!.hitRate, 1);
+  t.truthy(r.rewardModel);
+  // r_phi fitted on right labels beats random picks on held-out users
+  t.true(r.report.rewardModel!.heldOut.hitRate > r.report.quality[1]!.hitRate, JSON.stringify(r.report.rewardModel!.heldOut));
+});

@@ -4,12 +4,31 @@ import test from 'ava';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cli, root, runCli } from './helpers.js';
 
-test('ialp experiment: a report with every method, resumable to identical numbers', async (t) => {
+/** Starts the CLI and kills it (SIGKILL, no chance to clean up) when its
+ * progress on stderr first matches `at`; resolves with what it printed. */
+function runUntil(args: string[], at: RegExp): Promise<{ killed: boolean; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import=tsx', cli, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    let killed = false;
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (!killed && at.test(stderr)) { killed = true; child.kill('SIGKILL'); }
+    });
+    child.on('error', reject);
+    child.on('close', () => resolve({ killed, stderr }));
+  });
+}
+
+test('ialp run (the experiment): a report with every method, resumable to identical numbers', async (t) => {
   t.timeout(15 * 60_000);
   const out = await mkdtemp(join(tmpdir(), 'ialp-exp-'));
-  const args = ['experiment', '--env', 'coat', '--quick', '--seeds', '2', '--out', out, '--json'];
+  const args = ['run', '--env', 'coat', '--quick', '--seeds', '2', '--out', out, '--json'];
   const first = await runCli(args);
   t.is(first.code, 0, first.stderr);
   const a = JSON.parse(first.stdout) as { results: { env: string; methods: { method: string; early: number[] }[] }[]; files: string[] };
@@ -19,6 +38,12 @@ test('ialp experiment: a report with every method, resumable to identical number
   t.regex(html, /<svg/);
   t.regex(html, /a-ialp-ap/);
   t.regex(await readFile(join(out, 'results.csv'), 'utf8'), /^env,method,seed,/);
+  // the pre-trained policies are artefacts a user can load and query
+  t.deepEqual((await readdir(join(out, 'policies'))).sort(), ['coat-ialp-seed1000.ialp', 'coat-ialp-seed1001.ialp', 'coat-logs-seed1000.ialp', 'coat-logs-seed1001.ialp']);
+  const rec = await runCli(['recommend', '--policy', join(out, 'policies', 'coat-ialp-seed1000.ialp'), '--user', '3', '--k', '3', '--json']);
+  t.is(rec.code, 0, rec.stderr);
+  t.is((JSON.parse(rec.stdout) as { recommendations: unknown[] }).recommendations.length, 3);
+  t.is(rec.stderr, '', 'same data, so no fingerprint warning');
   // as if killed during the online phase: some phases are missing; the rerun redoes them
   const cached = await readdir(join(out, 'cache', 'coat'));
   for (const f of cached.filter((f) => f.startsWith('online-a-ialp') || f.startsWith('pi0-ialp'))) await rm(join(out, 'cache', 'coat', f));
@@ -26,6 +51,20 @@ test('ialp experiment: a report with every method, resumable to identical number
   t.is(second.code, 0, second.stderr);
   const b = JSON.parse(second.stdout) as typeof a;
   t.deepEqual(b.results, a.results);
+  t.regex(second.stderr, /coat: online \(seed 1\/2, a-ialp-ap\)/, 'progress per phase on stderr');
+
+  // really killed, in the pre-training of the second seed and then in its
+  // online phase: each rerun resumes, and the numbers are the uninterrupted run's
+  const out2 = await mkdtemp(join(tmpdir(), 'ialp-exp-kill-'));
+  const args2 = ['run', '--env', 'coat', '--quick', '--seeds', '2', '--out', out2, '--json'];
+  for (const at of [/pretrain \(seed 2\/2\)/, /online \(seed 2\/2, a2c\)/]) {
+    const killed = await runUntil(args2, at);
+    t.true(killed.killed, `the run was killed at ${at} (stderr: ${killed.stderr.slice(-400)})`);
+    t.false((await readdir(out2)).includes('report.html'), 'a killed run leaves no report');
+  }
+  const resumed = await runCli(args2);
+  t.is(resumed.code, 0, resumed.stderr);
+  t.deepEqual((JSON.parse(resumed.stdout) as typeof a).results, a.results);
 });
 
 test('a broken experiment config names the field', async (t) => {
@@ -39,4 +78,73 @@ test('a broken experiment config names the field', async (t) => {
   t.is(r2.code, 1);
   t.regex(r2.stderr, /broken\.json/);
   t.false((await readdir(dir)).includes('report.html'), 'no report is written for a failed run');
+});
+
+/** An OpenAI-compatible server on loopback answering with `content(n)` for the n-th request. */
+async function llmServer(t: { teardown: (fn: () => Promise<void>) => void }, content: (n: number) => string): Promise<string> {
+  let n = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: content(n++) } }] })));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1#stub`;
+}
+
+test('an LLM that answers garbage: counted failures in the report, or a clear error when nothing is usable', async (t) => {
+  t.timeout(5 * 60_000);
+  const cache = await mkdtemp(join(tmpdir(), 'ialp-exp-llm-cache-'));
+  // every other answer is garbage (retries too): the run completes and counts them
+  const half = await llmServer(t, (n) => (n % 2 === 0 ? '{"choices": ["A"]}' : 'no idea, sorry'));
+  const out = await mkdtemp(join(tmpdir(), 'ialp-exp-llm-'));
+  const r = await runCli(['run', '--env', 'coat', '--quick', '--seeds', '1', '--llm', half, '--out', out, '--json'], { IALP_CACHE_DIR: cache });
+  t.is(r.code, 0, r.stderr);
+  const llm = (JSON.parse(r.stdout) as { results: { llm: { failures: number; requests: number } }[] }).results[0]!.llm;
+  t.is(llm.requests, 8);
+  t.true(llm.failures > 0 && llm.failures < 8, `failures ${llm.failures}`);
+  t.regex(await readFile(join(out, 'report.html'), 'utf8'), new RegExp(`${llm.failures} of 8 prompts failed`));
+
+  const garbage = await llmServer(t, () => '{"choices": ["Q"]}');
+  const out2 = await mkdtemp(join(tmpdir(), 'ialp-exp-llm-'));
+  const g = await runCli(['run', '--env', 'coat', '--quick', '--seeds', '1', '--llm', garbage, '--out', out2], { IALP_CACHE_DIR: cache });
+  t.is(g.code, 1);
+  t.regex(g.stderr, /coat: the LLM gave no valid answer/);
+  t.false((await readdir(out2)).includes('report.html'));
+
+  // nothing listens on the port of a closed server
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const u = await runCli(['run', '--env', 'coat', '--quick', '--seeds', '1', '--llm', `http://127.0.0.1:${port}/v1#stub`, '--out', out2], { IALP_CACHE_DIR: cache });
+  t.is(u.code, 1);
+  t.regex(u.stderr, /LLM/);
+  t.notRegex(u.stderr, /at .*\.ts:\d+/);
+  t.false((await readdir(out2)).includes('report.html'));
+});
+
+test('a missing data folder is named', async (t) => {
+  const out = await mkdtemp(join(tmpdir(), 'ialp-exp-data-'));
+  const r = await runCli(['run', '--env', 'movielens', '--data', join(out, 'no-such-folder'), '--out', out]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /no-such-folder/);
+  t.false((await readdir(out)).includes('report.html'));
+});
+
+test('a changed setting recomputes the phases it feeds, and only those', async (t) => {
+  t.timeout(5 * 60_000);
+  const out = await mkdtemp(join(tmpdir(), 'ialp-exp-cfg-'));
+  type Out = { results: { methods: { method: string; overall: number[] }[] }[] };
+  const run = async (cfg: object) => {
+    await writeFile(join(out, 'cfg.json'), JSON.stringify(cfg));
+    const r = await runCli(['run', '--env', 'coat', '--quick', '--seeds', '1', '--config', join(out, 'cfg.json'), '--out', out, '--json']);
+    t.is(r.code, 0, r.stderr);
+    return new Map((JSON.parse(r.stdout) as Out).results[0]!.methods.map((m) => [m.method, m.overall[0]]));
+  };
+  const a = await run({});
+  const b = await run({ pretrain: { entropyCoef: 1 }, adaptive: { exploration: 2 } });
+  for (const m of ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c']) t.is(b.get(m), a.get(m), m);
+  for (const m of ['offline-logs+ft', 'a-ialp-ft', 'a-ialp-ap']) t.not(b.get(m), a.get(m), m);
 });

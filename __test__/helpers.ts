@@ -7,11 +7,12 @@ export const cli = fileURLToPath(new URL('../packages/ts-api/src/cli.ts', import
 export const backends = ['native', 'wasm'] as const;
 
 /** Runs the `ialp` command line (from source, through tsx) and returns its output. */
-export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import=tsx', cli, ...args], {
       cwd: root,
       maxBuffer: 64 << 20,
+      ...(env ? { env: { ...process.env, ...env } } : {}),
     });
     return { code: 0, stdout, stderr };
   } catch (e) {

@@ -1,4 +1,4 @@
-// `--compute torch`: the libtorch build of the addon (`npm run build:torch`)
+// `ialp train --compute torch`: the libtorch build of the addon (`npm run build:torch`)
 // against the default ndarray one, through the command line. These run where
 // the torch build exists; with IALP_REQUIRE_TORCH=1 (scripts/test.sh, so CI)
 // a missing torch build is a failure, not a skip.
@@ -16,9 +16,9 @@ interface Report {
   results: { rows: { method: string; phase: string; summary: { episodes: number; meanReturn: number } }[]; updates: number; envSteps: number };
 }
 
-const args = ['run', '--env', 'synthetic', '--seed', '1', '--episodes', '1500', '--eval-episodes', '256', '--json'];
+const args = ['train', '--env', 'synthetic', '--seed', '1', '--episodes', '1500', '--eval-episodes', '256', '--json'];
 
-torchTest('ialp run --compute torch is consistent with --compute ndarray (same seed, within 15%)', async (t) => {
+torchTest('ialp train --compute torch is consistent with --compute ndarray (same seed, within 15%)', async (t) => {
   t.true(haveTorch, `no torch build at ${torchAddonPath()}: run \`bash scripts/setup-torch.sh && npm run build:torch\``);
   const [nd, tc] = await Promise.all([
     runCli([...args, '--compute', 'ndarray']),
@@ -46,21 +46,21 @@ torchTest('ialp run --compute torch is consistent with --compute ndarray (same s
   t.true(Math.abs(a!.results.updates - b!.results.updates) <= 0.15 * a!.results.updates);
 });
 
-torchTest('ialp run --compute torch is deterministic on the CPU', async (t) => {
-  const short = ['run', '--seed', '3', '--episodes', '200', '--eval-episodes', '32', '--json', '--compute', 'torch', '--device', 'cpu'];
+torchTest('ialp train --compute torch is deterministic on the CPU', async (t) => {
+  const short = ['train', '--seed', '3', '--episodes', '200', '--eval-episodes', '32', '--json', '--compute', 'torch', '--device', 'cpu'];
   const [x, y] = await Promise.all([runCli(short), runCli(short)]);
   t.is(x.code, 0, x.stderr);
   t.deepEqual((JSON.parse(x.stdout) as Report).results, (JSON.parse(y.stdout) as Report).results);
 });
 
 test('--compute and --device: clear errors for impossible choices', async (t) => {
-  const wasm = await runCli(['run', '--episodes', '10', '--backend', 'wasm', '--compute', 'torch']);
+  const wasm = await runCli(['train', '--episodes', '10', '--backend', 'wasm', '--compute', 'torch']);
   t.is(wasm.code, 1);
   t.regex(wasm.stderr, /a2c\.compute: "torch" runs in the native-torch build, not the wasm build/);
-  const cudaNd = await runCli(['run', '--episodes', '10', '--device', 'cuda']);
+  const cudaNd = await runCli(['train', '--episodes', '10', '--device', 'cuda']);
   t.is(cudaNd.code, 2);
   t.regex(cudaNd.stderr, /--device: only with --compute torch/);
-  const bad = await runCli(['run', '--compute', 'jax']);
+  const bad = await runCli(['train', '--compute', 'jax']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--compute: expected ndarray or torch, got "jax"/);
 });

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { datasetsGroup } from './groups/datasets.js';
 import { envGroup } from './groups/env.js';
 import { llmGroup } from './groups/llm.js';
-import { mainGroup } from './groups/pending.js';
+import { mainGroup } from './groups/main.js';
 import { acGroup, buffersGroup } from './groups/rust.js';
 import type { Group } from './lib/group.js';
 import type { Plan } from './lib/measure.js';

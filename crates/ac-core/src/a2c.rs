@@ -346,6 +346,7 @@ impl A2c {
         let meta = PolicyMeta {
             env: env.name().to_string(),
             source: String::new(),
+            fingerprint: String::new(),
             n_items: env.n_items(),
             history: env.history(),
             net: self.cfg.net.clone(),
@@ -431,6 +432,7 @@ pub fn train_from_with(
     let mut policy = learner.policy(env.as_ref(), training)?;
     policy.meta.env = world.env_name().to_string();
     policy.meta.source = world.source();
+    policy.meta.fingerprint = world.fingerprint();
     Ok(TrainOutcome {
         policy,
         episodes,

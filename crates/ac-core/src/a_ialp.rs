@@ -34,6 +34,9 @@ pub struct AdaptiveConfig {
     pub exploration: f32,
     /// Starting value of both averages (a reward on the 0-1 scale).
     pub initial_weight: f32,
+    /// Proposals each policy samples per step (1 = one action each, as in
+    /// policy expansion); the softmax runs over all of them.
+    pub proposals: usize,
 }
 
 impl Default for AdaptiveConfig {
@@ -44,6 +47,7 @@ impl Default for AdaptiveConfig {
             weight_scale: 5.0,
             exploration: 0.05,
             initial_weight: 0.5,
+            proposals: 1,
         }
     }
 }
@@ -59,7 +63,8 @@ impl AdaptiveConfig {
             self.initial_weight as f64,
             0.0,
             1.0,
-        )
+        )?;
+        check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
     }
 }
 
@@ -97,17 +102,25 @@ impl ActionSelector for Expansion<'_> {
         rng: &mut Rng,
     ) -> Result<Vec<u32>> {
         let (l0, _) = self.pi0.forward_encoded(ctx.obs)?;
-        let a0 = choose_actions(&l0, rng, false);
-        let a1 = choose_actions(logits, rng, false);
-        let (q0, q1) = match self.critic {
+        let np = self.cfg.proposals;
+        // proposals[2j] from pi_0, proposals[2j + 1] from pi_1, j < np
+        let mut proposals = Vec::with_capacity(2 * np);
+        for _ in 0..np {
+            proposals.push(choose_actions(&l0, rng, false));
+            proposals.push(choose_actions(logits, rng, false));
+        }
+        let rows = proposals[0].len();
+        let qs: Vec<Vec<f32>> = match self.critic {
             Some(c) => {
                 let h = c.encoder.history;
-                let rows = a0.len();
                 // r_phi needs one state per scored item: each state once per proposal
                 let (hi, hr) = (&ctx.hist_items[..rows * h], &ctx.hist_rewards[..rows * h]);
-                (c.score(hi, hr, &a0)?, c.score(hi, hr, &a1)?)
+                proposals
+                    .iter()
+                    .map(|a| c.score(hi, hr, a))
+                    .collect::<Result<_>>()?
             }
-            None => (vec![0.0; a0.len()], vec![0.0; a0.len()]),
+            None => vec![vec![0.0; rows]; 2 * np],
         };
         let cfg = &self.cfg;
         let score = |q: f32, w: f32, cat: u32, shown: &[u64]| {
@@ -116,25 +129,32 @@ impl ActionSelector for Expansion<'_> {
                 / cfg.temperature
         };
         self.chosen.clear();
-        let mut out = Vec::with_capacity(a0.len());
-        for i in 0..a0.len() {
-            let z0 = score(
-                q0[i],
-                self.weights[0],
-                self.categories[a0[i] as usize],
-                &self.shown,
-            );
-            let z1 = score(
-                q1[i],
-                self.weights[1],
-                self.categories[a1[i] as usize],
-                &self.shown,
-            );
-            // P(pi_0) = softmax over the two proposals
-            let p0 = 1.0 / (1.0 + libm::expf(z1 - z0));
-            let k = if rng.uniform() < p0 { 0 } else { 1 };
-            self.chosen.push(k);
-            out.push(if k == 0 { a0[i] } else { a1[i] });
+        let mut out = Vec::with_capacity(rows);
+        let mut z = vec![0f32; 2 * np];
+        for i in 0..rows {
+            for (c, zc) in z.iter_mut().enumerate() {
+                let a = proposals[c][i] as usize;
+                *zc = score(
+                    qs[c][i],
+                    self.weights[c % 2],
+                    self.categories[a],
+                    &self.shown,
+                );
+            }
+            // a softmax over every proposal
+            let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let total: f32 = z.iter().map(|&zc| libm::expf(zc - m)).sum();
+            let mut u = rng.uniform() * total;
+            let mut pick = z.len() - 1;
+            for (c, &zc) in z.iter().enumerate() {
+                u -= libm::expf(zc - m);
+                if u < 0.0 {
+                    pick = c;
+                    break;
+                }
+            }
+            self.chosen.push((pick % 2) as u8);
+            out.push(proposals[pick][i]);
         }
         Ok(out)
     }

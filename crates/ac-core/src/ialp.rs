@@ -2,9 +2,15 @@
 //!
 //! The policy learns from two kinds of transitions (s, a, r, s'):
 //! - logged ones, the users' real histories (`ialp_sim::logged`);
-//! - augmented ones: for states of the logs, actions drawn from the current
-//!   policy, rewarded by the reward model r_phi learnt from the LLM's
-//!   preferences (`reward_model.rs`), with s' = s followed by (a, r_phi(s, a)).
+//! - augmented ones, the policy's exploration in a world the LLM imagines:
+//!   short rollouts that start from states of the logs, take actions drawn
+//!   from the current policy, are rewarded by the reward model r_phi learnt
+//!   from the LLM's preferences (`reward_model.rs`), move to s' = s followed by
+//!   (a, r_phi(s, a)), and end where the environment's quit model (boredom
+//!   with a category, low satisfaction) says the user would leave: the one
+//!   thing logged histories cannot teach, since logged users never quit on a
+//!   recommendation. A rollout cut at `rolloutSteps` is not an ending (its
+//!   last transition bootstraps from V(s')).
 //!
 //! Each minibatch takes one actor-critic step: TD(0) targets
 //! y = r + gamma (1 - done) V(s'), advantages y - V(s), and the same policy,
@@ -15,12 +21,12 @@ use crate::a2c::A2cConfig;
 use crate::compute::build_backend;
 use crate::encoder::StateEncoder;
 use crate::gae::standardize;
-use crate::net::UpdateBatch;
+use crate::net::{AcBackend, UpdateBatch};
 use crate::policy::{choose_actions, Policy, PolicyMeta};
 use crate::reward_model::RewardModel;
 use ialp_sim::error::check_min;
 use ialp_sim::logged::LoggedData;
-use ialp_sim::{AnyWorld, Error, Result, Rng};
+use ialp_sim::{default_quit, AnyWorld, Error, QuitSpec, Result, Rng};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +41,11 @@ pub struct IalpConfig {
     pub batch_size: usize,
     /// Augmented transitions per logged one (0 = logs only).
     pub augment: usize,
+    /// Length cap of an imagined rollout (1 = one-step augmentation).
+    pub rollout_steps: usize,
+    /// The quit model imagined rollouts end by; fields left out take the
+    /// environment's defaults.
+    pub quit: QuitSpec,
     pub seed: u64,
 }
 
@@ -46,6 +57,8 @@ impl Default for IalpConfig {
             transitions_per_epoch: 8192,
             batch_size: 256,
             augment: 1,
+            rollout_steps: 8,
+            quit: QuitSpec::default(),
             seed: 0,
         }
     }
@@ -56,7 +69,8 @@ impl IalpConfig {
         self.a2c.validate()?;
         check_min("ialp.epochs", self.epochs, 1)?;
         check_min("ialp.transitionsPerEpoch", self.transitions_per_epoch, 1)?;
-        check_min("ialp.batchSize", self.batch_size, 1)
+        check_min("ialp.batchSize", self.batch_size, 1)?;
+        check_min("ialp.rolloutSteps", self.rollout_steps, 1)
     }
 }
 
@@ -94,6 +108,92 @@ fn shifted(
     out_i.push(item);
     out_r.extend_from_slice(&rewards[1..]);
     out_r.push(reward);
+}
+
+/// Appends about `want` imagined transitions to `b`: rollouts of up to
+/// `cfg.rollout_steps` steps from random logged states, in batches, until
+/// `want` are made. Returns how many were made.
+#[allow(clippy::too_many_arguments)]
+fn imagine(
+    cfg: &IalpConfig,
+    world: &AnyWorld,
+    encoder: &StateEncoder,
+    net: &dyn AcBackend,
+    rm: &RewardModel,
+    logged: &LoggedData,
+    want: usize,
+    rng: &mut Rng,
+    b: &mut Batch,
+) -> Result<usize> {
+    let (h, od, w) = (logged.history, encoder.out_dim(), world.world());
+    let mut quit = cfg.quit.resolve(&default_quit(world.env_name()));
+    quit.validate()?;
+    // the cap is the rollout's, and a cut rollout is not an ending
+    quit.max_steps = usize::MAX;
+    let win = quit.window;
+    let rollouts = want.div_ceil(cfg.rollout_steps).max(1);
+    let mut made = 0;
+    // state of each live rollout: its history and its quit window
+    let (mut items, mut rewards) = (
+        Vec::with_capacity(rollouts * h),
+        Vec::with_capacity(rollouts * h),
+    );
+    for _ in 0..rollouts {
+        let t = rng.below(logged.len() as u32) as usize;
+        items.extend_from_slice(&logged.hist_items[t * h..(t + 1) * h]);
+        rewards.extend_from_slice(&logged.hist_rewards[t * h..(t + 1) * h]);
+    }
+    let mut live: Vec<usize> = (0..rollouts).collect();
+    let mut win_cats = vec![0u32; rollouts * win];
+    let mut win_rewards = vec![0f32; rollouts * win];
+    for step in 0..cfg.rollout_steps {
+        if live.is_empty() || made >= want {
+            break;
+        }
+        let m = live.len();
+        let (mut si, mut sr) = (Vec::with_capacity(m * h), Vec::with_capacity(m * h));
+        for &k in &live {
+            si.extend_from_slice(&items[k * h..(k + 1) * h]);
+            sr.extend_from_slice(&rewards[k * h..(k + 1) * h]);
+        }
+        let mut x = vec![0f32; m * od];
+        encoder.encode(&si, &sr, &mut x)?;
+        let view = ArrayView2::from_shape((m, od), &x).map_err(|e| Error::new(e.to_string()))?;
+        let (logits, _) = net.forward(view);
+        let acts = choose_actions(&logits, rng, false);
+        let r = rm.score(&si, &sr, &acts)?;
+        let mut next_live = Vec::with_capacity(m);
+        for (j, &k) in live.iter().enumerate() {
+            let (a, ra) = (acts[j], r[j]);
+            let cat = w.item_category(a as usize);
+            win_cats[k * win + step % win] = cat;
+            win_rewards[k * win + step % win] = ra;
+            let filled = (step + 1).min(win);
+            let done = quit.should_quit(
+                &win_cats[k * win..(k + 1) * win],
+                &win_rewards[k * win..(k + 1) * win],
+                filled,
+                cat,
+                step + 1,
+            );
+            b.hist_items.extend_from_slice(&si[j * h..(j + 1) * h]);
+            b.hist_rewards.extend_from_slice(&sr[j * h..(j + 1) * h]);
+            b.actions.push(a);
+            b.rewards.push(ra);
+            b.dones.push(done as u8);
+            made += 1;
+            // the rollout moves on to s' = s followed by (a, r)
+            items.copy_within(k * h + 1..(k + 1) * h, k * h);
+            items[(k + 1) * h - 1] = a;
+            rewards.copy_within(k * h + 1..(k + 1) * h, k * h);
+            rewards[(k + 1) * h - 1] = ra;
+            if !done {
+                next_live.push(k);
+            }
+        }
+        live = next_live;
+    }
+    Ok(made)
 }
 
 /// Pre-trains a policy on `logged` transitions of `world`, augmented with
@@ -149,25 +249,19 @@ pub fn pretrain(
             b.rewards.push(logged.rewards[t]);
             b.dones.push(logged.dones[t]);
         }
-        // 2. augmentation: the policy's own actions in those states, rewarded by r_phi
+        // 2. augmentation: the policy explores from logged states, r_phi rewards it
         if let (Some(rm), true) = (reward_model, cfg.augment > 0) {
-            let mut x = vec![0f32; n * od];
-            encoder.encode(&b.hist_items[..n * h], &b.hist_rewards[..n * h], &mut x)?;
-            let view =
-                ArrayView2::from_shape((n, od), &x).map_err(|e| Error::new(e.to_string()))?;
-            let (logits, _) = net.forward(view);
-            for _ in 0..cfg.augment {
-                let acts = choose_actions(&logits, &mut rng, false);
-                let r = rm.score(&b.hist_items[..n * h], &b.hist_rewards[..n * h], &acts)?;
-                for (i, (&a, &ra)) in acts.iter().zip(&r).enumerate() {
-                    b.hist_items.extend_from_within(i * h..(i + 1) * h);
-                    b.hist_rewards.extend_from_within(i * h..(i + 1) * h);
-                    b.actions.push(a);
-                    b.rewards.push(ra);
-                    b.dones.push(0);
-                }
-                stats.augmented_transitions += n;
-            }
+            stats.augmented_transitions += imagine(
+                cfg,
+                world,
+                &encoder,
+                net.as_ref(),
+                rm,
+                logged,
+                n * cfg.augment,
+                &mut rng,
+                &mut b,
+            )?;
         }
         // 3. minibatches in a shuffled order, one actor-critic step each
         let rows = b.actions.len();
@@ -238,6 +332,7 @@ pub fn pretrain(
     let meta = PolicyMeta {
         env: world.env_name().to_string(),
         source: world.source(),
+        fingerprint: world.fingerprint(),
         n_items: w.n_items(),
         history: h,
         net: cfg.a2c.net.clone(),

@@ -26,6 +26,9 @@ pub struct PolicyMeta {
     /// The data behind it (e.g. `ml-latest-small`); empty for `synthetic`.
     #[serde(default)]
     pub source: String,
+    /// The fingerprint of the data it was trained on (`World.info.fingerprint`).
+    #[serde(default)]
+    pub fingerprint: String,
     pub n_items: usize,
     pub history: usize,
     pub net: NetConfig,
@@ -264,6 +267,7 @@ mod tests {
         let meta = PolicyMeta {
             env: "test".into(),
             source: String::new(),
+            fingerprint: String::new(),
             n_items: 8,
             history: 4,
             net: NetConfig {

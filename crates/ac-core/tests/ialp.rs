@@ -84,3 +84,68 @@ fn pretrained_policies_beat_random_from_the_first_episode() {
     let (again, _) = pretrain(&cfg, &world, &logged, Some(&rm), &mut |_, _| true).unwrap();
     assert_eq!(again.params(), ialp.params());
 }
+
+#[test]
+fn imagined_rollouts_end_where_the_quit_model_says_and_teach_diversity() {
+    let spec = EnvSpec::synthetic();
+    let world = AnyWorld::build(&spec, None, None).unwrap();
+    let (train_users, _) = world.user_split();
+    let logged = world.logged(&train_users[..1000], 10, 1);
+    let rm = oracle_reward_model(&world, &logged);
+    let base = IalpConfig {
+        epochs: 8,
+        seed: 3,
+        ..Default::default()
+    };
+    // a user bored by any repeat of a category: every rollout ends at its first step
+    let strict = IalpConfig {
+        epochs: 1,
+        rollout_steps: 8,
+        quit: ialp_sim::QuitSpec {
+            max_same_category: Some(1),
+            ..Default::default()
+        },
+        ..base.clone()
+    };
+    let (_, stats) = pretrain(&strict, &world, &logged, Some(&rm), &mut |_, _| true).unwrap();
+    let rollouts = base.transitions_per_epoch.min(logged.len()).div_ceil(8);
+    assert_eq!(stats.augmented_transitions, rollouts);
+    // no quitting at all: rollouts run to their cap and make what was asked
+    let endless = IalpConfig {
+        epochs: 1,
+        quit: ialp_sim::QuitSpec {
+            max_same_category: Some(0),
+            min_mean_reward: Some(0.0),
+            ..Default::default()
+        },
+        ..base.clone()
+    };
+    let (_, stats) = pretrain(&endless, &world, &logged, Some(&rm), &mut |_, _| true).unwrap();
+    assert_eq!(
+        stats.augmented_transitions,
+        base.transitions_per_epoch.min(logged.len())
+    );
+    // one-step augmentation never sees a quit; rollouts do, and the policy
+    // they train keeps users longer
+    let one_step = IalpConfig {
+        rollout_steps: 1,
+        ..base.clone()
+    };
+    let length = |p: &Policy| {
+        let eps = evaluate(
+            &spec,
+            &world,
+            &Actor::Policy(p, Mode::Sample),
+            256,
+            17,
+            UserPool::HeldOut,
+        )
+        .unwrap();
+        eps.iter().map(|e| e.length as f32).sum::<f32>() / eps.len() as f32
+    };
+    let (p1, _) = pretrain(&one_step, &world, &logged, Some(&rm), &mut |_, _| true).unwrap();
+    let (p8, _) = pretrain(&base, &world, &logged, Some(&rm), &mut |_, _| true).unwrap();
+    let (l1, l8) = (length(&p1), length(&p8));
+    eprintln!("mean episode length: one-step {l1:.2}, rollouts {l8:.2}");
+    assert!(l8 > 1.2 * l1, "rollouts {l8} vs one-step {l1}");
+}

@@ -124,6 +124,14 @@ impl AnyWorld {
         }
     }
 
+    /// A stable fingerprint of the data (or of the synthetic world's seed).
+    pub fn fingerprint(&self) -> String {
+        match self {
+            AnyWorld::Synthetic(s) => format!("synthetic-seed{}", s.config().seed),
+            AnyWorld::Dataset(d) => d.fingerprint.clone(),
+        }
+    }
+
     /// The data behind the world (e.g. "ml-latest-small"), or "synthetic".
     pub fn source(&self) -> String {
         match self {
@@ -366,7 +374,7 @@ impl AnyWorld {
             AnyWorld::Synthetic(_) => train.len() * 20,
         };
         let mut info = match self {
-            AnyWorld::Synthetic(s) => WorldInfo {
+            AnyWorld::Synthetic(_) => WorldInfo {
                 env: "synthetic".into(),
                 source: "synthetic".into(),
                 users: w.n_users(),
@@ -377,7 +385,7 @@ impl AnyWorld {
                 density: 1.0,
                 fully_observed: true,
                 user_model: None,
-                fingerprint: format!("synthetic-seed{}", s.config().seed),
+                fingerprint: self.fingerprint(),
                 quit,
                 train_users: 0,
                 held_out_users: 0,
@@ -400,7 +408,7 @@ impl AnyWorld {
                         m.config.dim, m.config.epochs, m.config.seed
                     )
                 }),
-                fingerprint: d.fingerprint.clone(),
+                fingerprint: self.fingerprint(),
                 quit,
                 train_users: 0,
                 held_out_users: 0,

@@ -1,5 +1,5 @@
 // Writes the demo's MovieLens data into public/data/ (git-ignored, reproducible):
-//   movielens-policy.ialp   an A2C policy trained by the native build (ialp run)
+//   movielens-policy.ialp   an A2C policy trained by the native build (ialp train)
 //   titles.json             the title of each item, in item order
 //   users.json              a few MovieLens users with their latest ratings as histories
 // Needs the native addon and packages/ts-api built (npm run build). Keeps an
@@ -20,8 +20,8 @@ const policyFile = join(out, 'movielens-policy.ialp');
 // Retrain when missing, forced, or written by an older artefact format.
 const usable = existsSync(policyFile) && await Policy.load(policyFile, 'native').then(() => true, () => false);
 if (!usable || process.env.IALP_DEMO_FORCE === '1') {
-  console.log('training the MovieLens policy natively (ialp run --env movielens --episodes 300)...');
-  execFileSync(process.execPath, [join(root, 'packages', 'ts-api', 'bin', 'ialp.js'), 'run', '--env', 'movielens',
+  console.log('training the MovieLens policy natively (ialp train --env movielens --episodes 300)...');
+  execFileSync(process.execPath, [join(root, 'packages', 'ts-api', 'bin', 'ialp.js'), 'train', '--env', 'movielens',
     '--episodes', '300', '--seed', '1', '--save', policyFile], { stdio: 'inherit' });
 }
 

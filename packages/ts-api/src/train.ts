@@ -1,6 +1,6 @@
 import { backendFor, type BackendKind } from './backend.js';
 import { episodesFromFlat, type Episode } from './metrics.js';
-import { checkInt, checkNumber, envSpec, IalpError, type A2cOptions } from './options.js';
+import { checkInt, checkNumber, envSpec, IalpError, type A2cOptions, type QuitOptions } from './options.js';
 import { Policy } from './policy.js';
 import { World, type WorldOptions } from './world.js';
 
@@ -49,6 +49,8 @@ export interface AdaptiveOptions {
   /** c: bonus for under-exposed categories. Default 0.05. */
   exploration?: number;
   initialWeight?: number;
+  /** Proposals each policy samples per step; the softmax runs over all of them. Default 1. */
+  proposals?: number;
 }
 
 /** A-iALP_ap's adaptation after one update. */
@@ -118,7 +120,16 @@ export interface PretrainOptions {
   env?: WorldOptions;
   world?: World;
   /** iALP's settings (crates/ac-core/src/ialp.rs); seed, epochs, augment... */
-  ialp?: { a2c?: A2cOptions; epochs?: number; transitionsPerEpoch?: number; batchSize?: number; augment?: number; seed?: number };
+  ialp?: {
+    a2c?: A2cOptions; epochs?: number; transitionsPerEpoch?: number; batchSize?: number;
+    /** Imagined transitions per logged one (0 = logs only). */
+    augment?: number;
+    /** Length cap of an imagined rollout; rollouts also end where the quit model says. */
+    rolloutSteps?: number;
+    /** The quit model of imagined rollouts; left-out fields take the environment's defaults. */
+    quit?: QuitOptions;
+    seed?: number;
+  };
   /** H of the logged states. Default 10. */
   history?: number;
   /** Whose logs. Default "train". */
