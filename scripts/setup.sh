@@ -5,6 +5,8 @@
 #                    the wasm32 build (the rustup toolchain has no wasm32 std here)
 #   cargo:           wasm-bindgen-cli, pinned to the wasm-bindgen crate version
 #   npm:             the workspace's packages (npm ci)
+#   PyPI:            torch==2.11.0 into .venv-torch/ for the `torch` feature
+#                    (scripts/setup-torch.sh; ~4.5 GB, once)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -39,5 +41,11 @@ fi
 say "installing npm packages"
 npm ci --no-audit --no-fund --loglevel=error
 
+say "installing torch for the libtorch backend (scripts/setup-torch.sh)"
+bash scripts/setup-torch.sh
+
 say "building (native addon, WebAssembly, TypeScript)"
 npm run --silent build
+
+say "building the native addon with libtorch (npm run build:torch)"
+npm run --silent build:torch

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: Rust tests, JavaScript tests through the real native and wasm
-# builds, type checks, formatting and lints. Ends with "N passed, N failed" for
+# `npm test`: Rust tests (also with the `torch` feature), JavaScript tests
+# through the real native, native-torch and wasm builds, type checks,
+# formatting and lints. Ends with "N passed, N failed" for
 # the JavaScript side; exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,10 +11,18 @@ step() {
   "$@" || { echo "FAILED: $*"; status=1; }
 }
 
+# the libtorch backend's steps run with scripts/torch-env.sh (torch-sys finds
+# libtorch in .venv-torch through it), and nothing else does
+with_torch() { (. scripts/torch-env.sh && "$@"); }
+
 step npm run --silent build
+step npm run --silent build:torch
 step cargo fmt --all --check
 step cargo clippy --workspace --all-targets --quiet -- -D warnings
+step with_torch cargo clippy -p ialp-ac-core -p ialp-node --all-targets --features torch --quiet -- -D warnings
 step cargo test --workspace --quiet
+step with_torch cargo test -p ialp-ac-core --features torch --quiet --lib --test torch_parity
+step env IALP_BENCH_PROFILE=test bash benches/gpu/run.sh --quick
 step npx tsc -p packages/ts-api --noEmit
 step npx tsc -p __test__ --noEmit
 step npx tsc -p benches --noEmit
@@ -21,7 +30,8 @@ step npx eslint .
 
 printf '\n== ava (JavaScript tests)\n'
 tap="$(mktemp)"
-npx ava --tap 2>&1 | tee "$tap"
+# the torch tests fail, not skip, when the torch build is missing
+IALP_REQUIRE_TORCH=1 npx ava --tap 2>&1 | tee "$tap"
 ava_status=${PIPESTATUS[0]}
 passed=$(grep -cE '^ok [0-9]+' "$tap" || true)
 failed=$(grep -cE '^not ok [0-9]+' "$tap" || true)

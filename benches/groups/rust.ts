@@ -79,7 +79,7 @@ export const acGroup: Group = {
       `Runs ${EXAMPLE} (Rust, single thread): one A2C update (forward, backward, Adam) of NdarrayNet ` +
         'on random encoded states of synthetic (d = 32: 128 inputs, 500 items), depth 2, embedDim 32; samples/s = batch rows / update time.',
       torchFeature(ctx.root)
-        ? 'libtorch CPU: the torch feature exists but this harness does not build it yet (TODO: issue #6).'
+        ? 'libtorch CPU/CUDA: not run by this harness; benches/gpu/run.sh compares them with ndarray (see benches/README.md).'
         : 'libtorch CPU: torch build not present (issue #6 adds it); the ndarray-vs-libtorch target is n/a.',
     ]);
   },

@@ -4,9 +4,10 @@
 
 use crate::adam::AdamConfig;
 use crate::buffer::RolloutBuffer;
+use crate::compute::{build_backend, Compute, Device};
 use crate::encoder::StateEncoder;
 use crate::gae::{gae, standardize};
-use crate::net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBatch};
+use crate::net::{AcBackend, LossConfig, LossStats, NetConfig, UpdateBatch};
 use crate::policy::{choose_actions, Policy, PolicyMeta};
 use ialp_sim::error::{check_min, check_range};
 use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, Rng, VecEnv};
@@ -27,6 +28,10 @@ pub struct A2cConfig {
     pub loss: LossConfig,
     pub adam: AdamConfig,
     pub net: NetConfig,
+    /// Backend of the networks: "ndarray" (pure Rust, CPU) or "torch" (libtorch).
+    pub compute: Compute,
+    /// Device of the torch backend: "auto" (CUDA when present), "cpu" or "cuda".
+    pub device: Device,
 }
 
 impl Default for A2cConfig {
@@ -39,6 +44,8 @@ impl Default for A2cConfig {
             loss: LossConfig::default(),
             adam: AdamConfig::default(),
             net: NetConfig::default(),
+            compute: Compute::default(),
+            device: Device::default(),
         }
     }
 }
@@ -70,6 +77,7 @@ impl A2cConfig {
             0.0,
             1e9,
         )?;
+        crate::compute::check(self.compute, self.device)?;
         self.net.validate()
     }
 }
@@ -224,20 +232,19 @@ pub struct A2c {
 }
 
 impl A2c {
-    /// An A2C learner for `env` on the `ndarray` backend.
+    /// An A2C learner for `env` on the backend `cfg.compute` names.
     pub fn new(cfg: A2cConfig, env: &dyn VecEnv, seed: u64) -> Result<Self> {
         cfg.validate()?;
         let encoder =
             StateEncoder::new(env.history(), env.n_items(), env.item_features().to_vec())?;
-        let backend = NdarrayNet::new(
-            cfg.net.clone(),
+        let backend = build_backend(
+            &cfg,
             encoder.out_dim(),
             encoder.item_features.clone(),
             env.n_items(),
-            cfg.adam.clone(),
             seed,
         )?;
-        Self::with_backend(cfg, env, encoder, Box::new(backend), seed)
+        Self::with_backend(cfg, env, encoder, backend, seed)
     }
 
     pub fn with_backend(

@@ -18,9 +18,10 @@
 //! "offline pre-training on logs only" baseline.
 
 use crate::a2c::A2cConfig;
+use crate::compute::build_backend;
 use crate::encoder::StateEncoder;
 use crate::gae::standardize;
-use crate::net::{AcBackend, NdarrayNet, UpdateBatch};
+use crate::net::{AcBackend, UpdateBatch};
 use crate::policy::{choose_actions, Policy, PolicyMeta};
 use crate::reward_model::RewardModel;
 use ialp_sim::error::check_min;
@@ -117,7 +118,7 @@ fn imagine(
     cfg: &IalpConfig,
     world: &AnyWorld,
     encoder: &StateEncoder,
-    net: &NdarrayNet,
+    net: &dyn AcBackend,
     rm: &RewardModel,
     logged: &LoggedData,
     want: usize,
@@ -221,12 +222,11 @@ pub fn pretrain(
             )));
         }
     }
-    let mut net = NdarrayNet::new(
-        cfg.a2c.net.clone(),
+    let mut net = build_backend(
+        &cfg.a2c,
         encoder.out_dim(),
         encoder.item_features.clone(),
         w.n_items(),
-        cfg.a2c.adam.clone(),
         cfg.seed,
     )?;
     let mut rng = Rng::stream(cfg.seed, 0x1A_1900_0000_0000);
@@ -255,7 +255,7 @@ pub fn pretrain(
                 cfg,
                 world,
                 &encoder,
-                &net,
+                net.as_ref(),
                 rm,
                 logged,
                 n * cfg.augment,

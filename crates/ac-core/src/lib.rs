@@ -5,6 +5,7 @@
 pub mod adam;
 pub mod api;
 pub mod buffer;
+pub mod compute;
 pub mod encoder;
 pub mod gae;
 pub mod ialp;
@@ -12,11 +13,16 @@ pub mod linalg;
 pub mod mlp;
 pub mod net;
 pub mod params;
+#[cfg(feature = "torch")]
+pub mod torch;
 
 pub use adam::AdamConfig;
+pub use compute::{Compute, Device};
 pub use ialp_sim::{Error, Result};
 pub use net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBatch};
 pub use params::{Params, Tensor};
+#[cfg(feature = "torch")]
+pub use torch::TchNet;
 pub mod a2c;
 pub mod a_ialp;
 pub mod eval;

@@ -185,6 +185,11 @@ impl NdarrayNet {
         })
     }
 
+    /// F: the items' feature rows (n_items x feat_dim).
+    pub fn item_features(&self) -> &std::sync::Arc<Vec<f32>> {
+        &self.item_features
+    }
+
     pub fn adam_config(&self) -> &AdamConfig {
         &self.adam.cfg
     }

@@ -1,9 +1,14 @@
-// The two builds of the Rust core behind one interface: the N-API addon
-// (`@ialp/native`) and the WebAssembly module (`@ialp/wasm`).
+// The builds of the Rust core behind one interface: the N-API addon
+// (`@ialp/native`), the same addon built with libtorch (`npm run build:torch`,
+// in packages/native/torch/; it alone can train with `compute: 'torch'`) and
+// the WebAssembly module (`@ialp/wasm`).
 
-import { checkAborted, IalpError } from './options.js';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkAborted, IalpError, type Compute } from './options.js';
 
-export type BackendKind = 'native' | 'wasm';
+export type BackendKind = 'native' | 'native-torch' | 'wasm';
 
 export interface RawEnv {
   readonly batchSize: number;
@@ -129,11 +134,33 @@ const handles = new WeakMap<RawWorld, unknown>();
 
 const cache = new Map<BackendKind, Promise<Backend>>();
 
-async function loadNative(): Promise<Backend> {
-  const m = (await import('@ialp/native')) as unknown as NativeModule;
+/**
+ * The addon built with `--features torch`: packages/native/torch/ialp.<platform>.node,
+ * or the file IALP_TORCH_ADDON names.
+ */
+export function torchAddonPath(): string {
+  if (process.env.IALP_TORCH_ADDON) return process.env.IALP_TORCH_ADDON;
+  const dir = join(dirname(fileURLToPath(import.meta.resolve('@ialp/native'))), 'torch');
+  const libc = process.platform === 'linux' ? '-gnu' : process.platform === 'win32' ? '-msvc' : '';
+  return join(dir, `ialp.${process.platform}-${process.arch}${libc}.node`);
+}
+
+async function importNative(kind: 'native' | 'native-torch'): Promise<NativeModule> {
+  if (kind === 'native') return (await import('@ialp/native')) as unknown as NativeModule;
+  const file = torchAddonPath();
+  try {
+    return createRequire(import.meta.url)(file) as NativeModule;
+  } catch (e) {
+    throw new IalpError(`compute "torch": the libtorch build of the addon did not load from ${file} ` +
+      `(build it with \`bash scripts/setup-torch.sh && npm run build:torch\`): ${(e as Error).message}`);
+  }
+}
+
+async function loadNative(kind: 'native' | 'native-torch' = 'native'): Promise<Backend> {
+  const m = await importNative(kind);
   const handle = (w: RawWorld | undefined) => (w ? (handles.get(w) as NativeWorld) : null);
   return {
-    kind: 'native',
+    kind,
     version: () => m.version(),
     environments: () => m.environments(),
     buildWorld: async (spec, files, userModel) => {
@@ -260,6 +287,17 @@ async function loadWasm(): Promise<Backend> {
   };
 }
 
+/** The backend that can train with `compute` (`torch` needs the native-torch build). */
+export function backendFor(compute: Compute | undefined, backend: BackendKind | 'auto' | undefined): BackendKind | 'auto' {
+  if (compute === undefined || compute === 'ndarray') return backend ?? 'auto';
+  if (compute !== 'torch') throw new IalpError(`a2c.compute: expected "ndarray" or "torch", got ${JSON.stringify(compute)}`);
+  if (backend !== undefined && backend !== 'auto' && backend !== 'native-torch') {
+    throw new IalpError(`a2c.compute: "torch" runs in the native-torch build, not the ${backend} build`);
+  }
+  return 'native-torch';
+}
+
+
 /** The platform package napi-rs's loader looks for here, e.g. `@ialp/native-linux-x64-gnu`. */
 export function nativePackageName(platform: string = process.platform, arch: string = process.arch): string {
   const abi = platform === 'linux' ? '-gnu' : platform === 'win32' ? '-msvc' : '';
@@ -298,10 +336,11 @@ let fallback: Promise<Backend> | undefined;
  * Loads a build of the core. `auto` (the default) follows IALP_BACKEND when it is
  * set, else prefers native and falls back to wasm with one warning per process.
  * `native` where the addon cannot load is an error, never a silent fallback.
+ * `auto` never picks native-torch.
  */
 export function loadBackend(kind: BackendKind | 'auto' = 'auto'): Promise<Backend> {
-  if (kind !== 'native' && kind !== 'wasm' && kind !== 'auto') {
-    return Promise.reject(new IalpError(`backend: expected "native", "wasm" or "auto", got ${JSON.stringify(kind)}`));
+  if (kind !== 'native' && kind !== 'native-torch' && kind !== 'wasm' && kind !== 'auto') {
+    return Promise.reject(new IalpError(`backend: expected "native", "native-torch", "wasm" or "auto", got ${JSON.stringify(kind)}`));
   }
   if (kind === 'auto') {
     let resolved: BackendKind | 'auto';
@@ -324,7 +363,7 @@ export function loadBackend(kind: BackendKind | 'auto' = 'auto'): Promise<Backen
   }
   let p = cache.get(kind);
   if (!p) {
-    p = kind === 'native' ? loadNativeOrExplain() : loadWasm();
+    p = kind === 'wasm' ? loadWasm() : kind === 'native' ? loadNativeOrExplain() : loadNative(kind);
     p.catch(() => cache.delete(kind));
     cache.set(kind, p);
   }

@@ -4,9 +4,9 @@
 import { parseArgs } from 'node:util';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { loadBackend, type BackendKind } from './backend.js';
+import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
-import { IalpError } from './options.js';
+import { IalpError, type A2cOptions } from './options.js';
 import { Policy } from './policy.js';
 import { ProgressBar } from './progress.js';
 import { runOnline, type RunPhase } from './run.js';
@@ -36,10 +36,13 @@ Usage:
   ialp experiment ...
       The same as ialp run.
   ialp train [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
-             [--batch-size N] [--backend native|wasm|auto] [--save FILE] [--json]
+             [--batch-size N] [--backend native|wasm|auto] [--compute ndarray|torch]
+             [--device auto|cpu|cuda] [--save FILE] [--json]
       Train an online actor-critic (A2C) on one environment (default
       synthetic) and compare it with random and popularity policies. Prints a
-      table (JSON with --json); --save writes the policy.
+      table (JSON with --json); --save writes the policy. --compute torch
+      trains on libtorch (CUDA when present; --device picks), with the addon
+      from \`npm run build:torch\`.
   ialp envs [--json]
       List the environments with their users, items, density and source.
   ialp env inspect NAME [--data DIR] [--episodes N] [--json]
@@ -79,6 +82,13 @@ function backendOption(value: string | undefined): BackendKind | 'auto' {
   return b;
 }
 
+function computeOption(compute: string | undefined, device: string | undefined): A2cOptions | undefined {
+  if (compute !== undefined && compute !== 'ndarray' && compute !== 'torch') throw new UsageError(`--compute: expected ndarray or torch, got "${compute}"`);
+  if (device !== undefined && device !== 'auto' && device !== 'cpu' && device !== 'cuda') throw new UsageError(`--device: expected auto, cpu or cuda, got "${device}"`);
+  if (device !== undefined && compute !== 'torch') throw new UsageError('--device: only with --compute torch');
+  return compute === undefined ? undefined : { compute, device };
+}
+
 function envOption(names: string[], value: string): string {
   if (!names.includes(value)) throw new UsageError(`--env: expected one of ${names.join(', ')}, got "${value}"`);
   return value;
@@ -101,11 +111,14 @@ async function cmdTrain(argv: string[]): Promise<void> {
       'eval-episodes': { type: 'string' },
       'batch-size': { type: 'string' },
       backend: { type: 'string' },
+      compute: { type: 'string' },
+      device: { type: 'string' },
       save: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
-  const backend = await loadBackend(backendOption(values.backend));
+  const a2c = computeOption(values.compute, values.device);
+  const backend = await loadBackend(backendFor(a2c?.compute, backendOption(values.backend)));
   const name = envOption(backend.environments(), values.env);
   const bar = new ProgressBar('train');
   const labels: Record<RunPhase, string> = {
@@ -117,6 +130,7 @@ async function cmdTrain(argv: string[]): Promise<void> {
     episodes: intOption('episodes', values.episodes, 10),
     evalEpisodes: intOption('eval-episodes', values['eval-episodes'], 1),
     backend: backend.kind,
+    a2c,
     onProgress: (phase, done, total, detail) => {
       if (phase === 'train' && detail) {
         bar.update(done, total, `episodes, ${detail.updates} updates`);

@@ -78,7 +78,14 @@ export interface A2cOptions {
   loss?: { entropyCoef?: number; valueCoef?: number };
   adam?: { lr?: number; beta1?: number; beta2?: number; eps?: number; maxGradNorm?: number };
   net?: { hidden?: number; depth?: number; embedDim?: number };
+  /** Backend of the networks: "ndarray" (pure Rust) or "torch" (libtorch; needs `npm run build:torch`). Default "ndarray". */
+  compute?: Compute;
+  /** Device of the torch backend: "auto" (CUDA when present), "cpu" or "cuda". Default "auto". */
+  device?: 'auto' | 'cpu' | 'cuda';
 }
+
+/** What computes the actor-critic networks. */
+export type Compute = 'ndarray' | 'torch';
 
 export class IalpError extends Error {
   override name = 'IalpError';

@@ -1,4 +1,4 @@
-import { loadBackend, type BackendKind } from './backend.js';
+import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { learningCurve, summarize, type Summary } from './metrics.js';
 import { checkAborted, checkInt, type A2cOptions } from './options.js';
 import type { Policy } from './policy.js';
@@ -46,7 +46,7 @@ export interface RunReport {
 
 /** Online A2C on one environment against random and popularity policies: the `ialp run` job. */
 export async function runOnline(options: RunOptions = {}): Promise<RunReport> {
-  const backend = await loadBackend(options.backend ?? 'auto');
+  const backend = await loadBackend(backendFor(options.a2c?.compute, options.backend));
   const seed = checkInt('seed', options.seed ?? 1, 0, 2 ** 32 - 1);
   const episodes = checkInt('episodes', options.episodes ?? 5000, 10);
   const evalEpisodes = checkInt('evalEpisodes', options.evalEpisodes ?? 512, 1);

@@ -1,4 +1,4 @@
-import type { BackendKind } from './backend.js';
+import { backendFor, type BackendKind } from './backend.js';
 import { episodesFromFlat, type Episode } from './metrics.js';
 import { checkInt, checkNumber, envSpec, IalpError, type A2cOptions, type QuitOptions } from './options.js';
 import { Policy } from './policy.js';
@@ -93,7 +93,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const lr = options.a2c?.adam?.lr;
   if (lr !== undefined) checkNumber('a2c.adam.lr (learning rate)', lr, Number.MIN_VALUE, 10);
   const users = checkUsers(options.users);
-  const world = await worldFor(options.env, options.world, options.backend);
+  const world = await worldFor(options.env, options.world, backendFor(options.a2c?.compute, options.backend));
   if (options.adaptive && !options.init) throw new IalpError('adaptive: needs `init`, the pre-trained policy to deploy');
   const adaptive = options.adaptive === true ? {} : options.adaptive;
   const a2c = options.a2c ?? (options.init ? { net: (options.init.meta.net ?? undefined) as A2cOptions['net'] } : undefined);
@@ -142,7 +142,7 @@ export interface PretrainOptions {
 /** Offline pre-training of pi_0 on the environment's logs: iALP with a reward
  * model, the logs-only baseline without one. */
 export async function pretrain(options: PretrainOptions = {}): Promise<{ policy: Policy; stats: Record<string, number> }> {
-  const world = await worldFor(options.env, options.world, options.backend);
+  const world = await worldFor(options.env, options.world, backendFor(options.ialp?.a2c?.compute, options.backend));
   const job = { ialp: options.ialp, history: options.history, users: checkUsers(options.users ?? 'train') };
   const out = await world.backend.pretrain(world.raw, JSON.stringify(job), options.rewardModel);
   return { policy: await Policy.fromBytes(out.policy, world.backend.kind), stats: JSON.parse(out.statsJson) as Record<string, number> };

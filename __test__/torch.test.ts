@@ -1,0 +1,66 @@
+// `ialp train --compute torch`: the libtorch build of the addon (`npm run build:torch`)
+// against the default ndarray one, through the command line. These run where
+// the torch build exists; with IALP_REQUIRE_TORCH=1 (scripts/test.sh, so CI)
+// a missing torch build is a failure, not a skip.
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { torchAddonPath } from '../packages/ts-api/src/backend.js';
+import { runCli } from './helpers.js';
+
+const haveTorch = existsSync(torchAddonPath());
+const requireTorch = process.env.IALP_REQUIRE_TORCH === '1';
+const torchTest = haveTorch || requireTorch ? test : test.skip;
+
+interface Report {
+  backend: string;
+  results: { rows: { method: string; phase: string; summary: { episodes: number; meanReturn: number } }[]; updates: number; envSteps: number };
+}
+
+const args = ['train', '--env', 'synthetic', '--seed', '1', '--episodes', '1500', '--eval-episodes', '256', '--json'];
+
+torchTest('ialp train --compute torch is consistent with --compute ndarray (same seed, within 15%)', async (t) => {
+  t.true(haveTorch, `no torch build at ${torchAddonPath()}: run \`bash scripts/setup-torch.sh && npm run build:torch\``);
+  const [nd, tc] = await Promise.all([
+    runCli([...args, '--compute', 'ndarray']),
+    runCli([...args, '--compute', 'torch', '--device', 'cpu']),
+  ]);
+  t.is(nd.code, 0, nd.stderr);
+  t.is(tc.code, 0, tc.stderr);
+  const [a, b] = [nd, tc].map((r) => JSON.parse(r.stdout) as Report);
+  t.is(a!.backend, 'native');
+  t.is(b!.backend, 'native-torch');
+  const row = (r: Report, method: string, phase: string) =>
+    r.results.rows.find((x) => x.method === method && x.phase === phase)!.summary;
+  // the baselines do not involve the networks: identical
+  t.deepEqual(row(a!, 'random', 'evaluation'), row(b!, 'random', 'evaluation'));
+  t.deepEqual(row(a!, 'popularity', 'evaluation'), row(b!, 'popularity', 'evaluation'));
+  // both learn, and land within 15% of each other: the two start from the
+  // same weights, but f32 rounding differs by ulps, so sampled actions (and
+  // hence the run) drift apart after a while
+  const random = row(a!, 'random', 'evaluation').meanReturn;
+  const ra = row(a!, 'a2c', 'evaluation').meanReturn;
+  const rb = row(b!, 'a2c', 'evaluation').meanReturn;
+  t.true(ra > 1.3 * random, `ndarray ${ra} vs random ${random}`);
+  t.true(rb > 1.3 * random, `torch ${rb} vs random ${random}`);
+  t.true(Math.abs(ra - rb) <= 0.15 * ra, `ndarray ${ra} vs torch ${rb}`);
+  t.true(Math.abs(a!.results.updates - b!.results.updates) <= 0.15 * a!.results.updates);
+});
+
+torchTest('ialp train --compute torch is deterministic on the CPU', async (t) => {
+  const short = ['train', '--seed', '3', '--episodes', '200', '--eval-episodes', '32', '--json', '--compute', 'torch', '--device', 'cpu'];
+  const [x, y] = await Promise.all([runCli(short), runCli(short)]);
+  t.is(x.code, 0, x.stderr);
+  t.deepEqual((JSON.parse(x.stdout) as Report).results, (JSON.parse(y.stdout) as Report).results);
+});
+
+test('--compute and --device: clear errors for impossible choices', async (t) => {
+  const wasm = await runCli(['train', '--episodes', '10', '--backend', 'wasm', '--compute', 'torch']);
+  t.is(wasm.code, 1);
+  t.regex(wasm.stderr, /a2c\.compute: "torch" runs in the native-torch build, not the wasm build/);
+  const cudaNd = await runCli(['train', '--episodes', '10', '--device', 'cuda']);
+  t.is(cudaNd.code, 2);
+  t.regex(cudaNd.stderr, /--device: only with --compute torch/);
+  const bad = await runCli(['train', '--compute', 'jax']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--compute: expected ndarray or torch, got "jax"/);
+});

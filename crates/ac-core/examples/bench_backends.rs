@@ -1,0 +1,264 @@
+//! Actor-critic updates on `ndarray` (CPU), `tch` CPU and `tch` CUDA (when
+//! libtorch sees a GPU), side by side, for several batch sizes and widths: the
+//! GPU benchmark of issue #6. Needs no Node: benches/gpu/run.sh builds it here
+//! and runs it on a GPU machine with only PyTorch installed.
+//!
+//! ```text
+//! cargo run --release -p ialp-ac-core --features torch --example bench_backends -- \
+//!     [--batches 256,1024,4096,16384] [--hidden 64,256,1024] [--items 500]
+//!     [--backends ndarray,tch-cpu,tch-cuda] [--threads N] [--warmup N] [--reps N]
+//!     [--quick] [--json FILE]
+//! ```
+//!
+//! Prints a table of updates/s and samples/s (median of `reps` timed updates
+//! after `warmup` untimed ones) with each backend's speed relative to
+//! `ndarray`, then the same as one JSON object (also written to --json FILE).
+//! Without the `torch` feature only `ndarray` runs.
+
+use ialp_ac_core::encoder::StateEncoder;
+use ialp_ac_core::{AcBackend, AdamConfig, LossConfig, NdarrayNet, NetConfig, UpdateBatch};
+use ialp_sim::{Rng, Synthetic, SyntheticConfig, World};
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+struct Args {
+    batches: Vec<usize>,
+    hidden: Vec<usize>,
+    items: usize,
+    backends: Vec<String>,
+    threads: Option<usize>,
+    warmup: usize,
+    reps: usize,
+    json: Option<String>,
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("bench_backends: {msg}");
+    std::process::exit(2)
+}
+
+fn list(flag: &str, v: &str) -> Vec<usize> {
+    v.split(',')
+        .map(|x| match x.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => fail(&format!(
+                "{flag}: \"{x}\" is not a positive integer (expected e.g. 256,1024)"
+            )),
+        })
+        .collect()
+}
+
+const BACKENDS: [&str; 3] = ["ndarray", "tch-cpu", "tch-cuda"];
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        batches: vec![256, 1024, 4096, 16384],
+        hidden: vec![64, 256, 1024],
+        items: 500,
+        backends: BACKENDS.iter().map(|s| s.to_string()).collect(),
+        threads: None,
+        warmup: 3,
+        reps: 10,
+        json: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--quick" {
+            a.batches = vec![64, 256];
+            a.hidden = vec![32, 64];
+            a.items = 100;
+            a.warmup = 1;
+            a.reps = 3;
+            continue;
+        }
+        let value = it
+            .next()
+            .unwrap_or_else(|| fail(&format!("{flag}: expected a value after it")));
+        match flag.as_str() {
+            "--batches" => a.batches = list(&flag, &value),
+            "--hidden" => a.hidden = list(&flag, &value),
+            "--items" => a.items = list(&flag, &value)[0],
+            "--threads" => a.threads = Some(list(&flag, &value)[0]),
+            "--warmup" => a.warmup = value.parse().unwrap_or_else(|_| fail("--warmup: expected an integer")),
+            "--reps" => a.reps = list(&flag, &value)[0],
+            "--json" => a.json = Some(value),
+            "--backends" => {
+                a.backends = value.split(',').map(|s| s.trim().to_string()).collect();
+                if let Some(b) = a.backends.iter().find(|b| !BACKENDS.contains(&b.as_str())) {
+                    fail(&format!("--backends: \"{b}\" is not one of {}", BACKENDS.join(", ")));
+                }
+            }
+            _ => fail(&format!(
+                "unknown flag {flag} (expected --batches, --hidden, --items, --backends, --threads, --warmup, --reps, --quick, --json)"
+            )),
+        }
+    }
+    a
+}
+
+/// A backend by name, initialised from the same ndarray weights; None when
+/// this build or machine lacks it (with the reason).
+fn make(name: &str, nd: &NdarrayNet) -> Result<Box<dyn AcBackend>, String> {
+    match name {
+        "ndarray" => Ok(Box::new(nd.clone())),
+        #[cfg(feature = "torch")]
+        "tch-cpu" => ialp_ac_core::TchNet::from_ndarray(nd, tch::Device::Cpu)
+            .map(|t| Box::new(t) as Box<dyn AcBackend>)
+            .map_err(|e| e.to_string()),
+        #[cfg(feature = "torch")]
+        "tch-cuda" if tch::Cuda::is_available() => {
+            ialp_ac_core::TchNet::from_ndarray(nd, tch::Device::Cuda(0))
+                .map(|t| Box::new(t) as Box<dyn AcBackend>)
+                .map_err(|e| e.to_string())
+        }
+        #[cfg(feature = "torch")]
+        "tch-cuda" => Err("libtorch sees no CUDA device".into()),
+        _ => Err("built without the `torch` feature".into()),
+    }
+}
+
+/// Median seconds of one update, after `warmup` untimed ones.
+fn time_updates(net: &mut dyn AcBackend, batch: &UpdateBatch, args: &Args) -> f64 {
+    let loss = LossConfig::default();
+    for _ in 0..args.warmup {
+        black_box(net.update(batch, &loss));
+    }
+    let mut s: Vec<f64> = (0..args.reps)
+        .map(|_| {
+            let t = Instant::now();
+            // update() copies the loss terms back to the host, so the device
+            // has finished when it returns
+            black_box(net.update(batch, &loss));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+fn main() {
+    let args = parse_args();
+    #[cfg(feature = "torch")]
+    {
+        if let Some(n) = args.threads {
+            tch::set_num_threads(n as i32);
+        }
+        tch::manual_seed(0);
+    }
+    let w = Synthetic::new(SyntheticConfig {
+        dim: 32,
+        n_items: args.items,
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| fail(&format!("synthetic world: {e}")));
+    let encoder = StateEncoder::new(10, w.n_items(), w.item_features().to_vec())
+        .unwrap_or_else(|e| fail(&format!("encoder: {e}")));
+    let in_dim = encoder.out_dim();
+    #[cfg(feature = "torch")]
+    let (torch_threads, cuda) = (tch::get_num_threads(), tch::Cuda::is_available());
+    #[cfg(not(feature = "torch"))]
+    let (torch_threads, cuda) = (0, false);
+    let mut rng = Rng::new(3);
+    let mut rows_out = Vec::new();
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "{:>8} {:>7} {:>9} {:>10} {:>12} {:>14} {:>11}",
+        "backend", "hidden", "batch", "ms/update", "updates/s", "samples/s", "vs ndarray"
+    );
+    for &hidden in &args.hidden {
+        for &rows in &args.batches {
+            let nd = NdarrayNet::new(
+                NetConfig {
+                    hidden,
+                    ..Default::default()
+                },
+                in_dim,
+                Arc::clone(&encoder.item_features),
+                w.n_items(),
+                AdamConfig::default(),
+                1,
+            )
+            .unwrap_or_else(|e| fail(&format!("network: {e}")));
+            let obs: Vec<f32> = (0..rows * in_dim).map(|_| rng.normal()).collect();
+            let actions: Vec<u32> = (0..rows).map(|_| rng.below(w.n_items() as u32)).collect();
+            let advantages: Vec<f32> = (0..rows).map(|_| rng.normal()).collect();
+            let returns: Vec<f32> = (0..rows).map(|_| rng.uniform() * 5.0).collect();
+            let batch = UpdateBatch {
+                obs: &obs,
+                actions: &actions,
+                advantages: &advantages,
+                returns: &returns,
+            };
+            let mut base = None;
+            for name in &args.backends {
+                let mut net = match make(name, &nd) {
+                    Ok(n) => n,
+                    Err(why) => {
+                        if !skipped.iter().any(|(b, _)| b == name) {
+                            skipped.push((name.clone(), why));
+                        }
+                        continue;
+                    }
+                };
+                let sec = time_updates(net.as_mut(), &batch, &args);
+                if name == "ndarray" {
+                    base = Some(sec);
+                }
+                let vs = base.map(|b| b / sec);
+                let _ = writeln!(
+                    table,
+                    "{:>8} {:>7} {:>9} {:>10.3} {:>12.1} {:>14.0} {:>11}",
+                    name,
+                    hidden,
+                    rows,
+                    sec * 1e3,
+                    1.0 / sec,
+                    rows as f64 / sec,
+                    vs.map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into())
+                );
+                rows_out.push(format!(
+                    "{{\"backend\":\"{name}\",\"hidden\":{hidden},\"batch\":{rows},\"secondsPerUpdate\":{sec:.9},\"samplesPerSecond\":{:.1},\"speedVsNdarray\":{}}}",
+                    rows as f64 / sec,
+                    vs.map(|v| format!("{v:.4}")).unwrap_or_else(|| "null".into())
+                ));
+            }
+        }
+    }
+    println!(
+        "A2C updates (depth 2, embedDim 32, inDim {in_dim}, {} items; median of {} after {} warm-up; torch threads {torch_threads}, CUDA {})",
+        w.n_items(),
+        args.reps,
+        args.warmup,
+        if cuda { "available" } else { "not available" }
+    );
+    print!("{table}");
+    for (b, why) in &skipped {
+        println!("skipped {b}: {why}");
+    }
+    let skipped_json: Vec<String> = skipped
+        .iter()
+        .map(|(b, why)| {
+            format!(
+                "{{\"backend\":\"{b}\",\"reason\":\"{}\"}}",
+                why.replace('"', "'")
+            )
+        })
+        .collect();
+    let json = format!(
+        "{{\"bench\":\"bench_backends\",\"inDim\":{in_dim},\"nItems\":{},\"depth\":2,\"embedDim\":32,\"reps\":{},\"warmup\":{},\"torchThreads\":{torch_threads},\"cuda\":{cuda},\"cases\":[{}],\"skipped\":[{}]}}",
+        w.n_items(),
+        args.reps,
+        args.warmup,
+        rows_out.join(","),
+        skipped_json.join(",")
+    );
+    println!("{json}");
+    if let Some(path) = &args.json {
+        std::fs::write(path, format!("{json}\n"))
+            .unwrap_or_else(|e| fail(&format!("--json {path}: {e}")));
+    }
+}
