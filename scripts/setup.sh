@@ -5,14 +5,18 @@
 #                    the wasm32 build (the rustup toolchain has no wasm32 std here)
 #   cargo:           wasm-bindgen-cli, pinned to the wasm-bindgen crate version
 #   npm:             the workspace's packages (npm ci)
-#   PyPI:            torch==2.11.0 into .venv-torch/ for the `torch` feature
-#                    (scripts/setup-torch.sh; ~4.5 GB, once)
+#   PyPI:            with IALP_TORCH=1 (CI sets it), torch==2.11.0 into
+#                    .venv-torch/ for the `torch` feature and the libtorch
+#                    build of the addon (scripts/setup-torch.sh; ~4.5 GB, once)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
 debs=(rustc-web cargo-web rust-web-src lld-16 binaryen chromium chromium-driver)
+torch=${IALP_TORCH:-0}
+[[ -d .venv-torch ]] && torch=1
+if [[ $torch == 1 ]]; then debs+=(python3-venv python3-pip); fi
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -41,11 +45,15 @@ fi
 say "installing npm packages"
 npm ci --no-audit --no-fund --loglevel=error
 
-say "installing torch for the libtorch backend (scripts/setup-torch.sh)"
-bash scripts/setup-torch.sh
+if [[ $torch == 1 ]]; then
+  say "installing torch for the libtorch backend (scripts/setup-torch.sh)"
+  bash scripts/setup-torch.sh
+fi
 
 say "building (native addon, WebAssembly, TypeScript)"
 npm run --silent build
 
-say "building the native addon with libtorch (npm run build:torch)"
-npm run --silent build:torch
+if [[ $torch == 1 ]]; then
+  say "building the native addon with libtorch (npm run build:torch)"
+  npm run --silent build:torch
+fi
