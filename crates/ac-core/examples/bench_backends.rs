@@ -15,6 +15,8 @@
 //! `ndarray`, then the same as one JSON object (also written to --json FILE).
 //! Without the `torch` feature only `ndarray` runs.
 
+mod common;
+
 use ialp_ac_core::encoder::StateEncoder;
 use ialp_ac_core::{AcBackend, AdamConfig, LossConfig, NdarrayNet, NetConfig, UpdateBatch};
 use ialp_sim::{Rng, Synthetic, SyntheticConfig, World};
@@ -35,19 +37,11 @@ struct Args {
 }
 
 fn fail(msg: &str) -> ! {
-    eprintln!("bench_backends: {msg}");
-    std::process::exit(2)
+    common::fail_as("bench_backends", msg)
 }
 
 fn list(flag: &str, v: &str) -> Vec<usize> {
-    v.split(',')
-        .map(|x| match x.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => fail(&format!(
-                "{flag}: \"{x}\" is not a positive integer (expected e.g. 256,1024)"
-            )),
-        })
-        .collect()
+    common::list_as("bench_backends", flag, v)
 }
 
 const BACKENDS: [&str; 3] = ["ndarray", "tch-cpu", "tch-cuda"];

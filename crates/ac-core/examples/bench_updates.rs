@@ -11,6 +11,8 @@
 //! each repetition (after `warmup` untimed ones) and `perRep` how many `unit`s
 //! one repetition processes, so throughput = perRep / seconds.
 
+mod common;
+
 use ialp_ac_core::buffer::{ReplayBuffer, RolloutBuffer};
 use ialp_ac_core::encoder::StateEncoder;
 use ialp_ac_core::gae::gae;
@@ -29,19 +31,11 @@ struct Args {
 }
 
 fn fail(msg: &str) -> ! {
-    eprintln!("bench_updates: {msg}");
-    std::process::exit(2)
+    common::fail_as("bench_updates", msg)
 }
 
 fn list(flag: &str, v: &str) -> Vec<usize> {
-    v.split(',')
-        .map(|x| match x.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => fail(&format!(
-                "{flag}: \"{x}\" is not a positive integer (expected e.g. 256,1024)"
-            )),
-        })
-        .collect()
+    common::list_as("bench_updates", flag, v)
 }
 
 fn parse_args() -> Args {

@@ -34,6 +34,18 @@ impl Default for NetConfig {
     }
 }
 
+/// Item features must be n_items rows of equal width.
+pub(crate) fn check_item_features(item_features: &[f32], n_items: usize) -> Result<()> {
+    if n_items == 0 || !item_features.len().is_multiple_of(n_items) {
+        return Err(Error::invalid(
+            "item features",
+            "n_items x feature_dim values",
+            item_features.len(),
+        ));
+    }
+    Ok(())
+}
+
 impl NetConfig {
     pub fn validate(&self) -> Result<()> {
         ialp_sim::error::check_min("net.hidden", self.hidden, 1)?;
@@ -141,13 +153,7 @@ impl NdarrayNet {
         seed: u64,
     ) -> Result<Self> {
         cfg.validate()?;
-        if n_items == 0 || !item_features.len().is_multiple_of(n_items) {
-            return Err(Error::invalid(
-                "item features",
-                "n_items x feature_dim values",
-                item_features.len(),
-            ));
-        }
+        check_item_features(&item_features, n_items)?;
         let feat_dim = item_features.len() / n_items;
         let mut rng = Rng::stream(seed, 0xAC_0001_0000_0000);
         let mut params = Params::default();

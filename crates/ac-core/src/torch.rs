@@ -78,13 +78,7 @@ impl TchNet {
         device: Device,
     ) -> Result<Self> {
         cfg.validate()?;
-        if n_items == 0 || !item_features.len().is_multiple_of(n_items) {
-            return Err(Error::invalid(
-                "item features",
-                "n_items x feature_dim values",
-                item_features.len(),
-            ));
-        }
+        crate::net::check_item_features(item_features, n_items)?;
         let find = |name: &str| {
             params
                 .tensors
