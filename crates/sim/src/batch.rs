@@ -287,6 +287,7 @@ impl<'a> Slots<'a> {
         )
     }
 
+    #[inline]
     fn push_history(&mut self, h: usize, s: usize, item: u32, r: f32) {
         let p = self.hist_pos[s] as usize;
         self.hist_items[s * h + p] = item;
