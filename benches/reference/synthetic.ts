@@ -5,8 +5,11 @@
 //   - 64-bit integers (xoshiro256++, SplitMix64) are pairs of uint32 halves;
 //   - every f32 operation is a double operation rounded by Math.fround, which is
 //     exact for + - * / and sqrt (53 >= 2 * 24 + 2 bits);
-//   - expf, logf and cosf are ports of the `libm` crate's versions (FreeBSD msun),
-//     not Math.exp / Math.log / Math.cos, which differ in the last bit.
+//   - expf and logf are ports of the `libm` crate's versions (FreeBSD msun),
+//     not Math.exp / Math.log, which differ in the last bit;
+//   - normals come from the same ziggurat with the same tables (rng.rs);
+//   - sums over the d latent dimensions run in the same 8 interleaved partial
+//     sums as synthetic.rs (`dot`).
 // It is written for speed as a careful JavaScript developer would: flat typed
 // arrays, no allocation per step.
 
@@ -149,13 +152,90 @@ function below(s: RngStates, g: number, n: number): number {
   return a1 + Math.floor(((a - a1 * 65536) * 65536 + b) / TWO_32);
 }
 
-const TAU = f(2 * Math.PI);
+/** Uniform in (0, 1] with 24 random bits (`Rng::uniform_open0`). */
+function uniformOpen0(s: RngStates, g: number): number {
+  return ((nextHi(s, g) >>> 8) + 1) * TWO_M24;
+}
 
-/** Standard normal, Box-Muller (`Rng::normal`). */
+// Ziggurat tables (rng.rs `ZIG_X`, `ZIG_F`), the same f32 bit patterns.
+const ZX = new Float32Array(
+  new Uint32Array([
+    0x406da334, 0x405c53e2, 0x404e4706, 0x4045539f, 0x403ea2f6, 0x40393cef,
+    0x4034ae16, 0x4030b700, 0x402d30f7, 0x402a0290, 0x40271a2b, 0x40246b0c,
+    0x4021ebae, 0x401f94c2, 0x401d608e, 0x401b4a7a, 0x40194ecc, 0x40176a70,
+    0x40159ad5, 0x4013ddd1, 0x4012318c, 0x4010946f, 0x400f051a, 0x400d825c,
+    0x400c0b26, 0x400a9e8b, 0x40093bb9, 0x4007e1f2, 0x4006908f, 0x400546f7,
+    0x400404a0, 0x4002c90f, 0x400193d1, 0x4000647f, 0x3ffe7576, 0x3ffc2c58,
+    0x3ff9ed05, 0x3ff7b6e7, 0x3ff58975, 0x3ff3642d, 0x3ff1469a, 0x3fef304a,
+    0x3fed20d5, 0x3feb17db, 0x3fe914fd, 0x3fe717e6, 0x3fe52042, 0x3fe32dc6,
+    0x3fe14027, 0x3fdf571e, 0x3fdd726a, 0x3fdb91cb, 0x3fd9b504, 0x3fd7dbda,
+    0x3fd60616, 0x3fd43382, 0x3fd263ea, 0x3fd0971c, 0x3fcecce7, 0x3fcd051c,
+    0x3fcb3f8d, 0x3fc97c0d, 0x3fc7ba71, 0x3fc5fa8e, 0x3fc43c39, 0x3fc27f4a,
+    0x3fc0c398, 0x3fbf08fa, 0x3fbd4f48, 0x3fbb965b, 0x3fb9de0a, 0x3fb8262f,
+    0x3fb66ea2, 0x3fb4b73b, 0x3fb2ffd1, 0x3fb1483d, 0x3faf9055, 0x3fadd7f1,
+    0x3fac1ee4, 0x3faa6506, 0x3fa8aa28, 0x3fa6ee1f, 0x3fa530bb, 0x3fa371cc,
+    0x3fa1b120, 0x3f9fee85, 0x3f9e29c3, 0x3f9c62a4, 0x3f9a98ec, 0x3f98cc5d,
+    0x3f96fcb8, 0x3f9529b8, 0x3f935314, 0x3f917880, 0x3f8f99aa, 0x3f8db63a,
+    0x3f8bcdd4, 0x3f89e012, 0x3f87ec89, 0x3f85f2c2, 0x3f83f23f, 0x3f81ea74,
+    0x3f7fb591, 0x3f7b852c, 0x3f774247, 0x3f72eb48, 0x3f6e7e66, 0x3f69f9a0,
+    0x3f655ab5, 0x3f609f16, 0x3f5bc3d4, 0x3f56c593, 0x3f51a069, 0x3f4c4fc3,
+    0x3f46ce35, 0x3f411543, 0x3f3b1d0b, 0x3f34dbd9, 0x3f2e457f, 0x3f274a60,
+    0x3f1fd5f7, 0x3f17cc6b, 0x3f0f0673, 0x3f0549b7, 0x3ef472bb, 0x3eda647f,
+    0x3eb9ca49, 0x3e8b6da4, 0x00000000,
+  ]).buffer,
+);
+const ZF = new Float32Array(
+  new Uint32Array([
+    0x3a84f40a, 0x3b2ef4f4, 0x3bb5d45b, 0x3c0d4db7, 0x3c41fa5c, 0x3c78803e,
+    0x3c984e77, 0x3cb511fb, 0x3cd27abd, 0x3cf07ca9, 0x3d07872c, 0x3d171416,
+    0x3d26e1fc, 0x3d36ee51, 0x3d4736d9, 0x3d57b9c5, 0x3d687577, 0x3d796897,
+    0x3d8548f9, 0x3d8df83d, 0x3d96c1a0, 0x3d9fa4c2, 0x3da8a14c, 0x3db1b6e9,
+    0x3dbae55e, 0x3dc42c6e, 0x3dcd8bdf, 0x3dd70392, 0x3de09355, 0x3dea3b13,
+    0x3df3fab7, 0x3dfdd222, 0x3e03e0a9, 0x3e08e41c, 0x3e0df363, 0x3e130e85,
+    0x3e18357f, 0x3e1d6855, 0x3e22a70c, 0x3e27f1ad, 0x3e2d483d, 0x3e32aaca,
+    0x3e381960, 0x3e3d9406, 0x3e431ad4, 0x3e48add6, 0x3e4e4d23, 0x3e53f8c8,
+    0x3e59b0de, 0x3e5f757f, 0x3e6546c0, 0x3e6b24bc, 0x3e710f90, 0x3e77075b,
+    0x3e7d0c3a, 0x3e818f28, 0x3e849edf, 0x3e87b554, 0x3e8ad29c, 0x3e8df6ca,
+    0x3e9121f5, 0x3e945432, 0x3e978d98, 0x3e9ace40, 0x3e9e1645, 0x3ea165c0,
+    0x3ea4bccc, 0x3ea81b89, 0x3eab8216, 0x3eaef091, 0x3eb2671f, 0x3eb5e5df,
+    0x3eb96cf8, 0x3ebcfc91, 0x3ec094d4, 0x3ec435e9, 0x3ec7dfff, 0x3ecb9341,
+    0x3ecf4fe6, 0x3ed3161b, 0x3ed6e61c, 0x3edac01e, 0x3edea45f, 0x3ee2931f,
+    0x3ee68ca1, 0x3eea9128, 0x3eeea103, 0x3ef2bc7c, 0x3ef6e3eb, 0x3efb17a8,
+    0x3eff580d, 0x3f01d2c0, 0x3f040036, 0x3f0634a1, 0x3f08703d, 0x3f0ab34c,
+    0x3f0cfe12, 0x3f0f50da, 0x3f11abf3, 0x3f140fb5, 0x3f167c7d, 0x3f18f2b0,
+    0x3f1b72bd, 0x3f1dfd1c, 0x3f20924f, 0x3f2332e8, 0x3f25df84, 0x3f2898d5,
+    0x3f2b5f9d, 0x3f2e34b6, 0x3f311918, 0x3f340dd5, 0x3f37142b, 0x3f3a2d82,
+    0x3f3d5b7d, 0x3f40a002, 0x3f43fd53, 0x3f47761e, 0x3f4b0da6, 0x3f4ec7f0,
+    0x3f52aa0c, 0x3f56ba86, 0x3f5b0217, 0x3f5f8cdb, 0x3f646c92, 0x3f69bd3b,
+    0x3f6fb039, 0x3f76ae78, 0x3f800000,
+  ]).buffer,
+);
+const ZR = ZX[1];
+
+/**
+ * Standard normal by the ziggurat method (`Rng::normal_ziggurat`): bits 0-6 of
+ * the draw's high half pick the layer, bit 7 the sign, bits 8-31 the position.
+ */
 function normal(s: RngStates, g: number): number {
-  const u1 = ((nextHi(s, g) >>> 8) + 1) * TWO_M24;
-  const u2 = (nextHi(s, g) >>> 8) * TWO_M24;
-  return f(f(Math.sqrt(f(-2 * logf(u1)))) * cosf(f(TAU * u2)));
+  for (;;) {
+    const h = nextHi(s, g);
+    const i = h & 0x7f;
+    const neg = (h & 0x80) !== 0;
+    const x = f((h >>> 8) * TWO_M24 * ZX[i]); // (h >>> 8) * 2^-24 is exact
+    if (x < ZX[i + 1]) return neg ? -x : x;
+    if (i === 0) {
+      for (;;) {
+        const a = f(-logf(uniformOpen0(s, g)) / ZR);
+        const b = -logf(uniformOpen0(s, g));
+        if (f(b + b) > f(a * a)) {
+          const t = f(ZR + a);
+          return neg ? -t : t;
+        }
+      }
+    }
+    const y = f(ZF[i + 1] + f(uniform(s, g) * f(ZF[i] - ZF[i + 1])));
+    if (y < expf(f(f(-0.5 * x) * x))) return neg ? -x : x;
+  }
 }
 
 // ------------------------------------------------- libm (FreeBSD msun) in f32
@@ -239,52 +319,6 @@ export function logf(x: number): number {
   return f(f(f(f(f(s * f(hfsq + r)) + f(dk * LN2_LO_L)) - hfsq) + fx) + f(dk * LN2_HI_L));
 }
 
-// k_cosf.c / k_sinf.c coefficients, written as in their source comments (exact).
-const C0 = -0x1ffffffd0c5e81 * 2 ** -54;
-const C1 = 0x155553e1053a42 * 2 ** -57;
-const C2 = -0x16c087e80f1e27 * 2 ** -62;
-const C3 = 0x199342e0ee5069 * 2 ** -68;
-const S1 = -0x15555554cbac77 * 2 ** -55;
-const S2 = 0x111110896efbb2 * 2 ** -59;
-const S3 = -0x1a00f9e2cae774 * 2 ** -65;
-const S4 = 0x16cd878c3b46a7 * 2 ** -71;
-
-function kCosf(x: number): number {
-  const z = x * x;
-  const w = z * z;
-  const r = C2 + z * C3;
-  return f(1.0 + z * C0 + w * C1 + w * z * r);
-}
-function kSinf(x: number): number {
-  const z = x * x;
-  const w = z * z;
-  const r = S3 + z * S4;
-  const s = z * x;
-  return f(x + s * (S1 + z * S2) + s * w * r);
-}
-
-const PIO2 = Math.PI / 2;
-
-/** libm's cosf (s_cosf.c) for |x| <= 9 pi / 4 (Box-Muller passes [0, 2 pi)). */
-export function cosf(x: number): number {
-  const ix0 = bits(x);
-  const sign = ix0 >>> 31 !== 0;
-  const ix = ix0 & 0x7fffffff;
-  if (ix <= 0x3f490fda) {
-    if (ix < 0x39800000) return 1;
-    return kCosf(x);
-  }
-  if (ix <= 0x407b53d1) {
-    if (ix > 0x4016cbe3) return -kCosf(sign ? x + 2 * PIO2 : x - 2 * PIO2);
-    return sign ? kSinf(x + PIO2) : kSinf(PIO2 - x);
-  }
-  if (ix <= 0x40e231d5) {
-    if (ix > 0x40afeddf) return kCosf(sign ? x + 4 * PIO2 : x - 4 * PIO2);
-    return sign ? kSinf(-x - 3 * PIO2) : kSinf(x - 3 * PIO2);
-  }
-  throw new RangeError(`cosf(${x}): outside the simulator's domain`);
-}
-
 // ---------------------------------------------------------------- the world
 export interface SyntheticConfig {
   nUsers: number;
@@ -347,12 +381,53 @@ function hiLo(x: number, what: string): [number, number] {
   return [Math.floor(x / TWO_32), x >>> 0];
 }
 
-/** Sum of squares from -0.0, then divide by the norm (synthetic.rs `normalise`). */
+/**
+ * sum_k a[ao + k] * b[bo + k] in 8 interleaved partial sums (element k to lane
+ * k % 8), combined as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): synthetic.rs `dot`.
+ */
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number): number {
+  let l0 = 0;
+  let l1 = 0;
+  let l2 = 0;
+  let l3 = 0;
+  let l4 = 0;
+  let l5 = 0;
+  let l6 = 0;
+  let l7 = 0;
+  let k = 0;
+  for (; k + 8 <= d; k += 8) {
+    l0 = f(l0 + f(a[ao + k] * b[bo + k]));
+    l1 = f(l1 + f(a[ao + k + 1] * b[bo + k + 1]));
+    l2 = f(l2 + f(a[ao + k + 2] * b[bo + k + 2]));
+    l3 = f(l3 + f(a[ao + k + 3] * b[bo + k + 3]));
+    l4 = f(l4 + f(a[ao + k + 4] * b[bo + k + 4]));
+    l5 = f(l5 + f(a[ao + k + 5] * b[bo + k + 5]));
+    l6 = f(l6 + f(a[ao + k + 6] * b[bo + k + 6]));
+    l7 = f(l7 + f(a[ao + k + 7] * b[bo + k + 7]));
+  }
+  const r = d - k;
+  if (r > 0) l0 = f(l0 + f(a[ao + k] * b[bo + k]));
+  if (r > 1) l1 = f(l1 + f(a[ao + k + 1] * b[bo + k + 1]));
+  if (r > 2) l2 = f(l2 + f(a[ao + k + 2] * b[bo + k + 2]));
+  if (r > 3) l3 = f(l3 + f(a[ao + k + 3] * b[bo + k + 3]));
+  if (r > 4) l4 = f(l4 + f(a[ao + k + 4] * b[bo + k + 4]));
+  if (r > 5) l5 = f(l5 + f(a[ao + k + 5] * b[bo + k + 5]));
+  if (r > 6) l6 = f(l6 + f(a[ao + k + 6] * b[bo + k + 6]));
+  return f(f(f(f(l0 + l4) + f(l2 + l6)) + f(f(l1 + l5) + f(l3 + l7))));
+}
+
+/** Multiply v[o .. o + d] by 1 / sqrt(sumSq) unless it is 0 (synthetic.rs `scale_to_unit`). */
+function scaleToUnit(v: Float32Array, o: number, d: number, sumSq: number): void {
+  const n = f(Math.sqrt(sumSq));
+  if (n > 0) {
+    const inv = f(1 / n);
+    for (let k = 0; k < d; k++) v[o + k] = v[o + k] * inv; // the store rounds to f32
+  }
+}
+
+/** synthetic.rs `normalise`. */
 function normalise(v: Float32Array, o: number, d: number): void {
-  let ss = -0;
-  for (let k = 0; k < d; k++) ss = f(ss + f(v[o + k] * v[o + k]));
-  const n = f(Math.sqrt(ss));
-  if (n > 0) for (let k = 0; k < d; k++) v[o + k] = v[o + k] / n; // the store rounds to f32
+  scaleToUnit(v, o, d, dot(v, o, v, o, d));
 }
 
 export class SyntheticWorld {
@@ -402,7 +477,7 @@ export class SyntheticWorld {
     this.bias = f(cfg.bias);
     this.noise = f(cfg.noise);
     this.drift = f(cfg.drift);
-    this.initScale = sqrtD;
+    this.initScale = f(f(0.3) / sqrtD);
   }
 
   /** Writes `user`'s state at the start of an episode into state[o .. o + d]. */
@@ -411,8 +486,8 @@ export class SyntheticWorld {
     const rng = this.userRng;
     // stream 0x0005_E500_0000_0000 | user
     seedStream(rng, 0, this.seedHi, this.seedLo, 0x0005e500, user >>> 0);
-    const scale = f(0.3);
-    for (let k = 0; k < d; k++) state[o + k] = f(scale * normal(rng, 0)) / this.initScale;
+    const scale = this.initScale;
+    for (let k = 0; k < d; k++) state[o + k] = scale * normal(rng, 0); // the store rounds to f32
     for (let j = 0; j < this.cfg.userFocus; j++) {
       const c = below(rng, 0, this.cfg.nCategories);
       const w = f(0.5 + uniform(rng, 0));
@@ -426,9 +501,7 @@ export class SyntheticWorld {
     const d = this.cfg.dim;
     const v = this.itemVecs;
     const iv = item * d;
-    let dot = -0;
-    for (let k = 0; k < d; k++) dot = f(dot + f(state[o + k] * v[iv + k]));
-    const mean = f(1 / f(1 + expf(f(-f(f(this.gain * dot) + this.bias)))));
+    const mean = f(1 / f(1 + expf(f(-f(f(this.gain * dot(state, o, v, iv, d)) + this.bias)))));
     const r = Math.min(Math.max(f(mean + f(this.noise * normal(rngs, g))), 0), 1);
     if (this.drift > 0) {
       const eta = f(this.drift * r);
@@ -436,7 +509,7 @@ export class SyntheticWorld {
         const u = state[o + k];
         state[o + k] = u + f(eta * f(v[iv + k] - u));
       }
-      normalise(state, o, d);
+      scaleToUnit(state, o, d, dot(state, o, state, o, d)); // the same sums as synthetic.rs's fused loop
     }
     return r;
   }

@@ -287,11 +287,12 @@ impl<'a> Slots<'a> {
         )
     }
 
+    #[inline]
     fn push_history(&mut self, h: usize, s: usize, item: u32, r: f32) {
         let p = self.hist_pos[s] as usize;
         self.hist_items[s * h + p] = item;
         self.hist_rewards[s * h + p] = r;
-        self.hist_pos[s] = ((p + 1) % h) as u32;
+        self.hist_pos[s] = if p + 1 == h { 0 } else { p as u32 + 1 };
         self.hist_len[s] = (self.hist_len[s] + 1).min(h as u32);
     }
 
@@ -353,7 +354,7 @@ impl<'a> Slots<'a> {
             let p = self.win_pos[s] as usize;
             self.win_cats[s * w + p] = cat;
             self.win_rewards[s * w + p] = r;
-            self.win_pos[s] = ((p + 1) % w) as u32;
+            self.win_pos[s] = if p + 1 == w { 0 } else { p as u32 + 1 };
             self.win_len[s] = (self.win_len[s] + 1).min(w as u32);
             self.steps[s] += 1;
             self.ep_reward[s] += r;

@@ -104,11 +104,47 @@ pub struct Synthetic {
     feature_dim: usize,
 }
 
-fn normalise(v: &mut [f32]) {
-    let n = libm::sqrtf(v.iter().map(|x| x * x).sum::<f32>());
-    if n > 0.0 {
-        v.iter_mut().for_each(|x| *x /= n);
+/// Lanes of the f32 reductions below: sums run in 8 interleaved partial sums
+/// (element k goes to lane k % 8), combined as `((l0 + l4) + (l2 + l6)) +
+/// ((l1 + l5) + (l3 + l7))`. The order is written out, so the bits are the same on
+/// every target (LLVM does not reassociate f32), and the lanes map onto SIMD
+/// registers, which a single running sum (one add after another) cannot.
+const LANES: usize = 8;
+
+#[inline]
+fn combine(l: [f32; LANES]) -> f32 {
+    ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
+
+/// `sum_k a[k] * b[k]` in [`LANES`] partial sums.
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut l = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..LANES {
+            l[j] += x[j] * y[j];
+        }
     }
+    for (j, (x, y)) in ra.iter().zip(rb).enumerate() {
+        l[j] += x * y;
+    }
+    combine(l)
+}
+
+/// Scales `v` to unit length (multiplying by 1 / norm); leaves a zero vector as is.
+#[inline]
+fn scale_to_unit(v: &mut [f32], sum_sq: f32) {
+    let n = libm::sqrtf(sum_sq);
+    if n > 0.0 {
+        let inv = 1.0 / n;
+        v.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+fn normalise(v: &mut [f32]) {
+    scale_to_unit(v, dot(v, v));
 }
 
 #[inline]
@@ -123,7 +159,7 @@ impl Synthetic {
         let mut rng = Rng::stream(cfg.seed, 0x5EED_0001);
         let mut centroids = vec![0f32; cfg.n_categories * d];
         for c in centroids.chunks_mut(d) {
-            c.iter_mut().for_each(|x| *x = rng.normal());
+            c.iter_mut().for_each(|x| *x = rng.normal_ziggurat());
             normalise(c);
         }
         let scale = cfg.item_spread / libm::sqrtf(d as f32);
@@ -138,12 +174,12 @@ impl Synthetic {
             let v = &mut item_vecs[i * d..(i + 1) * d];
             let c = &centroids[cat as usize * d..(cat as usize + 1) * d];
             for (x, &m) in v.iter_mut().zip(c) {
-                *x = m + scale * rng.normal();
+                *x = m + scale * rng.normal_ziggurat();
             }
             normalise(v);
             let f = &mut features[i * feature_dim..(i + 1) * feature_dim];
             for k in 0..d {
-                f[k] = v[k] + fscale * rng.normal();
+                f[k] = v[k] + fscale * rng.normal_ziggurat();
             }
             f[d + cat as usize] = 1.0;
         }
@@ -170,8 +206,7 @@ impl Synthetic {
     #[inline]
     pub fn expected_reward(&self, state: &[f32], item: usize) -> f32 {
         let v = self.item_vector(item);
-        let dot: f32 = state.iter().zip(v).map(|(a, b)| a * b).sum();
-        sigmoid(self.cfg.gain * dot + self.cfg.bias)
+        sigmoid(self.cfg.gain * dot(state, v) + self.cfg.bias)
     }
 }
 
@@ -204,9 +239,10 @@ impl World for Synthetic {
     fn init_user(&self, user: u32, state: &mut [f32]) {
         let d = self.cfg.dim;
         let mut rng = Rng::stream(self.cfg.seed, 0x0005_E500_0000_0000 | user as u64);
+        let scale = 0.3 / libm::sqrtf(d as f32);
         state
             .iter_mut()
-            .for_each(|x| *x = 0.3 * rng.normal() / libm::sqrtf(d as f32));
+            .for_each(|x| *x = scale * rng.normal_ziggurat());
         for _ in 0..self.cfg.user_focus {
             let c = rng.below(self.cfg.n_categories as u32) as usize;
             let w = 0.5 + rng.uniform();
@@ -221,13 +257,27 @@ impl World for Synthetic {
     fn respond(&self, _user: u32, state: &mut [f32], item: u32, rng: &mut Rng) -> f32 {
         let item = item as usize;
         let mean = self.expected_reward(state, item);
-        let r = (mean + self.cfg.noise * rng.normal()).clamp(0.0, 1.0);
+        let r = (mean + self.cfg.noise * rng.normal_ziggurat()).clamp(0.0, 1.0);
         if self.cfg.drift > 0.0 {
+            // u <- u + eta (v - u), summing the squares of the new u in lanes as
+            // `dot` does, then u <- u / |u|
             let eta = self.cfg.drift * r;
-            for (u, &v) in state.iter_mut().zip(self.item_vector(item)) {
-                *u += eta * (v - *u);
+            let v = self.item_vector(item);
+            let mut l = [0f32; LANES];
+            let (cu, cv) = (state.chunks_exact_mut(LANES), v.chunks_exact(LANES));
+            let rv = cv.remainder();
+            for (u, v) in cu.zip(cv) {
+                for j in 0..LANES {
+                    u[j] += eta * (v[j] - u[j]);
+                    l[j] += u[j] * u[j];
+                }
             }
-            normalise(state);
+            let tail = state.len() / LANES * LANES;
+            for (j, (u, &v)) in state[tail..].iter_mut().zip(rv).enumerate() {
+                *u += eta * (v - *u);
+                l[j] += *u * *u;
+            }
+            scale_to_unit(state, combine(l));
         }
         r
     }
