@@ -48,7 +48,7 @@ async function run(ctx: GroupContext): Promise<GroupResult> {
     ctx.log('main: ialp run --quick, rerun from the caches');
     const again = await ialpRun(ctx.root, args, cache);
     for (const [name, r] of [['first run', first], ['rerun from caches', again]] as const) {
-      result.measurements.push(measurement({ group: 'main', name, params: { env: 'movielens', quick: true, seeds }, unit: 'runs', perRep: 1, cores: 1, seconds: [r.wall] }));
+      result.measurements.push(measurement({ group: 'main', name, params: { env: 'movielens', quick: true, seeds, seconds: Number(r.wall.toFixed(1)) }, unit: 'runs', perRep: 1, cores: 1, seconds: [r.wall] }));
     }
     result.notes.push(
       `ialp run --quick --seeds ${seeds} (movielens, default LLM, 8 methods), one timed run each, wall time including Node start-up. ` +

@@ -63,6 +63,7 @@ export function si(x: number): string {
   if (a >= 1e9) return `${(x / 1e9).toFixed(2)}G`;
   if (a >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
   if (a >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  if (a > 0 && a < 1) return x.toPrecision(3);
   return x.toFixed(1);
 }
 
