@@ -22,6 +22,7 @@ const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 Usage:
   ialp run [--env NAME|all] [--config FILE] [--data DIR] [--seeds N] [--llm SPEC]
            [--out DIR] [--quick] [--backend native|wasm|auto] [--json]
+           [--compute ndarray|torch] [--device auto|cpu|cuda]
       The main job, the paper's experiment (with no arguments: MovieLens
       latest-small and the default LLM, 3 seeds): distil LLM preferences, fit
       r_phi, pre-train offline (iALP, logs only), then deploy random,
@@ -283,7 +284,7 @@ async function cmdDistill(argv: string[]): Promise<void> {
 }
 
 const CONFIG_KEYS: Record<string, string[] | null> = {
-  envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null,
+  envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null, compute: null, device: null,
   distill: ['users', 'candidates'], pretrain: ['epochs', 'transitionsPerEpoch', 'augment', 'rolloutSteps', 'entropyCoef'], online: ['episodes', 'batchSize'],
   adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'proposals'],
 };
@@ -315,11 +316,14 @@ async function cmdExperiment(argv: string[]): Promise<void> {
     options: {
       env: { type: 'string' }, data: { type: 'string' }, seeds: { type: 'string' }, llm: { type: 'string' },
       config: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false }, backend: { type: 'string' },
+      json: { type: 'boolean', default: false }, backend: { type: 'string' }, compute: { type: 'string' }, device: { type: 'string' },
     },
   });
-  const backend = await loadBackend(backendOption(values.backend));
+  const a2c = computeOption(values.compute, values.device);
+  const backend = await loadBackend(backendFor(a2c?.compute, backendOption(values.backend)));
   const cfg: ExperimentConfig = values.config ? await readConfig(values.config) : {};
+  if (a2c?.compute) cfg.compute = a2c.compute;
+  if (a2c?.device) cfg.device = a2c.device;
   if (values.quick) {
     cfg.distill = { users: 8, candidates: 4, ...cfg.distill };
     cfg.pretrain = { epochs: 2, transitionsPerEpoch: 2048, ...cfg.pretrain };

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackendKind } from './backend.js';
+import { backendFor, type BackendKind } from './backend.js';
 import { summarize, type Episode } from './metrics.js';
-import { checkInt, checkNumber, IalpError } from './options.js';
+import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
 import { distillPreferences } from './preferences.js';
@@ -41,8 +41,11 @@ export interface ExperimentConfig {
   online?: { episodes?: number; batchSize?: number };
   /** N of "the first N episodes". */
   earlyEpisodes?: number;
-  /** A-iALP_ap's knobs (temperature, weightRate, weightScale, exploration, initialWeight). */
+  /** A-iALP_ap's knobs (temperature, weightRate, weightScale, exploration, initialWeight, proposals). */
   adaptive?: AdaptiveOptions;
+  /** The actor-critic backend of pre-training and online training (`torch`: the native-torch build). */
+  compute?: Compute;
+  device?: 'auto' | 'cpu' | 'cuda';
 }
 
 export interface MethodResult {
@@ -153,6 +156,8 @@ export async function runExperiment(
   const onPhase = opts.onPhase ?? (() => {});
   const timings = opts.timings ?? {};
   let current: { name: ExperimentPhase; since: number } | undefined;
+  // only when asked for, so that cache keys of ndarray runs stay as they were
+  const compute = config.compute === undefined ? {} : { compute: config.compute, ...(config.device ? { device: config.device } : {}) };
   const phase = (env: string, name: ExperimentPhase, detail: string) => {
     const now = performance.now();
     if (current) timings[current.name] = (timings[current.name] ?? 0) + (now - current.since) / 1000;
@@ -164,7 +169,7 @@ export async function runExperiment(
   const results: EnvResult[] = [];
   for (const name of config.envs ?? ['movielens']) {
     phase(name, 'world', 'loading');
-    const world = await World.load({ name, data: config.data }, opts.backend ?? 'auto');
+    const world = await World.load({ name, data: config.data }, backendFor(config.compute, opts.backend));
     const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`);
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
@@ -217,7 +222,7 @@ export async function runExperiment(
       phase(name, 'pretrain', `seed ${s + 1}/${seeds}`);
       const ialpCfg = {
         epochs: ptEpochs, transitionsPerEpoch: ptTransitions, augment: ptAugment, rolloutSteps: ptRollout, seed,
-        a2c: { loss: { entropyCoef: ptEntropy } },
+        a2c: { loss: { entropyCoef: ptEntropy }, ...compute },
       };
       const pi0 = await Policy.fromBytes(await cache.bytes('pi0-ialp', { fp, ialpCfg, rphi: createHash('sha256').update(rphi).digest('hex') }, async () =>
         (await pretrain({ world, ialp: ialpCfg, rewardModel: rphi })).policy.toBytes()), world.backend.kind);
@@ -228,7 +233,7 @@ export async function runExperiment(
       await writeFileAtomic(join(out, 'policies', `${name}-ialp-seed${seed}.ialp`), pi0.toBytes());
       await writeFileAtomic(join(out, 'policies', `${name}-logs-seed${seed}.ialp`), piLogs.toBytes());
       phase(name, 'online', `seed ${s + 1}/${seeds}`);
-      const key = { fp, episodes, batchSize, seed };
+      const key = { fp, episodes, batchSize, seed, ...compute };
       const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>, extra: unknown = null) => {
         onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
         return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null, extra }, f);
@@ -240,7 +245,7 @@ export async function runExperiment(
       runs.get('greedy-logs')!.push(await online('greedy-logs', ev({ greedy: logsRm })));
       runs.get('greedy-llm')!.push(await online('greedy-llm', ev({ greedy: rphi })));
       const tr = (init?: Policy, adaptive?: AdaptiveOptions) => async () => {
-        const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? rphi : undefined });
+        const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? rphi : undefined, a2c: { ...compute } });
         return { episodes: r.episodes, ...(r.trace ? { trace: r.trace } : {}) };
       };
       runs.get('a2c')!.push(await online('a2c', tr()));
