@@ -80,13 +80,16 @@ test('a broken experiment config names the field', async (t) => {
   t.false((await readdir(dir)).includes('report.html'), 'no report is written for a failed run');
 });
 
-/** An OpenAI-compatible server on loopback answering with `content(n)` for the n-th request. */
-async function llmServer(t: { teardown: (fn: () => Promise<void>) => void }, content: (n: number) => string): Promise<string> {
-  let n = 0;
+/** An OpenAI-compatible server on loopback answering with `content(prompt)`. */
+async function llmServer(t: { teardown: (fn: () => Promise<void>) => void }, content: (prompt: string) => string): Promise<string> {
   const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' })
-      .end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: content(n++) } }] })));
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const prompt = (JSON.parse(body) as { messages: { content: string }[] }).messages.map((m) => m.content).join('\n');
+      res.writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: content(prompt) } }] }));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
@@ -96,8 +99,10 @@ async function llmServer(t: { teardown: (fn: () => Promise<void>) => void }, con
 test('an LLM that answers garbage: counted failures in the report, or a clear error when nothing is usable', async (t) => {
   t.timeout(5 * 60_000);
   const cache = await mkdtemp(join(tmpdir(), 'ialp-exp-llm-cache-'));
-  // every other answer is garbage (retries too): the run completes and counts them
-  const half = await llmServer(t, (n) => (n % 2 === 0 ? '{"choices": ["A"]}' : 'no idea, sorry'));
+  // some prompts always get garbage (their retries too, since the answer
+  // depends on the prompt alone): the run completes and counts them
+  const hash = (text: string) => [...text].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+  const half = await llmServer(t, (prompt) => (hash(prompt) % 2 === 0 ? '{"choices": ["A"]}' : 'no idea, sorry'));
   const out = await mkdtemp(join(tmpdir(), 'ialp-exp-llm-'));
   const r = await runCli(['run', '--env', 'coat', '--quick', '--seeds', '1', '--llm', half, '--out', out, '--json'], { IALP_CACHE_DIR: cache });
   t.is(r.code, 0, r.stderr);
