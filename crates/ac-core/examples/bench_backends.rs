@@ -177,16 +177,8 @@ fn main() {
                 1,
             )
             .unwrap_or_else(|e| fail(&format!("network: {e}")));
-            let obs: Vec<f32> = (0..rows * in_dim).map(|_| rng.normal()).collect();
-            let actions: Vec<u32> = (0..rows).map(|_| rng.below(w.n_items() as u32)).collect();
-            let advantages: Vec<f32> = (0..rows).map(|_| rng.normal()).collect();
-            let returns: Vec<f32> = (0..rows).map(|_| rng.uniform() * 5.0).collect();
-            let batch = UpdateBatch {
-                obs: &obs,
-                actions: &actions,
-                advantages: &advantages,
-                returns: &returns,
-            };
+            let data = common::RandomBatch::new(&mut rng, rows, in_dim, w.n_items());
+            let batch = data.view();
             let mut base = None;
             for name in &args.backends {
                 let mut net = match make(name, &nd) {

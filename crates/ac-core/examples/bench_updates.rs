@@ -16,7 +16,7 @@ mod common;
 use ialp_ac_core::buffer::{ReplayBuffer, RolloutBuffer};
 use ialp_ac_core::encoder::StateEncoder;
 use ialp_ac_core::gae::gae;
-use ialp_ac_core::{AcBackend, AdamConfig, LossConfig, NdarrayNet, NetConfig, UpdateBatch};
+use ialp_ac_core::{AcBackend, AdamConfig, LossConfig, NdarrayNet, NetConfig};
 use ialp_sim::{Rng, Synthetic, SyntheticConfig, World};
 use std::hint::black_box;
 use std::sync::Arc;
@@ -118,16 +118,8 @@ fn bench_ac(args: &Args) {
                 1,
             )
             .expect("network");
-            let obs: Vec<f32> = (0..rows * in_dim).map(|_| rng.normal()).collect();
-            let actions: Vec<u32> = (0..rows).map(|_| rng.below(w.n_items() as u32)).collect();
-            let advantages: Vec<f32> = (0..rows).map(|_| rng.normal()).collect();
-            let returns: Vec<f32> = (0..rows).map(|_| rng.uniform() * 5.0).collect();
-            let batch = UpdateBatch {
-                obs: &obs,
-                actions: &actions,
-                advantages: &advantages,
-                returns: &returns,
-            };
+            let data = common::RandomBatch::new(&mut rng, rows, in_dim, w.n_items());
+            let batch = data.view();
             let loss = LossConfig::default();
             let params = format!(
                 "{{\"backend\":\"ndarray\",\"batch\":{rows},\"hidden\":{hidden},\"depth\":2,\"embedDim\":32,\"inDim\":{in_dim},\"nItems\":{}}}",

@@ -86,13 +86,15 @@ export function meanCi(xs: readonly number[]): { mean: number; ci95: number } {
   return { mean, ci95: (t * sd) / Math.sqrt(n) };
 }
 
+const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+
 /** Phase results keyed by their inputs and the core's version (a new
  * version recomputes; during development, delete the run folder after
  * changing an algorithm). */
 class PhaseCache {
   constructor(private readonly dir: string, private readonly version: string) {}
   private file(name: string, key: unknown): string {
-    const hash = createHash('sha256').update(JSON.stringify({ key, version: this.version })).digest('hex').slice(0, 16);
+    const hash = sha256(JSON.stringify({ key, version: this.version })).slice(0, 16);
     return join(this.dir, `${name}-${hash}`);
   }
   async bytes(name: string, key: unknown, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
@@ -188,6 +190,7 @@ export async function runExperiment(
       const reasons = Object.entries(r.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ');
       throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn: ${r.failures} of ${r.requests} prompts failed (${reasons}), e.g. ${r.failureExample ?? 'no detail'}`);
     }
+    const rphiHash = sha256(rphi);
     const q = distilled.report.quality;
     const llmRow = {
       hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN,
@@ -224,7 +227,7 @@ export async function runExperiment(
         epochs: ptEpochs, transitionsPerEpoch: ptTransitions, augment: ptAugment, rolloutSteps: ptRollout, seed,
         a2c: { loss: { entropyCoef: ptEntropy }, ...compute },
       };
-      const pi0 = await Policy.fromBytes(await cache.bytes('pi0-ialp', { fp, ialpCfg, rphi: createHash('sha256').update(rphi).digest('hex') }, async () =>
+      const pi0 = await Policy.fromBytes(await cache.bytes('pi0-ialp', { fp, ialpCfg, rphi: rphiHash }, async () =>
         (await pretrain({ world, ialp: ialpCfg, rewardModel: rphi })).policy.toBytes()), world.backend.kind);
       const piLogs = await Policy.fromBytes(await cache.bytes('pi0-logs', { fp, ialpCfg }, async () =>
         (await pretrain({ world, ialp: { ...ialpCfg, augment: 0 } })).policy.toBytes()), world.backend.kind);
@@ -236,7 +239,7 @@ export async function runExperiment(
       const key = { fp, episodes, batchSize, seed, ...compute };
       const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>, extra: unknown = null) => {
         onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
-        return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? createHash('sha256').update(rphi).digest('hex') : null, extra }, f);
+        return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? rphiHash : null, extra }, f);
       };
       const ev = (policy: 'random' | 'popularity' | { greedy: Uint8Array }) => async () =>
         ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
@@ -250,10 +253,10 @@ export async function runExperiment(
       };
       runs.get('a2c')!.push(await online('a2c', tr()));
       // runs that start from a pre-trained policy are keyed by it too
-      const sha = (p: Policy) => createHash('sha256').update(p.toBytes()).digest('hex');
-      runs.get('offline-logs+ft')!.push(await online('offline-logs+ft', tr(piLogs), sha(piLogs)));
-      runs.get('a-ialp-ft')!.push(await online('a-ialp-ft', tr(pi0), sha(pi0)));
-      runs.get('a-ialp-ap')!.push(await online('a-ialp-ap', tr(pi0, config.adaptive ?? {}), { pi0: sha(pi0), adaptive: config.adaptive ?? {} }));
+      const pi0Hash = sha256(pi0.toBytes());
+      runs.get('offline-logs+ft')!.push(await online('offline-logs+ft', tr(piLogs), sha256(piLogs.toBytes())));
+      runs.get('a-ialp-ft')!.push(await online('a-ialp-ft', tr(pi0), pi0Hash));
+      runs.get('a-ialp-ap')!.push(await online('a-ialp-ap', tr(pi0, config.adaptive ?? {}), { pi0: pi0Hash, adaptive: config.adaptive ?? {} }));
     }
     results.push({ env: name, methods: METHODS.map((m) => summaries(m, runs.get(m)!, early)), llm: llmRow });
   }

@@ -18,3 +18,31 @@ pub fn list_as(prog: &str, flag: &str, v: &str) -> Vec<usize> {
         })
         .collect()
 }
+
+/// A random update batch of `rows` rows: observations, actions, advantages, returns.
+pub struct RandomBatch {
+    obs: Vec<f32>,
+    actions: Vec<u32>,
+    advantages: Vec<f32>,
+    returns: Vec<f32>,
+}
+
+impl RandomBatch {
+    pub fn new(rng: &mut ialp_sim::Rng, rows: usize, in_dim: usize, n_items: usize) -> Self {
+        RandomBatch {
+            obs: (0..rows * in_dim).map(|_| rng.normal()).collect(),
+            actions: (0..rows).map(|_| rng.below(n_items as u32)).collect(),
+            advantages: (0..rows).map(|_| rng.normal()).collect(),
+            returns: (0..rows).map(|_| rng.uniform() * 5.0).collect(),
+        }
+    }
+
+    pub fn view(&self) -> ialp_ac_core::UpdateBatch<'_> {
+        ialp_ac_core::UpdateBatch {
+            obs: &self.obs,
+            actions: &self.actions,
+            advantages: &self.advantages,
+            returns: &self.returns,
+        }
+    }
+}
