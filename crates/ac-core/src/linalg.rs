@@ -1,43 +1,360 @@
 //! Dense f32 kernels with a fixed order of operations: every output element is
 //! accumulated in the same sequence on every target (no FMA contraction, no
-//! reassociation), so native and WebAssembly builds agree bit for bit. The inner
-//! loops are plain `axpy`s that the compiler vectorises across the output row.
+//! reassociation), so native and WebAssembly builds agree bit for bit.
+//!
+//! The matrix products run register tiles: an `MR x NR` block of C stays in
+//! registers while p runs over the shared dimension, so each element of C still
+//! receives `c += a[i,p] * b[p,j]` for p = 0, 1, ... in order, one rounding per
+//! multiply and per add, exactly as a plain triple loop would. Only the speed
+//! depends on the tile and the instruction set: on x86-64 the kernels are also
+//! compiled for AVX2 and AVX-512 and picked at run time (multiplies and adds
+//! stay separate instructions, so the bits do not change); wasm gets simd128
+//! where the build enables it.
 
 /// C (m x n) = A (m x k) . B (k x n), row-major. `acc`: add to C instead of overwriting.
 pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize, acc: bool) {
-    debug_assert_eq!(a.len(), m * k);
-    debug_assert_eq!(b.len(), k * n);
-    debug_assert_eq!(c.len(), m * n);
+    assert!(
+        a.len() == m * k && b.len() == k * n && c.len() == m * n,
+        "matmul: shapes {m}x{k} . {k}x{n} do not match lengths {}, {}, {}",
+        a.len(),
+        b.len(),
+        c.len()
+    );
     if !acc {
         c.fill(0.0);
     }
-    for i in 0..m {
-        let ci = &mut c[i * n..(i + 1) * n];
-        let ai = &a[i * k..(i + 1) * k];
-        for (p, &x) in ai.iter().enumerate() {
-            if x != 0.0 {
-                axpy(x, &b[p * n..(p + 1) * n], ci);
-            }
-        }
-    }
+    // a[i, p] = a[i * k + p]
+    gemm(a, k, 1, b, c, m, k, n);
 }
 
 /// C (k x n) = A^T . B with A (m x k), B (m x n). `acc`: add to C.
 pub fn matmul_tn(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize, acc: bool) {
-    debug_assert_eq!(a.len(), m * k);
-    debug_assert_eq!(b.len(), m * n);
-    debug_assert_eq!(c.len(), k * n);
+    assert!(
+        a.len() == m * k && b.len() == m * n && c.len() == k * n,
+        "matmul_tn: shapes ({m}x{k})^T . {m}x{n} do not match lengths {}, {}, {}",
+        a.len(),
+        b.len(),
+        c.len()
+    );
     if !acc {
         c.fill(0.0);
     }
-    for p in 0..m {
-        let bp = &b[p * n..(p + 1) * n];
-        for (i, &x) in a[p * k..(p + 1) * k].iter().enumerate() {
-            if x != 0.0 {
-                axpy(x, bp, &mut c[i * n..(i + 1) * n]);
+    // C (k x n) += At (k x m) . B (m x n) with At[i, p] = a[p * k + i]
+    gemm(a, 1, k, b, c, k, m, n);
+}
+
+/// C (rows x n) += A' (rows x depth) . B (depth x n), where A'[i, p] =
+/// `a[i * ars + p * acs]`, B and C row-major. Picks the widest kernel the CPU has.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    depth: usize,
+    n: usize,
+) {
+    if rows == 0 || n == 0 || depth == 0 {
+        return;
+    }
+    debug_assert!((rows - 1) * ars + (depth - 1) * acs < a.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        match simd_level() {
+            // SAFETY: the CPU has the features each kernel was compiled for
+            // (checked by `simd_level`); the shapes were checked by the callers.
+            SimdLevel::Avx512 => unsafe {
+                return gemm_avx512(a, ars, acs, b, c, rows, depth, n);
+            },
+            SimdLevel::Avx2 => unsafe {
+                return gemm_avx2(a, ars, acs, b, c, rows, depth, n);
+            },
+            SimdLevel::Base => {}
+        }
+    }
+    gemm_tiles::<4, 8>(a, ars, acs, b, c, rows, depth, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SimdLevel {
+    Base,
+    Avx2,
+    Avx512,
+}
+
+#[cfg(target_arch = "x86_64")]
+fn simd_level() -> SimdLevel {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static LEVEL: AtomicU8 = AtomicU8::new(u8::MAX);
+    let level = match LEVEL.load(Ordering::Relaxed) {
+        0 => SimdLevel::Base,
+        1 => SimdLevel::Avx2,
+        2 => SimdLevel::Avx512,
+        _ => {
+            let l = match std::env::var("IALP_SIMD").as_deref() {
+                Ok("base") => SimdLevel::Base,
+                Ok("avx2") if is_x86_feature_detected!("avx2") => SimdLevel::Avx2,
+                _ if is_x86_feature_detected!("avx512f") => SimdLevel::Avx512,
+                _ if is_x86_feature_detected!("avx2") => SimdLevel::Avx2,
+                _ => SimdLevel::Base,
+            };
+            LEVEL.store(l as u8, Ordering::Relaxed);
+            l
+        }
+    };
+    level
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_avx2(
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    depth: usize,
+    n: usize,
+) {
+    gemm_tiles::<4, 16>(a, ars, acs, b, c, rows, depth, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_avx512(
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    depth: usize,
+    n: usize,
+) {
+    gemm_tiles::<8, 32>(a, ars, acs, b, c, rows, depth, n)
+}
+
+/// The tiled loop: full `MR x NR` tiles, then narrower column tiles of 8 and
+/// 1, each with rows in blocks of `MR` and then one at a time.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn gemm_tiles<const MR: usize, const NR: usize>(
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    depth: usize,
+    n: usize,
+) {
+    let mut j = 0;
+    while j + NR <= n {
+        col_panel::<MR, NR>(a, ars, acs, b, c, rows, depth, n, j);
+        j += NR;
+    }
+    if NR > 8 {
+        while j + 8 <= n {
+            col_panel::<MR, 8>(a, ars, acs, b, c, rows, depth, n, j);
+            j += 8;
+        }
+    }
+    while j < n {
+        col_panel::<MR, 1>(a, ars, acs, b, c, rows, depth, n, j);
+        j += 1;
+    }
+}
+
+/// Columns `j0 .. j0 + NR` of C, all rows.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn col_panel<const MR: usize, const NR: usize>(
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    depth: usize,
+    n: usize,
+    j0: usize,
+) {
+    let mut i = 0;
+    while i + MR <= rows {
+        tile::<MR, NR>(a, ars, acs, b, c, depth, n, i, j0);
+        i += MR;
+    }
+    while i < rows {
+        tile::<1, NR>(a, ars, acs, b, c, depth, n, i, j0);
+        i += 1;
+    }
+}
+
+/// C[i0.., j0..] (an R x NR block) += sum over p of A'[i, p] * B[p, j], with p in
+/// order and the block kept in registers. Zeros of A' are multiplied like any
+/// other value: adding the resulting +-0 leaves a finite sum unchanged, so the
+/// bits equal those of a loop that skips them (tested), and a dense loop keeps
+/// the pipeline full where a test per value would not.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tile<const R: usize, const NR: usize>(
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    depth: usize,
+    n: usize,
+    i0: usize,
+    j0: usize,
+) {
+    assert!(i0 + R <= c.len() / n && j0 + NR <= n && b.len() >= depth * n);
+    assert!((i0 + R - 1) * ars + (depth - 1) * acs < a.len());
+    let mut acc = [[0f32; NR]; R];
+    for (r, row) in acc.iter_mut().enumerate() {
+        row.copy_from_slice(&c[(i0 + r) * n + j0..(i0 + r) * n + j0 + NR]);
+    }
+    let a0 = i0 * ars;
+    for p in 0..depth {
+        let ap = a0 + p * acs;
+        // SAFETY: p * n + j0 + NR <= depth * n <= b.len(), asserted above
+        let bp: &[f32; NR] = unsafe { &*(b.as_ptr().add(p * n + j0) as *const [f32; NR]) };
+        for (r, row) in acc.iter_mut().enumerate() {
+            // SAFETY: (i0 + r) * ars + p * acs <= the bound asserted above
+            let x = unsafe { *a.get_unchecked(ap + r * ars) };
+            for j in 0..NR {
+                row[j] += x * bp[j];
             }
         }
     }
+    for (r, row) in acc.iter().enumerate() {
+        c[(i0 + r) * n + j0..(i0 + r) * n + j0 + NR].copy_from_slice(row);
+    }
+}
+
+/// `tanh` of every element, in place: Cephes' `tanhf` (an odd polynomial below
+/// 0.625, `1 - 2 / (e^2|x| + 1)` above, with `e^y` by a degree-6 polynomial and
+/// an exponent built from bits), written with additions, multiplications, one
+/// division and selects only, so it vectorises and gives the same bits on every
+/// target. Within 2 ulp of the exact tanh (tested), NaN stays NaN.
+pub fn tanh_in_place(v: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match simd_level() {
+            // SAFETY: the CPU has the features (checked by `simd_level`).
+            SimdLevel::Avx512 => return unsafe { tanh_avx512(v) },
+            SimdLevel::Avx2 => return unsafe { tanh_avx2(v) },
+            SimdLevel::Base => {}
+        }
+    }
+    v.iter_mut().for_each(|x| *x = tanh(*x));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn tanh_avx2(v: &mut [f32]) {
+    v.iter_mut().for_each(|x| *x = tanh(*x));
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn tanh_avx512(v: &mut [f32]) {
+    v.iter_mut().for_each(|x| *x = tanh(*x));
+}
+
+/// One element of [`tanh_in_place`].
+#[inline(always)]
+pub fn tanh(x: f32) -> f32 {
+    let ax = x.abs();
+    let z = x * x;
+    let small =
+        ((((-5.704_988_7e-3 * z + 2.063_909e-2) * z - 5.373_971_6e-2) * z + 1.333_144_2e-1) * z
+            - 3.333_328e-1)
+            * z
+            * x
+            + x;
+    // e^y for y = 2|x| in [1.25, 20]; tanh(10) rounds to 1 already
+    let s = exp_core((ax + ax).min(20.0));
+    let big = (1.0 - 2.0 / (s + 1.0)).copysign(x);
+    if ax >= 0.625 {
+        big
+    } else {
+        small
+    }
+}
+
+/// Cephes' `expf` for y in [-87, 88]: y = n ln 2 + r with n rounded to the
+/// nearest integer (by adding and removing 1.5 * 2^23), e^r by a degree-6
+/// polynomial, 2^n from exponent bits. Within 2 ulp (tested).
+#[inline(always)]
+fn exp_core(y: f32) -> f32 {
+    let n = (y * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let r = (y - n * 0.693_359_4) - n * -2.121_944_4e-4;
+    let p = (((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
+        * r
+        + 1.666_666_5e-1)
+        * r
+        + 5e-1)
+        * (r * r)
+        + r
+        + 1.0;
+    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `out[k] = e^(row[k] - shift)` for `row[k] <= shift` (a softmax numerator;
+/// below e^-87 it is 0), returning their sum, added in 8 interleaved lanes
+/// (element k to lane k % 8, lanes combined in a fixed order).
+pub fn exp_shifted_into(row: &[f32], shift: f32, out: &mut [f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match simd_level() {
+            // SAFETY: the CPU has the features (checked by `simd_level`).
+            SimdLevel::Avx512 => return unsafe { exp_shifted_avx512(row, shift, out) },
+            SimdLevel::Avx2 => return unsafe { exp_shifted_avx2(row, shift, out) },
+            SimdLevel::Base => {}
+        }
+    }
+    exp_shifted(row, shift, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn exp_shifted_avx2(row: &[f32], shift: f32, out: &mut [f32]) -> f32 {
+    exp_shifted(row, shift, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn exp_shifted_avx512(row: &[f32], shift: f32, out: &mut [f32]) -> f32 {
+    exp_shifted(row, shift, out)
+}
+
+#[inline(always)]
+fn exp_shifted(row: &[f32], shift: f32, out: &mut [f32]) -> f32 {
+    assert_eq!(row.len(), out.len(), "exp_shifted_into: lengths differ");
+    for (o, &z) in out.iter_mut().zip(row) {
+        let y = z - shift;
+        let e = exp_core(y.max(-87.0));
+        *o = if y >= -87.0 { e } else { 0.0 };
+    }
+    let mut l = [0f32; 8];
+    let chunks = out.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..8 {
+            l[j] += c[j];
+        }
+    }
+    for (j, &v) in tail.iter().enumerate() {
+        l[j] += v;
+    }
+    ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
 }
 
 /// Transpose of a row-major (rows x cols) matrix.
@@ -81,22 +398,175 @@ pub fn col_sums_into(y: &[f32], cols: usize, out: &mut [f32]) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn matmul_matches_naive() {
-        let (m, k, n) = (3, 4, 5);
-        let a: Vec<f32> = (0..m * k).map(|i| i as f32 * 0.5 - 2.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| (i as f32).sin()).collect();
-        let mut c = vec![0f32; m * n];
-        matmul(&a, &b, &mut c, m, k, n, false);
+    /// The order the kernels promise: c += a[i,p] * b[p,j] for p in order (skipping
+    /// zeros of A, as the kernels before the register tiles did: same bits).
+    fn reference(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize) {
         for i in 0..m {
-            for j in 0..n {
-                let e: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                assert!((c[i * n + j] - e).abs() < 1e-5);
+            for p in 0..k {
+                let x = a[i * k + p];
+                if x != 0.0 {
+                    for j in 0..n {
+                        c[i * n + j] += x * b[p * n + j];
+                    }
+                }
             }
         }
-        let at = transpose(&a, m, k);
-        let mut c2 = vec![0f32; m * n];
-        matmul_tn(&at, &b, &mut c2, k, m, n, false);
-        assert_eq!(c, c2);
+    }
+
+    fn data(len: usize, seed: u32, zeros: bool) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                let h = (i as u32 ^ seed).wrapping_mul(2_654_435_761) >> 8;
+                if zeros && h.is_multiple_of(3) {
+                    0.0
+                } else {
+                    (h % 20_000) as f32 / 7_919.0 - 1.3
+                }
+            })
+            .collect()
+    }
+
+    /// Every kernel this CPU can run, the portable one included.
+    #[allow(clippy::type_complexity)]
+    fn kernels() -> Vec<(
+        &'static str,
+        fn(&[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize),
+    )> {
+        let mut v: Vec<(
+            &'static str,
+            fn(&[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize),
+        )> = vec![("base", gemm_tiles::<4, 8>)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx2") {
+                // SAFETY: avx2 checked just above
+                v.push(("avx2", |a, ars, acs, b, c, r, d, n| unsafe {
+                    gemm_avx2(a, ars, acs, b, c, r, d, n)
+                }));
+            }
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: avx512f checked just above
+                v.push(("avx512", |a, ars, acs, b, c, r, d, n| unsafe {
+                    gemm_avx512(a, ars, acs, b, c, r, d, n)
+                }));
+            }
+        }
+        v
+    }
+
+    fn ulps(a: f32, b: f32) -> i64 {
+        let key = |x: f32| {
+            let i = x.to_bits() as i32 as i64;
+            if i < 0 {
+                (i32::MIN as i64) - i
+            } else {
+                i
+            }
+        };
+        (key(a) - key(b)).abs()
+    }
+
+    #[test]
+    fn tanh_is_within_two_ulp_and_the_same_on_every_kernel() {
+        let mut worst = (0, 0f32);
+        let mut xs: Vec<f32> = (-200_000..=200_000).map(|i| i as f32 * 6e-5).collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            1e-30,
+            -1e-30,
+            0.625,
+            -0.625,
+            9.0,
+            20.0,
+            -50.0,
+            f32::MAX,
+        ]);
+        xs.extend([f32::INFINITY, f32::NEG_INFINITY, 1e-8, 3.4e-5]);
+        for &x in &xs {
+            let want = (x as f64).tanh() as f32;
+            let got = tanh(x);
+            let e = ulps(got, want);
+            if e > worst.0 {
+                worst = (e, x);
+            }
+        }
+        assert!(worst.0 <= 2, "tanh off by {} ulp at {}", worst.0, worst.1);
+        assert!(tanh(f32::NAN).is_nan());
+        assert_eq!(tanh(f32::INFINITY), 1.0);
+        assert_eq!(tanh(-1e6), -1.0);
+        let mut v = xs.clone();
+        tanh_in_place(&mut v);
+        for (x, y) in xs.iter().zip(&v) {
+            assert_eq!(tanh(*x).to_bits(), y.to_bits(), "at {x}");
+        }
+    }
+
+    #[test]
+    fn exp_is_within_two_ulp_and_sums_in_lanes() {
+        let xs: Vec<f32> = (0..=289_000).map(|i| -(i as f32) * 3e-4).collect();
+        let mut out = vec![0f32; xs.len()];
+        let s = exp_shifted_into(&xs, 0.0, &mut out);
+        for (&x, &e) in xs.iter().zip(&out) {
+            let want = (x as f64).exp() as f32;
+            assert!(ulps(e, want) <= 2, "exp({x}) = {e}, want {want}");
+        }
+        let want: f64 = out.iter().map(|&v| v as f64).sum();
+        assert!((s as f64 - want).abs() < 1e-4 * want);
+        let mut o = [0f32; 3];
+        exp_shifted_into(&[-100.0, f32::NEG_INFINITY, 5.0], 5.0, &mut o);
+        assert_eq!(o, [0.0, 0.0, 1.0]);
+        assert_eq!(exp_core(18.0).to_bits(), ((18f64).exp() as f32).to_bits());
+    }
+
+    #[test]
+    fn kernels_match_the_plain_loop_bit_for_bit() {
+        let shapes = [
+            (1, 1, 1),
+            (3, 4, 5),
+            (9, 7, 33),
+            (17, 128, 64),
+            (8, 32, 500),
+            (13, 500, 32),
+            (64, 64, 1),
+            (33, 19, 47),
+        ];
+        for &(m, k, n) in &shapes {
+            for zeros in [false, true] {
+                let a = data(m * k, 1, zeros);
+                let b = data(k * n, 2, false);
+                let c0 = data(m * n, 3, false);
+                let mut want = c0.clone();
+                reference(&a, &b, &mut want, m, k, n);
+                let at = transpose(&a, m, k);
+                for (name, f) in kernels() {
+                    let mut got = c0.clone();
+                    f(&a, k, 1, &b, &mut got, m, k, n);
+                    assert!(
+                        got.iter()
+                            .zip(&want)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{name} {m}x{k}x{n} zeros={zeros}"
+                    );
+                    let mut got_tn = c0.clone();
+                    f(&at, 1, m, &b, &mut got_tn, m, k, n);
+                    assert!(
+                        got_tn
+                            .iter()
+                            .zip(&want)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{name} transposed {m}x{k}x{n} zeros={zeros}"
+                    );
+                }
+                let mut c = c0.clone();
+                matmul(&a, &b, &mut c, m, k, n, true);
+                assert_eq!(c, want);
+                let mut c2 = vec![0f32; m * n];
+                matmul_tn(&at, &b, &mut c2, k, m, n, false);
+                let mut want2 = vec![0f32; m * n];
+                reference(&a, &b, &mut want2, m, k, n);
+                assert_eq!(c2, want2);
+            }
+        }
     }
 }

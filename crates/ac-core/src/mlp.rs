@@ -2,7 +2,7 @@
 //! tanh between layers and none after the last. Backward returns gradients for
 //! the weights and, when asked, for the input.
 
-use crate::linalg::{add_row, col_sums_into, matmul, matmul_tn, transpose};
+use crate::linalg::{add_row, col_sums_into, matmul, matmul_tn, tanh_in_place, transpose};
 use crate::params::{Params, Tensor};
 use ialp_sim::Rng;
 
@@ -63,7 +63,7 @@ impl Mlp {
             matmul(&acts[li], p.get(w), &mut y, rows, fin, fout, false);
             add_row(&mut y, p.get(b));
             if li + 1 < self.layers.len() {
-                y.iter_mut().for_each(|v| *v = libm::tanhf(*v));
+                tanh_in_place(&mut y);
             }
             acts.push(y);
         }

@@ -132,11 +132,7 @@ pub fn softmax_rows(logits: &[f32], n: usize) -> (Vec<f32>, Vec<f32>) {
     for (r, row) in logits.chunks_exact(n).enumerate() {
         let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
         let p = &mut probs[r * n..(r + 1) * n];
-        let mut s = 0f32;
-        for (pi, &z) in p.iter_mut().zip(row) {
-            *pi = libm::expf(z - m);
-            s += *pi;
-        }
+        let s = crate::linalg::exp_shifted_into(row, m, p);
         p.iter_mut().for_each(|x| *x /= s);
         logz[r] = m + libm::logf(s);
     }

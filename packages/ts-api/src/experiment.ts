@@ -74,7 +74,7 @@ const DEFAULTS = {
 
 /** Part of every phase's cache key: bump it when an algorithm changes what a
  * phase computes, so that runs made before recompute rather than mix. */
-const PHASES_REVISION = 3;
+const PHASES_REVISION = 4;
 
 /** Mean and 95% confidence half-width (t-distribution) of per-seed values. */
 export function meanCi(xs: readonly number[]): { mean: number; ci95: number } {
