@@ -111,13 +111,25 @@ export function judgeTargets(ms: Measurement[]): TargetResult[] {
     out.push(judge(t5, r.median, 0.5, `${X(r)} at B = ${hb} (${wasm.name})`));
   } else out.push(missing(t5, noEnv));
 
-  out.push({
-    target: 'ndarray updates >= 0.7x libtorch CPU at the same shapes',
-    status: 'not measured',
-    value: null,
-    required: 0.7,
-    measured: 'needs the torch build: benches/gpu/run.sh measures it, last NOT MET at 0.21x-0.59x one thread each (benches/README.md)',
-  });
+  const t6 = 'ndarray updates >= 0.7x libtorch CPU at the same shapes';
+  const torch = ms.filter((m) => m.group === 'ac' && m.name === 'vs-torch:libtorch-cpu');
+  const shapes = torch
+    .map((t) => [t, ms.find((m) => m.group === 'ac' && m.name === 'vs-torch:ndarray' && m.params.batch === t.params.batch && m.params.hidden === t.params.hidden)] as const)
+    .filter(([, nd]) => nd);
+  if (shapes.length) {
+    const rs = shapes.map(([t, nd]) => [t.params, pairedRatio(nd!, t)] as const);
+    const worst = Math.min(...rs.map(([, r]) => r.median));
+    out.push(
+      judge(
+        t6,
+        worst,
+        0.7,
+        `worst shape ${worst.toFixed(2)}x; ` + rs.map(([p, r]) => `hidden ${p.hidden} batch ${p.batch}: ${X(r)}`).join('; ') + ' (one thread each)',
+      ),
+    );
+  } else {
+    out.push(missing(t6, 'no torch build here (IALP_TORCH=1 bash scripts/setup.sh adds it), or the ac group was not run'));
+  }
   const t7 = 'batched LLM prompts >= 2x sequential';
   const seq = ms.find((m) => m.group === 'llm' && m.name === 'sequential');
   const bat = ms.find((m) => m.group === 'llm' && m.name === 'batched-4');

@@ -10,9 +10,10 @@
 //!     [--quick] [--json FILE]
 //! ```
 //!
-//! Prints a table of updates/s and samples/s (median of `reps` timed updates
-//! after `warmup` untimed ones) with each backend's speed relative to
-//! `ndarray`, then the same as one JSON object (also written to --json FILE).
+//! Prints a table of updates/s and samples/s (median of `reps` timed updates,
+//! the backends interleaved, after `warmup` untimed ones) with each backend's
+//! speed relative to `ndarray`, then the same as one JSON object (also written
+//! to --json FILE; `seconds` holds every repetition).
 //! Without the `torch` feature only `ndarray` runs.
 
 mod common;
@@ -113,21 +114,36 @@ fn make(name: &str, nd: &NdarrayNet) -> Result<Box<dyn AcBackend>, String> {
     }
 }
 
-/// Median seconds of one update, after `warmup` untimed ones.
-fn time_updates(net: &mut dyn AcBackend, batch: &UpdateBatch, args: &Args) -> f64 {
+/// Seconds of each timed update of each backend, after `warmup` untimed ones
+/// each; the repetitions run interleaved (ndarray, tch-cpu, ..., ndarray, ...),
+/// so repetition i of every backend saw the same machine and ratios can be
+/// taken repetition by repetition.
+fn time_updates(
+    nets: &mut [Box<dyn AcBackend>],
+    batch: &UpdateBatch,
+    args: &Args,
+) -> Vec<Vec<f64>> {
     let loss = LossConfig::default();
-    for _ in 0..args.warmup {
-        black_box(net.update(batch, &loss));
+    for net in nets.iter_mut() {
+        for _ in 0..args.warmup {
+            black_box(net.update(batch, &loss));
+        }
     }
-    let mut s: Vec<f64> = (0..args.reps)
-        .map(|_| {
+    let mut secs = vec![Vec::with_capacity(args.reps); nets.len()];
+    for _ in 0..args.reps {
+        for (net, s) in nets.iter_mut().zip(&mut secs) {
             let t = Instant::now();
             // update() copies the loss terms back to the host, so the device
             // has finished when it returns
             black_box(net.update(batch, &loss));
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
+            s.push(t.elapsed().as_secs_f64());
+        }
+    }
+    secs
+}
+
+fn median(s: &[f64]) -> f64 {
+    let mut s = s.to_vec();
     s.sort_by(f64::total_cmp);
     s[s.len() / 2]
 }
@@ -179,21 +195,28 @@ fn main() {
             .unwrap_or_else(|e| fail(&format!("network: {e}")));
             let data = common::RandomBatch::new(&mut rng, rows, in_dim, w.n_items());
             let batch = data.view();
-            let mut base = None;
+            let mut names = Vec::new();
+            let mut nets = Vec::new();
             for name in &args.backends {
-                let mut net = match make(name, &nd) {
-                    Ok(n) => n,
+                match make(name, &nd) {
+                    Ok(n) => {
+                        names.push(name.clone());
+                        nets.push(n);
+                    }
                     Err(why) => {
                         if !skipped.iter().any(|(b, _)| b == name) {
                             skipped.push((name.clone(), why));
                         }
-                        continue;
                     }
-                };
-                let sec = time_updates(net.as_mut(), &batch, &args);
-                if name == "ndarray" {
-                    base = Some(sec);
                 }
+            }
+            let secs = time_updates(&mut nets, &batch, &args);
+            let base = names
+                .iter()
+                .position(|n| n == "ndarray")
+                .map(|i| median(&secs[i]));
+            for (name, reps) in names.iter().zip(&secs) {
+                let sec = median(reps);
                 let vs = base.map(|b| b / sec);
                 let _ = writeln!(
                     table,
@@ -206,10 +229,12 @@ fn main() {
                     rows as f64 / sec,
                     vs.map(|v| format!("{v:.2}x")).unwrap_or_else(|| "-".into())
                 );
+                let reps_json: Vec<String> = reps.iter().map(|s| format!("{s:.9}")).collect();
                 rows_out.push(format!(
-                    "{{\"backend\":\"{name}\",\"hidden\":{hidden},\"batch\":{rows},\"secondsPerUpdate\":{sec:.9},\"samplesPerSecond\":{:.1},\"speedVsNdarray\":{}}}",
+                    "{{\"backend\":\"{name}\",\"hidden\":{hidden},\"batch\":{rows},\"secondsPerUpdate\":{sec:.9},\"samplesPerSecond\":{:.1},\"speedVsNdarray\":{},\"seconds\":[{}]}}",
                     rows as f64 / sec,
-                    vs.map(|v| format!("{v:.4}")).unwrap_or_else(|| "null".into())
+                    vs.map(|v| format!("{v:.4}")).unwrap_or_else(|| "null".into()),
+                    reps_json.join(",")
                 ));
             }
         }
