@@ -66,12 +66,18 @@ impl Adam {
             .zip(&mut self.m.tensors)
             .zip(&mut self.v.tensors)
         {
-            for i in 0..p.data.len() {
-                let gi = g.data[i];
-                m.data[i] = b1 * m.data[i] + (1.0 - b1) * gi;
-                v.data[i] = b2 * v.data[i] + (1.0 - b2) * gi * gi;
-                // p -= lr * m_hat / (sqrt(v_hat) + eps)
-                p.data[i] -= lr * (m.data[i] / c1) / (libm::sqrtf(v.data[i] / c2) + eps);
+            let each = p
+                .data
+                .iter_mut()
+                .zip(&g.data)
+                .zip(&mut m.data)
+                .zip(&mut v.data);
+            for (((p, &g), m), v) in each {
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                // p -= lr * m_hat / (sqrt(v_hat) + eps); sqrt is correctly
+                // rounded on every target, so this vectorises with the same bits
+                *p -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
             }
         }
         norm
