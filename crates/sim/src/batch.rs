@@ -335,7 +335,12 @@ impl<'a> Slots<'a> {
         dones: &mut [u8],
         finished: &mut Vec<EpisodeStat>,
     ) {
-        let (sd, h, w) = (ctx.sd, ctx.cfg.history, ctx.quit.window);
+        let (h, w) = (ctx.cfg.history, ctx.quit.window);
+        // every reward first (the world may interleave users), then the
+        // bookkeeping in slot order; a slot's own steps keep their order
+        ctx.world.respond_batch(
+            self.users, self.state, actions, self.rngs, self.done, rewards,
+        );
         for s in 0..self.len() {
             if self.done[s] {
                 rewards[s] = 0.0;
@@ -344,11 +349,7 @@ impl<'a> Slots<'a> {
             }
             let a = actions[s];
             let user = self.users[s];
-            let r = {
-                let st = &mut self.state[s * sd..(s + 1) * sd];
-                ctx.world.respond(user, st, a, &mut self.rngs[s])
-            };
-            rewards[s] = r;
+            let r = rewards[s];
             self.push_history(h, s, a, r);
             let cat = ctx.world.item_category(a as usize);
             let p = self.win_pos[s] as usize;

@@ -393,8 +393,63 @@ impl World for Synthetic {
 
     #[inline]
     fn respond(&self, _user: u32, state: &mut [f32], item: u32, rng: &mut Rng) -> f32 {
-        let item = item as usize;
-        let mean = self.expected_reward(state, item);
+        let mean = self.expected_reward(state, item as usize);
+        self.respond_rest(state, item as usize, mean, rng)
+    }
+
+    /// [`Synthetic::respond`] in three passes over blocks of users: the
+    /// affinities, the sigmoids, then noise and drift. The same operations per
+    /// user; the passes give the CPU independent `expf` calls and drift updates
+    /// to overlap, where one user's chain (dot, exp, divide, drift, sqrt,
+    /// divide) is a long wait.
+    fn respond_batch(
+        &self,
+        _users: &[u32],
+        states: &mut [f32],
+        items: &[u32],
+        rngs: &mut [Rng],
+        skip: &[bool],
+        rewards: &mut [f32],
+    ) {
+        const BLOCK: usize = 64;
+        let d = self.cfg.dim;
+        let n = items.len();
+        let (states, rngs, skip, rewards) = (
+            &mut states[..n * d],
+            &mut rngs[..n],
+            &skip[..n],
+            &mut rewards[..n],
+        );
+        let mut mean = [0f32; BLOCK];
+        for b0 in (0..n).step_by(BLOCK) {
+            let m = BLOCK.min(n - b0);
+            let st = &mut states[b0 * d..(b0 + m) * d];
+            for j in 0..m {
+                mean[j] = if skip[b0 + j] {
+                    0.0
+                } else {
+                    let v = self.item_vector(items[b0 + j] as usize);
+                    self.cfg.gain * dot(&st[j * d..(j + 1) * d], v) + self.cfg.bias
+                };
+            }
+            for x in &mut mean[..m] {
+                *x = sigmoid(*x);
+            }
+            for j in 0..m {
+                if !skip[b0 + j] {
+                    let (item, rng) = (items[b0 + j] as usize, &mut rngs[b0 + j]);
+                    let u = &mut st[j * d..(j + 1) * d];
+                    rewards[b0 + j] = self.respond_rest(u, item, mean[j], rng);
+                }
+            }
+        }
+    }
+}
+
+impl Synthetic {
+    /// The reward given its noiseless `mean`, and the drift of the user's state.
+    #[inline(always)]
+    fn respond_rest(&self, state: &mut [f32], item: usize, mean: f32, rng: &mut Rng) -> f32 {
         let r = (mean + self.cfg.noise * rng.normal_ziggurat()).clamp(0.0, 1.0);
         if self.cfg.drift > 0.0 {
             // u <- u + eta (v - u), summing the squares of the new u in lanes as
