@@ -353,17 +353,26 @@ impl<'a> Slots<'a> {
             self.push_history(h, s, a, r);
             let cat = ctx.world.item_category(a as usize);
             let p = self.win_pos[s] as usize;
-            self.win_cats[s * w + p] = cat;
+            let filled = (self.win_len[s] as usize + 1).min(w);
+            let cats = &mut self.win_cats[s * w..(s + 1) * w];
+            // the window's entries equal to `cat` once `cat` is at p, counted
+            // before writing it: a vector load of what was just written in
+            // scalars would wait for the store (no store-to-load forwarding)
+            let same = 1 + cats[..filled]
+                .iter()
+                .enumerate()
+                .filter(|&(k, &c)| k != p && c == cat)
+                .count();
+            cats[p] = cat;
             self.win_rewards[s * w + p] = r;
             self.win_pos[s] = if p + 1 == w { 0 } else { p as u32 + 1 };
-            self.win_len[s] = (self.win_len[s] + 1).min(w as u32);
+            self.win_len[s] = filled as u32;
             self.steps[s] += 1;
             self.ep_reward[s] += r;
-            let quit = ctx.quit.should_quit(
-                &self.win_cats[s * w..(s + 1) * w],
+            let quit = ctx.quit.should_quit_counted(
+                same,
                 &self.win_rewards[s * w..(s + 1) * w],
-                self.win_len[s] as usize,
-                cat,
+                filled,
                 self.steps[s] as usize,
             );
             dones[s] = quit as u8;
