@@ -202,6 +202,71 @@ mod sse {
         }
     }
 
+    /// `sigmoid` of four lanes: `1 / (1 + libm::expf(-x))` with libm's `expf`
+    /// (FreeBSD's `e_expf.c`) written out lane by lane, the same f32
+    /// operations in the same order for every argument with
+    /// `2^-14 < |x| < 87.33655` (where expf's result is normal and its
+    /// branches only choose `k`); a vector with any other lane goes to the
+    /// scalar `sigmoid`. Checked against it bit for bit over the f32 range
+    /// (tests `sigmoid4_matches_scalar*`).
+    #[inline(always)]
+    pub fn sigmoid4(v: &mut [f32; 4]) {
+        const LN2_HI: f32 = 6.931_457_5e-1; // 0x3f317200
+        const LN2_LO: f32 = 1.428_606_8e-6; // 0x35bfbe8e
+        const INV_LN2: f32 = 1.442_695_f32; // 0x3fb8aa3b
+        const P1: f32 = 1.666_662_5e-1; // 0x3e2aaa8f
+        const P2: f32 = -2.766_733_3e-3; // 0xbb355215
+                                         // SAFETY: SSE2 is part of x86_64; loads and stores of the 4 f32 of `v`
+        unsafe {
+            let x = _mm_xor_ps(_mm_loadu_ps(v.as_ptr()), _mm_set1_ps(-0.0));
+            let bits = _mm_castps_si128(x);
+            let hx = _mm_and_si128(bits, _mm_set1_epi32(0x7fff_ffff));
+            let fast = _mm_and_si128(
+                _mm_cmpgt_epi32(hx, _mm_set1_epi32(0x3900_0000)),
+                _mm_cmplt_epi32(hx, _mm_set1_epi32(0x42ae_ac50)),
+            );
+            if _mm_movemask_ps(_mm_castsi128_ps(fast)) != 0xF {
+                v.iter_mut().for_each(|x| *x = super::sigmoid(*x));
+                return;
+            }
+            let neg = _mm_srai_epi32(bits, 31); // -1 where x < 0
+                                                // |x| > 1.5 ln2: k = (int)(x / ln2 + (x < 0 ? -0.5 : 0.5))
+            let half = _mm_or_ps(_mm_and_ps(x, _mm_set1_ps(-0.0)), _mm_set1_ps(0.5));
+            let k_big = _mm_cvttps_epi32(_mm_add_ps(_mm_mul_ps(_mm_set1_ps(INV_LN2), x), half));
+            // 0.5 ln2 < |x| <= 1.5 ln2: k = 1 - 2 sign; below: k = 0
+            let k_mid = _mm_or_si128(neg, _mm_set1_epi32(1));
+            let big = _mm_cmpgt_epi32(hx, _mm_set1_epi32(0x3f85_1592));
+            let mid = _mm_cmpgt_epi32(hx, _mm_set1_epi32(0x3eb1_7218));
+            let k = _mm_or_si128(
+                _mm_and_si128(big, k_big),
+                _mm_andnot_si128(big, _mm_and_si128(mid, k_mid)),
+            );
+            // with k = 0 these give hi = x, lo = +0 and x unchanged, as
+            // expf's branch for |x| <= 0.5 ln2 sets them
+            let kf = _mm_cvtepi32_ps(k);
+            let hi = _mm_sub_ps(x, _mm_mul_ps(kf, _mm_set1_ps(LN2_HI)));
+            let lo = _mm_mul_ps(kf, _mm_set1_ps(LN2_LO));
+            let x = _mm_sub_ps(hi, lo);
+            let xx = _mm_mul_ps(x, x);
+            let c = _mm_sub_ps(
+                x,
+                _mm_mul_ps(
+                    xx,
+                    _mm_add_ps(_mm_set1_ps(P1), _mm_mul_ps(xx, _mm_set1_ps(P2))),
+                ),
+            );
+            let one = _mm_set1_ps(1.0);
+            let q = _mm_div_ps(_mm_mul_ps(x, c), _mm_sub_ps(_mm_set1_ps(2.0), c));
+            let y = _mm_add_ps(one, _mm_add_ps(_mm_sub_ps(q, lo), hi));
+            // scalbnf(y, k) for -126 <= k <= 126: one multiplication by 2^k
+            // (and by 1 for k = 0, where expf returns y)
+            let scale =
+                _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(k, _mm_set1_epi32(0x7f)), 23));
+            let e = _mm_mul_ps(y, scale);
+            _mm_storeu_ps(v.as_mut_ptr(), _mm_div_ps(one, _mm_add_ps(one, e)));
+        }
+    }
+
     #[inline(always)]
     pub fn dot(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
@@ -288,6 +353,22 @@ fn normalise(v: &mut [f32]) {
 #[inline]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + libm::expf(-x))
+}
+
+/// [`sigmoid`] of every element, four at a time on x86_64.
+#[inline]
+fn sigmoids(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    let x = {
+        let mut c = x.chunks_exact_mut(4);
+        for q in &mut c {
+            sse::sigmoid4(q.try_into().unwrap());
+        }
+        c.into_remainder()
+    };
+    for v in x {
+        *v = sigmoid(*v);
+    }
 }
 
 impl Synthetic {
@@ -397,11 +478,7 @@ impl World for Synthetic {
         self.respond_rest(state, item as usize, mean, rng)
     }
 
-    /// [`Synthetic::respond`] in three passes over blocks of users: the
-    /// affinities, the sigmoids, then noise and drift. The same operations per
-    /// user; the passes give the CPU independent `expf` calls and drift updates
-    /// to overlap, where one user's chain (dot, exp, divide, drift, sqrt,
-    /// divide) is a long wait.
+    /// See [`Synthetic::respond_blocks`].
     fn respond_batch(
         &self,
         _users: &[u32],
@@ -411,42 +488,80 @@ impl World for Synthetic {
         skip: &[bool],
         rewards: &mut [f32],
     ) {
-        const BLOCK: usize = 64;
-        let d = self.cfg.dim;
         let n = items.len();
-        let (states, rngs, skip, rewards) = (
-            &mut states[..n * d],
-            &mut rngs[..n],
-            &skip[..n],
-            &mut rewards[..n],
+        let skip = &skip[..n];
+        self.respond_blocks(states, rngs, n, |j| j, |j| !skip[j], items, rewards);
+    }
+
+    /// See [`Synthetic::respond_blocks`].
+    fn respond_at(
+        &self,
+        _users: &[u32],
+        states: &mut [f32],
+        rngs: &mut [Rng],
+        slots: &[u32],
+        items: &[u32],
+        rewards: &mut [f32],
+    ) {
+        let n = slots.len();
+        self.respond_blocks(
+            states,
+            rngs,
+            n,
+            |j| slots[j] as usize,
+            |_| true,
+            items,
+            rewards,
         );
-        let mut mean = [0f32; BLOCK];
-        for b0 in (0..n).step_by(BLOCK) {
-            let m = BLOCK.min(n - b0);
-            let st = &mut states[b0 * d..(b0 + m) * d];
-            for j in 0..m {
-                mean[j] = if skip[b0 + j] {
-                    0.0
-                } else {
-                    let v = self.item_vector(items[b0 + j] as usize);
-                    self.cfg.gain * dot(&st[j * d..(j + 1) * d], v) + self.cfg.bias
-                };
-            }
-            for x in &mut mean[..m] {
-                *x = sigmoid(*x);
-            }
-            for j in 0..m {
-                if !skip[b0 + j] {
-                    let (item, rng) = (items[b0 + j] as usize, &mut rngs[b0 + j]);
-                    let u = &mut st[j * d..(j + 1) * d];
-                    rewards[b0 + j] = self.respond_rest(u, item, mean[j], rng);
-                }
-            }
-        }
     }
 }
 
 impl Synthetic {
+    /// `respond` for users j < n that are `active(j)`: state and RNG of slot
+    /// `slot(j)`, `items[j]`, reward into `rewards[j]`. Three passes over
+    /// blocks of users: the affinities, the sigmoids, then noise and drift.
+    /// The same operations per user; the passes give the CPU independent
+    /// `expf`s (four at a time on x86_64) and drift updates to overlap, where
+    /// one user's chain (dot, exp, divide, drift, sqrt, divide) is a long wait.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn respond_blocks(
+        &self,
+        states: &mut [f32],
+        rngs: &mut [Rng],
+        n: usize,
+        slot: impl Fn(usize) -> usize,
+        active: impl Fn(usize) -> bool,
+        items: &[u32],
+        rewards: &mut [f32],
+    ) {
+        const BLOCK: usize = 64;
+        let d = self.cfg.dim;
+        let (items, rewards) = (&items[..n], &mut rewards[..n]);
+        let mut mean = [0f32; BLOCK];
+        for b0 in (0..n).step_by(BLOCK) {
+            let m = BLOCK.min(n - b0);
+            for j in 0..m {
+                mean[j] = if active(b0 + j) {
+                    let s = slot(b0 + j);
+                    let v = self.item_vector(items[b0 + j] as usize);
+                    self.cfg.gain * dot(&states[s * d..(s + 1) * d], v) + self.cfg.bias
+                } else {
+                    1.0 // anything in range of `sse::sigmoid4`'s fast path
+                };
+            }
+            sigmoids(&mut mean[..m]);
+            for j in 0..m {
+                if active(b0 + j) {
+                    let s = slot(b0 + j);
+                    let item = items[b0 + j] as usize;
+                    let u = &mut states[s * d..(s + 1) * d];
+                    rewards[b0 + j] = self.respond_rest(u, item, mean[j], &mut rngs[s]);
+                }
+            }
+        }
+    }
+
     /// The reward given its noiseless `mean`, and the drift of the user's state.
     #[inline(always)]
     fn respond_rest(&self, state: &mut [f32], item: usize, mean: f32, rng: &mut Rng) -> f32 {
@@ -494,6 +609,49 @@ mod tests {
         let best = means.iter().cloned().fold(0.0, f32::max);
         let worst = means.iter().cloned().fold(1.0, f32::min);
         assert!(best - worst > 0.3, "{means:?}");
+    }
+
+    /// `sse::sigmoid4` against the scalar `sigmoid` on every `stride`-th f32
+    /// bit pattern, offset by `start`, four neighbours at a time.
+    #[cfg(target_arch = "x86_64")]
+    fn check_sigmoid4(start: u32, stride: u32) {
+        let mut b = start as u64;
+        while b < 1 << 32 {
+            let mut v = [0f32; 4];
+            for (j, x) in v.iter_mut().enumerate() {
+                *x = f32::from_bits((b as u32).wrapping_add(j as u32));
+            }
+            let want = v.map(sigmoid);
+            sse::sigmoid4(&mut v);
+            for j in 0..4 {
+                assert_eq!(
+                    v[j].to_bits(),
+                    want[j].to_bits(),
+                    "x bits {:#x}",
+                    b + j as u64
+                );
+            }
+            b += stride as u64;
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sigmoid4_matches_scalar() {
+        check_sigmoid4(0, 997);
+        check_sigmoid4(0x3000_0000, 1 << 20); // mixed lanes around the fast path's bounds
+        let mut v = [0.3f32, -87.4, 1.0, -2.0];
+        sse::sigmoid4(&mut v);
+        assert_eq!(v, [0.3f32, -87.4, 1.0, -2.0].map(sigmoid));
+    }
+
+    /// Every f32 (a minute or so in release: `cargo test --release -p
+    /// ialp-sim sigmoid4_matches_scalar_everywhere -- --ignored`).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[ignore]
+    fn sigmoid4_matches_scalar_everywhere() {
+        check_sigmoid4(0, 4);
     }
 
     #[test]

@@ -43,4 +43,23 @@ pub trait World: Send + Sync {
             }
         }
     }
+    /// [`World::respond_batch`] for the users in `slots` only: user
+    /// `users[slots[j]]` with state `slots[j]` and `rngs[slots[j]]` gets
+    /// `items[j]`, its reward goes to `rewards[j]`.
+    fn respond_at(
+        &self,
+        users: &[u32],
+        states: &mut [f32],
+        rngs: &mut [Rng],
+        slots: &[u32],
+        items: &[u32],
+        rewards: &mut [f32],
+    ) {
+        let d = self.user_state_dim();
+        for (j, &s) in slots.iter().enumerate() {
+            let s = s as usize;
+            let st = &mut states[s * d..(s + 1) * d];
+            rewards[j] = self.respond(users[s], st, items[j], &mut rngs[s]);
+        }
+    }
 }
