@@ -346,6 +346,33 @@ fn scale_to_unit(v: &mut [f32], sum_sq: f32) {
     }
 }
 
+/// `sum_sq` -> `1 / sqrt(sum_sq)` as [`scale_to_unit`] computes it, or NaN
+/// where the norm is not positive (`scale_to_unit` leaves such a vector as is);
+/// four at a time on x86_64 (`sqrtps` and `divps` round as `sqrtss` and `divss`).
+#[inline]
+fn inverse_norms(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    let x = {
+        let mut c = x.chunks_exact_mut(4);
+        for q in &mut c {
+            // SAFETY: SSE2 is part of x86_64; `q` holds 4 f32
+            unsafe {
+                use core::arch::x86_64::*;
+                let n = _mm_sqrt_ps(_mm_loadu_ps(q.as_ptr()));
+                let inv = _mm_div_ps(_mm_set1_ps(1.0), n);
+                let pos = _mm_cmpgt_ps(n, _mm_setzero_ps());
+                let nan = _mm_andnot_ps(pos, _mm_set1_ps(f32::NAN));
+                _mm_storeu_ps(q.as_mut_ptr(), _mm_or_ps(_mm_and_ps(pos, inv), nan));
+            }
+        }
+        c.into_remainder()
+    };
+    for v in x {
+        let n = libm::sqrtf(*v);
+        *v = if n > 0.0 { 1.0 / n } else { f32::NAN };
+    }
+}
+
 fn normalise(v: &mut [f32]) {
     scale_to_unit(v, dot(v, v));
 }
@@ -551,21 +578,46 @@ impl Synthetic {
                 };
             }
             sigmoids(&mut mean[..m]);
+            // noise and drift; the norms of the drifted states (sqrt and
+            // divide, the slowest steps of the chain) four at a time after it
+            let drifting = self.cfg.drift > 0.0;
             for j in 0..m {
                 if active(b0 + j) {
                     let s = slot(b0 + j);
                     let item = items[b0 + j] as usize;
-                    let u = &mut states[s * d..(s + 1) * d];
-                    rewards[b0 + j] = self.respond_rest(u, item, mean[j], &mut rngs[s]);
+                    let r = self.noisy_reward(mean[j], &mut rngs[s]);
+                    rewards[b0 + j] = r;
+                    if drifting {
+                        let u = &mut states[s * d..(s + 1) * d];
+                        mean[j] = drift(u, self.item_vector(item), self.cfg.drift * r);
+                    }
+                }
+            }
+            if drifting {
+                inverse_norms(&mut mean[..m]);
+                for j in 0..m {
+                    // NaN where the norm is not positive: the state stays as it is
+                    if active(b0 + j) && !mean[j].is_nan() {
+                        let s = slot(b0 + j);
+                        let inv = mean[j];
+                        states[s * d..(s + 1) * d]
+                            .iter_mut()
+                            .for_each(|x| *x *= inv);
+                    }
                 }
             }
         }
     }
 
+    #[inline(always)]
+    fn noisy_reward(&self, mean: f32, rng: &mut Rng) -> f32 {
+        (mean + self.cfg.noise * rng.normal_ziggurat()).clamp(0.0, 1.0)
+    }
+
     /// The reward given its noiseless `mean`, and the drift of the user's state.
     #[inline(always)]
     fn respond_rest(&self, state: &mut [f32], item: usize, mean: f32, rng: &mut Rng) -> f32 {
-        let r = (mean + self.cfg.noise * rng.normal_ziggurat()).clamp(0.0, 1.0);
+        let r = self.noisy_reward(mean, rng);
         if self.cfg.drift > 0.0 {
             // u <- u + eta (v - u), summing the squares of the new u in lanes as
             // `dot` does, then u <- u / |u|
