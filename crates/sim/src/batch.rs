@@ -361,20 +361,45 @@ impl<'a> Slots<'a> {
         ctx.world.respond_batch(
             self.users, self.state, actions, self.rngs, self.done, rewards,
         );
-        for s in 0..self.len() {
-            if self.done[s] {
+        // every per-slot array resliced to the range's length, so that indexing
+        // by slot needs no bounds checks
+        let n = self.len();
+        let (actions, rewards, dones) = (&actions[..n], &mut rewards[..n], &mut dones[..n]);
+        let (users, done, steps, ep_reward) = (
+            &self.users[..n],
+            &mut self.done[..n],
+            &mut self.steps[..n],
+            &mut self.ep_reward[..n],
+        );
+        let (hist_items, hist_rewards, hist_len, hist_pos) = (
+            &mut self.hist_items[..n * h],
+            &mut self.hist_rewards[..n * h],
+            &mut self.hist_len[..n],
+            &mut self.hist_pos[..n],
+        );
+        let (win_cats, win_rewards, win_len, win_pos) = (
+            &mut self.win_cats[..n * w],
+            &mut self.win_rewards[..n * w],
+            &mut self.win_len[..n],
+            &mut self.win_pos[..n],
+        );
+        for s in 0..n {
+            if done[s] {
                 rewards[s] = 0.0;
                 dones[s] = 1;
                 continue;
             }
-            let a = actions[s];
-            let user = self.users[s];
-            let r = rewards[s];
-            self.push_history(h, s, a, r);
+            let (a, r) = (actions[s], rewards[s]);
+            // push_history
+            let p = hist_pos[s] as usize;
+            hist_items[s * h + p] = a;
+            hist_rewards[s * h + p] = r;
+            hist_pos[s] = if p + 1 == h { 0 } else { p as u32 + 1 };
+            hist_len[s] = (hist_len[s] + 1).min(h as u32);
             let cat = ctx.world.item_category(a as usize);
-            let p = self.win_pos[s] as usize;
-            let filled = (self.win_len[s] as usize + 1).min(w);
-            let cats = &mut self.win_cats[s * w..(s + 1) * w];
+            let p = win_pos[s] as usize;
+            let filled = (win_len[s] as usize + 1).min(w);
+            let cats = &mut win_cats[s * w..(s + 1) * w];
             // the window's entries equal to `cat` once `cat` is at p, counted
             // before writing it: a vector load of what was just written in
             // scalars would wait for the store (no store-to-load forwarding)
@@ -384,29 +409,27 @@ impl<'a> Slots<'a> {
                 .filter(|&(k, &c)| k != p && c == cat)
                 .count();
             cats[p] = cat;
-            self.win_rewards[s * w + p] = r;
-            self.win_pos[s] = if p + 1 == w { 0 } else { p as u32 + 1 };
-            self.win_len[s] = filled as u32;
-            self.steps[s] += 1;
-            self.ep_reward[s] += r;
-            let quit = ctx.quit.should_quit_counted(
-                same,
-                &self.win_rewards[s * w..(s + 1) * w],
-                filled,
-                self.steps[s] as usize,
-            );
+            let wr = &mut win_rewards[s * w..(s + 1) * w];
+            wr[p] = r;
+            win_pos[s] = if p + 1 == w { 0 } else { p as u32 + 1 };
+            win_len[s] = filled as u32;
+            steps[s] += 1;
+            ep_reward[s] += r;
+            let quit = ctx
+                .quit
+                .should_quit_counted(same, wr, filled, steps[s] as usize);
             dones[s] = quit as u8;
             if quit {
                 scratch.finished.push(EpisodeStat {
                     slot: (self.first + s) as u32,
-                    user,
-                    total_reward: self.ep_reward[s],
-                    length: self.steps[s],
+                    user: users[s],
+                    total_reward: ep_reward[s],
+                    length: steps[s],
                 });
                 if ctx.cfg.auto_reset {
                     scratch.slots.push(s as u32);
                 } else {
-                    self.done[s] = true;
+                    done[s] = true;
                 }
             }
         }
