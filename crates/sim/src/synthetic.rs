@@ -211,12 +211,13 @@ mod sse {
     /// (tests `sigmoid4_matches_scalar*`).
     #[inline(always)]
     pub fn sigmoid4(v: &mut [f32; 4]) {
-        const LN2_HI: f32 = 6.931_457_5e-1; // 0x3f317200
-        const LN2_LO: f32 = 1.428_606_8e-6; // 0x35bfbe8e
-        const INV_LN2: f32 = 1.442_695_f32; // 0x3fb8aa3b
-        const P1: f32 = 1.666_662_5e-1; // 0x3e2aaa8f
-        const P2: f32 = -2.766_733_3e-3; // 0xbb355215
-                                         // SAFETY: SSE2 is part of x86_64; loads and stores of the 4 f32 of `v`
+        // libm's constants, by their bits
+        const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+        const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+        const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+        const P1: f32 = f32::from_bits(0x3e2a_aa8f);
+        const P2: f32 = f32::from_bits(0xbb35_5215);
+        // SAFETY: SSE2 is part of x86_64; loads and stores of the 4 f32 of `v`
         unsafe {
             let x = _mm_xor_ps(_mm_loadu_ps(v.as_ptr()), _mm_set1_ps(-0.0));
             let bits = _mm_castps_si128(x);
@@ -595,11 +596,10 @@ impl Synthetic {
             }
             if drifting {
                 inverse_norms(&mut mean[..m]);
-                for j in 0..m {
+                for (j, &inv) in mean[..m].iter().enumerate() {
                     // NaN where the norm is not positive: the state stays as it is
-                    if active(b0 + j) && !mean[j].is_nan() {
+                    if active(b0 + j) && !inv.is_nan() {
                         let s = slot(b0 + j);
-                        let inv = mean[j];
                         states[s * d..(s + 1) * d]
                             .iter_mut()
                             .for_each(|x| *x *= inv);
