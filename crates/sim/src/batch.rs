@@ -182,8 +182,9 @@ pub struct BatchEnv<W: World> {
     finished: Vec<EpisodeStat>,
     /// Steps contiguous chunks of slots in parallel; `None` = on the caller's thread.
     workers: Option<ThreadPool>,
-    /// Episodes each chunk finished during a threaded step, merged in chunk order.
-    chunk_finished: Vec<Vec<EpisodeStat>>,
+    /// One per chunk of a step: episodes each chunk finished, merged in chunk
+    /// order, and buffers.
+    chunk_scratch: Vec<Scratch>,
     /// [`MIN_SLOTS_PER_THREAD`], lowered by tests to thread small batches.
     min_chunk: usize,
 }
@@ -224,7 +225,7 @@ struct Chunk<'a> {
     actions: &'a [u32],
     rewards: &'a mut [f32],
     dones: &'a mut [u8],
-    finished: &'a mut Vec<EpisodeStat>,
+    scratch: &'a mut Scratch,
 }
 
 impl<'a> Slots<'a> {
@@ -296,91 +297,157 @@ impl<'a> Slots<'a> {
         self.hist_len[s] = (self.hist_len[s] + 1).min(h as u32);
     }
 
-    fn reset_slot<W: World>(&mut self, ctx: &Ctx<W>, s: usize) {
+    /// Starts each slot of `slots` (ascending) on a new user: what
+    /// `reset_slot` did one slot at a time, with the warm-start responses of
+    /// all the slots batched (each slot's own draws keep their order).
+    /// `scratch` holds items and rewards.
+    fn reset_slots<W: World>(&mut self, ctx: &Ctx<W>, slots: &[u32], scratch: &mut Scratch) {
         let (sd, h) = (ctx.sd, ctx.cfg.history);
-        let rng = &mut self.rngs[s];
-        let user = if ctx.pool.is_empty() {
-            rng.below(ctx.world.n_users() as u32)
-        } else {
-            ctx.pool[rng.below(ctx.pool.len() as u32) as usize]
-        };
-        self.users[s] = user;
-        ctx.world
-            .init_user(user, &mut self.state[s * sd..(s + 1) * sd]);
-        self.hist_len[s] = 0;
-        self.hist_pos[s] = 0;
-        self.win_len[s] = 0;
-        self.win_pos[s] = 0;
-        self.steps[s] = 0;
-        self.ep_reward[s] = 0.0;
-        self.done[s] = false;
-        self.hist_items[s * h..(s + 1) * h].fill(PAD_ITEM);
-        self.hist_rewards[s * h..(s + 1) * h].fill(0.0);
-        for _ in 0..ctx.cfg.warm_start {
+        for &s in slots {
+            let s = s as usize;
             let rng = &mut self.rngs[s];
-            let item = rng.below(ctx.world.n_items() as u32);
-            let st = &mut self.state[s * sd..(s + 1) * sd];
-            let r = ctx.world.respond(user, st, item, rng);
-            self.push_history(h, s, item, r);
+            let user = if ctx.pool.is_empty() {
+                rng.below(ctx.world.n_users() as u32)
+            } else {
+                ctx.pool[rng.below(ctx.pool.len() as u32) as usize]
+            };
+            self.users[s] = user;
+            ctx.world
+                .init_user(user, &mut self.state[s * sd..(s + 1) * sd]);
+            self.hist_len[s] = 0;
+            self.hist_pos[s] = 0;
+            self.win_len[s] = 0;
+            self.win_pos[s] = 0;
+            self.steps[s] = 0;
+            self.ep_reward[s] = 0.0;
+            self.done[s] = false;
+            self.hist_items[s * h..(s + 1) * h].fill(PAD_ITEM);
+            self.hist_rewards[s * h..(s + 1) * h].fill(0.0);
+        }
+        if ctx.cfg.warm_start == 0 || slots.is_empty() {
+            return;
+        }
+        let n_items = ctx.world.n_items() as u32;
+        let (items, rewards) = (&mut scratch.items, &mut scratch.rewards);
+        items.resize(slots.len(), 0);
+        rewards.resize(slots.len(), 0.0);
+        for _ in 0..ctx.cfg.warm_start {
+            for (item, &s) in items.iter_mut().zip(slots) {
+                *item = self.rngs[s as usize].below(n_items);
+            }
+            ctx.world
+                .respond_at(self.users, self.state, self.rngs, slots, items, rewards);
+            for ((&s, &item), &r) in slots.iter().zip(items.iter()).zip(rewards.iter()) {
+                self.push_history(h, s as usize, item, r);
+            }
         }
     }
 
     /// Steps every slot of the range; `actions`, `rewards` and `dones` hold one
-    /// entry per slot of the range, episodes that end go to `finished` in slot order.
+    /// entry per slot of the range, episodes that end go to `scratch.finished`
+    /// in slot order.
     fn step<W: World>(
         &mut self,
         ctx: &Ctx<W>,
         actions: &[u32],
         rewards: &mut [f32],
         dones: &mut [u8],
-        finished: &mut Vec<EpisodeStat>,
+        scratch: &mut Scratch,
     ) {
-        let (sd, h, w) = (ctx.sd, ctx.cfg.history, ctx.quit.window);
-        for s in 0..self.len() {
-            if self.done[s] {
+        let (h, w) = (ctx.cfg.history, ctx.quit.window);
+        scratch.slots.clear();
+        // every reward first (the world may interleave users), then the
+        // bookkeeping in slot order; a slot's own steps keep their order
+        ctx.world.respond_batch(
+            self.users, self.state, actions, self.rngs, self.done, rewards,
+        );
+        // every per-slot array resliced to the range's length, so that indexing
+        // by slot needs no bounds checks
+        let n = self.len();
+        let (actions, rewards, dones) = (&actions[..n], &mut rewards[..n], &mut dones[..n]);
+        let (users, done, steps, ep_reward) = (
+            &self.users[..n],
+            &mut self.done[..n],
+            &mut self.steps[..n],
+            &mut self.ep_reward[..n],
+        );
+        let (hist_items, hist_rewards, hist_len, hist_pos) = (
+            &mut self.hist_items[..n * h],
+            &mut self.hist_rewards[..n * h],
+            &mut self.hist_len[..n],
+            &mut self.hist_pos[..n],
+        );
+        let (win_cats, win_rewards, win_len, win_pos) = (
+            &mut self.win_cats[..n * w],
+            &mut self.win_rewards[..n * w],
+            &mut self.win_len[..n],
+            &mut self.win_pos[..n],
+        );
+        for s in 0..n {
+            if done[s] {
                 rewards[s] = 0.0;
                 dones[s] = 1;
                 continue;
             }
-            let a = actions[s];
-            let user = self.users[s];
-            let r = {
-                let st = &mut self.state[s * sd..(s + 1) * sd];
-                ctx.world.respond(user, st, a, &mut self.rngs[s])
-            };
-            rewards[s] = r;
-            self.push_history(h, s, a, r);
+            let (a, r) = (actions[s], rewards[s]);
+            // push_history
+            let p = hist_pos[s] as usize;
+            hist_items[s * h + p] = a;
+            hist_rewards[s * h + p] = r;
+            hist_pos[s] = if p + 1 == h { 0 } else { p as u32 + 1 };
+            hist_len[s] = (hist_len[s] + 1).min(h as u32);
             let cat = ctx.world.item_category(a as usize);
-            let p = self.win_pos[s] as usize;
-            self.win_cats[s * w + p] = cat;
-            self.win_rewards[s * w + p] = r;
-            self.win_pos[s] = if p + 1 == w { 0 } else { p as u32 + 1 };
-            self.win_len[s] = (self.win_len[s] + 1).min(w as u32);
-            self.steps[s] += 1;
-            self.ep_reward[s] += r;
-            let quit = ctx.quit.should_quit(
-                &self.win_cats[s * w..(s + 1) * w],
-                &self.win_rewards[s * w..(s + 1) * w],
-                self.win_len[s] as usize,
-                cat,
-                self.steps[s] as usize,
-            );
+            let p = win_pos[s] as usize;
+            let filled = (win_len[s] as usize + 1).min(w);
+            let cats = &mut win_cats[s * w..(s + 1) * w];
+            // the window's entries equal to `cat` once `cat` is at p, counted
+            // before writing it: a vector load of what was just written in
+            // scalars would wait for the store (no store-to-load forwarding)
+            let same = 1 + cats[..filled]
+                .iter()
+                .enumerate()
+                .filter(|&(k, &c)| k != p && c == cat)
+                .count();
+            cats[p] = cat;
+            let wr = &mut win_rewards[s * w..(s + 1) * w];
+            wr[p] = r;
+            win_pos[s] = if p + 1 == w { 0 } else { p as u32 + 1 };
+            win_len[s] = filled as u32;
+            steps[s] += 1;
+            ep_reward[s] += r;
+            let quit = ctx
+                .quit
+                .should_quit_counted(same, wr, filled, steps[s] as usize);
             dones[s] = quit as u8;
             if quit {
-                finished.push(EpisodeStat {
+                scratch.finished.push(EpisodeStat {
                     slot: (self.first + s) as u32,
-                    user,
-                    total_reward: self.ep_reward[s],
-                    length: self.steps[s],
+                    user: users[s],
+                    total_reward: ep_reward[s],
+                    length: steps[s],
                 });
                 if ctx.cfg.auto_reset {
-                    self.reset_slot(ctx, s);
+                    scratch.slots.push(s as u32);
                 } else {
-                    self.done[s] = true;
+                    done[s] = true;
                 }
             }
         }
+        // the new users after every reward: their warm starts batch
+        let slots = std::mem::take(&mut scratch.slots);
+        self.reset_slots(ctx, &slots, scratch);
+        scratch.slots = slots;
     }
+}
+
+/// Buffers a step reuses: the episodes it finished, the slots to reset, their
+/// warm-start items and rewards.
+#[derive(Default)]
+struct Scratch {
+    finished: Vec<EpisodeStat>,
+    slots: Vec<u32>,
+    items: Vec<u32>,
+    rewards: Vec<f32>,
 }
 
 impl<W: World> BatchEnv<W> {
@@ -412,7 +479,7 @@ impl<W: World> BatchEnv<W> {
             rngs: (0..b).map(|s| Rng::stream(cfg.seed, s as u64)).collect(),
             finished: Vec::new(),
             workers: None,
-            chunk_finished: Vec::new(),
+            chunk_scratch: Vec::new(),
             min_chunk: MIN_SLOTS_PER_THREAD,
             world,
             quit,
@@ -491,13 +558,13 @@ impl<W: World> BatchEnv<W> {
         let mut workers = self.workers.take().expect("a thread pool");
         let n = workers.threads();
         let per = self.cfg.batch_size.div_ceil(n);
-        let mut chunk_finished = std::mem::take(&mut self.chunk_finished);
-        chunk_finished.resize_with(n, Vec::new);
+        let mut chunk_scratch = std::mem::take(&mut self.chunk_scratch);
+        chunk_scratch.resize_with(n, Scratch::default);
         {
             let (ctx, mut rest) = self.slots();
             let (mut actions, mut rewards, mut dones) = (actions, rewards, dones);
             let mut chunks = Vec::with_capacity(n);
-            for finished in chunk_finished.iter_mut() {
+            for scratch in chunk_scratch.iter_mut() {
                 let k = per.min(rest.len());
                 let (slots, tail) = rest.split_at(k, &ctx);
                 rest = tail;
@@ -510,18 +577,17 @@ impl<W: World> BatchEnv<W> {
                     actions: a,
                     rewards: r,
                     dones: d,
-                    finished,
+                    scratch,
                 });
             }
             workers.for_each_mut(&mut chunks, |_, c| {
-                c.slots
-                    .step(&ctx, c.actions, c.rewards, c.dones, c.finished)
+                c.slots.step(&ctx, c.actions, c.rewards, c.dones, c.scratch)
             });
         }
-        for f in chunk_finished.iter_mut() {
-            self.finished.append(f);
+        for c in chunk_scratch.iter_mut() {
+            self.finished.append(&mut c.finished);
         }
-        self.chunk_finished = chunk_finished;
+        self.chunk_scratch = chunk_scratch;
         self.workers = Some(workers);
     }
 }
@@ -559,10 +625,12 @@ impl<W: World> VecEnv for BatchEnv<W> {
     }
 
     fn reset(&mut self) {
+        let mut scratch = std::mem::take(&mut self.chunk_scratch);
+        scratch.resize_with(1, Scratch::default);
+        let all: Vec<u32> = (0..self.cfg.batch_size as u32).collect();
         let (ctx, mut slots) = self.slots();
-        for s in 0..slots.len() {
-            slots.reset_slot(&ctx, s);
-        }
+        slots.reset_slots(&ctx, &all, &mut scratch[0]);
+        self.chunk_scratch = scratch;
     }
 
     fn set_user_pool(&mut self, users: Vec<u32>) -> Result<()> {
@@ -626,10 +694,12 @@ impl<W: World> VecEnv for BatchEnv<W> {
         if self.workers.is_some() {
             self.step_threaded(actions, rewards, dones);
         } else {
-            let mut finished = std::mem::take(&mut self.finished);
+            let mut scratch = std::mem::take(&mut self.chunk_scratch);
+            scratch.resize_with(1, Scratch::default);
             let (ctx, mut slots) = self.slots();
-            slots.step(&ctx, actions, rewards, dones, &mut finished);
-            self.finished = finished;
+            slots.step(&ctx, actions, rewards, dones, &mut scratch[0]);
+            self.finished.append(&mut scratch[0].finished);
+            self.chunk_scratch = scratch;
         }
         Ok(())
     }

@@ -48,14 +48,29 @@ impl QuitConfig {
         cat: u32,
         steps: usize,
     ) -> bool {
+        let same = if self.max_same_category > 0 {
+            cats[..filled].iter().filter(|&&c| c == cat).count()
+        } else {
+            0
+        };
+        self.should_quit_counted(same, rewards, filled, steps)
+    }
+
+    /// [`QuitConfig::should_quit`] given `same`, how many of the `filled`
+    /// categories in the window equal the one just recommended.
+    #[inline]
+    pub fn should_quit_counted(
+        &self,
+        same: usize,
+        rewards: &[f32],
+        filled: usize,
+        steps: usize,
+    ) -> bool {
         if steps >= self.max_steps {
             return true;
         }
-        if self.max_same_category > 0 {
-            let same = cats[..filled].iter().filter(|&&c| c == cat).count();
-            if same >= self.max_same_category {
-                return true;
-            }
+        if self.max_same_category > 0 && same >= self.max_same_category {
+            return true;
         }
         if self.min_mean_reward > 0.0 && filled == self.window {
             let mean = rewards[..filled].iter().sum::<f32>() / filled as f32;

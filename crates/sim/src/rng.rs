@@ -86,15 +86,27 @@ impl Rng {
         let i = (h & 0x7F) as usize;
         let x = (h >> 8) as f32 * (1.0 / (1u64 << 24) as f32) * ZIG_X[i];
         if x < ZIG_X[i + 1] {
-            return if h & 0x80 != 0 { -x } else { x };
+            // `-x` when bit 7 is set, as a sign flip without a branch (a branch
+            // on a random bit is mispredicted half of the time)
+            return f32::from_bits(x.to_bits() ^ ((h & 0x80) << 24));
         }
-        self.normal_ziggurat_rest(h)
+        // the rest takes and returns the state by value: were `self` passed by
+        // reference, it would escape, and a loop drawing normals would keep the
+        // state in memory instead of registers
+        let (rng, z) = Rng::normal_ziggurat_rest(self.clone(), h);
+        *self = rng;
+        z
     }
 
     /// [`Rng::normal_ziggurat`] after a draw `h` outside its layer's rectangle.
     #[cold]
     #[inline(never)]
-    fn normal_ziggurat_rest(&mut self, mut h: u32) -> f32 {
+    fn normal_ziggurat_rest(mut rng: Rng, h: u32) -> (Rng, f32) {
+        let z = rng.normal_ziggurat_slow(h);
+        (rng, z)
+    }
+
+    fn normal_ziggurat_slow(&mut self, mut h: u32) -> f32 {
         loop {
             let i = (h & 0x7F) as usize;
             let neg = h & 0x80 != 0;

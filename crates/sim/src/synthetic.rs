@@ -119,18 +119,222 @@ fn combine(l: [f32; LANES]) -> f32 {
 /// `sum_k a[k] * b[k]` in [`LANES`] partial sums.
 #[inline]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut l = [0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..LANES {
-            l[j] += x[j] * y[j];
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse::dot(a, b)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut l = [0f32; LANES];
+        let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            for j in 0..LANES {
+                l[j] += x[j] * y[j];
+            }
+        }
+        for (j, (x, y)) in ra.iter().zip(rb).enumerate() {
+            l[j] += x * y;
+        }
+        combine(l)
+    }
+}
+
+/// `u <- u + eta (v - u)` element by element, returning the sum of the squares
+/// of the new `u` in [`LANES`] partial sums, as [`dot`] sums.
+#[inline]
+fn drift(u: &mut [f32], v: &[f32], eta: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        sse::drift(u, v, eta)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let mut l = [0f32; LANES];
+        let (cu, cv) = (u.chunks_exact_mut(LANES), v.chunks_exact(LANES));
+        let rv = cv.remainder();
+        for (u, v) in cu.zip(cv) {
+            for j in 0..LANES {
+                u[j] += eta * (v[j] - u[j]);
+                l[j] += u[j] * u[j];
+            }
+        }
+        let tail = u.len() / LANES * LANES;
+        for (j, (u, &v)) in u[tail..].iter_mut().zip(rv).enumerate() {
+            *u += eta * (v - *u);
+            l[j] += *u * *u;
+        }
+        combine(l)
+    }
+}
+
+/// The same operations as the portable [`dot`] and [`drift`], in the same order
+/// per element, on SSE2 registers (every x86_64 CPU has SSE2): lanes 0-3 of the
+/// [`LANES`] partial sums in one register, lanes 4-7 in another. LLVM's own
+/// vectorisation of the portable loops splits the 8 lanes unevenly and shuffles a lot.
+#[cfg(target_arch = "x86_64")]
+mod sse {
+    use super::{combine, LANES};
+    use core::arch::x86_64::*;
+
+    /// `combine` of the lanes `lo` (0-3) and `hi` (4-7) plus the scalar tail
+    /// `a[k] * b[k]` added to lane `k`, in the order `combine` adds them.
+    #[inline(always)]
+    fn finish(lo: __m128, hi: __m128, tail: impl FnOnce(&mut [f32; LANES])) -> f32 {
+        let mut l = [0f32; LANES];
+        // SAFETY: `l` holds 8 f32; unaligned stores
+        unsafe {
+            _mm_storeu_ps(l.as_mut_ptr(), lo);
+            _mm_storeu_ps(l.as_mut_ptr().add(4), hi);
+        }
+        tail(&mut l);
+        combine(l)
+    }
+
+    /// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`, as `combine`.
+    #[inline(always)]
+    fn hsum(lo: __m128, hi: __m128) -> f32 {
+        // SAFETY: SSE2 is part of x86_64
+        unsafe {
+            let s = _mm_add_ps(lo, hi); // l0+l4, l1+l5, l2+l6, l3+l7
+            let t = _mm_add_ps(s, _mm_movehl_ps(s, s)); // (l0+l4)+(l2+l6), (l1+l5)+(l3+l7)
+            _mm_cvtss_f32(_mm_add_ss(t, _mm_shuffle_ps(t, t, 1)))
         }
     }
-    for (j, (x, y)) in ra.iter().zip(rb).enumerate() {
-        l[j] += x * y;
+
+    /// `sigmoid` of four lanes: `1 / (1 + libm::expf(-x))` with libm's `expf`
+    /// (FreeBSD's `e_expf.c`) written out lane by lane, the same f32
+    /// operations in the same order for every argument with
+    /// `2^-14 < |x| < 87.33655` (where expf's result is normal and its
+    /// branches only choose `k`); a vector with any other lane goes to the
+    /// scalar `sigmoid`. Checked against it bit for bit over the f32 range
+    /// (tests `sigmoid4_matches_scalar*`).
+    #[inline(always)]
+    pub fn sigmoid4(v: &mut [f32; 4]) {
+        // libm's constants, by their bits
+        const LN2_HI: f32 = f32::from_bits(0x3f31_7200);
+        const LN2_LO: f32 = f32::from_bits(0x35bf_be8e);
+        const INV_LN2: f32 = f32::from_bits(0x3fb8_aa3b);
+        const P1: f32 = f32::from_bits(0x3e2a_aa8f);
+        const P2: f32 = f32::from_bits(0xbb35_5215);
+        // SAFETY: SSE2 is part of x86_64; loads and stores of the 4 f32 of `v`
+        unsafe {
+            let x = _mm_xor_ps(_mm_loadu_ps(v.as_ptr()), _mm_set1_ps(-0.0));
+            let bits = _mm_castps_si128(x);
+            let hx = _mm_and_si128(bits, _mm_set1_epi32(0x7fff_ffff));
+            let fast = _mm_and_si128(
+                _mm_cmpgt_epi32(hx, _mm_set1_epi32(0x3900_0000)),
+                _mm_cmplt_epi32(hx, _mm_set1_epi32(0x42ae_ac50)),
+            );
+            if _mm_movemask_ps(_mm_castsi128_ps(fast)) != 0xF {
+                v.iter_mut().for_each(|x| *x = super::sigmoid(*x));
+                return;
+            }
+            let neg = _mm_srai_epi32(bits, 31); // -1 where x < 0
+                                                // |x| > 1.5 ln2: k = (int)(x / ln2 + (x < 0 ? -0.5 : 0.5))
+            let half = _mm_or_ps(_mm_and_ps(x, _mm_set1_ps(-0.0)), _mm_set1_ps(0.5));
+            let k_big = _mm_cvttps_epi32(_mm_add_ps(_mm_mul_ps(_mm_set1_ps(INV_LN2), x), half));
+            // 0.5 ln2 < |x| <= 1.5 ln2: k = 1 - 2 sign; below: k = 0
+            let k_mid = _mm_or_si128(neg, _mm_set1_epi32(1));
+            let big = _mm_cmpgt_epi32(hx, _mm_set1_epi32(0x3f85_1592));
+            let mid = _mm_cmpgt_epi32(hx, _mm_set1_epi32(0x3eb1_7218));
+            let k = _mm_or_si128(
+                _mm_and_si128(big, k_big),
+                _mm_andnot_si128(big, _mm_and_si128(mid, k_mid)),
+            );
+            // with k = 0 these give hi = x, lo = +0 and x unchanged, as
+            // expf's branch for |x| <= 0.5 ln2 sets them
+            let kf = _mm_cvtepi32_ps(k);
+            let hi = _mm_sub_ps(x, _mm_mul_ps(kf, _mm_set1_ps(LN2_HI)));
+            let lo = _mm_mul_ps(kf, _mm_set1_ps(LN2_LO));
+            let x = _mm_sub_ps(hi, lo);
+            let xx = _mm_mul_ps(x, x);
+            let c = _mm_sub_ps(
+                x,
+                _mm_mul_ps(
+                    xx,
+                    _mm_add_ps(_mm_set1_ps(P1), _mm_mul_ps(xx, _mm_set1_ps(P2))),
+                ),
+            );
+            let one = _mm_set1_ps(1.0);
+            let q = _mm_div_ps(_mm_mul_ps(x, c), _mm_sub_ps(_mm_set1_ps(2.0), c));
+            let y = _mm_add_ps(one, _mm_add_ps(_mm_sub_ps(q, lo), hi));
+            // scalbnf(y, k) for -126 <= k <= 126: one multiplication by 2^k
+            // (and by 1 for k = 0, where expf returns y)
+            let scale =
+                _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(k, _mm_set1_epi32(0x7f)), 23));
+            let e = _mm_mul_ps(y, scale);
+            _mm_storeu_ps(v.as_mut_ptr(), _mm_div_ps(one, _mm_add_ps(one, e)));
+        }
     }
-    combine(l)
+
+    #[inline(always)]
+    pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+        let n = a.len().min(b.len());
+        let full = n / LANES * LANES;
+        // SAFETY: SSE2 is part of x86_64; every load reads a[k..k + 4] and
+        // b[k..k + 4] with k + 8 <= full <= n
+        let (lo, hi) = unsafe {
+            let (pa, pb) = (a.as_ptr(), b.as_ptr());
+            let (mut lo, mut hi) = (_mm_setzero_ps(), _mm_setzero_ps());
+            let mut k = 0;
+            while k < full {
+                let p0 = _mm_mul_ps(_mm_loadu_ps(pa.add(k)), _mm_loadu_ps(pb.add(k)));
+                let p1 = _mm_mul_ps(_mm_loadu_ps(pa.add(k + 4)), _mm_loadu_ps(pb.add(k + 4)));
+                lo = _mm_add_ps(lo, p0);
+                hi = _mm_add_ps(hi, p1);
+                k += LANES;
+            }
+            (lo, hi)
+        };
+        if full == n {
+            hsum(lo, hi)
+        } else {
+            finish(lo, hi, |l| {
+                for (j, (x, y)) in a[full..n].iter().zip(&b[full..n]).enumerate() {
+                    l[j] += x * y;
+                }
+            })
+        }
+    }
+
+    #[inline(always)]
+    pub fn drift(u: &mut [f32], v: &[f32], eta: f32) -> f32 {
+        let n = u.len().min(v.len());
+        let full = n / LANES * LANES;
+        // SAFETY: SSE2 is part of x86_64; every access is to u[k..k + 4] or
+        // v[k..k + 4] with k + 8 <= full <= n
+        let (lo, hi) = unsafe {
+            let (pu, pv) = (u.as_mut_ptr(), v.as_ptr());
+            let e = _mm_set1_ps(eta);
+            let (mut lo, mut hi) = (_mm_setzero_ps(), _mm_setzero_ps());
+            let mut k = 0;
+            while k < full {
+                let u0 = _mm_loadu_ps(pu.add(k));
+                let u1 = _mm_loadu_ps(pu.add(k + 4));
+                let d0 = _mm_sub_ps(_mm_loadu_ps(pv.add(k)), u0);
+                let d1 = _mm_sub_ps(_mm_loadu_ps(pv.add(k + 4)), u1);
+                let u0 = _mm_add_ps(u0, _mm_mul_ps(e, d0));
+                let u1 = _mm_add_ps(u1, _mm_mul_ps(e, d1));
+                _mm_storeu_ps(pu.add(k), u0);
+                _mm_storeu_ps(pu.add(k + 4), u1);
+                lo = _mm_add_ps(lo, _mm_mul_ps(u0, u0));
+                hi = _mm_add_ps(hi, _mm_mul_ps(u1, u1));
+                k += LANES;
+            }
+            (lo, hi)
+        };
+        if full == n {
+            hsum(lo, hi)
+        } else {
+            finish(lo, hi, |l| {
+                for (j, (x, &y)) in u[full..n].iter_mut().zip(&v[full..n]).enumerate() {
+                    *x += eta * (y - *x);
+                    l[j] += *x * *x;
+                }
+            })
+        }
+    }
 }
 
 /// Scales `v` to unit length (multiplying by 1 / norm); leaves a zero vector as is.
@@ -143,6 +347,33 @@ fn scale_to_unit(v: &mut [f32], sum_sq: f32) {
     }
 }
 
+/// `sum_sq` -> `1 / sqrt(sum_sq)` as [`scale_to_unit`] computes it, or NaN
+/// where the norm is not positive (`scale_to_unit` leaves such a vector as is);
+/// four at a time on x86_64 (`sqrtps` and `divps` round as `sqrtss` and `divss`).
+#[inline]
+fn inverse_norms(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    let x = {
+        let mut c = x.chunks_exact_mut(4);
+        for q in &mut c {
+            // SAFETY: SSE2 is part of x86_64; `q` holds 4 f32
+            unsafe {
+                use core::arch::x86_64::*;
+                let n = _mm_sqrt_ps(_mm_loadu_ps(q.as_ptr()));
+                let inv = _mm_div_ps(_mm_set1_ps(1.0), n);
+                let pos = _mm_cmpgt_ps(n, _mm_setzero_ps());
+                let nan = _mm_andnot_ps(pos, _mm_set1_ps(f32::NAN));
+                _mm_storeu_ps(q.as_mut_ptr(), _mm_or_ps(_mm_and_ps(pos, inv), nan));
+            }
+        }
+        c.into_remainder()
+    };
+    for v in x {
+        let n = libm::sqrtf(*v);
+        *v = if n > 0.0 { 1.0 / n } else { f32::NAN };
+    }
+}
+
 fn normalise(v: &mut [f32]) {
     scale_to_unit(v, dot(v, v));
 }
@@ -150,6 +381,22 @@ fn normalise(v: &mut [f32]) {
 #[inline]
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + libm::expf(-x))
+}
+
+/// [`sigmoid`] of every element, four at a time on x86_64.
+#[inline]
+fn sigmoids(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    let x = {
+        let mut c = x.chunks_exact_mut(4);
+        for q in &mut c {
+            sse::sigmoid4(q.try_into().unwrap());
+        }
+        c.into_remainder()
+    };
+    for v in x {
+        *v = sigmoid(*v);
+    }
 }
 
 impl Synthetic {
@@ -255,29 +502,128 @@ impl World for Synthetic {
 
     #[inline]
     fn respond(&self, _user: u32, state: &mut [f32], item: u32, rng: &mut Rng) -> f32 {
-        let item = item as usize;
-        let mean = self.expected_reward(state, item);
-        let r = (mean + self.cfg.noise * rng.normal_ziggurat()).clamp(0.0, 1.0);
+        let mean = self.expected_reward(state, item as usize);
+        self.respond_rest(state, item as usize, mean, rng)
+    }
+
+    /// See [`Synthetic::respond_blocks`].
+    fn respond_batch(
+        &self,
+        _users: &[u32],
+        states: &mut [f32],
+        items: &[u32],
+        rngs: &mut [Rng],
+        skip: &[bool],
+        rewards: &mut [f32],
+    ) {
+        let n = items.len();
+        let skip = &skip[..n];
+        self.respond_blocks(states, rngs, n, |j| j, |j| !skip[j], items, rewards);
+    }
+
+    /// See [`Synthetic::respond_blocks`].
+    fn respond_at(
+        &self,
+        _users: &[u32],
+        states: &mut [f32],
+        rngs: &mut [Rng],
+        slots: &[u32],
+        items: &[u32],
+        rewards: &mut [f32],
+    ) {
+        let n = slots.len();
+        self.respond_blocks(
+            states,
+            rngs,
+            n,
+            |j| slots[j] as usize,
+            |_| true,
+            items,
+            rewards,
+        );
+    }
+}
+
+impl Synthetic {
+    /// `respond` for users j < n that are `active(j)`: state and RNG of slot
+    /// `slot(j)`, `items[j]`, reward into `rewards[j]`. Three passes over
+    /// blocks of users: the affinities, the sigmoids, then noise and drift.
+    /// The same operations per user; the passes give the CPU independent
+    /// `expf`s (four at a time on x86_64) and drift updates to overlap, where
+    /// one user's chain (dot, exp, divide, drift, sqrt, divide) is a long wait.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn respond_blocks(
+        &self,
+        states: &mut [f32],
+        rngs: &mut [Rng],
+        n: usize,
+        slot: impl Fn(usize) -> usize,
+        active: impl Fn(usize) -> bool,
+        items: &[u32],
+        rewards: &mut [f32],
+    ) {
+        const BLOCK: usize = 64;
+        let d = self.cfg.dim;
+        let (items, rewards) = (&items[..n], &mut rewards[..n]);
+        let mut mean = [0f32; BLOCK];
+        for b0 in (0..n).step_by(BLOCK) {
+            let m = BLOCK.min(n - b0);
+            for j in 0..m {
+                mean[j] = if active(b0 + j) {
+                    let s = slot(b0 + j);
+                    let v = self.item_vector(items[b0 + j] as usize);
+                    self.cfg.gain * dot(&states[s * d..(s + 1) * d], v) + self.cfg.bias
+                } else {
+                    1.0 // anything in range of `sse::sigmoid4`'s fast path
+                };
+            }
+            sigmoids(&mut mean[..m]);
+            // noise and drift; the norms of the drifted states (sqrt and
+            // divide, the slowest steps of the chain) four at a time after it
+            let drifting = self.cfg.drift > 0.0;
+            for j in 0..m {
+                if active(b0 + j) {
+                    let s = slot(b0 + j);
+                    let item = items[b0 + j] as usize;
+                    let r = self.noisy_reward(mean[j], &mut rngs[s]);
+                    rewards[b0 + j] = r;
+                    if drifting {
+                        let u = &mut states[s * d..(s + 1) * d];
+                        mean[j] = drift(u, self.item_vector(item), self.cfg.drift * r);
+                    }
+                }
+            }
+            if drifting {
+                inverse_norms(&mut mean[..m]);
+                for (j, &inv) in mean[..m].iter().enumerate() {
+                    // NaN where the norm is not positive: the state stays as it is
+                    if active(b0 + j) && !inv.is_nan() {
+                        let s = slot(b0 + j);
+                        states[s * d..(s + 1) * d]
+                            .iter_mut()
+                            .for_each(|x| *x *= inv);
+                    }
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn noisy_reward(&self, mean: f32, rng: &mut Rng) -> f32 {
+        (mean + self.cfg.noise * rng.normal_ziggurat()).clamp(0.0, 1.0)
+    }
+
+    /// The reward given its noiseless `mean`, and the drift of the user's state.
+    #[inline(always)]
+    fn respond_rest(&self, state: &mut [f32], item: usize, mean: f32, rng: &mut Rng) -> f32 {
+        let r = self.noisy_reward(mean, rng);
         if self.cfg.drift > 0.0 {
             // u <- u + eta (v - u), summing the squares of the new u in lanes as
             // `dot` does, then u <- u / |u|
             let eta = self.cfg.drift * r;
-            let v = self.item_vector(item);
-            let mut l = [0f32; LANES];
-            let (cu, cv) = (state.chunks_exact_mut(LANES), v.chunks_exact(LANES));
-            let rv = cv.remainder();
-            for (u, v) in cu.zip(cv) {
-                for j in 0..LANES {
-                    u[j] += eta * (v[j] - u[j]);
-                    l[j] += u[j] * u[j];
-                }
-            }
-            let tail = state.len() / LANES * LANES;
-            for (j, (u, &v)) in state[tail..].iter_mut().zip(rv).enumerate() {
-                *u += eta * (v - *u);
-                l[j] += *u * *u;
-            }
-            scale_to_unit(state, combine(l));
+            let sum_sq = drift(state, self.item_vector(item), eta);
+            scale_to_unit(state, sum_sq);
         }
         r
     }
@@ -315,6 +661,49 @@ mod tests {
         let best = means.iter().cloned().fold(0.0, f32::max);
         let worst = means.iter().cloned().fold(1.0, f32::min);
         assert!(best - worst > 0.3, "{means:?}");
+    }
+
+    /// `sse::sigmoid4` against the scalar `sigmoid` on every `stride`-th f32
+    /// bit pattern, offset by `start`, four neighbours at a time.
+    #[cfg(target_arch = "x86_64")]
+    fn check_sigmoid4(start: u32, stride: u32) {
+        let mut b = start as u64;
+        while b < 1 << 32 {
+            let mut v = [0f32; 4];
+            for (j, x) in v.iter_mut().enumerate() {
+                *x = f32::from_bits((b as u32).wrapping_add(j as u32));
+            }
+            let want = v.map(sigmoid);
+            sse::sigmoid4(&mut v);
+            for j in 0..4 {
+                assert_eq!(
+                    v[j].to_bits(),
+                    want[j].to_bits(),
+                    "x bits {:#x}",
+                    b + j as u64
+                );
+            }
+            b += stride as u64;
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sigmoid4_matches_scalar() {
+        check_sigmoid4(0, 997);
+        check_sigmoid4(0x3000_0000, 1 << 20); // mixed lanes around the fast path's bounds
+        let mut v = [0.3f32, -87.4, 1.0, -2.0];
+        sse::sigmoid4(&mut v);
+        assert_eq!(v, [0.3f32, -87.4, 1.0, -2.0].map(sigmoid));
+    }
+
+    /// Every f32 (a minute or so in release: `cargo test --release -p
+    /// ialp-sim sigmoid4_matches_scalar_everywhere -- --ignored`).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[ignore]
+    fn sigmoid4_matches_scalar_everywhere() {
+        check_sigmoid4(0, 4);
     }
 
     #[test]
