@@ -140,8 +140,16 @@ unsafe fn gemm_avx512(
     gemm_tiles::<8, 32>(a, ars, acs, b, c, rows, depth, n)
 }
 
-/// The tiled loop: full `MR x NR` tiles, then narrower column tiles of 8 and
-/// 1, each with rows in blocks of `MR` and then one at a time.
+/// Depth and rows handled per block: a KC x n slice of B and an MC x KC block
+/// of A stay in cache while the column panels run over them.
+const KC: usize = 256;
+const MC: usize = 64;
+
+/// The tiled loop. The shared dimension runs in chunks of [`KC`] (in order,
+/// so every element of C still gets its products in order: a chunk adds to
+/// what the chunks before it left in C), the rows in blocks of [`MC`]; within
+/// them full `MR x NR` tiles, then narrower column tiles of 8 and 1, each with
+/// rows by `MR` and then one at a time.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn gemm_tiles<const MR: usize, const NR: usize>(
@@ -154,24 +162,30 @@ fn gemm_tiles<const MR: usize, const NR: usize>(
     depth: usize,
     n: usize,
 ) {
-    let mut j = 0;
-    while j + NR <= n {
-        col_panel::<MR, NR>(a, ars, acs, b, c, rows, depth, n, j);
-        j += NR;
-    }
-    if NR > 8 {
-        while j + 8 <= n {
-            col_panel::<MR, 8>(a, ars, acs, b, c, rows, depth, n, j);
-            j += 8;
+    for p0 in (0..depth).step_by(KC) {
+        let ps = (p0, (p0 + KC).min(depth));
+        for r0 in (0..rows).step_by(MC) {
+            let rs = (r0, (r0 + MC).min(rows));
+            let mut j = 0;
+            while j + NR <= n {
+                col_panel::<MR, NR>(a, ars, acs, b, c, rs, ps, n, j);
+                j += NR;
+            }
+            if NR > 8 {
+                while j + 8 <= n {
+                    col_panel::<MR, 8>(a, ars, acs, b, c, rs, ps, n, j);
+                    j += 8;
+                }
+            }
+            while j < n {
+                col_panel::<MR, 1>(a, ars, acs, b, c, rs, ps, n, j);
+                j += 1;
+            }
         }
-    }
-    while j < n {
-        col_panel::<MR, 1>(a, ars, acs, b, c, rows, depth, n, j);
-        j += 1;
     }
 }
 
-/// Columns `j0 .. j0 + NR` of C, all rows.
+/// Columns `j0 .. j0 + NR` of C, rows `rs.0 .. rs.1`, depth `ps.0 .. ps.1`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn col_panel<const MR: usize, const NR: usize>(
@@ -180,18 +194,18 @@ fn col_panel<const MR: usize, const NR: usize>(
     acs: usize,
     b: &[f32],
     c: &mut [f32],
-    rows: usize,
-    depth: usize,
+    rs: (usize, usize),
+    ps: (usize, usize),
     n: usize,
     j0: usize,
 ) {
-    let mut i = 0;
-    while i + MR <= rows {
-        tile::<MR, NR>(a, ars, acs, b, c, depth, n, i, j0);
+    let mut i = rs.0;
+    while i + MR <= rs.1 {
+        tile::<MR, NR>(a, ars, acs, b, c, ps, n, i, j0);
         i += MR;
     }
-    while i < rows {
-        tile::<1, NR>(a, ars, acs, b, c, depth, n, i, j0);
+    while i < rs.1 {
+        tile::<1, NR>(a, ars, acs, b, c, ps, n, i, j0);
         i += 1;
     }
 }
@@ -209,21 +223,21 @@ fn tile<const R: usize, const NR: usize>(
     acs: usize,
     b: &[f32],
     c: &mut [f32],
-    depth: usize,
+    (p0, p1): (usize, usize),
     n: usize,
     i0: usize,
     j0: usize,
 ) {
-    assert!(i0 + R <= c.len() / n && j0 + NR <= n && b.len() >= depth * n);
-    assert!((i0 + R - 1) * ars + (depth - 1) * acs < a.len());
+    assert!(i0 + R <= c.len() / n && j0 + NR <= n && b.len() >= p1 * n && p0 < p1);
+    assert!((i0 + R - 1) * ars + (p1 - 1) * acs < a.len());
     let mut acc = [[0f32; NR]; R];
     for (r, row) in acc.iter_mut().enumerate() {
         row.copy_from_slice(&c[(i0 + r) * n + j0..(i0 + r) * n + j0 + NR]);
     }
     let a0 = i0 * ars;
-    for p in 0..depth {
+    for p in p0..p1 {
         let ap = a0 + p * acs;
-        // SAFETY: p * n + j0 + NR <= depth * n <= b.len(), asserted above
+        // SAFETY: p * n + j0 + NR <= p1 * n <= b.len(), asserted above
         let bp: &[f32; NR] = unsafe { &*(b.as_ptr().add(p * n + j0) as *const [f32; NR]) };
         for (r, row) in acc.iter_mut().enumerate() {
             // SAFETY: (i0 + r) * ars + p * acs <= the bound asserted above
@@ -530,6 +544,7 @@ mod tests {
             (13, 500, 32),
             (64, 64, 1),
             (33, 19, 47),
+            (130, 300, 40),
         ];
         for &(m, k, n) in &shapes {
             for zeros in [false, true] {
