@@ -16,34 +16,38 @@ interface Report {
   results: { rows: { method: string; phase: string; summary: { episodes: number; meanReturn: number } }[]; updates: number; envSteps: number };
 }
 
-const args = ['train', '--env', 'synthetic', '--seed', '1', '--episodes', '1500', '--eval-episodes', '256', '--json'];
+const args = (seed: number) => ['train', '--env', 'synthetic', '--seed', String(seed), '--episodes', '2000', '--eval-episodes', '256', '--json'];
 
-torchTest('ialp train --compute torch is consistent with --compute ndarray (same seed, within 15%)', async (t) => {
+torchTest('ialp train --compute torch is consistent with --compute ndarray (same seeds, within 15%)', async (t) => {
   t.true(haveTorch, `no torch build at ${torchAddonPath()}: run \`bash scripts/setup-torch.sh && npm run build:torch\``);
-  const [nd, tc] = await Promise.all([
-    runCli([...args, '--compute', 'ndarray']),
-    runCli([...args, '--compute', 'torch', '--device', 'cpu']),
-  ]);
-  t.is(nd.code, 0, nd.stderr);
-  t.is(tc.code, 0, tc.stderr);
-  const [a, b] = [nd, tc].map((r) => JSON.parse(r.stdout) as Report);
-  t.is(a!.backend, 'native');
-  t.is(b!.backend, 'native-torch');
   const row = (r: Report, method: string, phase: string) =>
     r.results.rows.find((x) => x.method === method && x.phase === phase)!.summary;
-  // the baselines do not involve the networks: identical
-  t.deepEqual(row(a!, 'random', 'evaluation'), row(b!, 'random', 'evaluation'));
-  t.deepEqual(row(a!, 'popularity', 'evaluation'), row(b!, 'popularity', 'evaluation'));
-  // both learn, and land within 15% of each other: the two start from the
-  // same weights, but f32 rounding differs by ulps, so sampled actions (and
-  // hence the run) drift apart after a while
-  const random = row(a!, 'random', 'evaluation').meanReturn;
-  const ra = row(a!, 'a2c', 'evaluation').meanReturn;
-  const rb = row(b!, 'a2c', 'evaluation').meanReturn;
-  t.true(ra > 1.3 * random, `ndarray ${ra} vs random ${random}`);
-  t.true(rb > 1.3 * random, `torch ${rb} vs random ${random}`);
-  t.true(Math.abs(ra - rb) <= 0.15 * ra, `ndarray ${ra} vs torch ${rb}`);
-  t.true(Math.abs(a!.results.updates - b!.results.updates) <= 0.15 * a!.results.updates);
+  // Two seeds: the two backends start from the same weights, but f32 rounding
+  // differs by ulps, so sampled actions (and hence a run) drift apart after a
+  // while, and one seed's run lands anywhere in a wide range (seed 1 at 1500
+  // episodes: 4.49 vs 4.97; at 2000: 5.12 vs 4.95; seeds 2 and 3 identical).
+  const sums = { random: 0, nd: 0, torch: 0, updatesNd: 0, updatesTorch: 0 };
+  for (const seed of [1, 2]) {
+    const [nd, tc] = await Promise.all([runCli([...args(seed), '--compute', 'ndarray']), runCli([...args(seed), '--compute', 'torch', '--device', 'cpu'])]);
+    t.is(nd.code, 0, nd.stderr);
+    t.is(tc.code, 0, tc.stderr);
+    const [a, b] = [nd, tc].map((r) => JSON.parse(r.stdout) as Report);
+    t.is(a!.backend, 'native');
+    t.is(b!.backend, 'native-torch');
+    // the baselines do not involve the networks: identical
+    t.deepEqual(row(a!, 'random', 'evaluation'), row(b!, 'random', 'evaluation'));
+    t.deepEqual(row(a!, 'popularity', 'evaluation'), row(b!, 'popularity', 'evaluation'));
+    sums.random += row(a!, 'random', 'evaluation').meanReturn / 2;
+    sums.nd += row(a!, 'a2c', 'evaluation').meanReturn / 2;
+    sums.torch += row(b!, 'a2c', 'evaluation').meanReturn / 2;
+    sums.updatesNd += a!.results.updates;
+    sums.updatesTorch += b!.results.updates;
+  }
+  const { random, nd, torch } = sums;
+  t.true(nd > 1.3 * random, `ndarray ${nd} vs random ${random}`);
+  t.true(torch > 1.3 * random, `torch ${torch} vs random ${random}`);
+  t.true(Math.abs(nd - torch) <= 0.15 * nd, `ndarray ${nd} vs torch ${torch}`);
+  t.true(Math.abs(sums.updatesNd - sums.updatesTorch) <= 0.15 * sums.updatesNd);
 });
 
 torchTest('ialp train --compute torch is deterministic on the CPU', async (t) => {
