@@ -78,7 +78,7 @@ fn gemm(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum SimdLevel {
     Base,
     Avx2,
@@ -94,12 +94,24 @@ fn simd_level() -> SimdLevel {
         1 => SimdLevel::Avx2,
         2 => SimdLevel::Avx512,
         _ => {
+            let widest = if is_x86_feature_detected!("avx512f") {
+                SimdLevel::Avx512
+            } else if is_x86_feature_detected!("avx2") {
+                SimdLevel::Avx2
+            } else {
+                SimdLevel::Base
+            };
+            // a cap: never wider than the CPU has
             let l = match std::env::var("IALP_SIMD").as_deref() {
+                Err(_) | Ok("" | "auto" | "avx512") => widest,
+                Ok("avx2") => widest.min(SimdLevel::Avx2),
                 Ok("base") => SimdLevel::Base,
-                Ok("avx2") if is_x86_feature_detected!("avx2") => SimdLevel::Avx2,
-                _ if is_x86_feature_detected!("avx512f") => SimdLevel::Avx512,
-                _ if is_x86_feature_detected!("avx2") => SimdLevel::Avx2,
-                _ => SimdLevel::Base,
+                Ok(other) => {
+                    eprintln!(
+                        "ialp: IALP_SIMD=\"{other}\" is not one of auto, avx512, avx2, base; using {widest:?}"
+                    );
+                    widest
+                }
             };
             LEVEL.store(l as u8, Ordering::Relaxed);
             l
