@@ -19,11 +19,10 @@
 mod common;
 
 use ialp_ac_core::encoder::StateEncoder;
-use ialp_ac_core::{AcBackend, AdamConfig, LossConfig, NdarrayNet, NetConfig, UpdateBatch};
+use ialp_ac_core::{AcBackend, LossConfig, NdarrayNet, UpdateBatch};
 use ialp_sim::{Rng, Synthetic, SyntheticConfig, World};
 use std::fmt::Write as _;
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Instant;
 
 struct Args {
@@ -181,18 +180,8 @@ fn main() {
     );
     for &hidden in &args.hidden {
         for &rows in &args.batches {
-            let nd = NdarrayNet::new(
-                NetConfig {
-                    hidden,
-                    ..Default::default()
-                },
-                in_dim,
-                Arc::clone(&encoder.item_features),
-                w.n_items(),
-                AdamConfig::default(),
-                1,
-            )
-            .unwrap_or_else(|e| fail(&format!("network: {e}")));
+            let nd = common::bench_net(hidden, &encoder, w.n_items())
+                .unwrap_or_else(|e| fail(&format!("network: {e}")));
             let data = common::RandomBatch::new(&mut rng, rows, in_dim, w.n_items());
             let batch = data.view();
             let mut names = Vec::new();

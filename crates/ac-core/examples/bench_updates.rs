@@ -16,10 +16,9 @@ mod common;
 use ialp_ac_core::buffer::{ReplayBuffer, RolloutBuffer};
 use ialp_ac_core::encoder::StateEncoder;
 use ialp_ac_core::gae::gae;
-use ialp_ac_core::{AcBackend, AdamConfig, LossConfig, NdarrayNet, NetConfig};
+use ialp_ac_core::{AcBackend, LossConfig};
 use ialp_sim::{Rng, Synthetic, SyntheticConfig, World};
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Instant;
 
 struct Args {
@@ -106,18 +105,7 @@ fn bench_ac(args: &Args) {
     let mut rng = Rng::new(3);
     for &hidden in &args.hidden {
         for &rows in &args.batches {
-            let mut net = NdarrayNet::new(
-                NetConfig {
-                    hidden,
-                    ..Default::default()
-                },
-                in_dim,
-                Arc::clone(&encoder.item_features),
-                w.n_items(),
-                AdamConfig::default(),
-                1,
-            )
-            .expect("network");
+            let mut net = common::bench_net(hidden, &encoder, w.n_items()).expect("network");
             let data = common::RandomBatch::new(&mut rng, rows, in_dim, w.n_items());
             let batch = data.view();
             let loss = LossConfig::default();

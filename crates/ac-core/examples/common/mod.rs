@@ -46,3 +46,23 @@ impl RandomBatch {
         }
     }
 }
+
+/// The network both benchmarks time: `NdarrayNet` of width `hidden` over the
+/// encoder's inputs and items, default depth, embedding and Adam, seed 1.
+pub fn bench_net(
+    hidden: usize,
+    encoder: &ialp_ac_core::encoder::StateEncoder,
+    n_items: usize,
+) -> ialp_ac_core::Result<ialp_ac_core::NdarrayNet> {
+    ialp_ac_core::NdarrayNet::new(
+        ialp_ac_core::NetConfig {
+            hidden,
+            ..Default::default()
+        },
+        encoder.out_dim(),
+        std::sync::Arc::clone(&encoder.item_features),
+        n_items,
+        ialp_ac_core::AdamConfig::default(),
+        1,
+    )
+}
