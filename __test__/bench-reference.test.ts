@@ -57,7 +57,7 @@ for (const [label, spec] of [
   ['d = 32, B = 8 (the bench setting)', { batch: { batchSize: 8, seed: 1 }, synthetic: { dim: 32 } }],
   ['defaults, B = 8, another seed', { batch: { batchSize: 8, seed: 12345 }, synthetic: { seed: 7 } }],
   ['no auto-reset, long window, no drift', { batch: { batchSize: 8, autoReset: false, warmStart: 0 }, quit: { window: 8, maxSameCategory: 4 }, synthetic: { drift: 0 } }],
-  // d not a multiple of the 8 lanes of the sums (synthetic.rs `dot`): the remainder path
+  // d not a multiple of the 8 lanes of the sums (lanes.rs `dot`): the remainder path
   ['d = 13, B = 8', { batch: { batchSize: 8, seed: 2 }, synthetic: { dim: 13, seed: 3 } }],
 ] as [string, EnvSpec][]) {
   test(`reference synthetic equals the Rust one: ${label}`, (t) => {

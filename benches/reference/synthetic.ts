@@ -9,7 +9,7 @@
 //     not Math.exp / Math.log, which differ in the last bit;
 //   - normals come from the same ziggurat with the same tables (rng.rs);
 //   - sums over the d latent dimensions run in the same 8 interleaved partial
-//     sums as synthetic.rs (`dot`).
+//     sums as lanes.rs (`dot`).
 // It is written for speed as a careful JavaScript developer would: flat typed
 // arrays, no allocation per step.
 
@@ -383,7 +383,7 @@ function hiLo(x: number, what: string): [number, number] {
 
 /**
  * sum_k a[ao + k] * b[bo + k] in 8 interleaved partial sums (element k to lane
- * k % 8), combined as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): synthetic.rs `dot`.
+ * k % 8), combined as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): lanes.rs `dot`.
  */
 function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number): number {
   let l0 = 0;
@@ -416,7 +416,7 @@ function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, d: number
   return f(f(f(f(l0 + l4) + f(l2 + l6)) + f(f(l1 + l5) + f(l3 + l7))));
 }
 
-/** Multiply v[o .. o + d] by 1 / sqrt(sumSq) unless it is 0 (synthetic.rs `scale_to_unit`). */
+/** Multiply v[o .. o + d] by 1 / sqrt(sumSq) unless it is 0 (lanes.rs `scale_to_unit`). */
 function scaleToUnit(v: Float32Array, o: number, d: number, sumSq: number): void {
   const n = f(Math.sqrt(sumSq));
   if (n > 0) {
@@ -425,7 +425,7 @@ function scaleToUnit(v: Float32Array, o: number, d: number, sumSq: number): void
   }
 }
 
-/** synthetic.rs `normalise`. */
+/** lanes.rs `normalise`. */
 function normalise(v: Float32Array, o: number, d: number): void {
   scaleToUnit(v, o, d, dot(v, o, v, o, d));
 }

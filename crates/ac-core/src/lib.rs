@@ -1,20 +1,27 @@
 //! Actor-critic learning for recommender policies: networks, optimisers,
 //! buffers, advantage estimation, the algorithms and policy artefacts.
 //! Knows nothing of Node or browsers.
+//!
+//! The folders show the layers, bottom up: `kernels` (linear algebra, GAE,
+//! Adam, the rollout buffer), `networks` (the actor-critic nets and the
+//! `compute` that picks their implementation), `algorithms` (A2C, iALP,
+//! A-iALP_ap, evaluation, and their `config`), `artefacts` (what training
+//! leaves: policies and reward models). `api` is the surface both bindings
+//! export. Every module is re-exported at the crate root, so paths such as
+//! `ialp_ac_core::a2c` do not name the folder.
 
-pub mod adam;
+pub mod algorithms;
 pub mod api;
-pub mod buffer;
-pub mod compute;
-pub mod encoder;
-pub mod gae;
-pub mod ialp;
-pub mod linalg;
-pub mod mlp;
-pub mod net;
-pub mod params;
+pub mod artefacts;
+pub mod kernels;
+pub mod networks;
+
+pub use algorithms::{a2c, a_ialp, config, eval, ialp};
+pub use artefacts::{policy, reward_model};
+pub use kernels::{adam, buffer, gae, linalg};
 #[cfg(feature = "torch")]
-pub mod torch;
+pub use networks::torch;
+pub use networks::{compute, encoder, mlp, net, params};
 
 pub use adam::AdamConfig;
 pub use compute::{Compute, Device};
@@ -23,11 +30,6 @@ pub use net::{AcBackend, LossConfig, LossStats, NdarrayNet, NetConfig, UpdateBat
 pub use params::{Params, Tensor};
 #[cfg(feature = "torch")]
 pub use torch::TchNet;
-pub mod a2c;
-pub mod a_ialp;
-pub mod eval;
-pub mod policy;
-pub mod reward_model;
 
 pub use a2c::{
     train, train_from, train_from_with, A2c, A2cConfig, ActionSelector, Progress, Sampler,

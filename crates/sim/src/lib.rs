@@ -8,6 +8,7 @@ pub mod batch;
 pub mod data;
 pub mod dataset_world;
 pub mod error;
+mod lanes;
 pub mod logged;
 pub mod mf;
 pub mod pool;

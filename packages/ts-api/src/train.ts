@@ -38,7 +38,7 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
-/** A-iALP_ap's knobs (defaults in crates/ac-core/src/a_ialp.rs). */
+/** A-iALP_ap's knobs (defaults in crates/ac-core/src/algorithms/config.rs). */
 export interface AdaptiveOptions {
   /** tau: softmax temperature over the proposals. Default 0.1. */
   temperature?: number;
@@ -119,7 +119,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
 export interface PretrainOptions {
   env?: WorldOptions;
   world?: World;
-  /** iALP's settings (crates/ac-core/src/ialp.rs); seed, epochs, augment... */
+  /** iALP's settings (crates/ac-core/src/algorithms/ialp.rs); seed, epochs, augment... */
   ialp?: {
     a2c?: A2cOptions; epochs?: number; transitionsPerEpoch?: number; batchSize?: number;
     /** Imagined transitions per logged one (0 = logs only). */

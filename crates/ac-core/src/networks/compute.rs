@@ -1,7 +1,7 @@
 //! Which backend computes the actor-critic networks (`a2c.compute`) and on
 //! which device (`a2c.device`), and the one place that builds it.
 
-use crate::a2c::A2cConfig;
+use crate::config::A2cConfig;
 use crate::net::{AcBackend, NdarrayNet};
 use ialp_sim::{Error, Result};
 use serde::{Deserialize, Serialize};

@@ -16,57 +16,11 @@ use crate::a2c::{
 };
 use crate::policy::{choose_actions, Policy};
 use crate::reward_model::RewardModel;
-use ialp_sim::error::check_range;
 use ialp_sim::{AnyWorld, Result, Rng};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-pub struct AdaptiveConfig {
-    /// tau: temperature of the softmax over proposals.
-    pub temperature: f32,
-    /// eta: step of each policy's moving average of realised reward.
-    pub weight_rate: f32,
-    /// kappa: weight of that average in the proposal scores.
-    pub weight_scale: f32,
-    /// c: size of the bonus for under-exposed categories.
-    pub exploration: f32,
-    /// Starting value of both averages (a reward on the 0-1 scale).
-    pub initial_weight: f32,
-    /// Proposals each policy samples per step (1 = one action each, as in
-    /// policy expansion); the softmax runs over all of them.
-    pub proposals: usize,
-}
-
-impl Default for AdaptiveConfig {
-    fn default() -> Self {
-        AdaptiveConfig {
-            temperature: 0.1,
-            weight_rate: 0.02,
-            weight_scale: 5.0,
-            exploration: 0.05,
-            initial_weight: 0.5,
-            proposals: 1,
-        }
-    }
-}
-
-impl AdaptiveConfig {
-    pub fn validate(&self) -> Result<()> {
-        check_range("adaptive.temperature", self.temperature as f64, 1e-6, 1e6)?;
-        check_range("adaptive.weightRate", self.weight_rate as f64, 0.0, 1.0)?;
-        check_range("adaptive.weightScale", self.weight_scale as f64, 0.0, 1e6)?;
-        check_range("adaptive.exploration", self.exploration as f64, 0.0, 1e6)?;
-        check_range(
-            "adaptive.initialWeight",
-            self.initial_weight as f64,
-            0.0,
-            1.0,
-        )?;
-        check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
-    }
-}
+pub use crate::config::AdaptiveConfig;
 
 /// The adaptation, sampled after every update.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -2,162 +2,17 @@
 //! collect T steps from B users, estimate advantages with GAE, take one
 //! gradient step on the policy loss, the value loss and the entropy bonus.
 
-use crate::adam::AdamConfig;
 use crate::buffer::RolloutBuffer;
-use crate::compute::{build_backend, Compute, Device};
+use crate::compute::build_backend;
 use crate::encoder::StateEncoder;
 use crate::gae::{gae, standardize};
-use crate::net::{AcBackend, LossConfig, LossStats, NetConfig, UpdateBatch};
+use crate::net::{AcBackend, LossStats, UpdateBatch};
 use crate::policy::{choose_actions, Policy, PolicyMeta};
-use ialp_sim::error::{check_min, check_range};
-use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, Rng, VecEnv};
+use ialp_sim::{AnyWorld, EpisodeStat, Error, Result, Rng, VecEnv};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-pub struct A2cConfig {
-    /// T: steps collected from each user slot per update.
-    pub n_steps: usize,
-    /// gamma: discount per step.
-    pub gamma: f32,
-    /// lambda of GAE.
-    pub gae_lambda: f32,
-    /// Standardise advantages within each update.
-    pub normalize_advantages: bool,
-    pub loss: LossConfig,
-    pub adam: AdamConfig,
-    pub net: NetConfig,
-    /// Backend of the networks: "ndarray" (pure Rust, CPU) or "torch" (libtorch).
-    pub compute: Compute,
-    /// Device of the torch backend: "auto" (CUDA when present), "cpu" or "cuda".
-    pub device: Device,
-}
-
-impl Default for A2cConfig {
-    fn default() -> Self {
-        A2cConfig {
-            n_steps: 8,
-            gamma: 0.9,
-            gae_lambda: 0.95,
-            normalize_advantages: true,
-            loss: LossConfig::default(),
-            adam: AdamConfig::default(),
-            net: NetConfig::default(),
-            compute: Compute::default(),
-            device: Device::default(),
-        }
-    }
-}
-
-impl A2cConfig {
-    pub fn validate(&self) -> Result<()> {
-        check_min("a2c.nSteps", self.n_steps, 1)?;
-        check_range("a2c.gamma", self.gamma as f64, 0.0, 1.0)?;
-        check_range("a2c.gaeLambda", self.gae_lambda as f64, 0.0, 1.0)?;
-        check_range(
-            "a2c.loss.entropyCoef",
-            self.loss.entropy_coef as f64,
-            0.0,
-            1e3,
-        )?;
-        check_range("a2c.loss.valueCoef", self.loss.value_coef as f64, 0.0, 1e3)?;
-        if !(self.adam.lr > 0.0 && self.adam.lr.is_finite() && self.adam.lr <= 10.0) {
-            return Err(Error::invalid(
-                "a2c.adam.lr (learning rate)",
-                "a number in (0, 10]",
-                self.adam.lr,
-            ));
-        }
-        check_range("a2c.adam.beta1", self.adam.beta1 as f64, 0.0, 0.999_999)?;
-        check_range("a2c.adam.beta2", self.adam.beta2 as f64, 0.0, 0.999_999_9)?;
-        check_range(
-            "a2c.adam.maxGradNorm",
-            self.adam.max_grad_norm as f64,
-            0.0,
-            1e9,
-        )?;
-        crate::compute::check(self.compute, self.device)?;
-        self.net.validate()
-    }
-}
-
-/// Online training until `episodes` episodes have finished.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-pub struct TrainConfig {
-    pub env: EnvSpec,
-    pub a2c: A2cConfig,
-    /// Stop once this many training episodes have finished.
-    pub episodes: usize,
-    /// Seed of the network initialisation, action sampling and the users met.
-    pub seed: u64,
-    /// Which users arrive during training.
-    pub users: UserPool,
-    /// A-iALP_ap: deploy the initial policy adaptively next to a new one (see
-    /// `a_ialp.rs`) instead of fine-tuning it.
-    pub adaptive: Option<crate::a_ialp::AdaptiveConfig>,
-}
-
-/// A subset of a world's users (see `AnyWorld::user_split`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum UserPool {
-    #[default]
-    All,
-    /// Users not held out.
-    Train,
-    /// Users held out for online deployment.
-    HeldOut,
-}
-
-impl UserPool {
-    /// Restricts `env` to this pool of `world`'s users.
-    pub fn apply(self, world: &AnyWorld, env: &mut dyn VecEnv) -> Result<()> {
-        let (train, held_out) = match self {
-            UserPool::All => return Ok(()),
-            _ => world.user_split(),
-        };
-        let pool = if self == UserPool::Train {
-            train
-        } else {
-            held_out
-        };
-        if pool.is_empty() {
-            return Err(Error::new(format!(
-                "user pool {self:?} of \"{}\" is empty",
-                world.env_name()
-            )));
-        }
-        env.set_user_pool(pool)
-    }
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig {
-            env: EnvSpec::synthetic(),
-            a2c: A2cConfig::default(),
-            episodes: 3000,
-            seed: 0,
-            users: UserPool::All,
-            adaptive: None,
-        }
-    }
-}
-
-impl TrainConfig {
-    pub fn from_json(json: &str) -> Result<Self> {
-        let cfg: TrainConfig = ialp_sim::error::from_json("training config", json)?;
-        cfg.validate()?;
-        Ok(cfg)
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        check_min("episodes", self.episodes, 1)?;
-        self.a2c.validate()
-    }
-}
+pub use crate::config::{A2cConfig, TrainConfig, UserPool};
 
 /// Reported after every update.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]

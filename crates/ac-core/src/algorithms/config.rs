@@ -1,0 +1,204 @@
+//! The settings of online training (`TrainConfig`: the environment, A2C's
+//! hyper-parameters, A-iALP_ap's), apart from the algorithms that read them so
+//! that `a2c.rs`, `a_ialp.rs` and `compute.rs` need not import each other.
+//! Each field's default is in its `Default` impl; `validate` checks it once,
+//! naming the field.
+
+use crate::adam::AdamConfig;
+use crate::compute::{Compute, Device};
+use crate::net::{LossConfig, NetConfig};
+use ialp_sim::error::{check_min, check_range};
+use ialp_sim::{AnyWorld, EnvSpec, Error, Result, VecEnv};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct A2cConfig {
+    /// T: steps collected from each user slot per update.
+    pub n_steps: usize,
+    /// gamma: discount per step.
+    pub gamma: f32,
+    /// lambda of GAE.
+    pub gae_lambda: f32,
+    /// Standardise advantages within each update.
+    pub normalize_advantages: bool,
+    pub loss: LossConfig,
+    pub adam: AdamConfig,
+    pub net: NetConfig,
+    /// Backend of the networks: "ndarray" (pure Rust, CPU) or "torch" (libtorch).
+    pub compute: Compute,
+    /// Device of the torch backend: "auto" (CUDA when present), "cpu" or "cuda".
+    pub device: Device,
+}
+
+impl Default for A2cConfig {
+    fn default() -> Self {
+        A2cConfig {
+            n_steps: 8,
+            gamma: 0.9,
+            gae_lambda: 0.95,
+            normalize_advantages: true,
+            loss: LossConfig::default(),
+            adam: AdamConfig::default(),
+            net: NetConfig::default(),
+            compute: Compute::default(),
+            device: Device::default(),
+        }
+    }
+}
+
+impl A2cConfig {
+    pub fn validate(&self) -> Result<()> {
+        check_min("a2c.nSteps", self.n_steps, 1)?;
+        check_range("a2c.gamma", self.gamma as f64, 0.0, 1.0)?;
+        check_range("a2c.gaeLambda", self.gae_lambda as f64, 0.0, 1.0)?;
+        check_range(
+            "a2c.loss.entropyCoef",
+            self.loss.entropy_coef as f64,
+            0.0,
+            1e3,
+        )?;
+        check_range("a2c.loss.valueCoef", self.loss.value_coef as f64, 0.0, 1e3)?;
+        if !(self.adam.lr > 0.0 && self.adam.lr.is_finite() && self.adam.lr <= 10.0) {
+            return Err(Error::invalid(
+                "a2c.adam.lr (learning rate)",
+                "a number in (0, 10]",
+                self.adam.lr,
+            ));
+        }
+        check_range("a2c.adam.beta1", self.adam.beta1 as f64, 0.0, 0.999_999)?;
+        check_range("a2c.adam.beta2", self.adam.beta2 as f64, 0.0, 0.999_999_9)?;
+        check_range(
+            "a2c.adam.maxGradNorm",
+            self.adam.max_grad_norm as f64,
+            0.0,
+            1e9,
+        )?;
+        crate::compute::check(self.compute, self.device)?;
+        self.net.validate()
+    }
+}
+
+/// Online training until `episodes` episodes have finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrainConfig {
+    pub env: EnvSpec,
+    pub a2c: A2cConfig,
+    /// Stop once this many training episodes have finished.
+    pub episodes: usize,
+    /// Seed of the network initialisation, action sampling and the users met.
+    pub seed: u64,
+    /// Which users arrive during training.
+    pub users: UserPool,
+    /// A-iALP_ap: deploy the initial policy adaptively next to a new one (see
+    /// `a_ialp.rs`) instead of fine-tuning it.
+    pub adaptive: Option<AdaptiveConfig>,
+}
+
+/// A subset of a world's users (see `AnyWorld::user_split`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum UserPool {
+    #[default]
+    All,
+    /// Users not held out.
+    Train,
+    /// Users held out for online deployment.
+    HeldOut,
+}
+
+impl UserPool {
+    /// Restricts `env` to this pool of `world`'s users.
+    pub fn apply(self, world: &AnyWorld, env: &mut dyn VecEnv) -> Result<()> {
+        let (train, held_out) = match self {
+            UserPool::All => return Ok(()),
+            _ => world.user_split(),
+        };
+        let pool = if self == UserPool::Train {
+            train
+        } else {
+            held_out
+        };
+        if pool.is_empty() {
+            return Err(Error::new(format!(
+                "user pool {self:?} of \"{}\" is empty",
+                world.env_name()
+            )));
+        }
+        env.set_user_pool(pool)
+    }
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            env: EnvSpec::synthetic(),
+            a2c: A2cConfig::default(),
+            episodes: 3000,
+            seed: 0,
+            users: UserPool::All,
+            adaptive: None,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn from_json(json: &str) -> Result<Self> {
+        let cfg: TrainConfig = ialp_sim::error::from_json("training config", json)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        check_min("episodes", self.episodes, 1)?;
+        self.a2c.validate()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+pub struct AdaptiveConfig {
+    /// tau: temperature of the softmax over proposals.
+    pub temperature: f32,
+    /// eta: step of each policy's moving average of realised reward.
+    pub weight_rate: f32,
+    /// kappa: weight of that average in the proposal scores.
+    pub weight_scale: f32,
+    /// c: size of the bonus for under-exposed categories.
+    pub exploration: f32,
+    /// Starting value of both averages (a reward on the 0-1 scale).
+    pub initial_weight: f32,
+    /// Proposals each policy samples per step (1 = one action each, as in
+    /// policy expansion); the softmax runs over all of them.
+    pub proposals: usize,
+}
+
+impl Default for AdaptiveConfig {
+    fn default() -> Self {
+        AdaptiveConfig {
+            temperature: 0.1,
+            weight_rate: 0.02,
+            weight_scale: 5.0,
+            exploration: 0.05,
+            initial_weight: 0.5,
+            proposals: 1,
+        }
+    }
+}
+
+impl AdaptiveConfig {
+    pub fn validate(&self) -> Result<()> {
+        check_range("adaptive.temperature", self.temperature as f64, 1e-6, 1e6)?;
+        check_range("adaptive.weightRate", self.weight_rate as f64, 0.0, 1.0)?;
+        check_range("adaptive.weightScale", self.weight_scale as f64, 0.0, 1e6)?;
+        check_range("adaptive.exploration", self.exploration as f64, 0.0, 1e6)?;
+        check_range(
+            "adaptive.initialWeight",
+            self.initial_weight as f64,
+            0.0,
+            1.0,
+        )?;
+        check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
+    }
+}
