@@ -15,7 +15,7 @@ function episodesOf(flat: Float64Array) {
 }
 
 function compare(spec: EnvSpec, steps: number) {
-  const native = new Env(JSON.stringify({ name: 'synthetic', ...spec }));
+  const native = new Env({ name: 'synthetic', ...spec });
   const reference = new ReferenceEnv(spec);
   const b = reference.batchSize;
   const h = reference.batch.history;
@@ -93,7 +93,7 @@ test('{"batch": {"threads": N}} in the spec steps the same numbers as one thread
   // 3 x 4096 slots: enough for crates/sim to use 3 threads (one per 4096 slots at most)
   const b = 3 * 4096 + 5;
   const run = (threads: number) => {
-    const env = new Env(JSON.stringify({ name: 'synthetic', batch: { batchSize: b, seed: 3, threads }, synthetic: { dim: 32 } }));
+    const env = new Env({ name: 'synthetic', batch: { batchSize: b, seed: 3, threads }, synthetic: { dim: 32 } });
     const actions = new Uint32Array(b);
     const rewards = new Float32Array(b);
     const dones = new Uint8Array(b);

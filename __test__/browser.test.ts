@@ -12,7 +12,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { init, train as wasmTrain, WorldBuilder } from '@ialp/wasm';
+import { init, train as wasmTrain, World } from '@ialp/wasm';
 import { Policy } from '../packages/ts-api/src/index.js';
 import { root } from './helpers.js';
 
@@ -99,16 +99,15 @@ test.serial('training in the worker updates the chart and equals the Node wasm r
   t.truthy(run);
 
   await init();
-  const world = new WorldBuilder(JSON.stringify({ name: 'synthetic' })).build();
+  const world = World.build({ name: 'synthetic' }, null);
   let nodeProgress = 0;
-  const out = wasmTrain(JSON.stringify(config), world, () => { nodeProgress++; });
+  const out = wasmTrain(config, world, () => { nodeProgress++; }, null);
   t.deepEqual(run.episodes, Array.from(out.episodes), 'episodes [slot, user, totalReward, length] differ');
   t.is(run.updates, out.updates);
   t.is(run.envSteps, out.envSteps);
   t.is(run.progressCount, nodeProgress);
   t.true(run.episodes.length / 4 >= config.episodes);
   t.true(nodeProgress > 10, `${nodeProgress} updates`);
-  out.free();
   world.free();
 
   // one point per update, and the return curve once done

@@ -1,7 +1,7 @@
 // Environments through both builds of the core: batched stepping, in-place
 // buffers, determinism, and errors at the boundary.
 import test from 'ava';
-import { Environment } from '../packages/ts-api/src/index.js';
+import { Environment, World } from '../packages/ts-api/src/index.js';
 import { backends } from './helpers.js';
 
 async function rollout(backend: 'native' | 'wasm', seed: number, steps: number) {
@@ -73,4 +73,12 @@ test('native: stepping on 2 threads gives the single-thread numbers', async (t) 
   };
   t.deepEqual(await run(2), await run(1));
   await t.throwsAsync(Environment.create({ threads: 0 }, 'native'), { message: /threads/ });
+});
+
+test('a query declared once in the core (world_queries!) answers alike on both builds', async (t) => {
+  const [n, w] = await Promise.all([World.load({}, 'native'), World.load({}, 'wasm')]);
+  const sizes = n.raw.categorySizes() as { category: string; items: number }[];
+  t.deepEqual(w.raw.categorySizes(), sizes);
+  t.is(sizes.reduce((a, c) => a + c.items, 0), n.info.items);
+  t.deepEqual(w.raw.inspect(false), n.raw.inspect(false));
 });

@@ -44,7 +44,7 @@ test('greedy on a reward model is an evaluation actor', async (t) => {
     histRewards: Float32Array.from(histR),
     items: Uint32Array.from(reqs.flatMap((r) => r.candidates)),
     labels: Float32Array.from(reqs.flatMap((r) => r.truth)),
-  }, JSON.stringify({ epochs: 5 }));
+  }, { epochs: 5 });
   const greedy = summarize(await evaluate({ world, policy: { greedy: fitted.model }, episodes: 64, seed: 1 }));
   t.is(greedy.episodes, 64);
   t.true(greedy.rewardPerStep > 0);

@@ -136,7 +136,7 @@ for (const file of ['ialp_wasm_bg.wasm', 'ialp_wasm_simd_bg.wasm']) {
   if (file.includes('simd') && !WebAssembly.validate(new Uint8Array([0,97,115,109,1,0,0,0,1,5,1,96,0,1,123,3,2,1,0,10,10,1,8,0,65,0,253,15,253,98,11]))) continue;
   const glue = await import(`${pathToFileURL(`${dir}/ialp_wasm.js`)}?${file}`);
   glue.initSync({ module: readFileSync(`${dir}/${file}`) });
-  const env = new glue.Env('{"name":"synthetic","batch":{"batchSize":2,"seed":1}}');
+  const env = new glue.Env({ name: 'synthetic', batch: { batchSize: 2, seed: 1 } });
   const r = new Float32Array(2);
   env.step(new Uint32Array([0, 1]), r, new Uint8Array(2));
   let threw = false;

@@ -68,7 +68,7 @@ function batchedCase(name: string, b: number, env: Stepper, rows: Uint32Array[])
 
 /** B single-user Envs, each stepped by its own call. */
 function perUserCase(b: number, rows: Uint32Array[]): Case {
-  const envs = Array.from({ length: b }, (_, j) => new Env(JSON.stringify(spec(1, 1, j + 1))));
+  const envs = Array.from({ length: b }, (_, j) => new Env(spec(1, 1, j + 1)));
   const rewards = new Float32Array(b);
   const dones = new Uint8Array(b);
   const views = rows.map((row) => Array.from({ length: b }, (_, j) => row.subarray(j, j + 1)));
@@ -127,9 +127,9 @@ async function run(ctx: GroupContext): Promise<GroupResult> {
   };
   for (const b of sizes) {
     ctx.log(`env: B = ${b}`);
-    const native = new Env(JSON.stringify(spec(b, 1)));
+    const native = new Env(spec(b, 1));
     const rows = actionRows(b, native.nItems);
-    const wasm = new WasmEnv(JSON.stringify(spec(b, 1)));
+    const wasm = new WasmEnv(spec(b, 1));
     const reference = new ReferenceEnv(spec(b, 1));
     const steppers: [string, Stepper][] = [
       ['native', native],
@@ -137,7 +137,7 @@ async function run(ctx: GroupContext): Promise<GroupResult> {
       ['ts-reference', reference],
     ];
     const threads = b >= THREADS_FROM ? 2 : 1;
-    if (threads > 1) steppers.push(['native-2t', new Env(JSON.stringify(spec(b, threads)))]);
+    if (threads > 1) steppers.push(['native-2t', new Env(spec(b, threads))]);
     const check = agree(b, steppers, rows);
     result.checks.push({ name: `env B=${b}: same results`, ...check });
     const cases = steppers.map(([name, s]) => batchedCase(name, b, s, rows));

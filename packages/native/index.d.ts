@@ -22,11 +22,11 @@ export declare class CancelToken {
 /** A batch of simulated users stepped together (see `ialp_sim::VecEnv`). */
 export declare class Env {
   /**
-   * Builds an environment from its JSON spec, e.g.
-   * `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`, over `world`
-   * (needed for dataset environments; built from the spec when absent).
+   * Builds an environment from its spec, e.g.
+   * `{name: "synthetic", batch: {batchSize: 64, seed: 1}}`; the world is
+   * built from the spec (dataset environments: `world.env(spec)`).
    */
-  constructor(specJson: string, world?: World | undefined | null)
+  constructor(spec: any)
   get batchSize(): number
   get history(): number
   get nItems(): number
@@ -48,6 +48,8 @@ export declare class Env {
   reset(): void
   /** Restricts arriving users to these ids (e.g. held-out users); empty = everyone. */
   setUserPool(users: Uint32Array): void
+  /** The user currently in each slot. */
+  users(): Uint32Array
   /** The category of every item, indexed by item id (a copy). */
   itemCategories(): Uint32Array
   /** Row-major `nItems x featureDim` item features (a copy). */
@@ -65,7 +67,8 @@ export declare class Policy {
   static fromBytes(bytes: Uint8Array): Policy
   get nItems(): number
   get history(): number
-  get metaJson(): string
+  /** How the policy was trained (algorithm, network, settings). */
+  get meta(): any
   /**
    * The `k` most probable items for one user whose latest interactions are
    * `items` (oldest first) with feedback `rewards`.
@@ -88,17 +91,15 @@ export declare class RewardModel {
  * training and evaluation.
  */
 export declare class World {
-  /** Preference requests (user states, K candidates, ground truth) as JSON. */
-  preferenceRequestsJson(configJson: string): string
   /**
    * Builds the world of an environment spec from its data files (file name
    * relative to the dataset folder -> contents) and an optional cached user model.
    */
-  static build(specJson: string, files?: Record<string, Uint8Array> | undefined | null, userModel?: Uint8Array | undefined | null): Promise<World>
-  /** Name, source, sizes, density, quit defaults (JSON). */
-  get infoJson(): string
-  /** Info plus the user model's validation on held-out data (JSON). */
-  inspectJson(validate: boolean): string
+  static build(spec: any, files?: Record<string, Uint8Array> | undefined | null, userModel?: Uint8Array | undefined | null): Promise<World>
+  /** An environment of `spec` over this world. */
+  env(spec: any): Env
+  /** Name, source, sizes, density, quit defaults. */
+  get info(): any
   /** The item in words, for prompts. */
   itemText(item: number): string
   categoryNames(): Array<string>
@@ -110,27 +111,35 @@ export declare class World {
   latestHistory(user: number, history: number): UserHistory
   /** The fitted user model artefact (null for worlds without one), to cache. */
   userModel(): Buffer | null
+  /** `info` plus the user model's validation on held-out data. */
+  inspect(validate: boolean): any
+  /** Preference requests (user states, K candidates, ground truth). */
+  preferenceRequests(config: any): any
+  /** Items per category, named: `[{category, items}]`. */
+  categorySizes(): any
 }
 
 /** Names accepted as `name` in an environment spec. */
 export declare function environments(): Array<string>
 
 /**
- * Plays whole episodes as the JSON options say (`{actor: "random" |
- * "popularity" | "policy", episodes, seed, mode, users}`);
- * `[slot, user, totalReward, length]` per episode.
+ * Plays whole episodes as the options say (`{actor: "random" | "popularity"
+ * | "policy" | "greedy", episodes, seed, mode, users}`; `artefact` is the
+ * policy or reward model the actor needs); `[slot, user, totalReward,
+ * length]` per episode.
  */
-export declare function evaluate(specJson: string, world: World | undefined | null, policy: Uint8Array | undefined | null, optionsJson: string): Promise<unknown>
+export declare function evaluate(spec: any, world: World, artefact?: Uint8Array | undefined | null, options?: any | undefined | null): Promise<Float64Array>
 
 /**
  * Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
  * artefact, is given; logs only otherwise), off the JavaScript thread.
  */
-export declare function pretrain(world: World, jobJson: string, critic?: Uint8Array | undefined | null): Promise<unknown>
+export declare function pretrain(world: World, job?: any | undefined | null, critic?: Uint8Array | undefined | null): Promise<PretrainOutput>
 
 export interface PretrainOutput {
+  /** The policy artefact. */
   policy: Buffer
-  statsJson: string
+  stats: any
 }
 
 export interface Recommendation {
@@ -152,18 +161,20 @@ export interface RewardExamplesInput {
 }
 
 export interface RewardTrainOutput {
+  /** The reward model artefact. */
   model: Buffer
-  fitJson: string
+  /** How the fit went (losses, AUC on the validation split). */
+  fit: any
 }
 
 /**
- * Trains online from a JSON training config, off the JavaScript thread: A2C
+ * Trains online from a training config, off the JavaScript thread: A2C
  * from scratch, from the policy `init` (A-iALP_ft), or A-iALP_ap when the
  * config has `adaptive` (`init` is pi_0, `critic` a reward model artefact).
- * `onProgress` receives a JSON progress record after every update; `cancel`
+ * `onProgress` receives a progress record after every update; `cancel`
  * stops training after the current update (the result holds what was learnt).
  */
-export declare function train(configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null, init?: Uint8Array | null, critic?: Uint8Array | null): Promise<unknown>
+export declare function train(config: object, world: World, onProgress?: ((progress: any) => void) | null, cancel?: CancelToken | null, init?: Uint8Array | null, critic?: Uint8Array | null): Promise<TrainOutput>
 
 export interface TrainOutput {
   /** The policy artefact. */
@@ -172,12 +183,12 @@ export interface TrainOutput {
   episodes: Float64Array
   updates: number
   envSteps: number
-  /** A-iALP_ap's adaptation per update (JSON), when it ran. */
-  traceJson?: string
+  /** A-iALP_ap's adaptation per update, when it ran. */
+  trace?: any
 }
 
 /** Fits r_phi to the examples over `world`'s item features, off the JS thread. */
-export declare function trainRewardModel(world: World, examples: RewardExamplesInput, configJson: string): Promise<unknown>
+export declare function trainRewardModel(world: World, examples: RewardExamplesInput, config?: any | undefined | null): Promise<RewardTrainOutput>
 
 export interface UserHistory {
   items: Uint32Array

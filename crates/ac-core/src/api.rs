@@ -1,13 +1,24 @@
-//! The JSON-and-flat-array surface that the N-API and WebAssembly bindings
-//! share, so both convert nothing but types.
+//! The one surface that the N-API and the WebAssembly bindings both export.
+//!
+//! Requests arrive as [`Value`]s (the JavaScript object, converted by the
+//! binding without a JSON string in between) and are parsed here, once, into
+//! the core's config types: an error names the request and the field
+//! (`training config: a2c.nSteps: ...`). Results go back as plain Rust values:
+//! byte artefacts and flat number arrays (typed arrays on the JS side) and
+//! [`Value`]s for records. A binding converts types and errors and calls
+//! these functions; nothing else. The declaration [`world_queries!`](crate::world_queries)
+//! lists the world's record-returning queries once for both bindings.
 
 use crate::a2c::{Progress, TrainConfig, UserPool};
 use crate::encoder::StateEncoder;
-use crate::eval::{evaluate, Actor, Mode};
+use crate::eval::{evaluate as play, Actor, Mode};
 use crate::policy::Policy;
 use crate::reward_model::{RewardExamples, RewardModel, RewardModelConfig};
-use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result};
+use ialp_sim::data::DataFiles;
+use ialp_sim::error::from_value;
+use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, VecEnv};
 use serde::{Deserialize, Serialize};
+pub use serde_json::Value;
 
 /// Fields per episode in [`episodes_flat`]: slot, user, total reward, length.
 pub const EPISODE_FIELDS: usize = 4;
@@ -25,13 +36,28 @@ pub fn episodes_flat(eps: &[EpisodeStat]) -> Vec<f64> {
         .collect()
 }
 
-pub struct TrainResult {
-    pub policy: Vec<u8>,
-    pub episodes: Vec<f64>,
-    pub updates: u64,
-    pub env_steps: u64,
-    /// A-iALP_ap's adaptation per update (JSON array), when it ran.
-    pub trace: Option<String>,
+/// A record as a [`Value`] (the core's records always serialise).
+pub fn record<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).expect("core records serialise to JSON")
+}
+
+/// The world of an environment spec: parses the dataset `files` (file name
+/// relative to the dataset folder -> contents; none for `synthetic`) and fits
+/// the user model, unless `user_model` is a cached one that matches the data.
+pub fn build_world(spec: Value, files: &DataFiles, user_model: Option<&[u8]>) -> Result<AnyWorld> {
+    let spec = EnvSpec::from_value(spec)?;
+    let files = (!files.is_empty()).then_some(files);
+    AnyWorld::build(&spec, files, user_model)
+}
+
+/// A batch of simulated users of `spec`, over `world` (needed for dataset
+/// environments; built from the spec alone when absent).
+pub fn make_env(spec: Value, world: Option<&AnyWorld>) -> Result<Box<dyn VecEnv>> {
+    let spec = EnvSpec::from_value(spec)?;
+    match world {
+        Some(w) => w.env(&spec),
+        None => ialp_sim::make_env(&spec),
+    }
 }
 
 /// The world of `spec`: `world` when given (datasets), else built from the
@@ -43,17 +69,28 @@ fn world_for(spec: &EnvSpec, world: Option<&AnyWorld>) -> Result<AnyWorld> {
     }
 }
 
-/// Trains online from a JSON [`TrainConfig`]: A2C from scratch; from `init`
+pub struct TrainResult {
+    pub policy: Vec<u8>,
+    pub episodes: Vec<f64>,
+    pub updates: u64,
+    pub env_steps: u64,
+    /// A-iALP_ap's adaptation per update, when it ran.
+    pub trace: Option<Value>,
+}
+
+/// Trains online from a [`TrainConfig`]: A2C from scratch; from `init`
 /// (A-iALP_ft); or, when the config has `adaptive`, A-iALP_ap with `init` as
 /// the frozen pi_0 and `critic` (a reward model artefact) scoring proposals.
-pub fn train_json(
-    config_json: &str,
+/// `progress` runs after every update; returning false stops training.
+pub fn train(
+    config: Value,
     world: Option<&AnyWorld>,
     init: Option<&[u8]>,
     critic: Option<&[u8]>,
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<TrainResult> {
-    let cfg = TrainConfig::from_json(config_json)?;
+    let cfg: TrainConfig = from_value("training config", config)?;
+    cfg.validate()?;
     let world = world_for(&cfg.env, world)?;
     let init = init.map(Policy::from_bytes).transpose()?;
     let critic = critic.map(RewardModel::from_bytes).transpose()?;
@@ -67,10 +104,7 @@ pub fn train_json(
                 critic.as_ref(),
                 progress,
             )?;
-            (
-                r.outcome,
-                Some(serde_json::to_string(&r.trace).map_err(|e| Error::new(e.to_string()))?),
-            )
+            (r.outcome, Some(record(&r.trace)))
         }
         (Some(_), None) => {
             return Err(Error::new(
@@ -112,15 +146,21 @@ impl Default for PretrainJob {
     }
 }
 
+/// An artefact and the record of how it was fitted.
+pub struct Fitted {
+    pub artefact: Vec<u8>,
+    pub stats: Value,
+}
+
 /// Pre-trains pi_0 offline on `world`'s logs (augmented by the reward model
-/// artefact `critic` when given); returns the policy artefact and stats (JSON).
-pub fn pretrain_json(
+/// artefact `critic` when given): the policy artefact and its stats.
+pub fn pretrain(
     world: &AnyWorld,
-    job_json: &str,
+    job: Value,
     critic: Option<&[u8]>,
     progress: &mut dyn FnMut(usize, f32) -> bool,
-) -> Result<(Vec<u8>, String)> {
-    let job: PretrainJob = ialp_sim::error::from_json("pre-training config", job_json)?;
+) -> Result<Fitted> {
+    let job: PretrainJob = from_value("pre-training config", job)?;
     let critic = critic.map(RewardModel::from_bytes).transpose()?;
     let (train, held_out) = world.user_split();
     let users = match job.users {
@@ -131,10 +171,10 @@ pub fn pretrain_json(
     let logged = world.logged(&users, job.history, job.ialp.seed);
     let (policy, stats) =
         crate::ialp::pretrain(&job.ialp, world, &logged, critic.as_ref(), progress)?;
-    Ok((
-        policy.to_bytes(),
-        serde_json::to_string(&stats).map_err(|e| Error::new(e.to_string()))?,
-    ))
+    Ok(Fitted {
+        artefact: policy.to_bytes(),
+        stats: record(&stats),
+    })
 }
 
 /// Who plays the episodes of an evaluation.
@@ -172,16 +212,17 @@ impl Default for EvalOptions {
     }
 }
 
-/// Plays whole episodes of a JSON [`EnvSpec`] as JSON [`EvalOptions`] say.
-/// `artefact` is the policy (actor "policy") or reward model (actor "greedy").
-pub fn evaluate_json(
-    spec_json: &str,
+/// Plays whole episodes of `spec` as [`EvalOptions`] say; `artefact` is the
+/// policy (actor "policy") or reward model (actor "greedy").
+/// `[slot, user, totalReward, length]` per episode.
+pub fn evaluate(
+    spec: Value,
     world: Option<&AnyWorld>,
     artefact: Option<&[u8]>,
-    options_json: &str,
+    options: Value,
 ) -> Result<Vec<f64>> {
-    let spec = EnvSpec::from_json(spec_json)?;
-    let opts: EvalOptions = ialp_sim::error::from_json("evaluation options", options_json)?;
+    let spec = EnvSpec::from_value(spec)?;
+    let opts: EvalOptions = from_value("evaluation options", options)?;
     if opts.episodes == 0 {
         return Err(Error::invalid("episodes", "at least 1", 0));
     }
@@ -204,7 +245,7 @@ pub fn evaluate_json(
         (_, _, Some(s)) => Actor::Popularity(s),
         _ => Actor::Random,
     };
-    Ok(episodes_flat(&evaluate(
+    Ok(episodes_flat(&play(
         &spec,
         &world,
         &actor,
@@ -214,95 +255,176 @@ pub fn evaluate_json(
     )?))
 }
 
-/// The world's description and, for dataset worlds with a user model, how well
-/// that model predicts held-out feedback (this fits a second model on the
-/// training split, so it takes a moment).
-pub fn inspect_json(world: &AnyWorld, validate: bool) -> Result<String> {
+/// Name, source, sizes, density, quit defaults.
+pub fn info(world: &AnyWorld) -> Value {
+    record(&world.info())
+}
+
+/// The world's [`info`] and, for dataset worlds with a user model and
+/// `validate`, how well that model predicts held-out feedback (this fits a
+/// second model on the training split, so it takes a moment).
+pub fn inspect(world: &AnyWorld, validate: bool) -> Result<Value> {
     let validation = match (world, validate) {
         (AnyWorld::Dataset(d), true) if d.user_model().is_some() => Some(
             ialp_sim::dataset_world::validate(&d.dataset, &d.config.user_model)?,
         ),
         _ => None,
     };
-    let out = serde_json::json!({ "info": world.info(), "validation": validation });
-    Ok(out.to_string())
+    Ok(serde_json::json!({ "info": world.info(), "validation": validation }))
 }
 
-/// Preference requests for the LLM (states, candidates, ground truth) as JSON.
-pub fn preference_requests_json(world: &AnyWorld, config_json: &str) -> Result<String> {
-    let cfg: ialp_sim::preference::RequestConfig =
-        ialp_sim::error::from_json("request config", config_json)?;
-    let reqs = ialp_sim::preference::preference_requests(world, &cfg)?;
-    serde_json::to_string(&reqs).map_err(|e| Error::new(e.to_string()))
+/// Preference requests for the LLM (states, candidates, ground truth).
+pub fn preference_requests(world: &AnyWorld, config: Value) -> Result<Value> {
+    let cfg: ialp_sim::preference::RequestConfig = from_value("request config", config)?;
+    Ok(record(&ialp_sim::preference::preference_requests(
+        world, &cfg,
+    )?))
 }
 
-/// Fits r_phi on `examples` over `world`'s item features; returns the artefact
-/// and the fit summary (JSON).
-pub fn train_reward_json(
+/// The item in words, for prompts.
+pub fn item_text(world: &AnyWorld, item: u32) -> Result<String> {
+    let n = world.world().n_items();
+    if item as usize >= n {
+        return Err(Error::new(format!(
+            "item: expected an item id < {n}, got {item}"
+        )));
+    }
+    Ok(world.item_text(item as usize))
+}
+
+/// Fits r_phi on `examples` over `world`'s item features: the reward model
+/// artefact and its fit summary.
+pub fn train_reward_model(
     world: &AnyWorld,
     examples: &RewardExamples,
-    config_json: &str,
+    config: Value,
     progress: &mut dyn FnMut(usize, f32) -> bool,
-) -> Result<(Vec<u8>, String)> {
-    let cfg: RewardModelConfig = ialp_sim::error::from_json("reward model config", config_json)?;
+) -> Result<Fitted> {
+    let cfg: RewardModelConfig = from_value("reward model config", config)?;
     let w = world.world();
     let encoder = StateEncoder::new(examples.history, w.n_items(), w.item_features().to_vec())?;
     let mut model = RewardModel::new(cfg, encoder)?;
     let fit = model.train(examples, progress)?;
-    Ok((
-        model.to_bytes(),
-        serde_json::to_string(&fit).map_err(|e| Error::new(e.to_string()))?,
+    Ok(Fitted {
+        artefact: model.to_bytes(),
+        stats: record(&fit),
+    })
+}
+
+/// Items per category, named: `[{category, items}]`.
+pub fn category_sizes(world: &AnyWorld) -> Result<Value> {
+    let w = world.world();
+    let mut counts = vec![0usize; w.n_categories()];
+    (0..w.n_items()).for_each(|i| counts[w.item_category(i) as usize] += 1);
+    let names = world.category_names();
+    let name = |c: usize| {
+        names
+            .get(c)
+            .cloned()
+            .unwrap_or_else(|| format!("category {c}"))
+    };
+    Ok(Value::Array(
+        counts
+            .iter()
+            .enumerate()
+            .map(|(c, n)| serde_json::json!({ "category": name(c), "items": n }))
+            .collect(),
     ))
+}
+
+/// The world's queries that return a record, declared once for both bindings:
+/// `rust_name jsName (arg: Type, ...) => function;`, where the function takes
+/// the world first. Each binding expands this list with a macro of its own
+/// (`crates/node/src/world.rs`, `crates/wasm/src/world.rs`), so a query added
+/// here (and its function above) is on `World` in both builds, and in napi's
+/// generated TypeScript declarations. (Docs are `#[doc = "..."]`: napi copies
+/// a `///` comment passed through a macro with its raw-string quotes.)
+#[macro_export]
+macro_rules! world_queries {
+    ($expand:ident) => {
+        $expand! {
+            #[doc = "`info` plus the user model's validation on held-out data."]
+            inspect inspect (validate: bool) => $crate::api::inspect;
+            #[doc = "Preference requests (user states, K candidates, ground truth)."]
+            preference_requests preferenceRequests (config: Value) => $crate::api::preference_requests;
+            #[doc = "Items per category, named: `[{category, items}]`."]
+            category_sizes categorySizes () => $crate::api::category_sizes;
+        }
+    };
+}
+
+/// The policy's metadata (algorithm, network, training settings).
+pub fn policy_meta(policy: &Policy) -> Value {
+    record(&policy.meta)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn trains_and_evaluates_through_json() {
-        let cfg = r#"{"episodes": 50, "seed": 3, "env": {"name": "synthetic", "batch": {"batchSize": 8}}}"#;
-        let out = train_json(cfg, None, None, None, &mut |_| true).unwrap();
+    fn trains_and_evaluates_through_values() {
+        let cfg = json!({"episodes": 50, "seed": 3, "env": {"name": "synthetic", "batch": {"batchSize": 8}}});
+        let out = train(cfg.clone(), None, None, None, &mut |_| true).unwrap();
         assert_eq!(out.episodes.len(), 50 * EPISODE_FIELDS);
-        let spec = r#"{"name": "synthetic", "batch": {"batchSize": 8}}"#;
-        let opts = r#"{"actor": "policy", "episodes": 10, "seed": 1}"#;
-        let eps = evaluate_json(spec, None, Some(&out.policy), opts).unwrap();
+        let spec = json!({"name": "synthetic", "batch": {"batchSize": 8}});
+        let opts = json!({"actor": "policy", "episodes": 10, "seed": 1});
+        let eps = evaluate(spec.clone(), None, Some(&out.policy), opts.clone()).unwrap();
         assert_eq!(eps.len(), 10 * EPISODE_FIELDS);
-        assert!(evaluate_json(spec, None, Some(b"garbage"), opts).is_err());
-        assert!(evaluate_json(spec, None, None, opts).is_err());
-        assert!(evaluate_json(spec, None, None, r#"{"episodes": 0}"#).is_err());
-        let pop = evaluate_json(
-            spec,
+        assert!(evaluate(spec.clone(), None, Some(b"garbage"), opts.clone()).is_err());
+        assert!(evaluate(spec.clone(), None, None, opts).is_err());
+        assert!(evaluate(spec.clone(), None, None, json!({"episodes": 0})).is_err());
+        let pop = evaluate(
+            spec.clone(),
             None,
             None,
-            r#"{"actor": "popularity", "episodes": 16, "users": "heldOut"}"#,
+            json!({"actor": "popularity", "episodes": 16, "users": "heldOut"}),
         )
         .unwrap();
         assert_eq!(pop.len(), 16 * EPISODE_FIELDS);
         // fine-tuning from the policy, and adaptive deployment of it
-        let ft = train_json(cfg, None, Some(&out.policy), None, &mut |_| true).unwrap();
+        let ft = train(cfg, None, Some(&out.policy), None, &mut |_| true).unwrap();
         assert!(ft.trace.is_none());
-        let ap_cfg = r#"{"episodes": 50, "seed": 3, "adaptive": {}, "env": {"name": "synthetic", "batch": {"batchSize": 8}}}"#;
-        let ap = train_json(ap_cfg, None, Some(&out.policy), None, &mut |_| true).unwrap();
-        let trace: serde_json::Value = serde_json::from_str(ap.trace.as_deref().unwrap()).unwrap();
+        let ap_cfg = json!({"episodes": 50, "seed": 3, "adaptive": {}, "env": {"name": "synthetic", "batch": {"batchSize": 8}}});
+        let ap = train(ap_cfg.clone(), None, Some(&out.policy), None, &mut |_| true).unwrap();
+        let trace = ap.trace.unwrap();
         assert!(trace.as_array().unwrap().len() as u64 == ap.updates);
-        assert!(train_json(ap_cfg, None, None, None, &mut |_| true).is_err());
+        assert!(train(ap_cfg, None, None, None, &mut |_| true).is_err());
         // offline pre-training on logs, and greedy on a reward model
-        let world = AnyWorld::build(&EnvSpec::from_json(spec).unwrap(), None, None).unwrap();
-        let (pi0, stats) = pretrain_json(
+        let world = build_world(spec.clone(), &DataFiles::new(), None).unwrap();
+        let pi0 = pretrain(
             &world,
-            r#"{"ialp": {"epochs": 1, "transitionsPerEpoch": 64}}"#,
+            json!({"ialp": {"epochs": 1, "transitionsPerEpoch": 64}}),
             None,
             &mut |_, _| true,
         )
         .unwrap();
-        assert!(Policy::from_bytes(&pi0).is_ok());
-        assert!(stats.contains("loggedTransitions"));
-        assert!(evaluate_json(spec, None, None, r#"{"actor": "greedy"}"#).is_err());
-        let world = AnyWorld::build(&EnvSpec::from_json(spec).unwrap(), None, None).unwrap();
-        let info: serde_json::Value =
-            serde_json::from_str(&inspect_json(&world, true).unwrap()).unwrap();
+        assert!(Policy::from_bytes(&pi0.artefact).is_ok());
+        assert!(pi0.stats.get("loggedTransitions").is_some());
+        assert!(evaluate(spec, None, None, json!({"actor": "greedy"})).is_err());
+        let info = inspect(&world, true).unwrap();
         assert_eq!(info["info"]["items"], 500);
         assert!(info["validation"].is_null());
+    }
+
+    #[test]
+    fn errors_name_the_request_and_field() {
+        let e = train(
+            json!({"a2c": {"nSteps": "x"}}),
+            None,
+            None,
+            None,
+            &mut |_| true,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.message().starts_with("training config: a2c.nSteps: "),
+            "{e}"
+        );
+        // null members mean "the default", as undefined does in JavaScript
+        let spec = json!({"name": "synthetic", "batch": {"batchSize": 2, "seed": null}});
+        assert_eq!(make_env(spec, None).unwrap().batch_size(), 2);
     }
 }

@@ -1,16 +1,17 @@
 //! N-API binding of ialp: converts JavaScript values and errors at the boundary
-//! and calls the core crates. Nothing else lives here.
+//! and calls the core's surface (`ialp_ac_core::api`). Nothing else lives here.
+//! `crates/wasm` exports the same names with the same argument shapes; requests
+//! and records cross as JS objects (`serde_json::Value` here), artefacts and
+//! per-item or per-episode numbers as typed arrays.
 //!
 //! Every exported call is `catch_unwind`: a panic in the core becomes a JS
 //! `Error` instead of aborting the Node process.
 
-use ialp_ac_core::a2c::Progress;
-use ialp_ac_core::api::{episodes_flat, evaluate_json, train_json, TrainResult};
-use ialp_ac_core::Policy as CorePolicy;
-use ialp_sim::{make_env, EnvSpec, VecEnv, ENVIRONMENTS};
+use ialp_ac_core::api::{self, Value};
+use ialp_sim::{VecEnv, ENVIRONMENTS};
 use napi::bindgen_prelude::{
-    Buffer, Float32Array, Float32ArraySlice, Float64Array, Uint32Array, Uint32ArraySlice,
-    Uint8Array, Uint8ArraySlice,
+    AsyncTask, Buffer, Float32Array, Float32ArraySlice, Float64Array, Uint32Array,
+    Uint32ArraySlice, Uint8Array, Uint8ArraySlice,
 };
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env as NapiEnv, Error, Result, Status, Task};
@@ -27,6 +28,18 @@ pub use world::*;
 
 fn js_error(e: ialp_sim::Error) -> Error {
     Error::from_reason(e.message())
+}
+
+/// Runs core work off the JS thread, turning a panic into an error that says
+/// what failed.
+fn guarded<T>(what: &str, f: impl FnOnce() -> ialp_sim::Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| {
+            Error::from_reason(format!(
+                "{what} failed with an internal error (a bug in ialp)"
+            ))
+        })?
+        .map_err(js_error)
 }
 
 /// Byte range of a typed array's view, for the aliasing check.
@@ -53,22 +66,17 @@ fn check_disjoint(method: &str, arrays: &[(&str, (usize, usize))]) -> Result<()>
 /// A batch of simulated users stepped together (see `ialp_sim::VecEnv`).
 #[napi]
 pub struct Env {
-    inner: Box<dyn VecEnv>,
+    pub(crate) inner: Box<dyn VecEnv>,
 }
 
 #[napi]
 impl Env {
-    /// Builds an environment from its JSON spec, e.g.
-    /// `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`, over `world`
-    /// (needed for dataset environments; built from the spec when absent).
+    /// Builds an environment from its spec, e.g.
+    /// `{name: "synthetic", batch: {batchSize: 64, seed: 1}}`; the world is
+    /// built from the spec (dataset environments: `world.env(spec)`).
     #[napi(constructor, catch_unwind)]
-    pub fn new(spec_json: String, world: Option<&World>) -> Result<Self> {
-        let spec = EnvSpec::from_json(&spec_json).map_err(js_error)?;
-        let inner = match world {
-            Some(w) => w.inner.env(&spec),
-            None => make_env(&spec),
-        }
-        .map_err(js_error)?;
+    pub fn new(spec: Value) -> Result<Self> {
+        let inner = api::make_env(spec, None).map_err(js_error)?;
         Ok(Env { inner })
     }
 
@@ -161,6 +169,12 @@ impl Env {
         self.inner.set_user_pool(users.to_vec()).map_err(js_error)
     }
 
+    /// The user currently in each slot.
+    #[napi(catch_unwind)]
+    pub fn users(&self) -> Uint32Array {
+        Uint32Array::new(self.inner.users().to_vec())
+    }
+
     /// The category of every item, indexed by item id (a copy).
     #[napi(catch_unwind)]
     pub fn item_categories(&self) -> Uint32Array {
@@ -180,7 +194,7 @@ impl Env {
     /// length]` per episode.
     #[napi(catch_unwind)]
     pub fn drain_episodes(&mut self) -> Float64Array {
-        Float64Array::new(episodes_flat(&self.inner.drain_episodes()))
+        Float64Array::new(api::episodes_flat(&self.inner.drain_episodes()))
     }
 }
 

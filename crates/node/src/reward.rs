@@ -1,17 +1,7 @@
-//! LLM preference requests and the learned reward model r_phi.
+//! The learned reward model r_phi.
 
 use super::*;
-use ialp_ac_core::api::{preference_requests_json, train_reward_json};
 use ialp_ac_core::{RewardExamples, RewardModel as CoreRewardModel};
-
-#[napi]
-impl World {
-    /// Preference requests (user states, K candidates, ground truth) as JSON.
-    #[napi(catch_unwind)]
-    pub fn preference_requests_json(&self, config_json: String) -> Result<String> {
-        preference_requests_json(&self.inner, &config_json).map_err(js_error)
-    }
-}
 
 /// Training data for r_phi: per example a state of `history` items and
 /// rewards, an item and a label in [0, 1].
@@ -26,48 +16,45 @@ pub struct RewardExamplesInput {
 
 #[napi(object)]
 pub struct RewardTrainOutput {
+    /// The reward model artefact.
     pub model: Buffer,
-    pub fit_json: String,
+    /// How the fit went (losses, AUC on the validation split).
+    pub fit: Value,
 }
 
 pub struct TrainRewardTask {
     world: ialp_sim::AnyWorld,
     examples: RewardExamples,
-    config: String,
+    config: Option<Value>,
 }
 
 impl Task for TrainRewardTask {
-    type Output = (Vec<u8>, String);
+    type Output = api::Fitted;
     type JsValue = RewardTrainOutput;
 
-    fn compute(&mut self) -> Result<Self::Output> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train_reward_json(&self.world, &self.examples, &self.config, &mut |_, _| true)
-        }))
-        .map_err(|_| {
-            Error::from_reason(
-                "reward model training failed with an internal error (a bug in ialp)",
-            )
-        })?
-        .map_err(js_error)
+    fn compute(&mut self) -> Result<api::Fitted> {
+        let config = self.config.take().unwrap_or(Value::Null);
+        guarded("reward model training", || {
+            api::train_reward_model(&self.world, &self.examples, config, &mut |_, _| true)
+        })
     }
 
-    fn resolve(&mut self, _env: NapiEnv, out: Self::Output) -> Result<RewardTrainOutput> {
+    fn resolve(&mut self, _env: NapiEnv, out: api::Fitted) -> Result<RewardTrainOutput> {
         Ok(RewardTrainOutput {
-            model: out.0.into(),
-            fit_json: out.1,
+            model: out.artefact.into(),
+            fit: out.stats,
         })
     }
 }
 
 /// Fits r_phi to the examples over `world`'s item features, off the JS thread.
-#[napi]
+#[napi(ts_return_type = "Promise<RewardTrainOutput>")]
 pub fn train_reward_model(
     world: &World,
     examples: RewardExamplesInput,
-    config_json: String,
-) -> napi::bindgen_prelude::AsyncTask<TrainRewardTask> {
-    napi::bindgen_prelude::AsyncTask::new(TrainRewardTask {
+    config: Option<Value>,
+) -> AsyncTask<TrainRewardTask> {
+    AsyncTask::new(TrainRewardTask {
         world: world.inner.clone(),
         examples: RewardExamples {
             history: examples.history as usize,
@@ -76,7 +63,7 @@ pub fn train_reward_model(
             items: examples.items.to_vec(),
             labels: examples.labels.to_vec(),
         },
-        config: config_json,
+        config,
     })
 }
 

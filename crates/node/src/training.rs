@@ -2,6 +2,7 @@
 //! (AsyncTask), progress comes back through a thread-safe function.
 
 use super::*;
+use ialp_ac_core::Policy as CorePolicy;
 
 /// Lets JavaScript stop a running task between two updates (an AbortSignal
 /// cannot interrupt work that has already started).
@@ -31,10 +32,10 @@ impl CancelToken {
     }
 }
 
-type ProgressFn = ThreadsafeFunction<String, (), String, Status, false>;
+type ProgressFn = ThreadsafeFunction<Value, (), Value, Status, false>;
 
 pub struct TrainTask {
-    config: String,
+    config: Option<Value>,
     world: Option<ialp_sim::AnyWorld>,
     init: Option<Vec<u8>>,
     critic: Option<Vec<u8>>,
@@ -50,62 +51,65 @@ pub struct TrainOutput {
     pub episodes: Float64Array,
     pub updates: f64,
     pub env_steps: f64,
-    /// A-iALP_ap's adaptation per update (JSON), when it ran.
-    pub trace_json: Option<String>,
+    /// A-iALP_ap's adaptation per update, when it ran.
+    pub trace: Option<Value>,
 }
 
 impl Task for TrainTask {
-    type Output = TrainResult;
+    type Output = api::TrainResult;
     type JsValue = TrainOutput;
 
-    fn compute(&mut self) -> Result<TrainResult> {
+    fn compute(&mut self) -> Result<api::TrainResult> {
         let progress = self.progress.as_ref();
         let cancel = self.cancel.clone();
-        let mut report = |p: &Progress| {
-            if let (Some(f), Ok(json)) = (progress, serde_json::to_string(p)) {
-                f.call(json, ThreadsafeFunctionCallMode::NonBlocking);
+        let mut report = |p: &ialp_ac_core::Progress| {
+            if let Some(f) = progress {
+                f.call(api::record(p), ThreadsafeFunctionCallMode::NonBlocking);
             }
             !cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst))
         };
-        let (config, world) = (&self.config, self.world.as_ref());
-        let (init, critic) = (self.init.as_deref(), self.critic.as_deref());
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            train_json(config, world, init, critic, &mut report)
-        }))
-        .map_err(|_| Error::from_reason("training failed with an internal error (a bug in ialp)"))?
-        .map_err(js_error)
+        let config = self.config.take().unwrap_or(Value::Null);
+        let (world, init, critic) = (
+            self.world.as_ref(),
+            self.init.as_deref(),
+            self.critic.as_deref(),
+        );
+        guarded("training", || {
+            api::train(config, world, init, critic, &mut report)
+        })
     }
 
-    fn resolve(&mut self, _env: NapiEnv, out: TrainResult) -> Result<TrainOutput> {
+    fn resolve(&mut self, _env: NapiEnv, out: api::TrainResult) -> Result<TrainOutput> {
         Ok(TrainOutput {
             policy: out.policy.into(),
             episodes: Float64Array::new(out.episodes),
             updates: out.updates as f64,
             env_steps: out.env_steps as f64,
-            trace_json: out.trace,
+            trace: out.trace,
         })
     }
 }
 
-/// Trains online from a JSON training config, off the JavaScript thread: A2C
+/// Trains online from a training config, off the JavaScript thread: A2C
 /// from scratch, from the policy `init` (A-iALP_ft), or A-iALP_ap when the
 /// config has `adaptive` (`init` is pi_0, `critic` a reward model artefact).
-/// `onProgress` receives a JSON progress record after every update; `cancel`
+/// `onProgress` receives a progress record after every update; `cancel`
 /// stops training after the current update (the result holds what was learnt).
 #[napi(
-    ts_args_type = "configJson: string, world?: World | null, onProgress?: ((progressJson: string) => void) | null, cancel?: CancelToken | null, init?: Uint8Array | null, critic?: Uint8Array | null"
+    ts_args_type = "config: object, world: World, onProgress?: ((progress: any) => void) | null, cancel?: CancelToken | null, init?: Uint8Array | null, critic?: Uint8Array | null",
+    ts_return_type = "Promise<TrainOutput>"
 )]
 pub fn train(
-    config_json: String,
-    world: Option<&World>,
+    config: Value,
+    world: &World,
     on_progress: Option<ProgressFn>,
     cancel: Option<&CancelToken>,
     init: Option<Uint8Array>,
     critic: Option<Uint8Array>,
-) -> napi::bindgen_prelude::AsyncTask<TrainTask> {
-    napi::bindgen_prelude::AsyncTask::new(TrainTask {
-        config: config_json,
-        world: world.map(|w| w.inner.clone()),
+) -> AsyncTask<TrainTask> {
+    AsyncTask::new(TrainTask {
+        config: Some(config),
+        world: Some(world.inner.clone()),
         init: init.map(|b| b.to_vec()),
         critic: critic.map(|b| b.to_vec()),
         progress: on_progress,
@@ -114,10 +118,10 @@ pub fn train(
 }
 
 pub struct EvaluateTask {
-    spec: String,
+    spec: Option<Value>,
     world: Option<ialp_sim::AnyWorld>,
-    policy: Option<Vec<u8>>,
-    options: String,
+    artefact: Option<Vec<u8>>,
+    options: Option<Value>,
 }
 
 impl Task for EvaluateTask {
@@ -125,18 +129,11 @@ impl Task for EvaluateTask {
     type JsValue = Float64Array;
 
     fn compute(&mut self) -> Result<Vec<f64>> {
-        std::panic::catch_unwind(|| {
-            evaluate_json(
-                &self.spec,
-                self.world.as_ref(),
-                self.policy.as_deref(),
-                &self.options,
-            )
+        let spec = self.spec.take().unwrap_or(Value::Null);
+        let options = self.options.take().unwrap_or(Value::Null);
+        guarded("evaluation", || {
+            api::evaluate(spec, self.world.as_ref(), self.artefact.as_deref(), options)
         })
-        .map_err(|_| {
-            Error::from_reason("evaluation failed with an internal error (a bug in ialp)")
-        })?
-        .map_err(js_error)
     }
 
     fn resolve(&mut self, _env: NapiEnv, out: Vec<f64>) -> Result<Float64Array> {
@@ -144,21 +141,69 @@ impl Task for EvaluateTask {
     }
 }
 
-/// Plays whole episodes as the JSON options say (`{actor: "random" |
-/// "popularity" | "policy", episodes, seed, mode, users}`);
-/// `[slot, user, totalReward, length]` per episode.
-#[napi]
+/// Plays whole episodes as the options say (`{actor: "random" | "popularity"
+/// | "policy" | "greedy", episodes, seed, mode, users}`; `artefact` is the
+/// policy or reward model the actor needs); `[slot, user, totalReward,
+/// length]` per episode.
+#[napi(ts_return_type = "Promise<Float64Array>")]
 pub fn evaluate(
-    spec_json: String,
-    world: Option<&World>,
-    policy: Option<Uint8Array>,
-    options_json: String,
-) -> napi::bindgen_prelude::AsyncTask<EvaluateTask> {
-    napi::bindgen_prelude::AsyncTask::new(EvaluateTask {
-        spec: spec_json,
-        world: world.map(|w| w.inner.clone()),
-        policy: policy.map(|p| p.to_vec()),
-        options: options_json,
+    spec: Value,
+    world: &World,
+    artefact: Option<Uint8Array>,
+    options: Option<Value>,
+) -> AsyncTask<EvaluateTask> {
+    AsyncTask::new(EvaluateTask {
+        spec: Some(spec),
+        world: Some(world.inner.clone()),
+        artefact: artefact.map(|p| p.to_vec()),
+        options,
+    })
+}
+
+pub struct PretrainTask {
+    world: ialp_sim::AnyWorld,
+    job: Option<Value>,
+    critic: Option<Vec<u8>>,
+}
+
+#[napi(object)]
+pub struct PretrainOutput {
+    /// The policy artefact.
+    pub policy: Buffer,
+    pub stats: Value,
+}
+
+impl Task for PretrainTask {
+    type Output = api::Fitted;
+    type JsValue = PretrainOutput;
+
+    fn compute(&mut self) -> Result<api::Fitted> {
+        let job = self.job.take().unwrap_or(Value::Null);
+        guarded("pre-training", || {
+            api::pretrain(&self.world, job, self.critic.as_deref(), &mut |_, _| true)
+        })
+    }
+
+    fn resolve(&mut self, _env: NapiEnv, out: api::Fitted) -> Result<PretrainOutput> {
+        Ok(PretrainOutput {
+            policy: out.artefact.into(),
+            stats: out.stats,
+        })
+    }
+}
+
+/// Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
+/// artefact, is given; logs only otherwise), off the JavaScript thread.
+#[napi(ts_return_type = "Promise<PretrainOutput>")]
+pub fn pretrain(
+    world: &World,
+    job: Option<Value>,
+    critic: Option<Uint8Array>,
+) -> AsyncTask<PretrainTask> {
+    AsyncTask::new(PretrainTask {
+        world: world.inner.clone(),
+        job,
+        critic: critic.map(|b| b.to_vec()),
     })
 }
 
@@ -195,9 +240,10 @@ impl Policy {
         self.inner.encoder.history as u32
     }
 
+    /// How the policy was trained (algorithm, network, settings).
     #[napi(getter)]
-    pub fn meta_json(&self) -> Result<String> {
-        serde_json::to_string(&self.inner.meta).map_err(|e| Error::from_reason(e.to_string()))
+    pub fn meta(&self) -> Value {
+        api::policy_meta(&self.inner)
     }
 
     /// The `k` most probable items for one user whose latest interactions are
@@ -225,58 +271,4 @@ impl Policy {
     pub fn to_bytes(&self) -> Buffer {
         self.inner.to_bytes().into()
     }
-}
-
-pub struct PretrainTask {
-    world: ialp_sim::AnyWorld,
-    job: String,
-    critic: Option<Vec<u8>>,
-}
-
-#[napi(object)]
-pub struct PretrainOutput {
-    pub policy: Buffer,
-    pub stats_json: String,
-}
-
-impl Task for PretrainTask {
-    type Output = (Vec<u8>, String);
-    type JsValue = PretrainOutput;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ialp_ac_core::api::pretrain_json(
-                &self.world,
-                &self.job,
-                self.critic.as_deref(),
-                &mut |_, _| true,
-            )
-        }))
-        .map_err(|_| {
-            Error::from_reason("pre-training failed with an internal error (a bug in ialp)")
-        })?
-        .map_err(js_error)
-    }
-
-    fn resolve(&mut self, _env: NapiEnv, out: Self::Output) -> Result<PretrainOutput> {
-        Ok(PretrainOutput {
-            policy: out.0.into(),
-            stats_json: out.1,
-        })
-    }
-}
-
-/// Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
-/// artefact, is given; logs only otherwise), off the JavaScript thread.
-#[napi]
-pub fn pretrain(
-    world: &World,
-    job_json: String,
-    critic: Option<Uint8Array>,
-) -> napi::bindgen_prelude::AsyncTask<PretrainTask> {
-    napi::bindgen_prelude::AsyncTask::new(PretrainTask {
-        world: world.inner.clone(),
-        job: job_json,
-        critic: critic.map(|b| b.to_vec()),
-    })
 }

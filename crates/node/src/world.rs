@@ -14,7 +14,7 @@ pub struct World {
 }
 
 pub struct BuildWorld {
-    spec: String,
+    spec: Option<Value>,
     files: DataFiles,
     user_model: Option<Vec<u8>>,
 }
@@ -24,15 +24,10 @@ impl Task for BuildWorld {
     type JsValue = World;
 
     fn compute(&mut self) -> Result<AnyWorld> {
-        let files = (!self.files.is_empty()).then_some(&self.files);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let spec = EnvSpec::from_json(&self.spec)?;
-            AnyWorld::build(&spec, files, self.user_model.as_deref())
-        }))
-        .map_err(|_| {
-            Error::from_reason("building the world failed with an internal error (a bug in ialp)")
-        })?
-        .map_err(js_error)
+        let spec = self.spec.take().unwrap_or(Value::Null);
+        guarded("building the world", || {
+            api::build_world(spec, &self.files, self.user_model.as_deref())
+        })
     }
 
     fn resolve(&mut self, _env: NapiEnv, world: AnyWorld) -> Result<World> {
@@ -58,12 +53,12 @@ impl World {
     /// relative to the dataset folder -> contents) and an optional cached user model.
     #[napi(ts_return_type = "Promise<World>")]
     pub fn build(
-        spec_json: String,
+        spec: Value,
         files: Option<HashMap<String, Uint8Array>>,
         user_model: Option<Uint8Array>,
-    ) -> napi::bindgen_prelude::AsyncTask<BuildWorld> {
-        napi::bindgen_prelude::AsyncTask::new(BuildWorld {
-            spec: spec_json,
+    ) -> AsyncTask<BuildWorld> {
+        AsyncTask::new(BuildWorld {
+            spec: Some(spec),
             files: files
                 .unwrap_or_default()
                 .into_iter()
@@ -73,28 +68,23 @@ impl World {
         })
     }
 
-    /// Name, source, sizes, density, quit defaults (JSON).
-    #[napi(getter)]
-    pub fn info_json(&self) -> Result<String> {
-        serde_json::to_string(&self.inner.info()).map_err(|e| Error::from_reason(e.to_string()))
+    /// An environment of `spec` over this world.
+    #[napi(catch_unwind)]
+    pub fn env(&self, spec: Value) -> Result<Env> {
+        let inner = api::make_env(spec, Some(&self.inner)).map_err(js_error)?;
+        Ok(Env { inner })
     }
 
-    /// Info plus the user model's validation on held-out data (JSON).
-    #[napi(catch_unwind)]
-    pub fn inspect_json(&self, validate: bool) -> Result<String> {
-        ialp_ac_core::api::inspect_json(&self.inner, validate).map_err(js_error)
+    /// Name, source, sizes, density, quit defaults.
+    #[napi(getter)]
+    pub fn info(&self) -> Value {
+        api::info(&self.inner)
     }
 
     /// The item in words, for prompts.
     #[napi(catch_unwind)]
     pub fn item_text(&self, item: u32) -> Result<String> {
-        if item as usize >= self.inner.world().n_items() {
-            return Err(Error::from_reason(format!(
-                "item: expected an item id < {}, got {item}",
-                self.inner.world().n_items()
-            )));
-        }
-        Ok(self.inner.item_text(item as usize))
+        api::item_text(&self.inner, item).map_err(js_error)
     }
 
     #[napi]
@@ -137,3 +127,20 @@ impl World {
         self.inner.user_model_bytes().map(Buffer::from)
     }
 }
+
+/// One `#[napi]` method on `World` per query of `ialp_ac_core::world_queries!`.
+macro_rules! napi_world_queries {
+    ($($(#[doc = $doc:tt])* $name:ident $js:ident ($($arg:ident: $ty:ty),*) => $f:path;)*) => {
+        #[napi]
+        impl World {
+            $(
+                $(#[doc = $doc])*
+                #[napi(catch_unwind)]
+                pub fn $name(&self, $($arg: $ty),*) -> Result<Value> {
+                    $f(&self.inner, $($arg),*).map_err(js_error)
+                }
+            )*
+        }
+    };
+}
+ialp_ac_core::world_queries!(napi_world_queries);

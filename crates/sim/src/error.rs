@@ -57,6 +57,52 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Resu
     })
 }
 
+/// Parses an already-decoded JSON value (a JavaScript object handed over by a
+/// binding) into `T`; errors name `what` and the path of the offending field,
+/// as [`from_json`] does. `null` members count as absent: a JavaScript options
+/// object's `undefined` and `null` both mean "the default". Whole numbers read
+/// as integers however the binding passed them, as they would from JSON text.
+pub fn from_value<T: serde::de::DeserializeOwned>(
+    what: &str,
+    mut value: serde_json::Value,
+) -> Result<T> {
+    if value.is_null() {
+        value = serde_json::Value::Object(Default::default()); // no options at all
+    }
+    normalise(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." || path == "?" {
+            Error::new(format!("{what}: {}", e.inner()))
+        } else {
+            Error::new(format!("{what}: {path}: {}", e.inner()))
+        }
+    })
+}
+
+fn normalise(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(normalise);
+        }
+        Value::Array(a) => a.iter_mut().for_each(normalise),
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64().unwrap_or(f64::NAN);
+            if x.fract() == 0.0 && x.abs() <= EXACT {
+                *v = if x >= 0.0 {
+                    Value::from(x as u64)
+                } else {
+                    Value::from(x as i64)
+                };
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Fails unless `value` lies in `[lo, hi]` and is a number.
 pub fn check_range(what: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
     if value.is_nan() || value < lo || value > hi {

@@ -41,6 +41,11 @@ impl EnvSpec {
         crate::error::from_json("environment spec", json)
     }
 
+    /// The spec from a decoded JSON value (see [`crate::error::from_value`]).
+    pub fn from_value(value: serde_json::Value) -> Result<Self> {
+        crate::error::from_value("environment spec", value)
+    }
+
     fn check_name(&self) -> Result<()> {
         if ENVIRONMENTS.contains(&self.name.as_str()) {
             Ok(())

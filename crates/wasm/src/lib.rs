@@ -1,14 +1,19 @@
 //! WebAssembly binding of ialp, built with wasm-bindgen.
 //!
-//! Thin on purpose: every method converts types and errors and calls
-//! the core crates; no logic lives here. Errors from the core come back to JS as a
-//! thrown `Error` whose message is the core's message (for example
-//! `actions length: expected 4, got 3`); nothing here panics on user input.
+//! Thin on purpose: every function converts types and errors and calls the
+//! core's surface (`ialp_ac_core::api`); no logic lives here. `crates/node`
+//! exports the same names with the same argument shapes; requests and records
+//! cross as JS objects (`serde_json::Value` here, through serde-wasm-bindgen),
+//! artefacts and per-item or per-episode numbers as typed arrays. Errors from
+//! the core come back to JS as a thrown `Error` whose message is the core's
+//! message (for example `actions length: expected 4, got 3`); nothing here
+//! panics on user input.
 //!
 //! Build with `scripts/build-wasm.sh`; the JS entry is `packages/wasm`.
 
-use ialp_ac_core::api::episodes_flat;
-use ialp_sim::{make_env, EnvSpec, VecEnv, ENVIRONMENTS};
+use ialp_ac_core::api::{self, Value};
+use ialp_sim::{VecEnv, ENVIRONMENTS};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 mod reward;
@@ -22,9 +27,32 @@ fn js(e: ialp_sim::Error) -> JsError {
     JsError::new(e.message())
 }
 
-/// Builds an environment from its JSON spec (the core's `EnvSpec`).
-pub fn build(spec_json: &str) -> ialp_sim::Result<Box<dyn VecEnv>> {
-    make_env(&EnvSpec::from_json(spec_json)?)
+/// A JS object (or undefined) as a [`Value`] for the core to parse.
+fn value(what: &str, v: JsValue) -> Result<Value, JsError> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Value::Null);
+    }
+    serde_wasm_bindgen::from_value(v).map_err(|e| JsError::new(&format!("{what}: {e}")))
+}
+
+/// An argument as the type a declaration names (`world_queries!`).
+fn argument<T: serde::de::DeserializeOwned>(what: &str, v: JsValue) -> Result<T, JsError> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| JsError::new(&format!("{what}: {e}")))
+}
+
+/// A core record as a plain JS object (maps as objects, numbers as numbers).
+fn record(v: &Value) -> JsValue {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
+}
+
+/// A plain JS object of these fields.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
 }
 
 /// The crate version, e.g. "0.1.0".
@@ -46,26 +74,19 @@ pub fn environments() -> Vec<String> {
 /// 0xFFFFFFFF. Methods that fill arrays write into the ones passed in.
 #[wasm_bindgen(js_name = Env)]
 pub struct Env {
-    inner: Box<dyn VecEnv>,
+    pub(crate) inner: Box<dyn VecEnv>,
 }
 
 #[wasm_bindgen(js_class = Env)]
 impl Env {
-    /// `specJson`: e.g. `{"name":"synthetic","batch":{"batchSize":64,"seed":1}}`.
-    /// Throws an `Error` on bad JSON, unknown fields, bad values or an unknown name.
+    /// `spec`: e.g. `{name: "synthetic", batch: {batchSize: 64, seed: 1}}`; the
+    /// world is built from the spec (dataset environments: `world.env(spec)`).
+    /// Throws an `Error` on unknown fields, bad values or an unknown name.
     #[wasm_bindgen(constructor)]
-    pub fn new(spec_json: &str) -> Result<Env, JsError> {
+    pub fn new(spec: JsValue) -> Result<Env, JsError> {
+        let spec = value("environment spec", spec)?;
         Ok(Env {
-            inner: build(spec_json).map_err(js)?,
-        })
-    }
-
-    /// An environment over a built `world` (needed for dataset environments).
-    #[wasm_bindgen(js_name = inWorld)]
-    pub fn in_world(spec_json: &str, world: &World) -> Result<Env, JsError> {
-        let spec = EnvSpec::from_json(spec_json).map_err(js)?;
-        Ok(Env {
-            inner: world.inner.env(&spec).map_err(js)?,
+            inner: api::make_env(spec, None).map_err(js)?,
         })
     }
 
@@ -154,20 +175,21 @@ impl Env {
     /// `[slot, user, totalReward, length]` per episode (length 4n).
     #[wasm_bindgen(js_name = drainEpisodes)]
     pub fn drain_episodes(&mut self) -> Vec<f64> {
-        episodes_flat(&self.inner.drain_episodes())
+        api::episodes_flat(&self.inner.drain_episodes())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn builds_and_reports_errors() {
-        let env = build(r#"{"name":"synthetic","batch":{"batchSize":4,"seed":1}}"#).unwrap();
+        let spec = json!({"name": "synthetic", "batch": {"batchSize": 4, "seed": 1}});
+        let env = api::make_env(spec, None).unwrap();
         assert_eq!(env.batch_size(), 4);
-        let e = build(r#"{"name":"nope"}"#).err().unwrap();
+        let e = api::make_env(json!({"name": "nope"}), None).err().unwrap();
         assert!(e.message().contains("\"nope\""), "{e}");
-        assert!(build("{").is_err());
     }
 }

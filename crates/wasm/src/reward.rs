@@ -1,61 +1,43 @@
-//! LLM preference requests and the learned reward model r_phi.
+//! The learned reward model r_phi.
 
-use super::{js, World};
-use ialp_ac_core::api::{preference_requests_json, train_reward_json};
+use super::*;
 use ialp_ac_core::{RewardExamples, RewardModel as CoreRewardModel};
-use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen]
-impl World {
-    /// Preference requests (user states, K candidates, ground truth) as JSON.
-    #[wasm_bindgen(js_name = preferenceRequestsJson)]
-    pub fn preference_requests_json(&self, config_json: &str) -> Result<String, JsError> {
-        preference_requests_json(&self.inner, config_json).map_err(js)
-    }
+/// A typed-array field of an argument object, copied out.
+fn field<T: JsCast>(obj: &JsValue, what: &str, name: &str) -> Result<T, JsError> {
+    js_sys::Reflect::get(obj, &JsValue::from_str(name))
+        .ok()
+        .and_then(|v| v.dyn_into::<T>().ok())
+        .ok_or_else(|| JsError::new(&format!("{what}.{name}: missing or of the wrong type")))
 }
 
-#[wasm_bindgen]
-pub struct RewardTrainOutput {
-    model: Vec<u8>,
-    fit_json: String,
-}
-
-#[wasm_bindgen]
-impl RewardTrainOutput {
-    #[wasm_bindgen(getter)]
-    pub fn model(&self) -> Vec<u8> {
-        self.model.clone()
-    }
-
-    #[wasm_bindgen(getter, js_name = fitJson)]
-    pub fn fit_json(&self) -> String {
-        self.fit_json.clone()
-    }
-}
-
-/// Fits r_phi: per example a state of `history` items and rewards, an item and
-/// a label in [0, 1].
+/// Fits r_phi to `examples` (`{history, histItems, histRewards, items,
+/// labels}`: per example a state of `history` items and rewards, an item and
+/// a label in [0, 1]) over `world`'s item features: `{model, fit}`.
 #[wasm_bindgen(js_name = trainRewardModel)]
-#[allow(clippy::too_many_arguments)]
 pub fn train_reward_model(
     world: &World,
-    history: u32,
-    hist_items: Vec<u32>,
-    hist_rewards: Vec<f32>,
-    items: Vec<u32>,
-    labels: Vec<f32>,
-    config_json: &str,
-) -> Result<RewardTrainOutput, JsError> {
+    examples: JsValue,
+    config: JsValue,
+) -> Result<JsValue, JsError> {
+    let ex = "examples";
+    let history = field::<JsValue>(&examples, ex, "history")?
+        .as_f64()
+        .ok_or_else(|| JsError::new("examples.history: expected a number"))?;
     let examples = RewardExamples {
         history: history as usize,
-        hist_items,
-        hist_rewards,
-        items,
-        labels,
+        hist_items: field::<js_sys::Uint32Array>(&examples, ex, "histItems")?.to_vec(),
+        hist_rewards: field::<js_sys::Float32Array>(&examples, ex, "histRewards")?.to_vec(),
+        items: field::<js_sys::Uint32Array>(&examples, ex, "items")?.to_vec(),
+        labels: field::<js_sys::Float32Array>(&examples, ex, "labels")?.to_vec(),
     };
-    let (model, fit_json) =
-        train_reward_json(&world.inner, &examples, config_json, &mut |_, _| true).map_err(js)?;
-    Ok(RewardTrainOutput { model, fit_json })
+    let config = value("reward model config", config)?;
+    let out =
+        api::train_reward_model(&world.inner, &examples, config, &mut |_, _| true).map_err(js)?;
+    Ok(object(&[
+        ("model", js_sys::Uint8Array::from(&out.artefact[..]).into()),
+        ("fit", record(&out.stats)),
+    ]))
 }
 
 /// A fitted reward model r_phi(s, a).

@@ -1,140 +1,35 @@
 //! Training, evaluation and policies. These run on the calling thread: in a
 //! browser, call them from a Web Worker.
 
-use super::{js, World};
-use ialp_ac_core::api::{evaluate_json, train_json};
+use super::*;
 use ialp_ac_core::Policy as CorePolicy;
-use wasm_bindgen::prelude::*;
+use std::cell::Cell;
 
+/// Stops a running training after the current update (from its `onProgress`:
+/// the call keeps the thread until it returns).
 #[wasm_bindgen]
-extern "C" {
-    /// `(progressJson: string) => boolean | void`; returning false stops training.
-    #[wasm_bindgen(typescript_type = "(progressJson: string) => boolean | void")]
-    pub type ProgressCallback;
-
-    #[wasm_bindgen(method, structural, js_name = call, catch)]
-    fn call(this: &ProgressCallback, ctx: &JsValue, json: &str) -> Result<JsValue, JsValue>;
+pub struct CancelToken {
+    flag: Cell<bool>,
 }
 
 #[wasm_bindgen]
-pub struct TrainOutput {
-    policy: Vec<u8>,
-    episodes: Vec<f64>,
-    updates: f64,
-    env_steps: f64,
-    trace: Option<String>,
-}
-
-#[wasm_bindgen]
-impl TrainOutput {
-    /// The policy artefact bytes.
-    #[wasm_bindgen(getter)]
-    pub fn policy(&self) -> Vec<u8> {
-        self.policy.clone()
-    }
-
-    /// `[slot, user, totalReward, length]` per training episode, in finishing order.
-    #[wasm_bindgen(getter)]
-    pub fn episodes(&self) -> Vec<f64> {
-        self.episodes.clone()
-    }
-
-    #[wasm_bindgen(getter)]
-    pub fn updates(&self) -> f64 {
-        self.updates
-    }
-
-    #[wasm_bindgen(getter, js_name = envSteps)]
-    pub fn env_steps(&self) -> f64 {
-        self.env_steps
-    }
-
-    /// A-iALP_ap's adaptation per update (JSON), when it ran.
-    #[wasm_bindgen(getter, js_name = traceJson)]
-    pub fn trace_json(&self) -> Option<String> {
-        self.trace.clone()
-    }
-}
-
-#[wasm_bindgen]
-pub struct PretrainOutput {
-    policy: Vec<u8>,
-    stats_json: String,
-}
-
-#[wasm_bindgen]
-impl PretrainOutput {
-    #[wasm_bindgen(getter)]
-    pub fn policy(&self) -> Vec<u8> {
-        self.policy.clone()
-    }
-
-    #[wasm_bindgen(getter, js_name = statsJson)]
-    pub fn stats_json(&self) -> String {
-        self.stats_json.clone()
-    }
-}
-
-/// Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
-/// artefact, is given; logs only otherwise).
-#[wasm_bindgen]
-pub fn pretrain(
-    world: &World,
-    job_json: &str,
-    critic: Option<Vec<u8>>,
-) -> Result<PretrainOutput, JsError> {
-    let (policy, stats_json) =
-        ialp_ac_core::api::pretrain_json(&world.inner, job_json, critic.as_deref(), &mut |_, _| {
-            true
-        })
-        .map_err(js)?;
-    Ok(PretrainOutput { policy, stats_json })
-}
-
-/// Trains online A2C from a JSON training config. `onProgress` gets a JSON
-/// progress record after every update; returning false stops training.
-#[wasm_bindgen]
-pub fn train(
-    config_json: &str,
-    world: &World,
-    on_progress: Option<ProgressCallback>,
-    init: Option<Vec<u8>>,
-    critic: Option<Vec<u8>>,
-) -> Result<TrainOutput, JsError> {
-    let mut thrown: Option<JsValue> = None;
-    let mut report = |p: &ialp_ac_core::Progress| {
-        let Some(f) = &on_progress else { return true };
-        let json = serde_json::to_string(p).unwrap_or_default();
-        match f.call(&JsValue::NULL, &json) {
-            Ok(v) => v.as_bool() != Some(false),
-            Err(e) => {
-                thrown = Some(e);
-                false
-            }
+impl CancelToken {
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> CancelToken {
+        CancelToken {
+            flag: Cell::new(false),
         }
-    };
-    let out = train_json(
-        config_json,
-        Some(&world.inner),
-        init.as_deref(),
-        critic.as_deref(),
-        &mut report,
-    )
-    .map_err(js)?;
-    if let Some(e) = thrown {
-        let msg = e.as_string().or_else(|| js_sys_message(&e));
-        return Err(JsError::new(&format!(
-            "onProgress threw: {}",
-            msg.unwrap_or_else(|| "an exception".into())
-        )));
     }
-    Ok(TrainOutput {
-        policy: out.policy,
-        episodes: out.episodes,
-        updates: out.updates as f64,
-        env_steps: out.env_steps as f64,
-        trace: out.trace,
-    })
+
+    pub fn cancel(&self) {
+        self.flag.set(true);
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn cancelled(&self) -> bool {
+        self.flag.get()
+    }
 }
 
 #[wasm_bindgen]
@@ -144,49 +39,94 @@ extern "C" {
     fn message(this: &ErrorLike) -> Option<String>;
 }
 
-fn js_sys_message(e: &JsValue) -> Option<String> {
-    e.is_object()
-        .then(|| e.unchecked_ref::<ErrorLike>().message())
-        .flatten()
+fn thrown_message(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.is_object()
+                .then(|| e.unchecked_ref::<ErrorLike>().message())
+                .flatten()
+        })
+        .unwrap_or_else(|| "an exception".into())
 }
 
-/// Plays whole episodes as the JSON options say (`{actor: "random" |
-/// "popularity" | "policy", episodes, seed, mode, users}`);
-/// `[slot, user, totalReward, length]` per episode.
+/// Trains online from a training config: A2C from scratch, from the policy
+/// `init` (A-iALP_ft), or A-iALP_ap when the config has `adaptive` (`init` is
+/// pi_0, `critic` a reward model artefact). `onProgress` receives a progress
+/// record after every update; `cancel` stops training after the current
+/// update. `{policy, episodes, updates, envSteps, trace}`.
+#[wasm_bindgen]
+pub fn train(
+    config: JsValue,
+    world: &World,
+    on_progress: Option<js_sys::Function>,
+    cancel: JsValue,
+    init: Option<Vec<u8>>,
+    critic: Option<Vec<u8>>,
+) -> Result<JsValue, JsError> {
+    let config = value("training config", config)?;
+    let mut thrown: Option<JsValue> = None;
+    let mut report = |p: &ialp_ac_core::Progress| {
+        if let Some(f) = &on_progress {
+            if let Err(e) = f.call1(&JsValue::NULL, &record(&api::record(p))) {
+                thrown = Some(e);
+                return false;
+            }
+        }
+        // a CancelToken (its `cancelled` getter), read after every update
+        !js_sys::Reflect::get(&cancel, &JsValue::from_str("cancelled")).is_ok_and(|v| v.is_truthy())
+    };
+    let out = api::train(
+        config,
+        Some(&world.inner),
+        init.as_deref(),
+        critic.as_deref(),
+        &mut report,
+    )
+    .map_err(js)?;
+    if let Some(e) = thrown {
+        return Err(JsError::new(&format!(
+            "onProgress threw: {}",
+            thrown_message(&e)
+        )));
+    }
+    Ok(object(&[
+        ("policy", js_sys::Uint8Array::from(&out.policy[..]).into()),
+        (
+            "episodes",
+            js_sys::Float64Array::from(&out.episodes[..]).into(),
+        ),
+        ("updates", JsValue::from_f64(out.updates as f64)),
+        ("envSteps", JsValue::from_f64(out.env_steps as f64)),
+        ("trace", out.trace.as_ref().map_or(JsValue::NULL, record)),
+    ]))
+}
+
+/// Plays whole episodes as the options say (`{actor: "random" | "popularity"
+/// | "policy" | "greedy", episodes, seed, mode, users}`; `artefact` is the
+/// policy or reward model the actor needs); `[slot, user, totalReward,
+/// length]` per episode.
 #[wasm_bindgen]
 pub fn evaluate(
-    spec_json: &str,
+    spec: JsValue,
     world: &World,
-    policy: Option<Vec<u8>>,
-    options_json: &str,
+    artefact: Option<Vec<u8>>,
+    options: JsValue,
 ) -> Result<Vec<f64>, JsError> {
-    evaluate_json(
-        spec_json,
-        Some(&world.inner),
-        policy.as_deref(),
-        options_json,
-    )
-    .map_err(js)
+    let spec = value("environment spec", spec)?;
+    let options = value("evaluation options", options)?;
+    api::evaluate(spec, Some(&world.inner), artefact.as_deref(), options).map_err(js)
 }
 
+/// Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
+/// artefact, is given; logs only otherwise): `{policy, stats}`.
 #[wasm_bindgen]
-pub struct Recommendation {
-    items: Vec<u32>,
-    scores: Vec<f32>,
-}
-
-#[wasm_bindgen]
-impl Recommendation {
-    #[wasm_bindgen(getter)]
-    pub fn items(&self) -> Vec<u32> {
-        self.items.clone()
-    }
-
-    /// The policy's probability of each item.
-    #[wasm_bindgen(getter)]
-    pub fn scores(&self) -> Vec<f32> {
-        self.scores.clone()
-    }
+pub fn pretrain(world: &World, job: JsValue, critic: Option<Vec<u8>>) -> Result<JsValue, JsError> {
+    let job = value("pre-training config", job)?;
+    let out = api::pretrain(&world.inner, job, critic.as_deref(), &mut |_, _| true).map_err(js)?;
+    Ok(object(&[
+        ("policy", js_sys::Uint8Array::from(&out.artefact[..]).into()),
+        ("stats", record(&out.stats)),
+    ]))
 }
 
 /// A trained policy loaded from its artefact bytes.
@@ -215,28 +155,32 @@ impl Policy {
         self.inner.encoder.history
     }
 
-    #[wasm_bindgen(getter, js_name = metaJson)]
-    pub fn meta_json(&self) -> Result<String, JsError> {
-        serde_json::to_string(&self.inner.meta).map_err(|e| JsError::new(&e.to_string()))
+    /// How the policy was trained (algorithm, network, settings).
+    #[wasm_bindgen(getter)]
+    pub fn meta(&self) -> JsValue {
+        record(&api::policy_meta(&self.inner))
     }
 
     /// The `k` most probable items for one user whose latest interactions are
-    /// `items` (oldest first) with feedback `rewards`.
+    /// `items` (oldest first) with feedback `rewards`: `{items, scores}` (the
+    /// policy's probability of each item).
     pub fn recommend(
         &self,
         items: &[u32],
         rewards: &[f32],
         k: u32,
         exclude_seen: bool,
-    ) -> Result<Recommendation, JsError> {
+    ) -> Result<JsValue, JsError> {
         let recs = self
             .inner
             .recommend(items, rewards, k as usize, exclude_seen)
             .map_err(js)?;
-        Ok(Recommendation {
-            items: recs.iter().map(|r| r.0).collect(),
-            scores: recs.iter().map(|r| r.1).collect(),
-        })
+        let ids: Vec<u32> = recs.iter().map(|r| r.0).collect();
+        let scores: Vec<f32> = recs.iter().map(|r| r.1).collect();
+        Ok(object(&[
+            ("items", js_sys::Uint32Array::from(&ids[..]).into()),
+            ("scores", js_sys::Float32Array::from(&scores[..]).into()),
+        ]))
     }
 
     /// The artefact bytes.

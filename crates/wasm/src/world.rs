@@ -1,10 +1,9 @@
-//! Worlds built from data files. Files are added one by one (the browser
-//! fetches them), then `build()` parses them and fits the user model.
+//! Worlds built from data files (the browser fetches them; `build` parses
+//! them and fits the user model on the calling thread).
 
-use super::js;
+use super::*;
 use ialp_sim::data::DataFiles;
-use ialp_sim::{AnyWorld, EnvSpec};
-use wasm_bindgen::prelude::*;
+use ialp_sim::AnyWorld;
 
 /// A built world (dataset parsed, user model fitted), shared by environments,
 /// training and evaluation.
@@ -13,70 +12,65 @@ pub struct World {
     pub(crate) inner: AnyWorld,
 }
 
-/// Collects a world's spec and data files.
-#[wasm_bindgen]
-pub struct WorldBuilder {
-    spec: String,
-    files: DataFiles,
-    user_model: Option<Vec<u8>>,
-}
-
-#[wasm_bindgen]
-impl WorldBuilder {
-    #[wasm_bindgen(constructor)]
-    pub fn new(spec_json: String) -> WorldBuilder {
-        WorldBuilder {
-            spec: spec_json,
-            files: DataFiles::new(),
-            user_model: None,
+/// `{name: bytes}` (a plain object or a Map of `Uint8Array`s) as data files.
+fn data_files(files: JsValue) -> Result<DataFiles, JsError> {
+    let mut out = DataFiles::new();
+    if files.is_undefined() || files.is_null() {
+        return Ok(out);
+    }
+    let entries = if files.is_instance_of::<js_sys::Map>() {
+        js_sys::Array::from(&files.unchecked_into::<js_sys::Map>().entries().into())
+    } else {
+        js_sys::Object::entries(files.unchecked_ref::<js_sys::Object>())
+    };
+    for entry in entries.iter() {
+        let pair = js_sys::Array::from(&entry);
+        let name = pair.get(0).as_string().unwrap_or_default();
+        let bytes = pair.get(1);
+        if !bytes.is_instance_of::<js_sys::Uint8Array>() {
+            return Err(JsError::new(&format!(
+                "files: \"{name}\": expected a Uint8Array"
+            )));
         }
+        out.insert(name, js_sys::Uint8Array::new(&bytes).to_vec());
     }
-
-    /// A file of the dataset folder, by its relative name (e.g. `ratings.csv`).
-    #[wasm_bindgen(js_name = addFile)]
-    pub fn add_file(&mut self, name: String, bytes: Vec<u8>) {
-        self.files.insert(name, bytes);
-    }
-
-    /// A cached user model artefact (used when it matches the data).
-    #[wasm_bindgen(js_name = setUserModel)]
-    pub fn set_user_model(&mut self, bytes: Vec<u8>) {
-        self.user_model = Some(bytes);
-    }
-
-    pub fn build(&self) -> Result<World, JsError> {
-        let spec = EnvSpec::from_json(&self.spec).map_err(js)?;
-        let files = (!self.files.is_empty()).then_some(&self.files);
-        Ok(World {
-            inner: AnyWorld::build(&spec, files, self.user_model.as_deref()).map_err(js)?,
-        })
-    }
+    Ok(out)
 }
 
 #[wasm_bindgen]
 impl World {
-    /// Name, source, sizes, density, quit defaults (JSON).
-    #[wasm_bindgen(getter, js_name = infoJson)]
-    pub fn info_json(&self) -> Result<String, JsError> {
-        serde_json::to_string(&self.inner.info()).map_err(|e| JsError::new(&e.to_string()))
+    /// Builds the world of an environment spec from its data files (file name
+    /// relative to the dataset folder -> contents) and an optional cached user model.
+    pub fn build(
+        spec: JsValue,
+        files: JsValue,
+        user_model: Option<Vec<u8>>,
+    ) -> Result<World, JsError> {
+        let spec = value("environment spec", spec)?;
+        let files = data_files(files)?;
+        Ok(World {
+            inner: api::build_world(spec, &files, user_model.as_deref()).map_err(js)?,
+        })
     }
 
-    /// Info plus the user model's validation on held-out data (JSON).
-    #[wasm_bindgen(js_name = inspectJson)]
-    pub fn inspect_json(&self, validate: bool) -> Result<String, JsError> {
-        ialp_ac_core::api::inspect_json(&self.inner, validate).map_err(js)
+    /// An environment of `spec` over this world.
+    pub fn env(&self, spec: JsValue) -> Result<Env, JsError> {
+        let spec = value("environment spec", spec)?;
+        Ok(Env {
+            inner: api::make_env(spec, Some(&self.inner)).map_err(js)?,
+        })
+    }
+
+    /// Name, source, sizes, density, quit defaults.
+    #[wasm_bindgen(getter)]
+    pub fn info(&self) -> JsValue {
+        record(&api::info(&self.inner))
     }
 
     /// The item in words, for prompts.
     #[wasm_bindgen(js_name = itemText)]
     pub fn item_text(&self, item: u32) -> Result<String, JsError> {
-        let n = self.inner.world().n_items();
-        if item as usize >= n {
-            return Err(JsError::new(&format!(
-                "item: expected an item id < {n}, got {item}"
-            )));
-        }
-        Ok(self.inner.item_text(item as usize))
+        api::item_text(&self.inner, item).map_err(js)
     }
 
     #[wasm_bindgen(js_name = categoryNames)]
@@ -89,41 +83,56 @@ impl World {
         self.inner.popularity()
     }
 
-    /// Users for training (not held out).
-    #[wasm_bindgen(js_name = trainUsers)]
-    pub fn train_users(&self) -> Vec<u32> {
-        self.inner.user_split().0
+    /// Users for training and users held out for online deployment:
+    /// `{train, heldOut}` (`Uint32Array`s).
+    #[wasm_bindgen(js_name = userSplit)]
+    pub fn user_split(&self) -> JsValue {
+        let (train, held_out) = self.inner.user_split();
+        object(&[
+            ("train", js_sys::Uint32Array::from(&train[..]).into()),
+            ("heldOut", js_sys::Uint32Array::from(&held_out[..]).into()),
+        ])
     }
 
-    /// Users held out for online deployment.
-    #[wasm_bindgen(js_name = heldOutUsers)]
-    pub fn held_out_users(&self) -> Vec<u32> {
-        self.inner.user_split().1
-    }
-
-    /// `user`'s latest interacted items (at most `history`, oldest first).
-    #[wasm_bindgen(js_name = latestHistoryItems)]
-    pub fn latest_history_items(&self, user: u32, history: u32) -> Result<Vec<u32>, JsError> {
-        Ok(self
+    /// `user`'s latest interactions (at most `history`, oldest first):
+    /// `{items, rewards}` (`Uint32Array`, `Float32Array`).
+    #[wasm_bindgen(js_name = latestHistory)]
+    pub fn latest_history(&self, user: u32, history: u32) -> Result<JsValue, JsError> {
+        let (items, rewards) = self
             .inner
             .latest_history(user, history as usize)
-            .map_err(js)?
-            .0)
+            .map_err(js)?;
+        Ok(object(&[
+            ("items", js_sys::Uint32Array::from(&items[..]).into()),
+            ("rewards", js_sys::Float32Array::from(&rewards[..]).into()),
+        ]))
     }
 
-    /// Their rewards (0-1), in the same order.
-    #[wasm_bindgen(js_name = latestHistoryRewards)]
-    pub fn latest_history_rewards(&self, user: u32, history: u32) -> Result<Vec<f32>, JsError> {
-        Ok(self
-            .inner
-            .latest_history(user, history as usize)
-            .map_err(js)?
-            .1)
-    }
-
-    /// The fitted user model artefact (undefined for worlds without one).
+    /// The fitted user model artefact (null for worlds without one), to cache.
     #[wasm_bindgen(js_name = userModel)]
-    pub fn user_model(&self) -> Option<Vec<u8>> {
-        self.inner.user_model_bytes()
+    pub fn user_model(&self) -> JsValue {
+        match self.inner.user_model_bytes() {
+            Some(b) => js_sys::Uint8Array::from(&b[..]).into(),
+            None => JsValue::NULL,
+        }
     }
 }
+
+/// One method on `World` per query of `ialp_ac_core::world_queries!`; each
+/// argument arrives as a JS value and is converted to the declared type.
+macro_rules! wasm_world_queries {
+    ($($(#[doc = $doc:tt])* $name:ident $js:ident ($($arg:ident: $ty:ty),*) => $f:path;)*) => {
+        #[wasm_bindgen]
+        impl World {
+            $(
+                $(#[doc = $doc])*
+                #[wasm_bindgen(js_name = $js)]
+                pub fn $name(&self, $($arg: JsValue),*) -> Result<JsValue, JsError> {
+                    $(let $arg: $ty = argument(stringify!($arg), $arg)?;)*
+                    Ok(record(&$f(&self.inner, $($arg),*).map_err(js)?))
+                }
+            )*
+        }
+    };
+}
+ialp_ac_core::world_queries!(wasm_world_queries);

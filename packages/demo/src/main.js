@@ -116,7 +116,6 @@ async function setUpRecommendations() {
       Float32Array.from(u.history, (h) => h.reward), k, true);
     const items = Array.from(rec.items);
     const scores = Array.from(rec.scores);
-    rec.free();
     demo.recommendation = { user: u.user, k, items, scores };
     $('recs').replaceChildren(...items.map((item, i) => {
       const li = document.createElement('li');

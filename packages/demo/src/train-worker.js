@@ -1,9 +1,9 @@
 // Trains A2C on the synthetic environment off the main thread.
-// In:  { type: 'train', config } (a TrainConfig, see crates/ac-core/src/a2c.rs).
+// In:  { type: 'train', config } (a TrainConfig, see crates/ac-core/src/algorithms/config.rs).
 // Out: { type: 'ready', variant }, { type: 'progress', progress } after every update,
 //      { type: 'done', episodes, updates, envSteps, policyBytes, seconds } or { type: 'error', message }.
 // `train` runs synchronously here, so the page stops a run by terminating the worker.
-import { init, loadedVariant, train, WorldBuilder } from '@ialp/wasm';
+import { init, loadedVariant, train, World } from '@ialp/wasm';
 
 const ready = init().then(() => postMessage({ type: 'ready', variant: loadedVariant() }));
 
@@ -11,14 +11,13 @@ self.onmessage = async ({ data }) => {
   if (data.type !== 'train') return;
   try {
     await ready;
-    const world = new WorldBuilder(JSON.stringify({ name: data.config.env.name })).build();
+    const world = World.build({ name: data.config.env.name }, null);
     const t0 = performance.now();
-    const out = train(JSON.stringify(data.config), world, (json) => {
-      postMessage({ type: 'progress', progress: JSON.parse(json) });
-    });
+    const out = train(data.config, world, (progress) => {
+      postMessage({ type: 'progress', progress });
+    }, null);
     const result = { type: 'done', episodes: out.episodes, updates: out.updates, envSteps: out.envSteps,
       policyBytes: out.policy.length, seconds: (performance.now() - t0) / 1000 };
-    out.free();
     world.free();
     postMessage(result, [result.episodes.buffer]);
   } catch (e) {

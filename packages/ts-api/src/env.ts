@@ -24,7 +24,7 @@ export class Environment {
   /** An environment over `options.world`, or over a world loaded from the options. */
   static async create(options: WorldOptions & { world?: World } = {}, backend: BackendKind | 'auto' = 'auto'): Promise<Environment> {
     const world = options.world ?? (await World.load(options, backend));
-    return new Environment(world.backend, world.backend.createEnv(JSON.stringify(envSpec(options)), world.raw), world);
+    return new Environment(world.backend, world.backend.createEnv(envSpec(options), world.raw), world);
   }
 
   get batchSize(): number { return this.raw.batchSize; }

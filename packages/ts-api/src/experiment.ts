@@ -215,7 +215,7 @@ export async function runExperiment(
           ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
         }
       }
-      const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, '{}');
+      const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, {});
       return f.model;
     });
 

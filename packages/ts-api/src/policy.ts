@@ -50,7 +50,7 @@ export class Policy {
   toBytes(): Uint8Array { return this.bytes; }
   get nItems(): number { return this.raw.nItems; }
   get history(): number { return this.raw.history; }
-  get meta(): Record<string, unknown> { return JSON.parse(this.raw.metaJson) as Record<string, unknown>; }
+  get meta(): Record<string, unknown> { return this.raw.meta as Record<string, unknown>; }
 
   /** The k most probable items for a user with this history (oldest first). */
   recommend(history: readonly HistoryEntry[], options: { k?: number; excludeSeen?: boolean } = {}): Recommendation[] {

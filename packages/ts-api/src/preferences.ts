@@ -178,7 +178,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
     options.onProgress?.('reward-model');
     const ex = rewardExamples(labels);
     const h = requests[0]!.histItems.length;
-    const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, JSON.stringify({ ...(options.rewardModel ?? {}), seed }));
+    const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, { ...(options.rewardModel ?? {}), seed });
     rewardModel = fitted.model;
     const rm = world.backend.loadRewardModel(rewardModel);
     const held = world.preferenceRequests({ users: evalUsers, candidates: k, seed: seed + 1, pool: 'heldOut' });
@@ -189,7 +189,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
       return { candidates: r.candidates, truth: liked(r), preference: { chosen: order.slice(0, m).map(([c]) => c), rewards: Array.from(scores) } };
     });
     const a = agreement(judgements);
-    rmReport = { examples: ex.items.length, fit: JSON.parse(fitted.fitJson) as Record<string, number | null>, heldOut: row('reward model r_phi (held-out users)', a.llm) };
+    rmReport = { examples: ex.items.length, fit: fitted.fit as Record<string, number | null>, heldOut: row('reward model r_phi (held-out users)', a.llm) };
   }
   const s = out.summary;
   return {

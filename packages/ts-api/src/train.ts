@@ -1,6 +1,6 @@
 import { backendFor, type BackendKind } from './backend.js';
 import { episodesFromFlat, type Episode } from './metrics.js';
-import { checkInt, checkNumber, envSpec, IalpError, type A2cOptions, type QuitOptions } from './options.js';
+import { checkNumber, envSpec, IalpError, type A2cOptions, type QuitOptions } from './options.js';
 import { Policy } from './policy.js';
 import { World, type WorldOptions } from './world.js';
 
@@ -73,12 +73,6 @@ export interface TrainResult {
   trace?: AdaptiveTrace[];
 }
 
-function checkUsers(users: UserPool | undefined): UserPool {
-  const u = users ?? 'all';
-  if (u !== 'all' && u !== 'train' && u !== 'heldOut') throw new IalpError(`users: expected "all", "train" or "heldOut", got ${JSON.stringify(u)}`);
-  return u;
-}
-
 async function worldFor(env: WorldOptions | undefined, world: World | undefined, backend: BackendKind | 'auto' | undefined): Promise<World> {
   if (world && backend && backend !== 'auto' && backend !== world.backend.kind) {
     throw new IalpError(`backend: the world was built with the ${world.backend.kind} build, not ${backend}`);
@@ -88,21 +82,20 @@ async function worldFor(env: WorldOptions | undefined, world: World | undefined,
 
 /** Trains an online actor-critic (A2C) policy; the work runs off the JavaScript thread on the native build. */
 export async function train(options: TrainOptions = {}): Promise<TrainResult> {
-  if (options.episodes !== undefined) checkInt('episodes', options.episodes, 1);
-  if (options.seed !== undefined) checkInt('seed', options.seed, 0, 2 ** 32 - 1);
+  // The core checks and defaults every setting (crates/ac-core/src/algorithms/config.rs),
+  // naming the field. NaN is checked here: it does not survive the trip as an object.
   const lr = options.a2c?.adam?.lr;
   if (lr !== undefined) checkNumber('a2c.adam.lr (learning rate)', lr, Number.MIN_VALUE, 10);
-  const users = checkUsers(options.users);
   const world = await worldFor(options.env, options.world, backendFor(options.a2c?.compute, options.backend));
   if (options.adaptive && !options.init) throw new IalpError('adaptive: needs `init`, the pre-trained policy to deploy');
   const adaptive = options.adaptive === true ? {} : options.adaptive;
   const a2c = options.a2c ?? (options.init ? { net: (options.init.meta.net ?? undefined) as A2cOptions['net'] } : undefined);
-  const config = { env: envSpec(options.env), a2c, episodes: options.episodes, seed: options.seed, users, adaptive };
+  const config = { env: envSpec(options.env), a2c, episodes: options.episodes, seed: options.seed, users: options.users, adaptive };
   const onProgress = options.onProgress;
   const out = await world.backend.train(
-    JSON.stringify(config),
+    config,
     world.raw,
-    onProgress ? (json) => onProgress(JSON.parse(json) as TrainProgress) : undefined,
+    onProgress ? (p) => onProgress(p as TrainProgress) : undefined,
     options.signal,
     options.init?.toBytes(),
     options.critic,
@@ -112,7 +105,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     episodes: episodesFromFlat(out.episodes),
     updates: out.updates,
     envSteps: out.envSteps,
-    ...(out.traceJson ? { trace: JSON.parse(out.traceJson) as AdaptiveTrace[] } : {}),
+    ...(out.trace ? { trace: out.trace as AdaptiveTrace[] } : {}),
   };
 }
 
@@ -143,9 +136,9 @@ export interface PretrainOptions {
  * model, the logs-only baseline without one. */
 export async function pretrain(options: PretrainOptions = {}): Promise<{ policy: Policy; stats: Record<string, number> }> {
   const world = await worldFor(options.env, options.world, backendFor(options.ialp?.a2c?.compute, options.backend));
-  const job = { ialp: options.ialp, history: options.history, users: checkUsers(options.users ?? 'train') };
-  const out = await world.backend.pretrain(world.raw, JSON.stringify(job), options.rewardModel);
-  return { policy: await Policy.fromBytes(out.policy, world.backend.kind), stats: JSON.parse(out.statsJson) as Record<string, number> };
+  const job = { ialp: options.ialp, history: options.history, users: options.users };
+  const out = await world.backend.pretrain(world.raw, job, options.rewardModel);
+  return { policy: await Policy.fromBytes(out.policy, world.backend.kind), stats: out.stats as Record<string, number> };
 }
 
 export interface EvaluateOptions {
@@ -166,10 +159,6 @@ export interface EvaluateOptions {
 /** Plays whole episodes with a fixed policy (no learning). */
 export async function evaluate(options: EvaluateOptions = {}): Promise<Episode[]> {
   const policy = options.policy ?? 'random';
-  const episodes = checkInt('episodes', options.episodes ?? 500, 1);
-  const seed = checkInt('seed', options.seed ?? 0, 0, 2 ** 32 - 1);
-  const mode = options.mode ?? 'sample';
-  if (mode !== 'sample' && mode !== 'greedy') throw new IalpError(`mode: expected "sample" or "greedy", got ${String(mode)}`);
   if (typeof policy === 'string' && policy !== 'random' && policy !== 'popularity') {
     throw new IalpError(`policy: expected a Policy, "random", "popularity" or { greedy }, got ${JSON.stringify(policy)}`);
   }
@@ -178,7 +167,8 @@ export async function evaluate(options: EvaluateOptions = {}): Promise<Episode[]
   const world = await worldFor(options.env, options.world, backend);
   const actor = typeof policy === 'string' ? policy : isPolicy ? 'policy' : 'greedy';
   const artefact = typeof policy === 'string' ? null : isPolicy ? policy.toBytes() : policy.greedy;
-  const opts = { actor, episodes, seed, mode, users: checkUsers(options.users) };
-  const flat = await world.backend.evaluate(JSON.stringify(envSpec(options.env)), world.raw, artefact, JSON.stringify(opts));
+  // episodes (default 500), seed, mode and users: checked and defaulted by the core (api.rs EvalOptions)
+  const opts = { actor, episodes: options.episodes, seed: options.seed, mode: options.mode, users: options.users };
+  const flat = await world.backend.evaluate(envSpec(options.env), world.raw, artefact, opts);
   return episodesFromFlat(flat);
 }

@@ -117,7 +117,7 @@ export class World {
     const spec = envSpec(options);
     const name = options.name ?? 'synthetic';
     const known = DATASET_ENVS[name];
-    if (!known) return new World(b, await b.buildWorld(JSON.stringify(spec), new Map()), spec, null);
+    if (!known) return new World(b, await b.buildWorld(spec, new Map()), spec, null);
     const dir = options.data ?? (known.shipped ? join(shippedDataDir(), known.shipped) : undefined);
     if (!dir) throw new IalpError(`environment "${name}" needs its data files (${known.needs}): pass the folder with --data DIR`);
     const files = await readTree(dir);
@@ -130,7 +130,7 @@ export class World {
     const cached = cacheFile ? await readFile(cacheFile).catch(() => undefined) : undefined;
     let raw: RawWorld;
     try {
-      raw = await b.buildWorld(JSON.stringify(spec), files, cached);
+      raw = await b.buildWorld(spec, files, cached);
     } catch (e) {
       throw new IalpError(`${dir}: ${(e as Error).message}`);
     }
@@ -143,11 +143,11 @@ export class World {
     return new World(b, raw, spec, dir);
   }
 
-  get info(): WorldInfo { return JSON.parse(this.raw.infoJson) as WorldInfo; }
+  get info(): WorldInfo { return this.raw.info as WorldInfo; }
 
   /** Info and the user model's validation on held-out data (fits a second model). */
   inspect(validate = true): { info: WorldInfo; validation: Validation | null } {
-    return JSON.parse(this.raw.inspectJson(validate)) as { info: WorldInfo; validation: Validation | null };
+    return this.raw.inspect(validate) as { info: WorldInfo; validation: Validation | null };
   }
 
   itemText(item: number): string { return this.raw.itemText(item); }
@@ -160,7 +160,7 @@ export class World {
 
   /** Questions for the LLM: user states with K candidates and the simulator's ground truth. */
   preferenceRequests(config: PreferenceRequestConfig = {}): EnvPreferenceRequest[] {
-    return JSON.parse(this.raw.preferenceRequestsJson(JSON.stringify(config))) as EnvPreferenceRequest[];
+    return this.raw.preferenceRequests(config) as EnvPreferenceRequest[];
   }
   categoryNames(): string[] { return this.raw.categoryNames(); }
   popularity(): Float32Array { return this.raw.popularity(); }
