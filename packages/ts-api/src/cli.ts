@@ -9,7 +9,7 @@ import { summarize } from './metrics.js';
 import { IalpError, type A2cOptions } from './options.js';
 import { Policy } from './policy.js';
 import { ProgressBar } from './progress.js';
-import { runOnline, type RunPhase } from './run.js';
+import { runOnline, type RunPhase } from './train-command.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
 import { distillPreferences, saveDistillation } from './preferences.js';

@@ -6,7 +6,7 @@ export { Environment } from './env.js';
 export { learningCurve, summarize, type Episode, type Summary } from './metrics.js';
 export { AbortError, IalpError, type A2cOptions, type DatasetOptions, type EnvOptions, type QuitOptions, type SyntheticOptions } from './options.js';
 export { Policy, type HistoryEntry, type Recommendation } from './policy.js';
-export { runOnline, type RunOptions, type RunReport, type RunRow } from './run.js';
+export { runOnline, type RunOptions, type RunReport, type RunRow } from './train-command.js';
 export { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace, type EvaluateOptions, type PretrainOptions, type TrainOptions, type TrainProgress, type TrainResult, type UserPool } from './train.js';
 export { DATASET_ENVS, World, type Validation, type WorldInfo, type WorldOptions } from './world.js';
 export { cacheDir } from './paths.js';

@@ -2,13 +2,13 @@
 // bounded number in flight, every answer validated, retried when malformed and written to
 // the cache as soon as it is known (a killed run loses at most what was in flight).
 import { AbortError, IalpError, checkInt, checkNumber } from '../options.js';
-import type { LlmBackend } from './backend.js';
+import type { LlmClient } from './client.js';
 import type { CachedPreference, PreferenceCache } from './cache.js';
 import { parseAnswer, renderPrompt, toPreference, type FailureReason, type ParsedAnswer, type Preference, type PreferenceRequest, type RenderedPrompt } from './prompt.js';
 import { canonicalJson, sha256Hex } from './util.js';
 
 export interface DistillOptions {
-  backend: LlmBackend;
+  backend: LlmClient;
   /** Answers already known are not asked again; new ones are stored. */
   cache?: PreferenceCache;
   /** Requests in flight at once. Default: the backend's own concurrency. */
@@ -225,7 +225,7 @@ class CallTimeout extends Error {
  * (the signal still tells a well-behaved backend to stop its work).
  */
 function callWithTimeout(
-  backend: LlmBackend,
+  backend: LlmClient,
   r: RenderedPrompt,
   sampling: { temperature: number; seed: number },
   timeoutMs: number,

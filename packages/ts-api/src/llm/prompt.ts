@@ -1,7 +1,7 @@
 // iALP step 1: a user state and K candidate items rendered as a short chat prompt, the
 // JSON Schema its answer must follow, and a strict parser of that answer.
 import { IalpError, checkInt } from '../options.js';
-import type { ChatPrompt, JsonSchema } from './backend.js';
+import type { ChatPrompt, JsonSchema } from './client.js';
 
 /** One past interaction, as the LLM sees it. */
 export interface HistoryItem {

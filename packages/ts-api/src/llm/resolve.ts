@@ -2,7 +2,7 @@
 // a .gguf path -> node-llama-cpp, an http(s) URL -> an OpenAI-compatible server.
 import { stat } from 'node:fs/promises';
 import { IalpError } from '../options.js';
-import type { LlmBackend } from './backend.js';
+import type { LlmClient } from './client.js';
 import { DEFAULT_MODEL, ensureDefaultModel, type ModelFetchOptions } from './default-model.js';
 import { LocalGguf, type LocalGgufOptions } from './local-gguf.js';
 import { OpenAiCompatible, type OpenAiCompatibleOptions } from './openai.js';
@@ -18,7 +18,7 @@ export interface ResolveLlmOptions extends Omit<LocalGgufOptions, 'sha256'>, Pic
  * - a path to an existing `.gguf` file: that model, run locally;
  * - `http(s)://host/v1#model`: an OpenAI-compatible server (model from the `#` suffix or `$IALP_LLM_MODEL`).
  */
-export async function resolveLlm(spec: string | undefined, opts: ResolveLlmOptions = {}): Promise<LlmBackend> {
+export async function resolveLlm(spec: string | undefined, opts: ResolveLlmOptions = {}): Promise<LlmClient> {
   const { onProgress, signal, python, wheel, openai, ...local } = opts;
   if (spec === undefined || spec === '' || spec === 'default') {
     const path = await ensureDefaultModel({ cacheDir: opts.cacheDir, onProgress, signal, python, wheel });

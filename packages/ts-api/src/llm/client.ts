@@ -1,4 +1,5 @@
-// The one interface every LLM backend implements, and a scripted fake for tests.
+// The one interface every LLM client implements (a local GGUF model, an
+// OpenAI-compatible server, ...), and a scripted fake for tests.
 import { IalpError } from '../options.js';
 import { sleep } from './util.js';
 
@@ -21,18 +22,21 @@ export interface CompleteOptions {
   signal?: AbortSignal;
 }
 
-export interface LlmBackend {
+export interface LlmClient {
   /**
    * The model's identity, part of every cache key: `gguf:<sha256 prefix>:<file name>`,
    * `openai:<base URL>:<model>`, ...
    */
   readonly id: string;
-  /** Parallel completions the backend serves well (sequences, connections). */
+  /** Parallel completions the client serves well (sequences, connections). */
   readonly concurrency: number;
   /** The raw answer text. Rejects (with any error) once `opts.signal` aborts. */
   complete(prompt: ChatPrompt, opts: CompleteOptions): Promise<string>;
   close(): Promise<void>;
 }
+
+/** The former name of {@link LlmClient}. @deprecated use LlmClient */
+export type LlmBackend = LlmClient;
 
 /** One scripted reaction: an answer, an error to throw, a delay, or a call that never answers. */
 export type ScriptStep =
@@ -52,10 +56,10 @@ export type Script =
   | ((prompt: ChatPrompt, opts: CompleteOptions, call: number) => ScriptStep | Promise<ScriptStep>);
 
 /**
- * A fake backend for unit tests: plays a script (an array, whose last step repeats, or a
+ * A fake client for unit tests: plays a script (an array, whose last step repeats, or a
  * function of the prompt and call number) and counts calls.
  */
-export class ScriptedBackend implements LlmBackend {
+export class ScriptedBackend implements LlmClient {
   readonly id: string;
   readonly concurrency: number;
   calls = 0;

@@ -1,3 +1,5 @@
+// `ialp train`: online training, then evaluation against the random and
+// popularity baselines, with a report (`runOnline`).
 import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { learningCurve, summarize, type Summary } from './metrics.js';
 import { checkAborted, checkInt, type A2cOptions } from './options.js';
