@@ -9,6 +9,7 @@ pub mod compute;
 pub mod encoder;
 pub mod gae;
 pub mod ialp;
+pub mod imagined;
 pub mod linalg;
 pub mod mlp;
 pub mod net;
@@ -35,6 +36,7 @@ pub use a2c::{
 };
 pub use a_ialp::{train_adaptive, AdaptiveConfig, AdaptiveOutcome, AdaptiveTrace};
 pub use eval::{evaluate, Actor, Mode};
-pub use ialp::{pretrain, IalpConfig, PretrainStats};
+pub use ialp::{pretrain, pretrain_with, IalpConfig, PretrainStats};
+pub use imagined::{Calibrated, ImaginedWorld, Isotonic, UserModel};
 pub use policy::{Policy, PolicyMeta};
 pub use reward_model::{RewardExamples, RewardModel, RewardModelConfig};

@@ -15,8 +15,8 @@ const ci = (xs: number[]) => { const m = meanCi(xs); return `${f3(m.mean)} ± ${
 
 export function resultTable(r: EnvResult, early: number): string {
   return formatTable(
-    ['method', `first ${early} episodes`, 'all episodes', `last ${early}`, 'mean length', 'reward/step'],
-    r.methods.map((m) => [m.method, ci(m.early), ci(m.overall), ci(m.final), meanCi(m.length).mean, meanCi(m.rewardPerStep).mean]),
+    ['method', `first ${early} episodes`, 'vs best baseline (paired)', 'all episodes', `last ${early}`, 'mean length', 'reward/step'],
+    r.methods.map((m) => [m.method, ci(m.early), m.vsBest ? `${m.vsBest.mean >= 0 ? '+' : ''}${f3(m.vsBest.mean)} ± ${f3(m.vsBest.ci95)}` : '(best)', ci(m.overall), ci(m.final), meanCi(m.length).mean, meanCi(m.rewardPerStep).mean]),
   );
 }
 
