@@ -3,7 +3,7 @@
 //! The pre-trained policy pi_0 stays frozen; an online policy pi_1 learns with
 //! A2C. At every step each proposes an item; the executed one is drawn from a
 //! softmax over the proposals' scores
-//!   z_k = (Q(s, a_k) + kappa w_k + c / sqrt(1 + n(cat(a_k)))) / tau,
+//!   z_k = (beta Q(s, a_k) + kappa (w_k + rho [k = 0]) + c / sqrt(1 + n(cat(a_k)))) / tau,
 //! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences, w_k
 //! an exponential moving average of the reward realised by policy k's executed
 //! proposals, counting a proposal after which the user left as 0 (a compromised
@@ -34,6 +34,16 @@ pub struct AdaptiveConfig {
     pub exploration: f32,
     /// Starting value of both averages (a reward on the 0-1 scale).
     pub initial_weight: f32,
+    /// rho: trust in pre-training, a lasting bonus on pi_0's average in the
+    /// scores (realised rewards must fall that far below pi_1's before pi_1
+    /// takes over).
+    pub prior: f32,
+    /// beta: weight of the critic's value Q(s, a) in the proposal scores.
+    pub critic_scale: f32,
+    /// epsilon: share of steps whose executed proposal is drawn uniformly
+    /// instead of by the softmax, so that each policy's realised reward keeps
+    /// being measured (a policy never executed would keep its starting weight).
+    pub floor: f32,
     /// Proposals each policy samples per step (1 = one action each, as in
     /// policy expansion); the softmax runs over all of them.
     pub proposals: usize,
@@ -47,6 +57,9 @@ impl Default for AdaptiveConfig {
             weight_scale: 5.0,
             exploration: 0.05,
             initial_weight: 0.5,
+            prior: 0.1,
+            critic_scale: 0.2,
+            floor: 0.0,
             proposals: 1,
         }
     }
@@ -64,6 +77,9 @@ impl AdaptiveConfig {
             0.0,
             1.0,
         )?;
+        check_range("adaptive.prior", self.prior as f64, -1.0, 1.0)?;
+        check_range("adaptive.criticScale", self.critic_scale as f64, 0.0, 1e6)?;
+        check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
     }
 }
@@ -124,7 +140,8 @@ impl ActionSelector for Expansion<'_> {
         };
         let cfg = &self.cfg;
         let score = |q: f32, w: f32, cat: u32, shown: &[u64]| {
-            (q + cfg.weight_scale * w
+            (cfg.critic_scale * q
+                + cfg.weight_scale * w
                 + cfg.exploration / libm::sqrtf(1.0 + shown[cat as usize] as f32))
                 / cfg.temperature
         };
@@ -134,14 +151,21 @@ impl ActionSelector for Expansion<'_> {
         for i in 0..rows {
             for (c, zc) in z.iter_mut().enumerate() {
                 let a = proposals[c][i] as usize;
+                let trust = if c % 2 == 0 { cfg.prior } else { 0.0 };
                 *zc = score(
                     qs[c][i],
-                    self.weights[c % 2],
+                    self.weights[c % 2] + trust,
                     self.categories[a],
                     &self.shown,
                 );
             }
-            // a softmax over every proposal
+            // a softmax over every proposal, or with probability epsilon any one
+            if cfg.floor > 0.0 && rng.uniform() < cfg.floor {
+                let pick = rng.below(z.len() as u32) as usize;
+                self.chosen.push((pick % 2) as u8);
+                out.push(proposals[pick][i]);
+                continue;
+            }
             let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let total: f32 = z.iter().map(|&zc| libm::expf(zc - m)).sum();
             let mut u = rng.uniform() * total;

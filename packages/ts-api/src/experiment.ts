@@ -108,14 +108,14 @@ export const DEFAULTS = {
   distill: { oracle: { users: 1000, statesPerUser: 4, candidates: 10 }, llm: { users: 40, statesPerUser: 1, candidates: 5 } },
   /** Held-out users' requests r_phi is scored on. */
   evalUsers: 200, evalStatesPerUser: 2,
-  pretrain: { steps: 200_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
+  pretrain: { steps: 100_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
   online: { episodes: 300, batchSize: 16 },
   early: 50,
 };
 
 /** Part of every phase's cache key: bump it when an algorithm changes what a
  * phase computes, so that runs made before recompute rather than mix. */
-const PHASES_REVISION = 5;
+const PHASES_REVISION = 6;
 
 export { meanCi };
 

@@ -262,8 +262,10 @@ export function rewardModelQuality(
   return agreement(judgements).llm;
 }
 
-/** r_phi's training examples: each candidate with the LLM's label, and each
- * request's latest logged interaction with its logged feedback. */
+/** r_phi's training examples: each candidate with the LLM's label, and the
+ * logged feedback of the request's state (each logged interaction in it, from
+ * the states before it): what the logs' own reward model learns from, so that
+ * r_phi knows at least what the logs know. */
 function rewardExamples(labels: DistillEnvResult['labels']) {
   const histItems: number[] = [];
   const histRewards: number[] = [];
@@ -278,13 +280,14 @@ function rewardExamples(labels: DistillEnvResult['labels']) {
         ys.push(rewards[i]!);
       });
     }
+    // the logged feedback inside the state: each logged interaction, from the states before it
     const h = r.histItems.length;
-    const last = r.histItems[h - 1]!;
-    if (last !== PAD) {
-      histItems.push(PAD, ...r.histItems.slice(0, h - 1));
-      histRewards.push(0, ...r.histRewards.slice(0, h - 1));
-      items.push(last);
-      ys.push(Math.min(1, Math.max(0, r.histRewards[h - 1]!)));
+    for (let cut = 1; cut < h; cut++) {
+      if (r.histItems[cut] === PAD) continue;
+      histItems.push(...new Array<number>(h - cut).fill(PAD), ...r.histItems.slice(0, cut));
+      histRewards.push(...new Array<number>(h - cut).fill(0), ...r.histRewards.slice(0, cut));
+      items.push(r.histItems[cut]!);
+      ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
     }
   }
   return { histItems: Uint32Array.from(histItems), histRewards: Float32Array.from(histRewards), items: Uint32Array.from(items), labels: Float32Array.from(ys) };

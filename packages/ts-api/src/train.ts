@@ -49,6 +49,12 @@ export interface AdaptiveOptions {
   /** c: bonus for under-exposed categories. Default 0.05. */
   exploration?: number;
   initialWeight?: number;
+  /** rho: a lasting bonus on pi_0's average realised reward in the scores (trust in pre-training). Default 0.1. */
+  prior?: number;
+  /** beta: weight of r_phi's value of a proposal in its score. Default 0.2. */
+  criticScale?: number;
+  /** epsilon: share of steps whose executed proposal is drawn uniformly (keeps both policies measured). Default 0. */
+  floor?: number;
   /** Proposals each policy samples per step; the softmax runs over all of them. Default 1. */
   proposals?: number;
 }
