@@ -3,12 +3,15 @@
 //! The pre-trained policy pi_0 stays frozen; an online policy pi_1 learns with
 //! A2C. At every step each proposes an item; the executed one is drawn from a
 //! softmax over the proposals' scores
-//!   z_k = (beta Q(s, a_k) + kappa (w_k + rho [k = 0]) + c / sqrt(1 + n(cat(a_k)))) / tau,
+//!   z_k = (beta Q(s, a_k) + kappa (w_k + rho_t [k = 0]) + c / sqrt(1 + n(cat(a_k)))) / tau,
 //! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences, w_k
 //! an exponential moving average of the reward realised by policy k's executed
 //! proposals, counting a proposal after which the user left as 0 (a compromised
 //! pi_0, or one that bores users, loses weight), and an exploration bonus for
-//! categories recommended little so far. pi_1 updates on every executed
+//! categories recommended little so far; rho_t = rho exp(-n0 / N) is the trust
+//! in pre-training, fading as pi_0's proposals are executed (n0 of them), so
+//! that a pi_0 keeps the say early unless realised rewards contradict it and
+//! evidence alone decides later. pi_1 updates on every executed
 //! transition. (A-iALP_ft is `a2c::train_from`: A2C started from pi_0.)
 
 use crate::a2c::{
@@ -38,6 +41,9 @@ pub struct AdaptiveConfig {
     /// scores (realised rewards must fall that far below pi_1's before pi_1
     /// takes over).
     pub prior: f32,
+    /// N: the trust fades as pi_0's proposals are executed, rho exp(-n0 / N)
+    /// after n0 of them (0 = it never fades): evidence replaces the prior.
+    pub trust_steps: f32,
     /// beta: weight of the critic's value Q(s, a) in the proposal scores.
     pub critic_scale: f32,
     /// epsilon: share of steps whose executed proposal is drawn uniformly
@@ -58,6 +64,7 @@ impl Default for AdaptiveConfig {
             exploration: 0.05,
             initial_weight: 0.5,
             prior: 0.1,
+            trust_steps: 2000.0,
             critic_scale: 0.2,
             floor: 0.0,
             proposals: 1,
@@ -78,6 +85,7 @@ impl AdaptiveConfig {
             1.0,
         )?;
         check_range("adaptive.prior", self.prior as f64, -1.0, 1.0)?;
+        check_range("adaptive.trustSteps", self.trust_steps as f64, 0.0, 1e12)?;
         check_range("adaptive.criticScale", self.critic_scale as f64, 0.0, 1e6)?;
         check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
@@ -106,6 +114,7 @@ struct Expansion<'a> {
     weights: [f32; 2],
     chosen: Vec<u8>,
     from_pi0: u64,
+    executed_pi0: u64,
     total: u64,
     trace: Vec<AdaptiveTrace>,
 }
@@ -146,12 +155,17 @@ impl ActionSelector for Expansion<'_> {
                 / cfg.temperature
         };
         self.chosen.clear();
+        let rho = if cfg.trust_steps > 0.0 {
+            cfg.prior * libm::expf(-(self.executed_pi0 as f32) / cfg.trust_steps)
+        } else {
+            cfg.prior
+        };
         let mut out = Vec::with_capacity(rows);
         let mut z = vec![0f32; 2 * np];
         for i in 0..rows {
             for (c, zc) in z.iter_mut().enumerate() {
                 let a = proposals[c][i] as usize;
-                let trust = if c % 2 == 0 { cfg.prior } else { 0.0 };
+                let trust = if c % 2 == 0 { rho } else { 0.0 };
                 *zc = score(
                     qs[c][i],
                     self.weights[c % 2] + trust,
@@ -192,6 +206,7 @@ impl ActionSelector for Expansion<'_> {
             self.weights[k as usize] = (1.0 - eta) * self.weights[k as usize] + eta * realised;
             self.shown[self.categories[a as usize] as usize] += 1;
             self.from_pi0 += (k == 0) as u64;
+            self.executed_pi0 += (k == 0) as u64;
             self.total += 1;
         }
     }
@@ -235,6 +250,7 @@ pub fn train_adaptive(
         weights: [adaptive.initial_weight; 2],
         chosen: Vec::new(),
         from_pi0: 0,
+        executed_pi0: 0,
         total: 0,
         trace: Vec::new(),
     };

@@ -119,6 +119,9 @@ const PHASES_REVISION = 6;
 
 export { meanCi };
 
+/** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults change. */
+const ADAPTIVE_REVISION = 2;
+
 type Run = { episodes: Episode[]; trace?: AdaptiveTrace[] };
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -336,7 +339,7 @@ export async function runExperiment(
         m.set('greedy-llm', await online('greedy-llm', ev(seed, { greedy: rphi })));
         m.set('ialp', await online('ialp', ev(seed, pi0), pi0Hash));
         m.set('a-ialp-ft', await online('a-ialp-ft', tr(seed, pi0), pi0Hash));
-        m.set('a-ialp-ap', await online('a-ialp-ap', tr(seed, pi0, config.adaptive ?? {}, rphi), { pi0: pi0Hash, adaptive: config.adaptive ?? {} }));
+        m.set('a-ialp-ap', await online('a-ialp-ap', tr(seed, pi0, config.adaptive ?? {}, rphi), { pi0: pi0Hash, adaptive: config.adaptive ?? {}, defaults: ADAPTIVE_REVISION }));
         bySeed[s] = m;
       });
       const runs = new Map<Method, Run[]>(METHODS.map((m) => [m, baseRuns.get(m) ?? seedIdx.map((s) => bySeed[s]!.get(m)!)]));

@@ -51,6 +51,8 @@ export interface AdaptiveOptions {
   initialWeight?: number;
   /** rho: a lasting bonus on pi_0's average realised reward in the scores (trust in pre-training). Default 0.1. */
   prior?: number;
+  /** N: the trust fades as rho exp(-n0 / N) after n0 executed pi_0 proposals (0 = never). Default 2000. */
+  trustSteps?: number;
   /** beta: weight of r_phi's value of a proposal in its score. Default 0.2. */
   criticScale?: number;
   /** epsilon: share of steps whose executed proposal is drawn uniformly (keeps both policies measured). Default 0. */
