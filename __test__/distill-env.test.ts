@@ -58,3 +58,26 @@ test('--llm oracle: the ground truth answers the same prompts, every answer agre
   // r_phi fitted on right labels beats random picks on held-out users
   t.true(r.report.rewardModel!.heldOut.hitRate > r.report.quality[1]!.hitRate, JSON.stringify(r.report.rewardModel!.heldOut));
 });
+
+test('oracle:NOISE agrees with users at the stated rate; oracle:inverted disagrees; bad specs are named', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-distill-noise-'));
+  const world = await World.load({ name: 'coat' }, 'native');
+  const auc = async (llm: string) => {
+    const r = await distillPreferences({ world, llm, users: 200, statesPerUser: 4, candidates: 10, rewardModel: false, cachePath: join(dir, 'p.sqlite') });
+    t.is(r.report.failures, 0, llm);
+    return { auc: r.report.quality[0]!.auc, id: r.report.llm };
+  };
+  const clean = await auc('oracle');
+  // a random answer ranks at chance (AUC 0.5): NOISE mixes the two
+  for (const noise of [0.3, 0.7]) {
+    const noisy = await auc(`oracle:${noise}`);
+    t.is(noisy.id, `oracle:noise=${noise}`);
+    const expected = (1 - noise) * clean.auc + noise * 0.5;
+    t.true(Math.abs(noisy.auc - expected) < 0.04, `noise ${noise}: AUC ${noisy.auc}, expected ${expected}`);
+  }
+  const inverted = await auc('oracle:inverted');
+  t.true(inverted.auc < 0.2, `inverted AUC ${inverted.auc}`);
+  for (const bad of ['oracle:1.5', 'oracle:-0.1', 'oracle:lots']) {
+    await t.throwsAsync(distillPreferences({ world, llm: bad, users: 2, cachePath: join(dir, 'p.sqlite') }), { message: /oracle:NOISE with NOISE in \[0, 1\]/ }, bad);
+  }
+});

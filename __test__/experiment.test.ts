@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cli, root, runCli } from './helpers.js';
+import { evaluate, Policy, summarize, World } from '../packages/ts-api/src/index.js';
 
 /** Starts the CLI and kills it (SIGKILL, no chance to clean up) when its
  * progress on stderr first matches `at`; resolves with what it printed. */
@@ -32,14 +33,26 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   const first = await runCli(args);
   t.is(first.code, 0, first.stderr);
   const a = JSON.parse(first.stdout) as { results: { env: string; methods: { method: string; early: number[] }[] }[]; files: string[] };
-  t.deepEqual(a.results[0]!.methods.map((m) => m.method), ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c', 'offline-logs+ft', 'a-ialp-ft', 'a-ialp-ap']);
+  t.deepEqual(a.results[0]!.methods.map((m) => m.method), ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c', 'offline-logs+ft', 'logs-world', 'ialp', 'a-ialp-ft', 'a-ialp-ap']);
   t.true(a.results[0]!.methods.every((m) => m.early.length === 2 && m.early.every(Number.isFinite)));
   const html = await readFile(join(out, 'report.html'), 'utf8');
   t.regex(html, /<svg/);
   t.regex(html, /a-ialp-ap/);
   t.regex(await readFile(join(out, 'results.csv'), 'utf8'), /^env,method,seed,/);
   // the pre-trained policies are artefacts a user can load and query
-  t.deepEqual((await readdir(join(out, 'policies'))).sort(), ['coat-ialp-seed1000.ialp', 'coat-ialp-seed1001.ialp', 'coat-logs-seed1000.ialp', 'coat-logs-seed1001.ialp']);
+  t.deepEqual((await readdir(join(out, 'policies'))).sort(), ['coat-ialp-seed1000.ialp', 'coat-ialp-seed1001.ialp', 'coat-logs-seed1000.ialp', 'coat-logs-seed1001.ialp', 'coat-logs-world-seed1000.ialp', 'coat-logs-world-seed1001.ialp']);
+  // the iALP row is pi_0 itself, frozen: replaying the saved policy gives its episodes exactly
+  const world = await World.load({ name: 'coat' }, 'native');
+  for (const [s, seed] of [[0, 1000], [1, 1001]] as const) {
+    const pi0 = await Policy.load(join(out, 'policies', `coat-ialp-seed${seed}.ialp`), 'native');
+    const eps = await evaluate({ world, env: { name: 'coat', batchSize: 16 }, policy: pi0, episodes: 120, seed, users: 'heldOut' });
+    const early = summarize(eps.slice(0, 30)).meanReturn;
+    t.is(a.results[0]!.methods.find((m) => m.method === 'ialp')!.early[s], early, `seed ${seed}`);
+  }
+  // every learnt method has its paired difference against the best baseline
+  const r0 = a.results[0]! as unknown as { bestBaseline: string; rewardModel: { auc: number }; methods: { method: string; vsBest?: { baseline: string; mean: number } }[] };
+  t.true(r0.rewardModel.auc > 0 && r0.rewardModel.auc <= 1);
+  for (const m of r0.methods) if (m.method !== r0.bestBaseline) t.is(m.vsBest?.baseline, r0.bestBaseline, m.method);
   const rec = await runCli(['recommend', '--policy', join(out, 'policies', 'coat-ialp-seed1000.ialp'), '--user', '3', '--k', '3', '--json']);
   t.is(rec.code, 0, rec.stderr);
   t.is((JSON.parse(rec.stdout) as { recommendations: unknown[] }).recommendations.length, 3);
@@ -57,7 +70,7 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   // online phase: each rerun resumes, and the numbers are the uninterrupted run's
   const out2 = await mkdtemp(join(tmpdir(), 'ialp-exp-kill-'));
   const args2 = ['run', '--env', 'coat', '--quick', '--seeds', '2', '--out', out2, '--json'];
-  for (const at of [/pretrain \(seed 2\/2\)/, /online \(seed 2\/2, a2c\)/]) {
+  for (const at of [/pretrain \(seed 1\/2 done\)/, /online \(seed 2\/2, a2c\)/]) {
     const killed = await runUntil(args2, at);
     t.true(killed.killed, `the run was killed at ${at} (stderr: ${killed.stderr.slice(-400)})`);
     t.false((await readdir(out2)).includes('report.html'), 'a killed run leaves no report');
@@ -149,7 +162,10 @@ test('a changed setting recomputes the phases it feeds, and only those', async (
     return new Map((JSON.parse(r.stdout) as Out).results[0]!.methods.map((m) => [m.method, m.overall[0]]));
   };
   const a = await run({});
-  const b = await run({ pretrain: { entropyCoef: 0.3 }, adaptive: { exploration: 2 } });
-  for (const m of ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c']) t.is(b.get(m), a.get(m), m);
-  for (const m of ['offline-logs+ft', 'a-ialp-ft', 'a-ialp-ap']) t.not(b.get(m), a.get(m), m);
+  const b = await run({ pretrain: { entropyCoef: 0.3 } });
+  for (const m of ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c', 'logs-world', 'ialp', 'a-ialp-ft', 'a-ialp-ap']) t.is(b.get(m), a.get(m), m);
+  t.not(b.get('offline-logs+ft'), a.get('offline-logs+ft'));
+  const c = await run({ pretrain: { entropyCoef: 0.3, users: 32 }, adaptive: { exploration: 2 } });
+  for (const m of ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c', 'offline-logs+ft']) t.is(c.get(m), b.get(m), m);
+  for (const m of ['logs-world', 'ialp', 'a-ialp-ft', 'a-ialp-ap']) t.not(c.get(m), b.get(m), m);
 });

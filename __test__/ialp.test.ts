@@ -50,3 +50,27 @@ test('greedy on a reward model is an evaluation actor', async (t) => {
   t.true(greedy.rewardPerStep > 0);
   await t.throwsAsync(evaluate({ world, policy: { greedy: new Uint8Array([1, 2, 3]) }, episodes: 4 }), { message: /reward model/ });
 });
+
+test('iALP in the world r_phi imagines: the same bits on native and wasm, and it learns', async (t) => {
+  const run = async (backend: 'native' | 'wasm') => {
+    const world = await World.load({ name: 'synthetic' }, backend);
+    const reqs = world.preferenceRequests({ users: 60, candidates: 5, seed: 2 });
+    const fitted = await world.backend.trainRewardModel(world.raw, {
+      history: 10,
+      histItems: Uint32Array.from(reqs.flatMap((r) => r.candidates.map(() => r.histItems)).flat()),
+      histRewards: Float32Array.from(reqs.flatMap((r) => r.candidates.map(() => r.histRewards)).flat()),
+      items: Uint32Array.from(reqs.flatMap((r) => r.candidates)),
+      labels: Float32Array.from(reqs.flatMap((r) => r.truth)),
+    }, { epochs: 5 });
+    const { policy, stats } = await pretrain({ world, ialp: { episodes: 300, users: 32, seed: 3 }, rewardModel: fitted.model });
+    return { bytes: policy.toBytes(), stats, policy };
+  };
+  const native = await run('native');
+  const wasm = await run('wasm');
+  t.deepEqual(native.bytes, wasm.bytes);
+  t.deepEqual(native.stats, wasm.stats);
+  t.is(native.stats.imaginedEpisodes, 300);
+  t.is(native.stats.epochs, 0);
+  t.true(native.stats.augmentedTransitions! > 0);
+  await t.throwsAsync(pretrain({ world: await World.load({ name: 'synthetic' }, 'native'), ialp: { episodes: 0 } }), { message: /nothing to learn from/ });
+});

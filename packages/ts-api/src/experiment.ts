@@ -1,40 +1,62 @@
-// The experiment of the paper: on each environment, distil LLM preferences,
-// fit r_phi, pre-train offline (iALP and logs-only), deploy every method
-// online on held-out users for several seeds, and report early and final
-// performance with 95% confidence intervals. Every phase's result is cached in
+// The experiment of the paper: on each environment and preference source,
+// distil preferences, fit r_phi, pre-train offline (iALP in the world r_phi
+// imagines; the same in the world of the logs' reward model; TD on the logs),
+// deploy every method online on held-out users for several seeds, and report
+// early and final performance with 95% confidence intervals and paired
+// differences against the best baseline. Every phase's result is cached in
 // the run folder, so an interrupted run resumes where it stopped.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { backendFor, type BackendKind } from './backend.js';
 import { summarize, type Episode } from './metrics.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
-import { distillPreferences } from './preferences.js';
+import { distillPreferences, parseOracle, rewardModelQuality } from './preferences.js';
+import { meanCi, pairedDiff } from './stats.js';
 import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace } from './train.js';
 import { World } from './world.js';
 
 export const METHODS = [
   'random', 'popularity', 'greedy-logs', 'greedy-llm',
-  'a2c', 'offline-logs+ft', 'a-ialp-ft', 'a-ialp-ap',
+  'a2c', 'offline-logs+ft', 'logs-world', 'ialp', 'a-ialp-ft', 'a-ialp-ap',
 ] as const;
 export type Method = (typeof METHODS)[number];
+
+/** What each method is, in one line. */
+export const METHOD_INFO: Record<Method, string> = {
+  random: 'uniformly random items',
+  popularity: 'the most interacted-with items of the logs',
+  'greedy-logs': 'greedy on a reward model fitted to the logged feedback alone (no LLM, no RL)',
+  'greedy-llm': 'greedy on r_phi, the reward model learnt from the preference source (no RL)',
+  a2c: 'online actor-critic from scratch',
+  'offline-logs+ft': 'actor-critic pre-trained on the logged transitions (TD), fine-tuned online',
+  'logs-world': "pre-trained as iALP but in the world the logs' reward model imagines (no LLM), deployed frozen",
+  ialp: 'iALP: pi_0 pre-trained in the world r_phi imagines, deployed frozen (no online update)',
+  'a-ialp-ft': 'A-iALP_ft: pi_0 fine-tuned online with the actor-critic',
+  'a-ialp-ap': "A-iALP_ap: frozen pi_0 and an online pi_1 propose; a softmax over r_phi's values and realised rewards picks",
+};
+
+/** The methods that use no preference source: the baselines the learnt methods are judged against. */
+export const BASELINES: readonly Method[] = ['random', 'popularity', 'greedy-logs', 'a2c', 'offline-logs+ft', 'logs-world'];
 
 export interface ExperimentConfig {
   envs?: string[];
   data?: string;
   seeds?: number;
-  llm?: string;
-  /** Prompts: users asked about and candidates per prompt. */
-  distill?: { users?: number; candidates?: number };
-  /** Offline pre-training (iALP and logs only). */
+  /** The preference source: an LLM spec or `oracle[:NOISE|:inverted]`; several make a sweep (one cell each). */
+  llm?: string | string[];
+  /** Prompts: users asked about, states per user and candidates per prompt (defaults depend on the source). */
+  distill?: { users?: number; candidates?: number; statesPerUser?: number };
   pretrain?: {
+    /** A2C in r_phi's (and the logs model's) imagined world: imagined user-steps, the cap on episodes, users per step. */
+    steps?: number; episodes?: number; users?: number;
+    /** The logs-only baseline: passes of TD steps over the logs, transitions per pass. */
     epochs?: number; transitionsPerEpoch?: number;
-    /** iALP: imagined transitions per logged one, and the length cap of an imagined rollout. */
-    augment?: number; rolloutSteps?: number;
-    /** Entropy bonus of the pre-training losses (online training keeps its own). */
+    /** Entropy bonus of the logs-only TD steps (without it they collapse onto one category). */
     entropyCoef?: number;
   };
   /** Online deployment per method and seed. */
@@ -58,34 +80,49 @@ export interface MethodResult {
   rewardPerStep: number[];
   /** Mean return per window of episodes, per seed. */
   curves: number[][];
+  /** Early return minus the best baseline's, paired by seed (same seeds, same held-out users): mean and 95% half-width. */
+  vsBest?: { baseline: Method; mean: number; ci95: number };
   trace?: AdaptiveTrace[];
 }
 
+export interface QualityScore { requests: number; hitRate: number; auc: number }
+
 export interface EnvResult {
   env: string;
+  /** The preference source of this cell (`llm` of the config). */
+  source: string;
   methods: MethodResult[];
-  llm: { hitRate: number; auc: number; randomHitRate: number; popularityHitRate: number; failures: number; requests: number };
+  /** The preference source's agreement with ground truth on the training users' prompts. */
+  llm: { model: string; hitRate: number; auc: number; randomHitRate: number; popularityHitRate: number; failures: number; requests: number };
+  /** r_phi's agreement with ground truth on held-out users' requests; the same for the logs' reward model. */
+  rewardModel: QualityScore & { examples: number };
+  logsRewardModel: QualityScore;
+  /** The baseline with the highest mean early return. */
+  bestBaseline: Method;
 }
 
-const DEFAULTS = {
-  seeds: 3, users: 20, candidates: 5, epochs: 4, transitionsPerEpoch: 4096, augment: 2, rolloutSteps: 8, entropyCoef: 1,
-  episodes: 300, batchSize: 16, early: 50,
+/** Defaults. The oracle costs nothing, so it answers many prompts; an LLM has a time budget. */
+export const DEFAULTS = {
+  seeds: 5,
+  llm: 'default',
+  distill: { oracle: { users: 1000, statesPerUser: 4, candidates: 10 }, llm: { users: 40, statesPerUser: 1, candidates: 5 } },
+  /** Held-out users' requests r_phi is scored on. */
+  evalUsers: 200, evalStatesPerUser: 2,
+  pretrain: { steps: 100_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
+  online: { episodes: 300, batchSize: 16 },
+  early: 50,
 };
 
 /** Part of every phase's cache key: bump it when an algorithm changes what a
  * phase computes, so that runs made before recompute rather than mix. */
-const PHASES_REVISION = 4;
+const PHASES_REVISION = 6;
 
-/** Mean and 95% confidence half-width (t-distribution) of per-seed values. */
-export function meanCi(xs: readonly number[]): { mean: number; ci95: number } {
-  const n = xs.length;
-  const mean = xs.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return { mean, ci95: NaN };
-  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
-  const t = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262][n - 2] ?? 1.96;
-  return { mean, ci95: (t * sd) / Math.sqrt(n) };
-}
+export { meanCi };
 
+/** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults change. */
+const ADAPTIVE_REVISION = 2;
+
+type Run = { episodes: Episode[]; trace?: AdaptiveTrace[] };
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
 /** Phase results keyed by their inputs and the core's version (a new
@@ -112,7 +149,7 @@ class PhaseCache {
   }
 }
 
-function summaries(method: Method, runs: { episodes: Episode[]; trace?: AdaptiveTrace[] }[], early: number): MethodResult {
+function summaries(method: Method, runs: Run[], early: number): MethodResult {
   const window = Math.max(1, Math.floor(early / 2));
   const mean = (eps: Episode[]) => summarize(eps).meanReturn;
   return {
@@ -133,6 +170,17 @@ function summaries(method: Method, runs: { episodes: Episode[]; trace?: Adaptive
 
 export type ExperimentPhase = 'world' | 'distill' | 'reward-models' | 'pretrain' | 'online';
 
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const unb64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+
+/** The preference sources of a config, in order. */
+export function sources(config: ExperimentConfig): string[] {
+  const l = config.llm ?? DEFAULTS.llm;
+  const list = Array.isArray(l) ? l : [l];
+  if (list.length === 0 || list.some((x) => typeof x !== 'string' || x === '')) throw new IalpError(`llm: expected an LLM spec or a non-empty list of them, got ${JSON.stringify(l)}`);
+  return list;
+}
+
 /** Runs the experiment into `out`; phases already done there are reused. */
 export async function runExperiment(
   config: ExperimentConfig,
@@ -145,16 +193,19 @@ export async function runExperiment(
   } = {},
 ): Promise<EnvResult[]> {
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
-  const users = checkInt('distill.users', config.distill?.users ?? DEFAULTS.users, 1);
-  const k = checkInt('distill.candidates', config.distill?.candidates ?? DEFAULTS.candidates, 2, 26);
-  const episodes = checkInt('online.episodes', config.online?.episodes ?? DEFAULTS.episodes, 10);
-  const batchSize = checkInt('online.batchSize', config.online?.batchSize ?? DEFAULTS.batchSize, 1);
+  const episodes = checkInt('online.episodes', config.online?.episodes ?? DEFAULTS.online.episodes, 10);
+  const batchSize = checkInt('online.batchSize', config.online?.batchSize ?? DEFAULTS.online.batchSize, 1);
   const early = checkInt('earlyEpisodes', config.earlyEpisodes ?? DEFAULTS.early, 1, episodes);
-  const ptEpochs = checkInt('pretrain.epochs', config.pretrain?.epochs ?? DEFAULTS.epochs, 1);
-  const ptTransitions = checkInt('pretrain.transitionsPerEpoch', config.pretrain?.transitionsPerEpoch ?? DEFAULTS.transitionsPerEpoch, 1);
-  const ptAugment = checkInt('pretrain.augment', config.pretrain?.augment ?? DEFAULTS.augment, 1, 64);
-  const ptRollout = checkInt('pretrain.rolloutSteps', config.pretrain?.rolloutSteps ?? DEFAULTS.rolloutSteps, 1, 1000);
-  const ptEntropy = checkNumber('pretrain.entropyCoef', config.pretrain?.entropyCoef ?? DEFAULTS.entropyCoef, 0, 10);
+  const pt = config.pretrain ?? {};
+  const ptSteps = checkInt('pretrain.steps', pt.steps ?? DEFAULTS.pretrain.steps, 0);
+  const ptEpisodes = checkInt('pretrain.episodes', pt.episodes ?? DEFAULTS.pretrain.episodes, 1, 10_000_000);
+  const ptUsers = checkInt('pretrain.users', pt.users ?? DEFAULTS.pretrain.users, 1, 65536);
+  const ptEpochs = checkInt('pretrain.epochs', pt.epochs ?? DEFAULTS.pretrain.epochs, 1);
+  const ptTransitions = checkInt('pretrain.transitionsPerEpoch', pt.transitionsPerEpoch ?? DEFAULTS.pretrain.transitionsPerEpoch, 1);
+  const ptEntropy = checkNumber('pretrain.entropyCoef', pt.entropyCoef ?? DEFAULTS.pretrain.entropyCoef, 0, 10);
+  const cells = sources(config);
+  // seeds run side by side (each on a thread of the native build's pool); results do not depend on it
+  const parallel = Math.max(1, Math.min(4, availableParallelism()));
   const onPhase = opts.onPhase ?? (() => {});
   const timings = opts.timings ?? {};
   let current: { name: ExperimentPhase; since: number } | undefined;
@@ -166,8 +217,6 @@ export async function runExperiment(
     current = { name, since: now };
     onPhase(env, name, detail);
   };
-  // a report left by an earlier run in `out` would be stale from here on
-  await Promise.all(['report.html', 'results.json', 'results.csv'].map((f) => rm(join(out, f), { force: true })));
   const results: EnvResult[] = [];
   for (const name of config.envs ?? ['movielens']) {
     phase(name, 'world', 'loading');
@@ -175,91 +224,175 @@ export async function runExperiment(
     const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`);
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
-
-    phase(name, 'distill', `${users} prompts`);
-    const distilled = await distillPreferences({
-      world, llm: config.llm, users, candidates: k, seed: 0,
-      onProgress: (p, d) => {
-        if (p === 'model') phase(name, 'distill', 'loading the LLM (the default model is fetched once)');
-        else if (d) onPhase(name, 'distill', `${d.done}/${d.total} prompts, ${d.cacheHits} cached, ${d.failures} failed`);
-      },
-    });
-    const rphi = distilled.rewardModel;
-    if (!rphi) {
-      const r = distilled.report;
-      const reasons = Object.entries(r.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ');
-      throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn: ${r.failures} of ${r.requests} prompts failed (${reasons}), e.g. ${r.failureExample ?? 'no detail'}`);
-    }
-    const rphiHash = sha256(rphi);
-    const q = distilled.report.quality;
-    const llmRow = {
-      hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN,
-      failures: distilled.report.failures, requests: distilled.report.requests,
-    };
+    const quality = (model: Uint8Array, k: number) =>
+      rewardModelQuality(world, model, { users: DEFAULTS.evalUsers, statesPerUser: DEFAULTS.evalStatesPerUser, candidates: k, seed: 1 });
 
     phase(name, 'reward-models', 'fitting a reward model to logged feedback');
-    const logsRm = await cache.bytes('reward-model-logs', { fp }, async () => {
-      const reqs = world.preferenceRequests({ users: Math.min(200, world.info.trainUsers), candidates: 2, seed: 7 });
-      // logged feedback: each request's latest interaction, its feedback the label
-      const h = reqs[0]!.histItems.length;
-      const hi: number[] = [];
-      const hr: number[] = [];
-      const it: number[] = [];
-      const ys: number[] = [];
-      for (const r of reqs) {
-        for (let cut = 1; cut < h; cut++) {
-          if (r.histItems[cut] === 0xffffffff) continue;
-          hi.push(...new Array<number>(h - cut).fill(0xffffffff), ...r.histItems.slice(0, cut));
-          hr.push(...new Array<number>(h - cut).fill(0), ...r.histRewards.slice(0, cut));
-          it.push(r.histItems[cut]!);
-          ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
-        }
-      }
-      const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, {});
-      return f.model;
-    });
+    const logsRm = await cache.bytes('reward-model-logs', { fp }, () => logsRewardModel(world));
+    const logsQ = await cache.json('reward-model-logs-quality', { fp }, async () => quality(logsRm, 10));
 
-    const runs = new Map<Method, { episodes: Episode[]; trace?: AdaptiveTrace[] }[]>(METHODS.map((m) => [m, []]));
-    for (let s = 0; s < seeds; s++) {
-      const seed = 1000 + s;
-      phase(name, 'pretrain', `seed ${s + 1}/${seeds}`);
-      const ialpCfg = {
-        epochs: ptEpochs, transitionsPerEpoch: ptTransitions, augment: ptAugment, rolloutSteps: ptRollout, seed,
-        a2c: { loss: { entropyCoef: ptEntropy }, ...compute },
-      };
-      const pi0 = await Policy.fromBytes(await cache.bytes('pi0-ialp', { fp, ialpCfg, rphi: rphiHash }, async () =>
-        (await pretrain({ world, ialp: ialpCfg, rewardModel: rphi })).policy.toBytes()), world.backend.kind);
-      const piLogs = await Policy.fromBytes(await cache.bytes('pi0-logs', { fp, ialpCfg }, async () =>
-        (await pretrain({ world, ialp: { ...ialpCfg, augment: 0 } })).policy.toBytes()), world.backend.kind);
-      // the pre-trained policies, as artefacts a user can load (Policy.load, ialp recommend)
+    // what uses no preference source is computed once per environment and seed
+    const baseRuns = new Map<Method, Run[]>();
+    const piLogs: Policy[] = [];
+    const piLogsWorld: Policy[] = [];
+    const ev = (seed: number, policy: 'random' | 'popularity' | Policy | { greedy: Uint8Array }) => async (): Promise<Run> =>
+      ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
+    const tr = (seed: number, init?: Policy, adaptive?: AdaptiveOptions, critic?: Uint8Array) => async (): Promise<Run> => {
+      const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? critic : undefined, a2c: { ...compute } });
+      return { episodes: r.episodes, ...(r.trace ? { trace: r.trace } : {}) };
+    };
+    const ialpCfg = (seed: number) => ({ steps: ptSteps, episodes: ptEpisodes, users: ptUsers, seed, a2c: { ...compute } });
+    const pretrained = async (what: string, key: unknown, make: () => Promise<Policy>) =>
+      Policy.fromBytes(await cache.bytes(what, key, async () => (await make()).toBytes()), world.backend.kind);
+    const savePolicy = async (file: string, p: Policy) => {
       await mkdir(join(out, 'policies'), { recursive: true });
-      await writeFileAtomic(join(out, 'policies', `${name}-ialp-seed${seed}.ialp`), pi0.toBytes());
-      await writeFileAtomic(join(out, 'policies', `${name}-logs-seed${seed}.ialp`), piLogs.toBytes());
-      phase(name, 'online', `seed ${s + 1}/${seeds}`);
+      await writeFileAtomic(join(out, 'policies', file), p.toBytes());
+    };
+    const seedIdx = Array.from({ length: seeds }, (_, s) => s);
+    phase(name, 'pretrain', `${seeds} seeds, logs only and in the logs model's world`);
+    await eachLimit(seedIdx, parallel, async (s) => {
+      const seed = 1000 + s;
+      const logsCfg = { epochs: ptEpochs, transitionsPerEpoch: ptTransitions, episodes: 0, seed, a2c: { loss: { entropyCoef: ptEntropy }, ...compute } };
+      piLogs[s] = await pretrained('pi0-logs', { fp, logsCfg }, async () => (await pretrain({ world, ialp: logsCfg })).policy);
+      piLogsWorld[s] = await pretrained('pi0-logs-world', { fp, cfg: ialpCfg(seed), rm: sha256(logsRm) }, async () =>
+        (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: logsRm })).policy);
+      onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done`);
+      await savePolicy(`${name}-logs-seed${seed}.ialp`, piLogs[s]!);
+      await savePolicy(`${name}-logs-world-seed${seed}.ialp`, piLogsWorld[s]!);
+    });
+    phase(name, 'online', `${seeds} seeds, baselines`);
+    const baseBySeed: Map<Method, Run>[] = [];
+    await eachLimit(seedIdx, parallel, async (s) => {
+      const seed = 1000 + s;
       const key = { fp, episodes, batchSize, seed, ...compute };
-      const online = (method: Method, f: () => Promise<{ episodes: Episode[]; trace?: AdaptiveTrace[] }>, extra: unknown = null) => {
+      const online = (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
         onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
-        return cache.json(`online-${method}`, { ...key, rphi: method.includes('ialp') || method === 'greedy-llm' ? rphiHash : null, extra }, f);
+        return cache.json(`online-${method}`, { ...key, extra }, f);
       };
-      const ev = (policy: 'random' | 'popularity' | { greedy: Uint8Array }) => async () =>
-        ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
-      runs.get('random')!.push(await online('random', ev('random')));
-      runs.get('popularity')!.push(await online('popularity', ev('popularity')));
-      runs.get('greedy-logs')!.push(await online('greedy-logs', ev({ greedy: logsRm })));
-      runs.get('greedy-llm')!.push(await online('greedy-llm', ev({ greedy: rphi })));
-      const tr = (init?: Policy, adaptive?: AdaptiveOptions) => async () => {
-        const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? rphi : undefined, a2c: { ...compute } });
-        return { episodes: r.episodes, ...(r.trace ? { trace: r.trace } : {}) };
-      };
-      runs.get('a2c')!.push(await online('a2c', tr()));
-      // runs that start from a pre-trained policy are keyed by it too
-      const pi0Hash = sha256(pi0.toBytes());
-      runs.get('offline-logs+ft')!.push(await online('offline-logs+ft', tr(piLogs), sha256(piLogs.toBytes())));
-      runs.get('a-ialp-ft')!.push(await online('a-ialp-ft', tr(pi0), pi0Hash));
-      runs.get('a-ialp-ap')!.push(await online('a-ialp-ap', tr(pi0, config.adaptive ?? {}), { pi0: pi0Hash, adaptive: config.adaptive ?? {} }));
+      const m = new Map<Method, Run>();
+      m.set('random', await online('random', ev(seed, 'random')));
+      m.set('popularity', await online('popularity', ev(seed, 'popularity')));
+      m.set('greedy-logs', await online('greedy-logs', ev(seed, { greedy: logsRm }), sha256(logsRm)));
+      m.set('a2c', await online('a2c', tr(seed)));
+      m.set('offline-logs+ft', await online('offline-logs+ft', tr(seed, piLogs[s]), sha256(piLogs[s]!.toBytes())));
+      m.set('logs-world', await online('logs-world', ev(seed, piLogsWorld[s]!), sha256(piLogsWorld[s]!.toBytes())));
+      baseBySeed[s] = m;
+    });
+    for (const m of BASELINES) baseRuns.set(m, seedIdx.map((s) => baseBySeed[s]!.get(m)!));
+
+    for (const source of cells) {
+      const tag = cells.length > 1 ? ` [${source}]` : '';
+      const isOracle = parseOracle(source) !== null;
+      const d = isOracle ? DEFAULTS.distill.oracle : DEFAULTS.distill.llm;
+      const users = checkInt('distill.users', config.distill?.users ?? d.users, 1);
+      const k = checkInt('distill.candidates', config.distill?.candidates ?? d.candidates, 2, 26);
+      const statesPerUser = checkInt('distill.statesPerUser', config.distill?.statesPerUser ?? d.statesPerUser, 1, 1000);
+      phase(name, 'distill', `${users} users x ${statesPerUser} states, ${k} candidates${tag}`);
+      // the answers live in the preference cache; r_phi and its scores here
+      const distilled = await cache.json('distill', { fp, source, users, k, statesPerUser }, async () => {
+        const dd = await distillPreferences({
+          world, llm: source, users, candidates: k, statesPerUser, seed: 0,
+          onProgress: (p, pr) => {
+            if (p === 'model') phase(name, 'distill', `loading the LLM (the default model is fetched once)${tag}`);
+            else if (p === 'reward-model') onPhase(name, 'distill', `fitting r_phi${tag}`);
+            else if (pr) onPhase(name, 'distill', `${pr.done}/${pr.total} prompts, ${pr.cacheHits} cached, ${pr.failures} failed${tag}`);
+          },
+        });
+        const r = dd.report;
+        if (!dd.rewardModel) {
+          const reasons = Object.entries(r.failureReasons).map(([kk, v]) => `${kk} ${v}`).join(', ');
+          throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn: ${r.failures} of ${r.requests} prompts failed (${reasons}), e.g. ${r.failureExample ?? 'no detail'}`);
+        }
+        const q = r.quality;
+        return {
+          rphi: b64(dd.rewardModel),
+          llm: { model: r.llm, hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN, failures: r.failures, requests: r.requests },
+          examples: r.rewardModel?.examples ?? 0,
+        };
+      });
+      const rphi = unb64(distilled.rphi);
+      const rphiHash = sha256(rphi);
+      const rphiQ = await cache.json('reward-model-quality', { fp, rphi: rphiHash }, async () => quality(rphi, 10));
+
+      phase(name, 'pretrain', `${seeds} seeds, iALP in r_phi's world${tag}`);
+      const pi0s: Policy[] = [];
+      await eachLimit(seedIdx, parallel, async (s) => {
+        const seed = 1000 + s;
+        pi0s[s] = await pretrained('pi0-ialp', { fp, cfg: ialpCfg(seed), rphi: rphiHash }, async () =>
+          (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: rphi })).policy);
+        onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done${tag}`);
+        // the pre-trained policies, as artefacts a user can load (Policy.load, ialp recommend)
+        await savePolicy(`${name}-ialp${cells.length > 1 ? `-${source.replace(/[^A-Za-z0-9.]+/g, '_')}` : ''}-seed${seed}.ialp`, pi0s[s]!);
+      });
+      phase(name, 'online', `${seeds} seeds${tag}`);
+      const bySeed: Map<Method, Run>[] = [];
+      await eachLimit(seedIdx, parallel, async (s) => {
+        const seed = 1000 + s;
+        const pi0 = pi0s[s]!;
+        const key = { fp, episodes, batchSize, seed, ...compute, rphi: rphiHash };
+        const online = (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
+          onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${tag}`);
+          return cache.json(`online-${method}`, { ...key, extra }, f);
+        };
+        const pi0Hash = sha256(pi0.toBytes());
+        const m = new Map<Method, Run>();
+        m.set('greedy-llm', await online('greedy-llm', ev(seed, { greedy: rphi })));
+        m.set('ialp', await online('ialp', ev(seed, pi0), pi0Hash));
+        m.set('a-ialp-ft', await online('a-ialp-ft', tr(seed, pi0), pi0Hash));
+        m.set('a-ialp-ap', await online('a-ialp-ap', tr(seed, pi0, config.adaptive ?? {}, rphi), { pi0: pi0Hash, adaptive: config.adaptive ?? {}, defaults: ADAPTIVE_REVISION }));
+        bySeed[s] = m;
+      });
+      const runs = new Map<Method, Run[]>(METHODS.map((m) => [m, baseRuns.get(m) ?? seedIdx.map((s) => bySeed[s]!.get(m)!)]));
+      const methods = METHODS.map((m) => summaries(m, runs.get(m)!, early));
+      const best = methods.filter((m) => BASELINES.includes(m.method))
+        .reduce((a, b) => (meanCi(b.early).mean > meanCi(a.early).mean ? b : a));
+      for (const m of methods) {
+        if (m.method !== best.method) m.vsBest = { baseline: best.method, ...pairedDiff(m.early, best.early) };
+      }
+      results.push({
+        env: name, source, methods, llm: distilled.llm,
+        rewardModel: { requests: rphiQ.n, hitRate: rphiQ.hitRate, auc: rphiQ.auc, examples: distilled.examples },
+        logsRewardModel: { requests: logsQ.n, hitRate: logsQ.hitRate, auc: logsQ.auc },
+        bestBaseline: best.method,
+      });
     }
-    results.push({ env: name, methods: METHODS.map((m) => summaries(m, runs.get(m)!, early)), llm: llmRow });
   }
   if (current) timings[current.name] = (timings[current.name] ?? 0) + (performance.now() - current.since) / 1000;
   return results;
+}
+
+/** Runs `f` on every item, at most `limit` at once; rejects with the first error once all have settled. */
+async function eachLimit<T>(items: readonly T[], limit: number, f: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const x = items[next++]!;
+      try { await f(x); } catch (e) { errors.push(e); }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length) throw errors[0];
+}
+
+/** A reward model of the logged feedback alone: each training user's logged
+ * interaction, its feedback the label, from the states before it. */
+async function logsRewardModel(world: World): Promise<Uint8Array> {
+  const reqs = world.preferenceRequests({ users: Math.min(200, world.info.trainUsers), candidates: 2, seed: 7 });
+  const h = reqs[0]!.histItems.length;
+  const hi: number[] = [];
+  const hr: number[] = [];
+  const it: number[] = [];
+  const ys: number[] = [];
+  for (const r of reqs) {
+    for (let cut = 1; cut < h; cut++) {
+      if (r.histItems[cut] === 0xffffffff) continue;
+      hi.push(...new Array<number>(h - cut).fill(0xffffffff), ...r.histItems.slice(0, cut));
+      hr.push(...new Array<number>(h - cut).fill(0), ...r.histRewards.slice(0, cut));
+      it.push(r.histItems[cut]!);
+      ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
+    }
+  }
+  const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, {});
+  return f.model;
 }

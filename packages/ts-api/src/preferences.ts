@@ -24,7 +24,7 @@ export interface RewardModelOptions {
 export interface DistillEnvOptions {
   env?: WorldOptions;
   world?: World;
-  /** "default" (SmolLM2-135M-Instruct), a .gguf path, or an OpenAI-compatible URL. */
+  /** "default" (SmolLM2-135M-Instruct), a .gguf path, an OpenAI-compatible URL, or `oracle[:NOISE|:inverted]`. */
   llm?: string | LlmBackend;
   /** Users asked about. Default 20. */
   users?: number;
@@ -33,6 +33,8 @@ export interface DistillEnvOptions {
   statesPerUser?: number;
   /** Held-out users on which r_phi is scored. Default 50. */
   evalUsers?: number;
+  /** States per held-out user scored. Default 1. */
+  evalStatesPerUser?: number;
   seed?: number;
   /** Prompts in flight at once. Default 4. */
   concurrency?: number;
@@ -86,23 +88,56 @@ function liked(r: EnvPreferenceRequest): number[] {
   return r.candidates.map((c, i) => [c, r.truth[i]!] as const).sort((a, b) => b[1] - a[1]).slice(0, m).map(([c]) => c);
 }
 
+/** An oracle preference source: `oracle` (the ground truth), `oracle:NOISE`
+ * (each answer replaced, with probability NOISE, by candidates drawn at random)
+ * or `oracle:inverted` (a compromised source: it picks what the user likes least). */
+export interface OracleSpec { noise: number; inverted: boolean }
+
+/** Parses `oracle`, `oracle:0.3` and `oracle:inverted`; null for any other LLM spec. */
+export function parseOracle(spec: unknown): OracleSpec | null {
+  if (typeof spec !== 'string' || !(spec === 'oracle' || spec.startsWith('oracle:'))) return null;
+  const arg = spec.slice('oracle:'.length);
+  if (spec === 'oracle' || arg === '0') return { noise: 0, inverted: false };
+  if (arg === 'inverted') return { noise: 0, inverted: true };
+  const noise = /^(0(\.\d+)?|1(\.0+)?)$/.test(arg) ? Number(arg) : NaN;
+  if (!(noise >= 0 && noise <= 1)) throw new IalpError(`llm "${spec}": expected oracle, oracle:NOISE with NOISE in [0, 1] (e.g. oracle:0.3), or oracle:inverted`);
+  return { noise, inverted: false };
+}
+
+/** A uniform draw in [0, 1) from a string and a seed (FNV-1a, then a 32-bit mix). */
+function unitHash(text: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16; h = Math.imul(h, 0x7feb352d); h ^= h >>> 15; h = Math.imul(h, 0x846ca68b); h ^= h >>> 16;
+  return (h >>> 0) / 2 ** 32;
+}
+
 /**
- * `--llm oracle`: not an LLM but the simulator's ground truth answering the
- * same prompts (it chooses the candidates the user likes best, as many as
- * the prompt allows).
- * An upper bound on what distillation can give, to tell the method's limits
- * from the model's.
+ * `--llm oracle[:NOISE|:inverted]`: not an LLM but the simulator's ground
+ * truth answering the same prompts (it chooses the candidates the user likes
+ * best, as many as the prompt allows); it only answers prompts, nothing reads
+ * it otherwise. With NOISE, each answer is, with that probability, a random
+ * choice of the same size (seeded by the prompt): labels that agree with users
+ * at a stated rate. Inverted, it chooses the ones the user likes least.
  */
-function oracle(requests: EnvPreferenceRequest[], prompts: PreferenceRequest[]): LlmBackend {
+function oracle(requests: EnvPreferenceRequest[], prompts: PreferenceRequest[], spec: OracleSpec, seed: number): LlmBackend {
   const answers = new Map<string, string>();
   requests.forEach((r, i) => {
     const rendered = renderPrompt(prompts[i]!);
-    // the best candidates for this user, as many as the prompt allows
-    const order = r.candidates.map((_, j) => j).sort((a, b) => r.truth[b]! - r.truth[a]!);
-    answers.set(JSON.stringify(rendered.prompt), JSON.stringify({ choices: order.slice(0, rendered.maxChoices).map((j) => rendered.labels[j]!) }));
+    const key = JSON.stringify(rendered.prompt);
+    const order = r.candidates.map((_, j) => j);
+    if (spec.inverted) order.sort((a, b) => r.truth[a]! - r.truth[b]! || a - b);
+    else if (unitHash(key, seed) < spec.noise) {
+      // a seeded shuffle of the candidates
+      for (let j = order.length - 1; j > 0; j--) {
+        const k = Math.floor(unitHash(`${key}#${j}`, seed) * (j + 1));
+        [order[j], order[k]] = [order[k]!, order[j]!];
+      }
+    } else order.sort((a, b) => r.truth[b]! - r.truth[a]! || a - b);
+    answers.set(key, JSON.stringify({ choices: order.slice(0, rendered.maxChoices).map((j) => rendered.labels[j]!) }));
   });
   return {
-    id: 'oracle:ground-truth',
+    id: spec.inverted ? 'oracle:inverted' : spec.noise > 0 ? `oracle:noise=${spec.noise}` : 'oracle:ground-truth',
     concurrency: 4,
     complete: async (prompt) => answers.get(JSON.stringify(prompt)) ?? '{"choices": []}',
     close: async () => {},
@@ -144,7 +179,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   try {
     options.onProgress?.('model');
     backend = typeof options.llm === 'object' ? options.llm
-      : options.llm === 'oracle' ? oracle(requests, prompts)
+      : parseOracle(options.llm) ? oracle(requests, prompts, parseOracle(options.llm)!, seed)
       : await resolveLlm(options.llm, { concurrency: options.concurrency ?? 4, signal: options.signal });
     out = await distill(prompts, {
       backend,
@@ -180,16 +215,8 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
     const h = requests[0]!.histItems.length;
     const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, { ...(options.rewardModel ?? {}), seed });
     rewardModel = fitted.model;
-    const rm = world.backend.loadRewardModel(rewardModel);
-    const held = world.preferenceRequests({ users: evalUsers, candidates: k, seed: seed + 1, pool: 'heldOut' });
-    const judgements = held.map((r) => {
-      const scores = rm.score(Uint32Array.from(r.candidates.flatMap(() => r.histItems)), Float32Array.from(r.candidates.flatMap(() => r.histRewards)), Uint32Array.from(r.candidates));
-      const m = Math.max(1, Math.ceil(k / 4));
-      const order = r.candidates.map((c, i) => [c, scores[i]!] as const).sort((a, b) => b[1] - a[1]);
-      return { candidates: r.candidates, truth: liked(r), preference: { chosen: order.slice(0, m).map(([c]) => c), rewards: Array.from(scores) } };
-    });
-    const a = agreement(judgements);
-    rmReport = { examples: ex.items.length, fit: fitted.fit as Record<string, number | null>, heldOut: row('reward model r_phi (held-out users)', a.llm) };
+    const a = rewardModelQuality(world, rewardModel, { users: evalUsers, statesPerUser: options.evalStatesPerUser ?? 1, candidates: k, seed: seed + 1 });
+    rmReport = { examples: ex.items.length, fit: fitted.fit as Record<string, number | null>, heldOut: row('reward model r_phi (held-out users)', a) };
   }
   const s = out.summary;
   return {
@@ -212,8 +239,33 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   };
 }
 
-/** r_phi's training examples: each candidate with the LLM's label, and each
- * request's latest logged interaction with its logged feedback. */
+/**
+ * How well a reward model artefact ranks held-out users' candidates against
+ * the simulator's ground truth: the same hit rate and per-request AUC as the
+ * LLM is scored by, on preference requests of held-out users (who serve only
+ * evaluation).
+ */
+export function rewardModelQuality(
+  world: World,
+  model: Uint8Array,
+  opts: { users: number; statesPerUser?: number; candidates: number; seed: number },
+): AgreementMetrics {
+  const rm = world.backend.loadRewardModel(model);
+  const k = opts.candidates;
+  const held = world.preferenceRequests({ users: opts.users, statesPerUser: opts.statesPerUser ?? 1, candidates: k, seed: opts.seed, pool: 'heldOut' });
+  const judgements = held.map((r) => {
+    const scores = rm.score(Uint32Array.from(r.candidates.flatMap(() => r.histItems)), Float32Array.from(r.candidates.flatMap(() => r.histRewards)), Uint32Array.from(r.candidates));
+    const m = Math.max(1, Math.ceil(k / 4));
+    const order = r.candidates.map((c, i) => [c, scores[i]!] as const).sort((a, b) => b[1] - a[1]);
+    return { candidates: r.candidates, truth: liked(r), preference: { chosen: order.slice(0, m).map(([c]) => c), rewards: Array.from(scores) } };
+  });
+  return agreement(judgements).llm;
+}
+
+/** r_phi's training examples: each candidate with the LLM's label, and the
+ * logged feedback of the request's state (each logged interaction in it, from
+ * the states before it): what the logs' own reward model learns from, so that
+ * r_phi knows at least what the logs know. */
 function rewardExamples(labels: DistillEnvResult['labels']) {
   const histItems: number[] = [];
   const histRewards: number[] = [];
@@ -228,13 +280,14 @@ function rewardExamples(labels: DistillEnvResult['labels']) {
         ys.push(rewards[i]!);
       });
     }
+    // the logged feedback inside the state: each logged interaction, from the states before it
     const h = r.histItems.length;
-    const last = r.histItems[h - 1]!;
-    if (last !== PAD) {
-      histItems.push(PAD, ...r.histItems.slice(0, h - 1));
-      histRewards.push(0, ...r.histRewards.slice(0, h - 1));
-      items.push(last);
-      ys.push(Math.min(1, Math.max(0, r.histRewards[h - 1]!)));
+    for (let cut = 1; cut < h; cut++) {
+      if (r.histItems[cut] === PAD) continue;
+      histItems.push(...new Array<number>(h - cut).fill(PAD), ...r.histItems.slice(0, cut));
+      histRewards.push(...new Array<number>(h - cut).fill(0), ...r.histRewards.slice(0, cut));
+      items.push(r.histItems[cut]!);
+      ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
     }
   }
   return { histItems: Uint32Array.from(histItems), histRewards: Float32Array.from(histRewards), items: Uint32Array.from(items), labels: Float32Array.from(ys) };

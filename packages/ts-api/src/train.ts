@@ -49,6 +49,14 @@ export interface AdaptiveOptions {
   /** c: bonus for under-exposed categories. Default 0.05. */
   exploration?: number;
   initialWeight?: number;
+  /** rho: a lasting bonus on pi_0's average realised reward in the scores (trust in pre-training). Default 0.1. */
+  prior?: number;
+  /** N: the trust fades as rho exp(-n0 / N) after n0 executed pi_0 proposals (0 = never). Default 2000. */
+  trustSteps?: number;
+  /** beta: weight of r_phi's value of a proposal in its score. Default 0.2. */
+  criticScale?: number;
+  /** epsilon: share of steps whose executed proposal is drawn uniformly (keeps both policies measured). Default 0. */
+  floor?: number;
   /** Proposals each policy samples per step; the softmax runs over all of them. Default 1. */
   proposals?: number;
 }
@@ -112,14 +120,22 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
 export interface PretrainOptions {
   env?: WorldOptions;
   world?: World;
-  /** iALP's settings (crates/ac-core/src/algorithms/ialp.rs); seed, epochs, augment... */
+  /** iALP's settings (crates/ac-core/src/algorithms/ialp.rs, defaults there). */
   ialp?: {
-    a2c?: A2cOptions; epochs?: number; transitionsPerEpoch?: number; batchSize?: number;
-    /** Imagined transitions per logged one (0 = logs only). */
-    augment?: number;
-    /** Length cap of an imagined rollout; rollouts also end where the quit model says. */
-    rolloutSteps?: number;
-    /** The quit model of imagined rollouts; left-out fields take the environment's defaults. */
+    a2c?: A2cOptions;
+    /** Passes of TD(0) steps over the logs (default 0 with a reward model's world to train in). */
+    epochs?: number; transitionsPerEpoch?: number; batchSize?: number;
+    /** A2C in the world r_phi imagines until this many imagined episodes ended (0 = logs only). Default 3000. */
+    episodes?: number;
+    /** ... or this many imagined user-steps were taken, whichever comes first (0 = no step budget). Default 0. */
+    steps?: number;
+    /** Imagined users stepped together. Default 64. */
+    users?: number;
+    /** Random items in an imagined user's observation at arrival. Default 3. */
+    warmStart?: number;
+    /** Map r_phi's scores onto the logged feedback's scale (isotonic fit). Default true. */
+    calibrate?: boolean;
+    /** The quit model of imagined users; left-out fields take the environment's defaults. */
     quit?: QuitOptions;
     seed?: number;
   };
@@ -127,7 +143,7 @@ export interface PretrainOptions {
   history?: number;
   /** Whose logs. Default "train". */
   users?: UserPool;
-  /** r_phi (a reward model artefact): iALP's augmentation; without it, logs only. */
+  /** r_phi (a reward model artefact): the world iALP trains in; without it, logs only. */
   rewardModel?: Uint8Array;
   backend?: BackendKind | 'auto';
 }

@@ -3,12 +3,15 @@
 //! The pre-trained policy pi_0 stays frozen; an online policy pi_1 learns with
 //! A2C. At every step each proposes an item; the executed one is drawn from a
 //! softmax over the proposals' scores
-//!   z_k = (Q(s, a_k) + kappa w_k + c / sqrt(1 + n(cat(a_k)))) / tau,
+//!   z_k = (beta Q(s, a_k) + kappa (w_k + rho_t [k = 0]) + c / sqrt(1 + n(cat(a_k)))) / tau,
 //! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences, w_k
 //! an exponential moving average of the reward realised by policy k's executed
 //! proposals, counting a proposal after which the user left as 0 (a compromised
 //! pi_0, or one that bores users, loses weight), and an exploration bonus for
-//! categories recommended little so far. pi_1 updates on every executed
+//! categories recommended little so far; rho_t = rho exp(-n0 / N) is the trust
+//! in pre-training, fading as pi_0's proposals are executed (n0 of them), so
+//! that a pi_0 keeps the say early unless realised rewards contradict it and
+//! evidence alone decides later. pi_1 updates on every executed
 //! transition. (A-iALP_ft is `a2c::train_from`: A2C started from pi_0.)
 
 use crate::a2c::{
@@ -44,6 +47,7 @@ struct Expansion<'a> {
     weights: [f32; 2],
     chosen: Vec<u8>,
     from_pi0: u64,
+    executed_pi0: u64,
     total: u64,
     trace: Vec<AdaptiveTrace>,
 }
@@ -78,24 +82,37 @@ impl ActionSelector for Expansion<'_> {
         };
         let cfg = &self.cfg;
         let score = |q: f32, w: f32, cat: u32, shown: &[u64]| {
-            (q + cfg.weight_scale * w
+            (cfg.critic_scale * q
+                + cfg.weight_scale * w
                 + cfg.exploration / libm::sqrtf(1.0 + shown[cat as usize] as f32))
                 / cfg.temperature
         };
         self.chosen.clear();
+        let rho = if cfg.trust_steps > 0.0 {
+            cfg.prior * libm::expf(-(self.executed_pi0 as f32) / cfg.trust_steps)
+        } else {
+            cfg.prior
+        };
         let mut out = Vec::with_capacity(rows);
         let mut z = vec![0f32; 2 * np];
         for i in 0..rows {
             for (c, zc) in z.iter_mut().enumerate() {
                 let a = proposals[c][i] as usize;
+                let trust = if c % 2 == 0 { rho } else { 0.0 };
                 *zc = score(
                     qs[c][i],
-                    self.weights[c % 2],
+                    self.weights[c % 2] + trust,
                     self.categories[a],
                     &self.shown,
                 );
             }
-            // a softmax over every proposal
+            // a softmax over every proposal, or with probability epsilon any one
+            if cfg.floor > 0.0 && rng.uniform() < cfg.floor {
+                let pick = rng.below(z.len() as u32) as usize;
+                self.chosen.push((pick % 2) as u8);
+                out.push(proposals[pick][i]);
+                continue;
+            }
             let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let total: f32 = z.iter().map(|&zc| libm::expf(zc - m)).sum();
             let mut u = rng.uniform() * total;
@@ -122,6 +139,7 @@ impl ActionSelector for Expansion<'_> {
             self.weights[k as usize] = (1.0 - eta) * self.weights[k as usize] + eta * realised;
             self.shown[self.categories[a as usize] as usize] += 1;
             self.from_pi0 += (k == 0) as u64;
+            self.executed_pi0 += (k == 0) as u64;
             self.total += 1;
         }
     }
@@ -165,6 +183,7 @@ pub fn train_adaptive(
         weights: [adaptive.initial_weight; 2],
         chosen: Vec::new(),
         from_pi0: 0,
+        executed_pi0: 0,
         total: 0,
         trace: Vec::new(),
     };

@@ -169,6 +169,19 @@ pub struct AdaptiveConfig {
     pub exploration: f32,
     /// Starting value of both averages (a reward on the 0-1 scale).
     pub initial_weight: f32,
+    /// rho: trust in pre-training, a lasting bonus on pi_0's average in the
+    /// scores (realised rewards must fall that far below pi_1's before pi_1
+    /// takes over).
+    pub prior: f32,
+    /// N: the trust fades as pi_0's proposals are executed, rho exp(-n0 / N)
+    /// after n0 of them (0 = it never fades): evidence replaces the prior.
+    pub trust_steps: f32,
+    /// beta: weight of the critic's value Q(s, a) in the proposal scores.
+    pub critic_scale: f32,
+    /// epsilon: share of steps whose executed proposal is drawn uniformly
+    /// instead of by the softmax, so that each policy's realised reward keeps
+    /// being measured (a policy never executed would keep its starting weight).
+    pub floor: f32,
     /// Proposals each policy samples per step (1 = one action each, as in
     /// policy expansion); the softmax runs over all of them.
     pub proposals: usize,
@@ -182,6 +195,10 @@ impl Default for AdaptiveConfig {
             weight_scale: 5.0,
             exploration: 0.05,
             initial_weight: 0.5,
+            prior: 0.1,
+            trust_steps: 2000.0,
+            critic_scale: 0.2,
+            floor: 0.0,
             proposals: 1,
         }
     }
@@ -199,6 +216,10 @@ impl AdaptiveConfig {
             0.0,
             1.0,
         )?;
+        check_range("adaptive.prior", self.prior as f64, -1.0, 1.0)?;
+        check_range("adaptive.trustSteps", self.trust_steps as f64, 0.0, 1e12)?;
+        check_range("adaptive.criticScale", self.critic_scale as f64, 0.0, 1e6)?;
+        check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
     }
 }

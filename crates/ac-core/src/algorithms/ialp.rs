@@ -1,49 +1,63 @@
-//! iALP, offline: interaction-augmented actor-critic pre-training.
+//! iALP, offline: the policy is pre-trained in the world the preference
+//! model imagines, then deployed.
 //!
-//! The policy learns from two kinds of transitions (s, a, r, s'):
-//! - logged ones, the users' real histories (`ialp_sim::logged`);
-//! - augmented ones, the policy's exploration in a world the LLM imagines:
-//!   short rollouts that start from states of the logs, take actions drawn
-//!   from the current policy, are rewarded by the reward model r_phi learnt
-//!   from the LLM's preferences (`reward_model.rs`), move to s' = s followed by
-//!   (a, r_phi(s, a)), and end where the environment's quit model (boredom
-//!   with a category, low satisfaction) says the user would leave: the one
-//!   thing logged histories cannot teach, since logged users never quit on a
-//!   recommendation. A rollout cut at `rolloutSteps` is not an ending (its
-//!   last transition bootstraps from V(s')).
+//! 1. Logged transitions (s, a, r, s') of the training users, optionally: a
+//!    few epochs of TD(0) actor-critic steps, y = r + gamma (1 - done) V(s'),
+//!    A = y - V(s). Without a reward model this is the whole algorithm: the
+//!    "offline pre-training on logs only" baseline.
+//! 2. The imagined world (`imagined.rs`): users start from the logged states
+//!    of training users, are rewarded by r_phi (the reward model learnt from
+//!    the LLM's preferences, mapped onto the logged feedback's scale by an
+//!    isotonic fit on the logs) and leave by the environment's quit model
+//!    (boredom with a category, low satisfaction, a cap). The same batched
+//!    environment and the same A2C as online train the policy there for
+//!    `episodes` episodes: the one place the policy can learn what keeps users
+//!    (diversity, when to change the subject), which logged users never show.
 //!
-//! Each minibatch takes one actor-critic step: TD(0) targets
-//! y = r + gamma (1 - done) V(s'), advantages y - V(s), and the same policy,
-//! value and entropy losses as online A2C. Without a reward model this is the
-//! "offline pre-training on logs only" baseline.
+//! Nothing here reads the simulator's reward function: r_phi knows only the
+//! LLM's labels and the logged feedback.
 
-use crate::a2c::A2cConfig;
+use crate::a2c::{A2c, A2cConfig};
 use crate::compute::build_backend;
 use crate::encoder::StateEncoder;
 use crate::gae::standardize;
+use crate::imagined::{Calibrated, ImaginedWorld, UserModel};
 use crate::net::{AcBackend, UpdateBatch};
-use crate::policy::{choose_actions, Policy, PolicyMeta};
+use crate::policy::{Policy, PolicyMeta};
 use crate::reward_model::RewardModel;
-use ialp_sim::error::check_min;
+use ialp_sim::error::{check_min, check_range};
 use ialp_sim::logged::LoggedData;
-use ialp_sim::{default_quit, AnyWorld, Error, QuitSpec, Result, Rng};
+use ialp_sim::{
+    default_quit, AnyWorld, BatchConfig, BatchEnv, Error, QuitSpec, Result, Rng, VecEnv,
+};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct IalpConfig {
-    /// Networks, optimiser, discount and losses (`nSteps` is unused offline).
+    /// Networks, optimiser, discount and losses, as online.
     pub a2c: A2cConfig,
-    /// Passes; each draws `transitionsPerEpoch` logged transitions.
+    /// 1. Passes over the logs (0 = none); each draws `transitionsPerEpoch`
+    /// logged transitions, in minibatches of `batchSize`.
     pub epochs: usize,
     pub transitions_per_epoch: usize,
     pub batch_size: usize,
-    /// Augmented transitions per logged one (0 = logs only).
-    pub augment: usize,
-    /// Length cap of an imagined rollout (1 = one-step augmentation).
-    pub rollout_steps: usize,
-    /// The quit model imagined rollouts end by; fields left out take the
+    /// 2. A2C in the imagined world until `episodes` imagined episodes have
+    /// ended or `steps` imagined user-steps were taken, whichever comes first
+    /// (`episodes` 0 = logs only; `steps` 0 = no step budget).
+    pub episodes: usize,
+    pub steps: usize,
+    /// Imagined users stepped together.
+    pub users: usize,
+    /// Random items already in an imagined user's observation at arrival, as
+    /// online (the environment's default, 3).
+    pub warm_start: usize,
+    /// Map r_phi's scores onto the logged feedback's scale (isotonic fit on
+    /// the logs); off, the imagined rewards are r_phi's probabilities.
+    pub calibrate: bool,
+    /// The quit model imagined users leave by; fields left out take the
     /// environment's defaults.
     pub quit: QuitSpec,
     pub seed: u64,
@@ -53,24 +67,39 @@ impl Default for IalpConfig {
     fn default() -> Self {
         IalpConfig {
             a2c: A2cConfig::default(),
-            epochs: 10,
+            epochs: 0,
             transitions_per_epoch: 8192,
             batch_size: 256,
-            augment: 1,
-            rollout_steps: 8,
+            episodes: 3000,
+            steps: 0,
+            users: 64,
+            warm_start: BatchConfig::default().warm_start,
+            calibrate: true,
             quit: QuitSpec::default(),
             seed: 0,
         }
     }
 }
 
+/// Logged transitions the calibration of r_phi reads at most.
+const CALIBRATION_ROWS: usize = 20_000;
+/// Most imagined episodes one pre-training may ask for.
+pub const MAX_EPISODES: usize = 10_000_000;
+
 impl IalpConfig {
     pub fn validate(&self) -> Result<()> {
         self.a2c.validate()?;
-        check_min("ialp.epochs", self.epochs, 1)?;
         check_min("ialp.transitionsPerEpoch", self.transitions_per_epoch, 1)?;
         check_min("ialp.batchSize", self.batch_size, 1)?;
-        check_min("ialp.rolloutSteps", self.rollout_steps, 1)
+        check_range(
+            "ialp.episodes",
+            self.episodes as f64,
+            0.0,
+            MAX_EPISODES as f64,
+        )?;
+        check_range("ialp.steps", self.steps as f64, 0.0, 1e12)?;
+        check_range("ialp.users", self.users as f64, 1.0, 65_536.0)?;
+        check_range("ialp.warmStart", self.warm_start as f64, 0.0, 4096.0)
     }
 }
 
@@ -80,8 +109,12 @@ pub struct PretrainStats {
     pub epochs: usize,
     pub updates: u64,
     pub logged_transitions: usize,
+    /// Imagined user-steps the policy trained on.
     pub augmented_transitions: usize,
-    /// Mean total loss of the last epoch.
+    pub imagined_episodes: usize,
+    /// Mean imagined return of the last tenth of the imagined episodes.
+    pub imagined_return: Option<f32>,
+    /// Mean total loss of the last epoch or update.
     pub last_loss: f32,
 }
 
@@ -110,94 +143,98 @@ fn shifted(
     out_r.push(reward);
 }
 
-/// Appends about `want` imagined transitions to `b`: rollouts of up to
-/// `cfg.rollout_steps` steps from random logged states, in batches, until
-/// `want` are made. Returns how many were made.
-#[allow(clippy::too_many_arguments)]
-fn imagine(
+/// One pass of TD(0) actor-critic steps over the transitions of `b`, in a
+/// shuffled order; returns the mean loss and the number of steps.
+fn logged_epoch(
     cfg: &IalpConfig,
-    world: &AnyWorld,
+    net: &mut dyn AcBackend,
     encoder: &StateEncoder,
-    net: &dyn AcBackend,
-    rm: &RewardModel,
-    logged: &LoggedData,
-    want: usize,
+    b: &Batch,
+    h: usize,
     rng: &mut Rng,
-    b: &mut Batch,
-) -> Result<usize> {
-    let (h, od, w) = (logged.history, encoder.out_dim(), world.world());
-    let mut quit = cfg.quit.resolve(&default_quit(world.env_name()));
-    quit.validate()?;
-    // the cap is the rollout's, and a cut rollout is not an ending
-    quit.max_steps = usize::MAX;
-    let win = quit.window;
-    let rollouts = want.div_ceil(cfg.rollout_steps).max(1);
-    let mut made = 0;
-    // state of each live rollout: its history and its quit window
-    let (mut items, mut rewards) = (
-        Vec::with_capacity(rollouts * h),
-        Vec::with_capacity(rollouts * h),
-    );
-    for _ in 0..rollouts {
-        let t = rng.below(logged.len() as u32) as usize;
-        items.extend_from_slice(&logged.hist_items[t * h..(t + 1) * h]);
-        rewards.extend_from_slice(&logged.hist_rewards[t * h..(t + 1) * h]);
+) -> Result<(f32, u64)> {
+    let od = encoder.out_dim();
+    let rows = b.actions.len();
+    let mut order: Vec<usize> = (0..rows).collect();
+    for i in (1..rows).rev() {
+        order.swap(i, rng.below(i as u32 + 1) as usize);
     }
-    let mut live: Vec<usize> = (0..rollouts).collect();
-    let mut win_cats = vec![0u32; rollouts * win];
-    let mut win_rewards = vec![0f32; rollouts * win];
-    for step in 0..cfg.rollout_steps {
-        if live.is_empty() || made >= want {
-            break;
-        }
-        let m = live.len();
-        let (mut si, mut sr) = (Vec::with_capacity(m * h), Vec::with_capacity(m * h));
-        for &k in &live {
-            si.extend_from_slice(&items[k * h..(k + 1) * h]);
-            sr.extend_from_slice(&rewards[k * h..(k + 1) * h]);
-        }
-        let mut x = vec![0f32; m * od];
-        encoder.encode(&si, &sr, &mut x)?;
-        let view = ArrayView2::from_shape((m, od), &x).map_err(|e| Error::new(e.to_string()))?;
-        let (logits, _) = net.forward(view);
-        let acts = choose_actions(&logits, rng, false);
-        let r = rm.score(&si, &sr, &acts)?;
-        let mut next_live = Vec::with_capacity(m);
-        for (j, &k) in live.iter().enumerate() {
-            let (a, ra) = (acts[j], r[j]);
-            let cat = w.item_category(a as usize);
-            win_cats[k * win + step % win] = cat;
-            win_rewards[k * win + step % win] = ra;
-            let filled = (step + 1).min(win);
-            let done = quit.should_quit(
-                &win_cats[k * win..(k + 1) * win],
-                &win_rewards[k * win..(k + 1) * win],
-                filled,
-                cat,
-                step + 1,
+    let (mut loss_sum, mut batches) = (0f32, 0u64);
+    for chunk in order.chunks(cfg.batch_size) {
+        let m = chunk.len();
+        let (mut si, mut sr, mut ni, mut nr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for &j in chunk {
+            let (items, rewards) = (
+                &b.hist_items[j * h..(j + 1) * h],
+                &b.hist_rewards[j * h..(j + 1) * h],
             );
-            b.hist_items.extend_from_slice(&si[j * h..(j + 1) * h]);
-            b.hist_rewards.extend_from_slice(&sr[j * h..(j + 1) * h]);
-            b.actions.push(a);
-            b.rewards.push(ra);
-            b.dones.push(done as u8);
-            made += 1;
-            // the rollout moves on to s' = s followed by (a, r)
-            items.copy_within(k * h + 1..(k + 1) * h, k * h);
-            items[(k + 1) * h - 1] = a;
-            rewards.copy_within(k * h + 1..(k + 1) * h, k * h);
-            rewards[(k + 1) * h - 1] = ra;
-            if !done {
-                next_live.push(k);
-            }
+            si.extend_from_slice(items);
+            sr.extend_from_slice(rewards);
+            shifted(items, rewards, b.actions[j], b.rewards[j], &mut ni, &mut nr);
         }
-        live = next_live;
+        let (mut xs, mut xn) = (vec![0f32; m * od], vec![0f32; m * od]);
+        encoder.encode(&si, &sr, &mut xs)?;
+        encoder.encode(&ni, &nr, &mut xn)?;
+        let view = |x| ArrayView2::from_shape((m, od), x).map_err(|e| Error::new(e.to_string()));
+        let vs = net.values(view(&xs)?);
+        let vn = net.values(view(&xn)?);
+        let gamma = cfg.a2c.gamma;
+        // y = r + gamma (1 - done) V(s'); A = y - V(s)
+        let returns: Vec<f32> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, &j)| b.rewards[j] + gamma * (1.0 - b.dones[j] as f32) * vn[k])
+            .collect();
+        let mut adv: Vec<f32> = returns.iter().zip(vs.iter()).map(|(y, v)| y - v).collect();
+        if cfg.a2c.normalize_advantages {
+            standardize(&mut adv);
+        }
+        let actions: Vec<u32> = chunk.iter().map(|&j| b.actions[j]).collect();
+        let s = net.update(
+            &UpdateBatch {
+                obs: &xs,
+                actions: &actions,
+                advantages: &adv,
+                returns: &returns,
+            },
+            &cfg.a2c.loss,
+        );
+        if !s.total.is_finite() {
+            return Err(Error::new(format!(
+                "iALP pre-training on the logs diverged (lower a2c.adam.lr = {})",
+                cfg.a2c.adam.lr
+            )));
+        }
+        loss_sum += s.total;
+        batches += 1;
     }
-    Ok(made)
+    Ok((loss_sum / batches.max(1) as f32, batches))
 }
 
-/// Pre-trains a policy on `logged` transitions of `world`, augmented with
-/// r_phi when `reward_model` is given. `progress(epoch, loss)` returning false stops.
+/// The batched environment of the world `model` imagines over `world`'s
+/// items, with `world`'s quit model (as `cfg.quit` amends it).
+pub fn imagined_env(
+    cfg: &IalpConfig,
+    world: &AnyWorld,
+    logged: &LoggedData,
+    model: Box<dyn UserModel>,
+) -> Result<Box<dyn VecEnv>> {
+    let imagined = ImaginedWorld::new(world.clone(), model, logged)?;
+    let quit = cfg.quit.resolve(&default_quit(world.env_name()));
+    let batch = BatchConfig {
+        batch_size: cfg.users,
+        history: logged.history,
+        warm_start: cfg.warm_start.min(logged.history),
+        auto_reset: true,
+        seed: cfg.seed,
+        threads: 1,
+    };
+    Ok(Box::new(BatchEnv::new(Arc::new(imagined), quit, batch)?))
+}
+
+/// Pre-trains a policy on `logged` transitions of `world` and, when
+/// `reward_model` is given, in the world it imagines. `progress(step, loss)`
+/// (after every epoch, then every imagined update) returning false stops.
 pub fn pretrain(
     cfg: &IalpConfig,
     world: &AnyWorld,
@@ -205,23 +242,55 @@ pub fn pretrain(
     reward_model: Option<&RewardModel>,
     progress: &mut dyn FnMut(usize, f32) -> bool,
 ) -> Result<(Policy, PretrainStats)> {
+    let model: Option<Box<dyn UserModel>> = match reward_model {
+        None => None,
+        Some(rm) => {
+            check_fits(rm, world, logged.history)?;
+            Some(Box::new(if cfg.calibrate && !logged.is_empty() {
+                Calibrated::on_logs(rm.clone(), logged, CALIBRATION_ROWS)?
+            } else {
+                Calibrated {
+                    model: rm.clone(),
+                    calibration: None,
+                }
+            }))
+        }
+    };
+    pretrain_with(cfg, world, logged, model, progress)
+}
+
+fn check_fits(rm: &RewardModel, world: &AnyWorld, h: usize) -> Result<()> {
+    let n = world.world().n_items();
+    if rm.encoder.history != h || rm.encoder.n_items != n {
+        return Err(Error::new(format!(
+            "reward model was fitted for {} items and history {}, the data has {n} and {h}",
+            rm.encoder.n_items, rm.encoder.history
+        )));
+    }
+    Ok(())
+}
+
+/// As [`pretrain`], with any model of users imagining the world.
+pub fn pretrain_with(
+    cfg: &IalpConfig,
+    world: &AnyWorld,
+    logged: &LoggedData,
+    model: Option<Box<dyn UserModel>>,
+    progress: &mut dyn FnMut(usize, f32) -> bool,
+) -> Result<(Policy, PretrainStats)> {
     cfg.validate()?;
     if logged.is_empty() {
         return Err(Error::new("iALP pre-training: no logged transitions"));
     }
+    let imagine = model.is_some() && cfg.episodes > 0;
+    if cfg.epochs == 0 && !imagine {
+        return Err(Error::new(
+            "iALP pre-training: nothing to learn from (ialp.epochs is 0 and there is no imagined world: give a reward model and ialp.episodes > 0)",
+        ));
+    }
     let h = logged.history;
     let w = world.world();
     let encoder = StateEncoder::new(h, w.n_items(), w.item_features().to_vec())?;
-    if let Some(rm) = reward_model {
-        if rm.encoder.history != h || rm.encoder.n_items != w.n_items() {
-            return Err(Error::new(format!(
-                "reward model was fitted for {} items and history {}, the data has {} and {h}",
-                rm.encoder.n_items,
-                rm.encoder.history,
-                w.n_items()
-            )));
-        }
-    }
     let mut net = build_backend(
         &cfg.a2c,
         encoder.out_dim(),
@@ -230,13 +299,12 @@ pub fn pretrain(
         cfg.seed,
     )?;
     let mut rng = Rng::stream(cfg.seed, 0x1A_1900_0000_0000);
-    let od = encoder.out_dim();
     let mut stats = PretrainStats {
         logged_transitions: logged.len(),
         ..Default::default()
     };
+    // 1. the logs
     for epoch in 0..cfg.epochs {
-        // 1. a sample of logged transitions
         let n = cfg.transitions_per_epoch.min(logged.len());
         let mut b = Batch::default();
         for _ in 0..n {
@@ -249,86 +317,45 @@ pub fn pretrain(
             b.rewards.push(logged.rewards[t]);
             b.dones.push(logged.dones[t]);
         }
-        // 2. augmentation: the policy explores from logged states, r_phi rewards it
-        if let (Some(rm), true) = (reward_model, cfg.augment > 0) {
-            stats.augmented_transitions += imagine(
-                cfg,
-                world,
-                &encoder,
-                net.as_ref(),
-                rm,
-                logged,
-                n * cfg.augment,
-                &mut rng,
-                &mut b,
-            )?;
-        }
-        // 3. minibatches in a shuffled order, one actor-critic step each
-        let rows = b.actions.len();
-        let mut order: Vec<usize> = (0..rows).collect();
-        for i in (1..rows).rev() {
-            order.swap(i, rng.below(i as u32 + 1) as usize);
-        }
-        let (mut loss_sum, mut batches) = (0f32, 0usize);
-        for chunk in order.chunks(cfg.batch_size) {
-            let m = chunk.len();
-            let (mut si, mut sr, mut ni, mut nr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-            for &j in chunk {
-                let (items, rewards) = (
-                    &b.hist_items[j * h..(j + 1) * h],
-                    &b.hist_rewards[j * h..(j + 1) * h],
-                );
-                si.extend_from_slice(items);
-                sr.extend_from_slice(rewards);
-                shifted(items, rewards, b.actions[j], b.rewards[j], &mut ni, &mut nr);
-            }
-            let (mut xs, mut xn) = (vec![0f32; m * od], vec![0f32; m * od]);
-            encoder.encode(&si, &sr, &mut xs)?;
-            encoder.encode(&ni, &nr, &mut xn)?;
-            let vs = net.values(
-                ArrayView2::from_shape((m, od), &xs).map_err(|e| Error::new(e.to_string()))?,
-            );
-            let vn = net.values(
-                ArrayView2::from_shape((m, od), &xn).map_err(|e| Error::new(e.to_string()))?,
-            );
-            let gamma = cfg.a2c.gamma;
-            // y = r + gamma (1 - done) V(s'); A = y - V(s)
-            let returns: Vec<f32> = chunk
-                .iter()
-                .enumerate()
-                .map(|(k, &j)| b.rewards[j] + gamma * (1.0 - b.dones[j] as f32) * vn[k])
-                .collect();
-            let mut adv: Vec<f32> = returns.iter().zip(vs.iter()).map(|(y, v)| y - v).collect();
-            if cfg.a2c.normalize_advantages {
-                standardize(&mut adv);
-            }
-            let actions: Vec<u32> = chunk.iter().map(|&j| b.actions[j]).collect();
-            let s = net.update(
-                &UpdateBatch {
-                    obs: &xs,
-                    actions: &actions,
-                    advantages: &adv,
-                    returns: &returns,
-                },
-                &cfg.a2c.loss,
-            );
-            if !s.total.is_finite() {
-                return Err(Error::new(format!(
-                    "iALP pre-training diverged in epoch {} (lower a2c.adam.lr = {})",
-                    epoch + 1,
-                    cfg.a2c.adam.lr
-                )));
-            }
-            loss_sum += s.total;
-            batches += 1;
-            stats.updates += 1;
-        }
+        let (loss, updates) = logged_epoch(cfg, net.as_mut(), &encoder, &b, h, &mut rng)?;
         stats.epochs = epoch + 1;
-        stats.last_loss = loss_sum / batches.max(1) as f32;
-        if !progress(epoch + 1, stats.last_loss) {
+        stats.updates += updates;
+        stats.last_loss = loss;
+        if !progress(epoch + 1, loss) {
             break;
         }
     }
+    // 2. the imagined world: A2C as online
+    let (encoder, net) = match model.filter(|_| imagine) {
+        None => (encoder, net),
+        Some(model) => {
+            let mut env = imagined_env(cfg, world, logged, model)?;
+            let mut learner =
+                A2c::with_backend(cfg.a2c.clone(), env.as_ref(), encoder, net, cfg.seed)?;
+            let mut returns = Vec::new();
+            let budget = if cfg.steps == 0 {
+                usize::MAX
+            } else {
+                cfg.steps
+            };
+            while returns.len() < cfg.episodes && stats.augmented_transitions < budget {
+                let loss = learner.train_rollout(env.as_mut())?;
+                stats.updates += 1;
+                stats.augmented_transitions += cfg.a2c.n_steps * cfg.users;
+                stats.last_loss = loss.total;
+                returns.extend(env.drain_episodes().iter().map(|e| e.total_reward));
+                if !progress(cfg.epochs + stats.updates as usize, loss.total) {
+                    break;
+                }
+            }
+            returns.truncate(cfg.episodes);
+            stats.imagined_episodes = returns.len();
+            let tail = &returns[returns.len() - returns.len() / 10..];
+            stats.imagined_return =
+                (!tail.is_empty()).then(|| tail.iter().sum::<f32>() / tail.len() as f32);
+            (learner.encoder, learner.backend)
+        }
+    };
     let meta = PolicyMeta {
         env: world.env_name().to_string(),
         source: world.source(),
@@ -337,7 +364,7 @@ pub fn pretrain(
         history: h,
         net: cfg.a2c.net.clone(),
         training: serde_json::json!({
-            "algorithm": if reward_model.is_some() && cfg.augment > 0 { "ialp" } else { "offline-ac-logs" },
+            "algorithm": if imagine { "ialp" } else { "offline-ac-logs" },
             "config": cfg,
             "stats": &stats,
         }),

@@ -5,3 +5,4 @@ pub mod a_ialp;
 pub mod config;
 pub mod eval;
 pub mod ialp;
+pub mod imagined;
