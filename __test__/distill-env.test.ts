@@ -76,7 +76,8 @@ test('oracle:NOISE agrees with users at the stated rate; oracle:inverted disagre
     t.true(Math.abs(noisy.auc - expected) < 0.04, `noise ${noise}: AUC ${noisy.auc}, expected ${expected}`);
   }
   const inverted = await auc('oracle:inverted');
-  t.true(inverted.auc < 0.2, `inverted AUC ${inverted.auc}`);
+  // as far below chance as the oracle is above it, within the noise of the ranking ties
+  t.true(inverted.auc < 0.5 - (clean.auc - 0.5) / 2, `inverted AUC ${inverted.auc}, oracle ${clean.auc}`);
   for (const bad of ['oracle:1.5', 'oracle:-0.1', 'oracle:lots']) {
     await t.throwsAsync(distillPreferences({ world, llm: bad, users: 2, cachePath: join(dir, 'p.sqlite') }), { message: /oracle:NOISE with NOISE in \[0, 1\]/ }, bad);
   }

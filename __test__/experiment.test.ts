@@ -38,7 +38,7 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   const html = await readFile(join(out, 'report.html'), 'utf8');
   t.regex(html, /<svg/);
   t.regex(html, /a-ialp-ap/);
-  t.regex(await readFile(join(out, 'results.csv'), 'utf8'), /^env,method,seed,/);
+  t.regex(await readFile(join(out, 'results.csv'), 'utf8'), /^env,source,method,seed,/);
   // the pre-trained policies are artefacts a user can load and query
   t.deepEqual((await readdir(join(out, 'policies'))).sort(), ['coat-ialp-seed1000.ialp', 'coat-ialp-seed1001.ialp', 'coat-logs-seed1000.ialp', 'coat-logs-seed1001.ialp', 'coat-logs-world-seed1000.ialp', 'coat-logs-world-seed1001.ialp']);
   // the iALP row is pi_0 itself, frozen: replaying the saved policy gives its episodes exactly

@@ -63,7 +63,8 @@ test('iALP in the world r_phi imagines: the same bits on native and wasm, and it
       labels: Float32Array.from(reqs.flatMap((r) => r.truth)),
     }, { epochs: 5 });
     const { policy, stats } = await pretrain({ world, ialp: { episodes: 300, users: 32, seed: 3 }, rewardModel: fitted.model });
-    return { bytes: policy.toBytes(), stats, policy };
+    // one build hands out a Buffer, the other a Uint8Array: compare the bytes
+    return { bytes: Buffer.from(policy.toBytes()), stats, policy };
   };
   const native = await run('native');
   const wasm = await run('wasm');

@@ -39,14 +39,14 @@ use std::sync::Arc;
 pub struct IalpConfig {
     /// Networks, optimiser, discount and losses, as online.
     pub a2c: A2cConfig,
-    /// 1. Passes over the logs (0 = none); each draws `transitionsPerEpoch`
-    /// logged transitions, in minibatches of `batchSize`.
+    /// Step 1, passes over the logs (0 = none); each draws
+    /// `transitionsPerEpoch` logged transitions, in minibatches of `batchSize`.
     pub epochs: usize,
     pub transitions_per_epoch: usize,
     pub batch_size: usize,
-    /// 2. A2C in the imagined world until `episodes` imagined episodes have
-    /// ended or `steps` imagined user-steps were taken, whichever comes first
-    /// (`episodes` 0 = logs only; `steps` 0 = no step budget).
+    /// Step 2, A2C in the imagined world until `episodes` imagined episodes
+    /// have ended or `steps` imagined user-steps were taken, whichever comes
+    /// first (`episodes` 0 = logs only; `steps` 0 = no step budget).
     pub episodes: usize,
     pub steps: usize,
     /// Imagined users stepped together.
