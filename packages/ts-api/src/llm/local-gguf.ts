@@ -32,6 +32,9 @@ export interface LocalGgufOptions {
   cacheDir?: string;
 }
 
+/** The fewest tokens `scoreYesNo` evaluates in one chunk (see there). */
+const MIN_CHUNK = 64;
+
 export interface LocalYesNoOptions extends YesNoOptions {
   /**
    * Evaluate the questions' shared prefix once and roll the sequence back to it after each
@@ -44,6 +47,7 @@ export interface LocalYesNoOptions extends YesNoOptions {
 export class LocalGguf implements LlmBackend {
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private readonly slots: Semaphore;
+  private readonly scoring = new Semaphore(1);
   private closed = false;
   private yesNoTokens?: { yes: Token[]; no: Token[] };
   /** Tokens evaluated by `scoreYesNo` (prefixes once per query), for measuring the reuse. */
@@ -132,14 +136,24 @@ export class LocalGguf implements LlmBackend {
     if (n === 0) return [];
     const words = this.answerTokens();
     const prompts = query.continuations.map((c) => this.chatTokens(query.system, query.userPrefix + c));
-    // the shared tokens, less at least one per question (its last token yields the answer)
-    let shared = Math.min(...prompts.map((p) => p.length)) - 1;
-    for (let i = 0; i < shared; i++) {
-      const t = prompts[0]![i];
-      if (prompts.some((p) => p[i] !== t)) shared = i;
-    }
-    if (opts.reusePrefix === false) shared = 0;
+    // The tokens all questions share, evaluated once; each question then evaluates the rest of
+    // its own tokens, at least MIN_CHUNK of them (the end of the shared part again, where its
+    // own part is shorter). llama.cpp's CPU kernels round differently for a batch of fewer
+    // than 64 tokens (a 135M Q4_1 model's log-probabilities moved by up to 0.2 from splitting
+    // a prompt there, as much as its scores differ between candidates); with every chunk at
+    // least that long, the scores are those of evaluating each question from scratch.
+    const minLength = Math.min(...prompts.map((p) => p.length));
+    let shared = 0;
+    while (shared < minLength && prompts.every((p) => p[shared] === prompts[0]![shared])) shared++;
+    shared = Math.min(shared, minLength - MIN_CHUNK);
+    if (shared < MIN_CHUNK || opts.reusePrefix === false) shared = 0;
     const release = await this.slots.acquire(opts.signal);
+    // One query at a time: batched with another sequence's tokens, a question's chunk would
+    // take other shapes (and other roundings). On the CPU, batching gains little anyway.
+    const releaseScoring = await this.scoring.acquire(opts.signal).catch((e: unknown) => {
+      release();
+      throw e;
+    });
     const sequence = this.free.pop()!;
     try {
       await sequence.clearHistory();
@@ -164,6 +178,7 @@ export class LocalGguf implements LlmBackend {
       return out;
     } finally {
       this.free.push(sequence);
+      releaseScoring();
       release();
     }
   }
