@@ -21,6 +21,9 @@ import {
   type PreferenceRequest,
   type YesNoQuery,
 } from '../packages/ts-api/src/llm/index.js';
+import { distillPreferences } from '../packages/ts-api/src/preferences.js';
+import { World } from '../packages/ts-api/src/world.js';
+import { runCli } from './helpers.js';
 
 const requests = (n: number): PreferenceRequest[] =>
   Array.from({ length: n }, (_, u) => ({
@@ -234,4 +237,23 @@ test('a server that refuses logprobs, or answers without them, makes pointwise m
     t.is(srv.bodies.filter((b) => b.logprobs).length, 1, refuse);
     t.is(srv.bodies.filter((b) => b.response_format).length, 3, refuse);
   }
+});
+
+test('distillPreferences passes the mode through (graded labels from yes/no scores); the CLI names a bad --mode', async (t) => {
+  const world = await World.load({ name: 'coat' }, 'native');
+  const backend = new ScriptedBackend(['{"choices": ["A"]}'], {
+    yesNo: (q) => q.continuations.map((c) => ({ logYes: -1 - (c.length % 7) * 0.1, logNo: -1 })),
+  });
+  const r = await distillPreferences({ world, llm: backend, users: 4, candidates: 4, mode: 'pointwise', rewardModel: false, cachePath: tempDb(t) });
+  t.is(backend.calls, 0);
+  t.is(backend.yesNoQueries.length, r.report.requests);
+  const rewards = r.labels.flatMap((l) => l.rewards!);
+  t.is(rewards.length, 4 * r.report.requests);
+  t.true(rewards.every((x) => x > 0 && x < 1), 'graded, not chosen / not chosen');
+  const plain = await distillPreferences({ world, llm: backend, users: 4, candidates: 4, rewardModel: false, cachePath: tempDb(t) });
+  t.true(plain.labels.every((l) => l.rewards!.every((x) => x === 0 || x === 1)), 'the default is still the choice prompt here');
+
+  const bad = await runCli(['distill', '--env', 'coat', '--llm', 'oracle', '--users', '2', '--candidates', '4', '--mode', 'listwise', '--out', join(tempDb(t), '..')]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /mode: expected "choice" or "pointwise", got listwise/);
 });
