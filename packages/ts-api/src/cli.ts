@@ -54,7 +54,7 @@ Usage:
       Statistics, the user model's validation on held-out data, and the
       episodes of random and popularity policies under the quit model.
   ialp distill [--env NAME] [--data DIR] [--llm SPEC] [--users N] [--candidates K]
-               [--concurrency N] [--seed N] [--out DIR] [--json]
+               [--concurrency N] [--seed N] [--mode choice|pointwise] [--out DIR] [--json]
       Ask an LLM which candidate items users would prefer (iALP), cache the
       answers, score them against the simulator's ground truth, and fit the
       reward model r_phi. SPEC: "default" (SmolLM2-135M-Instruct, fetched once
@@ -250,6 +250,7 @@ async function cmdDistill(argv: string[]): Promise<void> {
       candidates: { type: 'string' },
       concurrency: { type: 'string' },
       seed: { type: 'string' },
+      mode: { type: 'string' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
       backend: { type: 'string' },
@@ -267,6 +268,7 @@ async function cmdDistill(argv: string[]): Promise<void> {
     candidates: intOption('candidates', values.candidates, 2),
     concurrency: intOption('concurrency', values.concurrency, 1),
     seed: intOption('seed', values.seed, 0),
+    mode: values.mode as 'choice' | 'pointwise' | undefined,
     onProgress: (phase, p) => {
       if (phase === 'model') status('loading the LLM (the default model is fetched once)...', values.json);
       else if (phase === 'reward-model') status('fitting the reward model r_phi...', values.json);

@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendKind } from './backend.js';
-import { agreement, distill, PreferenceCache, renderPrompt, resolveLlm, type AgreementMetrics, type AgreementReport, type DistillProgress, type LlmBackend, type PreferenceRequest } from './llm/index.js';
+import { agreement, distill, PreferenceCache, renderPrompt, resolveLlm, type AgreementMetrics, type AgreementReport, type DistillMode, type DistillProgress, type LlmBackend, type PreferenceRequest } from './llm/index.js';
 import { checkInt, IalpError } from './options.js';
 import { cacheDir, writeFileAtomic } from './paths.js';
 import { World, type EnvPreferenceRequest, type WorldOptions } from './world.js';
@@ -38,6 +38,8 @@ export interface DistillEnvOptions {
   seed?: number;
   /** Prompts in flight at once. Default 4. */
   concurrency?: number;
+  /** How the LLM is asked (see `DistillMode`); default that of `distill`. */
+  mode?: DistillMode;
   /** SQLite file of cached answers. Default `<cache dir>/preferences.sqlite`. */
   cachePath?: string;
   rewardModel?: RewardModelOptions | false;
@@ -185,6 +187,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
       backend,
       cache,
       concurrency: options.concurrency ?? backend.concurrency ?? 4,
+      mode: options.mode,
       seed,
       signal: options.signal,
       onProgress: (p) => options.onProgress?.('distill', p),

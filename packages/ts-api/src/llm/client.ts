@@ -22,6 +22,39 @@ export interface CompleteOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * K yes/no questions that share a prefix: question i is the chat prompt with system message
+ * `system` and user message `userPrefix + continuations[i]`, and the answer's first token is
+ * read as yes or no. A backend evaluates the shared part once where it can.
+ */
+export interface YesNoQuery {
+  system: string;
+  userPrefix: string;
+  continuations: readonly string[];
+}
+
+/**
+ * The answer to one yes/no question: natural-log probabilities of the answer's first token
+ * being "yes" (any spelling the model has as one token: yes, Yes, YES, with or without a
+ * leading space) and being "no". They need not sum to one (other tokens take the rest).
+ */
+export interface YesNoScore {
+  logYes: number;
+  logNo: number;
+}
+
+export interface YesNoOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Thrown by `scoreYesNo` when the backend turns out not to give token probabilities (an
+ * OpenAI-compatible server without logprobs): distillation then asks the choice prompt.
+ */
+export class YesNoUnsupported extends IalpError {
+  override name = 'YesNoUnsupported';
+}
+
 export interface LlmClient {
   /**
    * The model's identity, part of every cache key: `gguf:<sha256 prefix>:<file name>`,
@@ -32,6 +65,11 @@ export interface LlmClient {
   readonly concurrency: number;
   /** The raw answer text. Rejects (with any error) once `opts.signal` aborts. */
   complete(prompt: ChatPrompt, opts: CompleteOptions): Promise<string>;
+  /**
+   * Optional: the yes/no log-probabilities of each question of `query`, in order (pointwise
+   * distillation). Backends without it are asked the choice prompt instead.
+   */
+  scoreYesNo?(query: YesNoQuery, opts?: YesNoOptions): Promise<YesNoScore[]>;
   close(): Promise<void>;
 }
 
@@ -62,6 +100,10 @@ export type Script =
 export class ScriptedBackend implements LlmClient {
   readonly id: string;
   readonly concurrency: number;
+  /** Present when the options give `yesNo`: it answers each query (or throws). */
+  readonly scoreYesNo?: (query: YesNoQuery, opts?: YesNoOptions) => Promise<YesNoScore[]>;
+  /** Yes/no queries asked. */
+  readonly yesNoQueries: YesNoQuery[] = [];
   calls = 0;
   inFlight = 0;
   maxInFlight = 0;
@@ -72,11 +114,24 @@ export class ScriptedBackend implements LlmClient {
 
   constructor(
     private readonly script: Script,
-    options: { id?: string; delayMs?: number; concurrency?: number } = {},
+    options: {
+      id?: string;
+      delayMs?: number;
+      concurrency?: number;
+      yesNo?: (query: YesNoQuery, call: number) => YesNoScore[] | Promise<YesNoScore[]>;
+    } = {},
   ) {
     this.id = options.id ?? 'scripted';
     this.delayMs = options.delayMs ?? 0;
     this.concurrency = options.concurrency ?? 4;
+    const yesNo = options.yesNo;
+    if (yesNo) {
+      this.scoreYesNo = async (query) => {
+        if (this.closed) throw new IalpError('ScriptedBackend: scoreYesNo() after close()');
+        this.yesNoQueries.push(query);
+        return yesNo(query, this.yesNoQueries.length - 1);
+      };
+    }
   }
 
   async complete(prompt: ChatPrompt, opts: CompleteOptions): Promise<string> {

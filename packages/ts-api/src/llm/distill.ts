@@ -2,13 +2,42 @@
 // bounded number in flight, every answer validated, retried when malformed and written to
 // the cache as soon as it is known (a killed run loses at most what was in flight).
 import { AbortError, IalpError, checkInt, checkNumber } from '../options.js';
-import type { LlmClient } from './client.js';
+import { YesNoUnsupported, type LlmClient, type YesNoQuery } from './client.js';
 import type { CachedPreference, PreferenceCache } from './cache.js';
-import { parseAnswer, renderPrompt, toPreference, type FailureReason, type ParsedAnswer, type Preference, type PreferenceRequest, type RenderedPrompt } from './prompt.js';
+import {
+  choicesOverOrders,
+  parseAnswer,
+  pointwiseAnswer,
+  renderPointwise,
+  renderPrompt,
+  toPreference,
+  type FailureReason,
+  type ParsedAnswer,
+  type Preference,
+  type PreferenceRequest,
+  type RenderedPrompt,
+} from './prompt.js';
 import { canonicalJson, sha256Hex } from './util.js';
+
+/**
+ * How the model is asked. `choice`: one prompt lists the K candidates and the answer names
+ * the best (JSON-schema constrained). `pointwise`: one yes/no question per candidate ("would
+ * the user enjoy it?"), scored by log p(yes) - log p(no), the history evaluated once per
+ * request; it needs a backend with `scoreYesNo` and falls back to `choice` without one.
+ */
+export type DistillMode = 'choice' | 'pointwise';
 
 export interface DistillOptions {
   backend: LlmClient;
+  /** Default `choice`. */
+  mode?: DistillMode;
+  /**
+   * Choice mode: ask each request under this many orders of its candidates (cyclic shifts,
+   * so that each candidate is shown in that many positions) and label each candidate with
+   * the share of orders in which it was chosen. Default 1 (the order given). Pointwise mode
+   * needs none: a candidate's position plays no part in its question.
+   */
+  permutations?: number;
   /** Answers already known are not asked again; new ones are stored. */
   cache?: PreferenceCache;
   /** Requests in flight at once. Default: the backend's own concurrency. */
@@ -36,7 +65,7 @@ export interface DistillProgress {
   cacheHits: number;
   /** Requests without a valid answer ('failed' or 'error'). */
   failures: number;
-  /** Backend calls made, retries included. */
+  /** Backend calls made, retries included (a pointwise request's K questions are one call). */
   llmCalls: number;
   /** Requests answered by the backend per second of this run. */
   promptsPerSecond: number;
@@ -49,7 +78,9 @@ export interface DistillResult {
   /** 'ok': a valid answer; 'failed': only malformed answers (cached); 'error': timeouts or backend errors (not cached, so a rerun tries again). */
   status: 'ok' | 'failed' | 'error';
   preference?: Preference;
-  /** The last raw answer ('' when the backend gave none). */
+  /** How this request was answered: `choice` where pointwise mode fell back to it. */
+  mode: DistillMode;
+  /** The last raw answer ('' when the backend gave none; pointwise: the yes/no scores as JSON). */
   raw: string;
   attempts: number;
   reason?: DistillFailure;
@@ -72,25 +103,48 @@ interface Outcome {
   detail?: string;
 }
 
+/** One question for the backend, cached under its own key. */
+interface Task {
+  mode: DistillMode;
+  key: string;
+  ask: () => Promise<Outcome>;
+  /** Pointwise: the choice prompt asked instead when the backend turns out to lack yes/no scores. */
+  fallback?: Task;
+}
+
 /** The cache key of a rendered prompt under given sampling settings. */
 export function preferenceKey(r: RenderedPrompt, sampling: { temperature: number; seed: number }): string {
   return sha256Hex(canonicalJson({ prompt: r.prompt, schema: r.schema, maxTokens: r.maxTokens, ...sampling }));
+}
+
+/** The cache key of a pointwise query (greedy reading of probabilities: no sampling settings). */
+export function pointwiseKey(q: YesNoQuery): string {
+  return sha256Hex(canonicalJson({ mode: 'pointwise', version: 1, system: q.system, userPrefix: q.userPrefix, continuations: q.continuations }));
+}
+
+/** The request with its candidates shifted left by `shift` (candidate `shift` first). */
+function rotate(req: PreferenceRequest, shift: number): PreferenceRequest {
+  const c = req.candidates;
+  return { ...req, candidates: [...c.slice(shift), ...c.slice(0, shift)] };
 }
 
 /** Asks the backend for the preference behind each request. Bad model output never throws; it is a counted failure. */
 export async function distill(requests: readonly PreferenceRequest[], opts: DistillOptions): Promise<DistillReport> {
   const { backend, cache, signal, onProgress } = opts;
   if (!backend) throw new IalpError('distill: options.backend is required');
+  const mode = opts.mode ?? 'choice';
+  if (mode !== 'choice' && mode !== 'pointwise') throw new IalpError(`distill mode: expected "choice" or "pointwise", got ${String(mode)}`);
+  const permutations = checkInt('distill permutations', opts.permutations ?? 1, 1, 26);
   const concurrency = checkInt('distill concurrency', opts.concurrency ?? backend.concurrency ?? 1, 1, 4096);
   const maxRetries = checkInt('distill maxRetries', opts.maxRetries ?? 2, 0, 100);
   const timeoutMs = checkInt('distill timeoutMs', opts.timeoutMs ?? 120_000, 1);
   const temperature = checkNumber('distill temperature', opts.temperature ?? 0, 0, 10);
   const seed = checkInt('distill seed', opts.seed ?? 0, 0, 2 ** 31 - 1 - maxRetries);
   const retryTemperature = checkNumber('distill retryTemperature', opts.retryTemperature ?? 0.7, 0, 10);
+  const pointwise = mode === 'pointwise' && typeof backend.scoreYesNo === 'function';
 
-  // Render everything first: a malformed request fails before any model time is spent.
-  const rendered = requests.map((r, i) => renderPrompt(r, `request ${i}`));
-  const keys = rendered.map((r) => preferenceKey(r, { temperature, seed }));
+  // Stops the other workers on abort or on the first unexpected error.
+  const stop = new AbortController();
 
   const total = requests.length;
   const results = new Array<DistillResult>(total);
@@ -103,28 +157,18 @@ export async function distill(requests: readonly PreferenceRequest[], opts: Dist
     onProgress?.({ ...progress });
   };
 
-  // Stops the other workers on abort or on the first unexpected error.
-  const stop = new AbortController();
-  const onOuterAbort = () => stop.abort(signal!.reason);
-  if (signal?.aborted) throw new AbortError(signal.reason);
-  signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const running = new Map<string, Promise<Outcome>>();
-
-  const ask = async (r: RenderedPrompt): Promise<Outcome> => {
+  const askChoice = async (r: RenderedPrompt): Promise<Outcome> => {
     let last: Outcome = { status: 'error', answer: null, raw: '', attempts: 0 };
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       if (stop.signal.aborted) throw new AbortError(stop.signal.reason);
       progress.llmCalls++;
+      const sampling = { temperature: attempt === 0 ? temperature : Math.max(temperature, retryTemperature), seed: seed + attempt };
       let raw: string;
       try {
-        raw = await callWithTimeout(backend, r, {
-          temperature: attempt === 0 ? temperature : Math.max(temperature, retryTemperature),
-          seed: seed + attempt,
-        }, timeoutMs, stop.signal);
+        raw = await callWithTimeout((s) => backend.complete(r.prompt, { jsonSchema: r.schema, maxTokens: r.maxTokens, ...sampling, signal: s }), timeoutMs, stop.signal);
       } catch (e) {
         if (stop.signal.aborted) throw new AbortError(stop.signal.reason);
-        const timedOut = e instanceof CallTimeout;
-        last = { status: 'error', answer: null, raw: '', attempts: attempt + 1, reason: timedOut ? 'timeout' : 'backend-error', detail: (e as Error).message };
+        last = backendError(e, attempt);
         continue;
       }
       const parsed = parseAnswer(raw, r);
@@ -134,49 +178,118 @@ export async function distill(requests: readonly PreferenceRequest[], opts: Dist
     return last;
   };
 
-  const handle = async (i: number): Promise<void> => {
-    const r = rendered[i]!;
-    const key = keys[i]!;
-    const cands = requests[i]!.candidates;
-    const hit = cache?.get(backend.id, key);
-    let outcome: Outcome;
-    let cached = false;
-    if (hit && (hit.status === 'ok' || !opts.retryFailed)) {
-      outcome = fromCache(hit);
-      cached = true;
-    } else if (running.has(key)) {
-      outcome = await running.get(key)!;
-      cached = true;
-    } else {
-      const p = ask(r);
-      running.set(key, p);
+  // Probabilities are read, not sampled: a retry only helps after an error or a timeout.
+  const askPointwise = async (q: YesNoQuery): Promise<Outcome> => {
+    let last: Outcome = { status: 'error', answer: null, raw: '', attempts: 0 };
+    for (let attempt = 0; attempt <= maxRetries; attempt++) {
+      if (stop.signal.aborted) throw new AbortError(stop.signal.reason);
+      progress.llmCalls++;
       try {
-        outcome = await p;
-      } finally {
-        running.delete(key);
-      }
-      if (cache && outcome.status !== 'error') {
-        cache.put(backend.id, key, {
-          status: outcome.status,
-          answer: outcome.answer,
-          raw: outcome.raw,
-          attempts: outcome.attempts,
-          ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-        });
+        const scores = await callWithTimeout((s) => backend.scoreYesNo!(q, { signal: s }), timeoutMs, stop.signal);
+        return { status: 'ok', answer: pointwiseAnswer(scores, q.continuations.length), raw: JSON.stringify(scores), attempts: attempt + 1 };
+      } catch (e) {
+        if (stop.signal.aborted) throw new AbortError(stop.signal.reason);
+        if (e instanceof YesNoUnsupported) throw e;
+        last = backendError(e, attempt);
       }
     }
+    return last;
+  };
+
+  const choiceTask = (req: PreferenceRequest, where: string): Task => {
+    const r = renderPrompt(req, where);
+    return { mode: 'choice', key: preferenceKey(r, { temperature, seed }), ask: () => askChoice(r) };
+  };
+
+  // Render everything first: a malformed request fails before any model time is spent.
+  // Each request is one task, or one per order of its candidates (choice mode with permutations).
+  const shifts = (k: number) => {
+    const p = Math.max(1, Math.min(permutations, k));
+    return Array.from({ length: p }, (_, j) => Math.round((j * k) / p));
+  };
+  const plans = requests.map((req, i) => {
+    const where = `request ${i}`;
+    if (mode === 'pointwise') {
+      const fallback = choiceTask(req, where);
+      if (!pointwise) return [{ shift: 0, task: fallback }];
+      const q = renderPointwise(req, where);
+      return [{ shift: 0, task: { mode: 'pointwise' as const, key: pointwiseKey(q), ask: () => askPointwise(q), fallback } }];
+    }
+    return shifts(req.candidates.length).map((shift) => ({ shift, task: choiceTask(rotate(req, shift), where) }));
+  });
+
+  const onOuterAbort = () => stop.abort(signal!.reason);
+  if (signal?.aborted) throw new AbortError(signal.reason);
+  signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const running = new Map<string, Promise<Outcome>>();
+  // set once the backend says it has no yes/no scores: later requests go straight to the choice prompt
+  let yesNoMissing = false;
+
+  const run = async (task: Task): Promise<{ outcome: Outcome; cached: boolean; mode: DistillMode }> => {
+    if (task.fallback && yesNoMissing) return run(task.fallback);
+    const hit = cache?.get(backend.id, task.key);
+    if (hit && (hit.status === 'ok' || !opts.retryFailed)) return { outcome: fromCache(hit), cached: true, mode: task.mode };
+    let outcome: Outcome;
+    let shared = running.get(task.key);
+    const cached = shared !== undefined;
+    if (!shared) {
+      shared = task.ask();
+      running.set(task.key, shared);
+    }
+    try {
+      outcome = await shared;
+    } catch (e) {
+      if (e instanceof YesNoUnsupported && task.fallback) {
+        yesNoMissing = true;
+        return run(task.fallback);
+      }
+      throw e;
+    } finally {
+      if (!cached) running.delete(task.key);
+    }
+    if (cache && !cached && outcome.status !== 'error') {
+      cache.put(backend.id, task.key, {
+        status: outcome.status,
+        answer: outcome.answer,
+        raw: outcome.raw,
+        attempts: outcome.attempts,
+        ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+      });
+    }
+    return { outcome, cached, mode: task.mode };
+  };
+
+  const handle = async (i: number): Promise<void> => {
+    const cands = requests[i]!.candidates;
+    const k = cands.length;
+    const done: { shift: number; outcome: Outcome; cached: boolean; mode: DistillMode }[] = [];
+    for (const { shift, task } of plans[i]!) done.push({ shift, ...(await run(task)) });
+    const ok = done.filter((d) => d.outcome.status === 'ok' && d.outcome.answer);
+    // the last valid answer stands for the request's raw text, else the last failure
+    const last = ok.at(-1) ?? done.at(-1)!;
+    let preference: Preference | undefined;
+    if (done.length === 1) preference = last.outcome.answer ? toPreference(last.outcome.answer, cands) : undefined;
+    else if (ok.length > 0) {
+      // answers in shown positions back to request positions: shown j is candidate (j + shift) mod K
+      const chosen = ok.map((d) => (d.outcome.answer as Extract<ParsedAnswer, { kind: 'choice' }>).chosen.map((j) => (j + d.shift) % k));
+      preference = choicesOverOrders(chosen, cands);
+    }
+    const o = last.outcome;
+    const cached = done.every((d) => d.cached);
+    const status = preference ? 'ok' : o.status;
     results[i] = {
-      status: outcome.status,
-      ...(outcome.answer ? { preference: toPreference(outcome.answer, cands) } : {}),
-      raw: outcome.raw,
-      attempts: outcome.attempts,
-      ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-      ...(outcome.detail === undefined ? {} : { detail: outcome.detail }),
+      status,
+      ...(preference ? { preference } : {}),
+      mode: last.mode,
+      raw: o.raw,
+      attempts: done.reduce((a, d) => a + d.outcome.attempts, 0),
+      ...(status !== 'ok' && o.reason !== undefined ? { reason: o.reason } : {}),
+      ...(status !== 'ok' && o.detail !== undefined ? { detail: o.detail } : {}),
       cached,
     };
     progress.done++;
     if (cached) progress.cacheHits++;
-    if (outcome.status !== 'ok') progress.failures++;
+    if (status !== 'ok') progress.failures++;
     report();
   };
 
@@ -206,6 +319,11 @@ export async function distill(requests: readonly PreferenceRequest[], opts: Dist
   return { results, summary: { ...progress } };
 }
 
+function backendError(e: unknown, attempt: number): Outcome {
+  const timedOut = e instanceof CallTimeout;
+  return { status: 'error', answer: null, raw: '', attempts: attempt + 1, reason: timedOut ? 'timeout' : 'backend-error', detail: (e as Error).message };
+}
+
 function fromCache(hit: CachedPreference): Outcome {
   return {
     status: hit.status,
@@ -224,15 +342,9 @@ class CallTimeout extends Error {
  * One backend call that settles within `timeoutMs` even if the backend ignores its signal
  * (the signal still tells a well-behaved backend to stop its work).
  */
-function callWithTimeout(
-  backend: LlmClient,
-  r: RenderedPrompt,
-  sampling: { temperature: number; seed: number },
-  timeoutMs: number,
-  outer: AbortSignal,
-): Promise<string> {
+function callWithTimeout<T>(call: (signal: AbortSignal) => Promise<T>, timeoutMs: number, outer: AbortSignal): Promise<T> {
   const ctl = new AbortController();
-  return new Promise<string>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     const onOuter = () => {
       clearTimeout(timer);
       ctl.abort(outer.reason);
@@ -247,7 +359,7 @@ function callWithTimeout(
     outer.addEventListener('abort', onOuter, { once: true });
     // a backend that throws synchronously still clears the timer below
     Promise.resolve()
-      .then(() => backend.complete(r.prompt, { jsonSchema: r.schema, maxTokens: r.maxTokens, ...sampling, signal: ctl.signal }))
+      .then(() => call(ctl.signal))
       .then(resolve, reject)
       .finally(() => {
         clearTimeout(timer);

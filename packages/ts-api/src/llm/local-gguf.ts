@@ -1,13 +1,14 @@
 // A GGUF model run in-process by node-llama-cpp: one context with several sequences, so
-// several prompts decode together in one batch; answers constrained by a JSON-Schema grammar.
+// several prompts decode together in one batch; answers constrained by a JSON-Schema grammar,
+// or read as yes/no probabilities with a request's shared prefix evaluated once.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { GbnfJsonSchema, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel } from 'node-llama-cpp';
-import { IalpError, checkInt } from '../options.js';
-import type { ChatPrompt, CompleteOptions, JsonSchema, LlmClient } from './client.js';
+import type { ChatWrapper, ControlledEvaluateInputItem, GbnfJsonSchema, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
+import { AbortError, IalpError, checkInt } from '../options.js';
+import type { ChatPrompt, CompleteOptions, JsonSchema, LlmClient, YesNoOptions, YesNoQuery, YesNoScore } from './client.js';
 import { cacheDir, writeFileAtomic } from '../paths.js';
 import { Semaphore, canonicalJson } from './util.js';
 
@@ -31,10 +32,26 @@ export interface LocalGgufOptions {
   cacheDir?: string;
 }
 
+/** The fewest tokens `scoreYesNo` evaluates in one chunk (see there). */
+const MIN_CHUNK = 64;
+
+export interface LocalYesNoOptions extends YesNoOptions {
+  /**
+   * Evaluate the questions' shared prefix once and roll the sequence back to it after each
+   * question (default true). `false` evaluates every question from an empty sequence: the
+   * same tokens, for checking that the reuse changes nothing.
+   */
+  reusePrefix?: boolean;
+}
+
 export class LocalGguf implements LlmClient {
   private readonly grammars = new Map<string, Promise<LlamaGrammar>>();
   private readonly slots: Semaphore;
+  private readonly scoring = new Semaphore(1);
   private closed = false;
+  private yesNoTokens?: { yes: Token[]; no: Token[] };
+  /** Tokens evaluated by `scoreYesNo` (prefixes once per query), for measuring the reuse. */
+  yesNoTokensEvaluated = 0;
 
   private constructor(
     readonly id: string,
@@ -44,6 +61,7 @@ export class LocalGguf implements LlmClient {
     private readonly context: LlamaContext,
     private readonly free: LlamaContextSequence[],
     private readonly chatSession: typeof import('node-llama-cpp').LlamaChatSession,
+    private readonly chatWrapper: ChatWrapper,
   ) {
     this.slots = new Semaphore(free.length);
   }
@@ -69,7 +87,7 @@ export class LocalGguf implements LlmClient {
       model = await llama.loadModel({ modelPath: path });
       const context = await model.createContext({ sequences, contextSize, threads });
       const free = Array.from({ length: sequences }, () => context.getSequence());
-      return new LocalGguf(id, path, llama, model, context, free, nlc.LlamaChatSession);
+      return new LocalGguf(id, path, llama, model, context, free, nlc.LlamaChatSession, nlc.resolveChatWrapper(model));
     } catch (e) {
       await model?.dispose().catch(() => {});
       await llama?.dispose().catch(() => {});
@@ -104,6 +122,96 @@ export class LocalGguf implements LlmClient {
       this.free.push(sequence);
       release();
     }
+  }
+
+  /**
+   * For each question, the probabilities of the answer's first token (the model's own turn,
+   * after its chat template) being yes or no. The tokens all questions share (the template,
+   * the system message, the user prefix) are evaluated once; after each question the
+   * sequence is rolled back to them. Read from the raw softmax: no sampling applies.
+   */
+  async scoreYesNo(query: YesNoQuery, opts: LocalYesNoOptions = {}): Promise<YesNoScore[]> {
+    if (this.closed) throw new IalpError(`${this.id}: scoreYesNo() after close()`);
+    const n = query.continuations.length;
+    if (n === 0) return [];
+    const words = this.answerTokens();
+    const prompts = query.continuations.map((c) => this.chatTokens(query.system, query.userPrefix + c));
+    // The tokens all questions share, evaluated once; each question then evaluates the rest of
+    // its own tokens, at least MIN_CHUNK of them (the end of the shared part again, where its
+    // own part is shorter). llama.cpp's CPU kernels round differently for a batch of fewer
+    // than 64 tokens (a 135M Q4_1 model's log-probabilities moved by up to 0.2 from splitting
+    // a prompt there, as much as its scores differ between candidates); with every chunk at
+    // least that long, the scores are those of evaluating each question from scratch.
+    const minLength = Math.min(...prompts.map((p) => p.length));
+    let shared = 0;
+    while (shared < minLength && prompts.every((p) => p[shared] === prompts[0]![shared])) shared++;
+    shared = Math.min(shared, minLength - MIN_CHUNK);
+    if (shared < MIN_CHUNK || opts.reusePrefix === false) shared = 0;
+    const release = await this.slots.acquire(opts.signal);
+    // One query at a time: batched with another sequence's tokens, a question's chunk would
+    // take other shapes (and other roundings). On the CPU, batching gains little anyway.
+    const releaseScoring = await this.scoring.acquire(opts.signal).catch((e: unknown) => {
+      release();
+      throw e;
+    });
+    const sequence = this.free.pop()!;
+    try {
+      await sequence.clearHistory();
+      if (shared > 0) {
+        await sequence.evaluateWithoutGeneratingNewTokens(prompts[0]!.slice(0, shared));
+        this.yesNoTokensEvaluated += shared;
+      }
+      const out: YesNoScore[] = [];
+      for (const tokens of prompts) {
+        if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
+        const rest: ControlledEvaluateInputItem[] = tokens.slice(shared, -1);
+        rest.push([tokens.at(-1)!, { generateNext: { probabilities: true } }]);
+        const res = await sequence.controlledEvaluate(rest);
+        this.yesNoTokensEvaluated += rest.length;
+        const probs = res[rest.length - 1]?.next.probabilities;
+        if (!probs) throw new IalpError(`${this.id}: the model gave no next-token probabilities`);
+        const logOf = (ts: Token[]) => Math.log(ts.reduce((a, t) => a + (probs.get(t) ?? 0), 0));
+        out.push({ logYes: logOf(words.yes), logNo: logOf(words.no) });
+        if (shared > 0) await sequence.eraseContextTokenRanges([{ start: shared, end: sequence.nextTokenIndex }]);
+        else await sequence.clearHistory();
+      }
+      return out;
+    } finally {
+      this.free.push(sequence);
+      releaseScoring();
+      release();
+    }
+  }
+
+  /** A one-turn chat (system, user, the start of the model's answer) as tokens, as a chat session would render it. */
+  private chatTokens(system: string, user: string): Token[] {
+    const { contextText } = this.chatWrapper.generateContextState({
+      chatHistory: [
+        { type: 'system', text: system },
+        { type: 'user', text: user },
+        { type: 'model', response: [] },
+      ],
+    });
+    return contextText.tokenize(this.model.tokenizer);
+  }
+
+  /** The single tokens that spell yes and no (either case, with or without a leading space). */
+  private answerTokens(): { yes: Token[]; no: Token[] } {
+    if (this.yesNoTokens) return this.yesNoTokens;
+    const single = (word: string) => {
+      const found = new Set<Token>();
+      for (const w of [word, word[0]!.toUpperCase() + word.slice(1), word.toUpperCase()]) {
+        for (const spelling of [w, ` ${w}`]) {
+          const t = this.model.tokenize(spelling, false, 'trimLeadingSpace');
+          const u = this.model.tokenize(spelling, false);
+          for (const ts of [t, u]) if (ts.length === 1 && this.model.detokenize(ts).trim().toLowerCase() === word) found.add(ts[0]!);
+        }
+      }
+      if (found.size === 0) throw new IalpError(`${this.id}: the model has no single token for "${word}", so it cannot answer yes/no questions`);
+      return [...found];
+    };
+    this.yesNoTokens = { yes: single('yes'), no: single('no') };
+    return this.yesNoTokens;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 // iALP step 1: a user state and K candidate items rendered as a short chat prompt, the
 // JSON Schema its answer must follow, and a strict parser of that answer.
 import { IalpError, checkInt } from '../options.js';
-import type { ChatPrompt, JsonSchema } from './client.js';
+import type { ChatPrompt, JsonSchema, YesNoQuery, YesNoScore } from './client.js';
 
 /** One past interaction, as the LLM sees it. */
 export interface HistoryItem {
@@ -63,7 +63,13 @@ export interface RenderedPrompt {
 /** A valid answer, in candidate positions (not ids): the form the cache stores. */
 export type ParsedAnswer =
   | { kind: 'choice'; /** Candidate indices, best first. */ chosen: number[] }
-  | { kind: 'scores'; /** One score per candidate, in request order. */ scores: number[] };
+  | { kind: 'scores'; /** One score per candidate, in request order. */ scores: number[] }
+  | {
+      kind: 'pointwise';
+      /** Per candidate, in request order: log p(yes) and log p(no) of the answer to "would the user enjoy it?". */
+      logYes: number[];
+      logNo: number[];
+    };
 
 export type FailureReason =
   | 'empty'
@@ -85,7 +91,13 @@ export interface Preference {
   chosen: number[];
   /** `scores` mode: one score in [1, 5] per candidate, in request order. */
   scores?: number[];
-  /** One label per candidate, in request order, in [0, 1]: chosen 1 / not chosen 0, or (score - 1) / 4. */
+  /** Pointwise mode: log p(yes) - log p(no) per candidate, in request order. */
+  logOdds?: number[];
+  /**
+   * One label per candidate, in request order, in [0, 1]: chosen 1 / not chosen 0, or
+   * (score - 1) / 4, or (pointwise) the sigmoid of the log-odds less the request's mean log-odds,
+   * or (choice over several orders) the share of orders in which the candidate was chosen.
+   */
   rewards: number[];
 }
 
@@ -228,6 +240,7 @@ export function parseAnswer(raw: string, rendered: Pick<RenderedPrompt, 'labels'
 
 /** The public form of a parsed answer: candidate ids and per-candidate rewards. */
 export function toPreference(answer: ParsedAnswer, candidates: readonly Candidate[]): Preference {
+  if (answer.kind === 'pointwise') return pointwisePreference(answer, candidates);
   if (answer.kind === 'choice') {
     const rewards = new Array<number>(candidates.length).fill(0);
     for (const i of answer.chosen) rewards[i] = 1;
@@ -239,6 +252,80 @@ export function toPreference(answer: ParsedAnswer, candidates: readonly Candidat
     scores: [...answer.scores],
     rewards: answer.scores.map((s) => (s - MIN_SCORE) / (MAX_SCORE - MIN_SCORE)),
   };
+}
+
+/**
+ * A pointwise answer as a preference: the top ceil(K / 4) candidates by log-odds are the
+ * chosen ones (as many as a choice prompt allows by default), ties broken by request order.
+ */
+function pointwisePreference(answer: Extract<ParsedAnswer, { kind: 'pointwise' }>, candidates: readonly Candidate[]): Preference {
+  const m = Math.max(1, Math.ceil(candidates.length / 4));
+  const logOdds = answer.logYes.map((y, i) => y - answer.logNo[i]!);
+  const mean = logOdds.reduce((a, b) => a + b, 0) / logOdds.length;
+  return {
+    chosen: rankOrder(logOdds).slice(0, m).map((i) => candidates[i]!.id),
+    logOdds,
+    rewards: logOdds.map((x) => 1 / (1 + Math.exp(-(x - mean)))),
+  };
+}
+
+/**
+ * Choices made under several orders of the same candidates, as one preference: each
+ * candidate's reward is the share of orders in which it was chosen (position debiasing by
+ * permutation); the chosen ones are the most often chosen, at most as many as one answer
+ * held. `chosen[o]` holds candidate indices in request order (not in the order shown).
+ */
+export function choicesOverOrders(chosen: readonly (readonly number[])[], candidates: readonly Candidate[]): Preference {
+  if (chosen.length === 0) throw new IalpError('choicesOverOrders: no answers');
+  const shares = new Array<number>(candidates.length).fill(0);
+  for (const c of chosen) for (const i of c) shares[i]! += 1 / chosen.length;
+  const m = Math.max(...chosen.map((c) => c.length));
+  return { chosen: rankOrder(shares).filter((i) => shares[i]! > 0).slice(0, m).map((i) => candidates[i]!.id), rewards: shares };
+}
+
+/** Indices by value, highest first, ties in index order. */
+function rankOrder(values: readonly number[]): number[] {
+  return values.map((_, i) => i).sort((a, b) => values[b]! - values[a]! || a - b);
+}
+
+const POINTWISE_SYSTEM =
+  'You predict whether a user will enjoy an item, from the items they recently had and how they rated them. ' +
+  'Answer yes or no.';
+
+/**
+ * A request as K yes/no questions that share one prefix (the system message and the user's
+ * history), so that a backend evaluates the history once: question i is the user message
+ * `userPrefix + continuations[i]`. The candidate's position plays no part.
+ */
+export function renderPointwise(req: PreferenceRequest, where = 'request'): YesNoQuery {
+  // the same validation (and history lines) as the choice prompt
+  renderPrompt({ ...req, options: { ...req.options, mode: 'choice', maxChoices: 1, maxTokens: 1 } }, where);
+  const o = req.options ?? {};
+  const maxChars = o.maxItemChars ?? 80;
+  const maxHistory = o.maxHistory ?? 10;
+  const lines: string[] = [];
+  const shown = maxHistory > 0 ? req.state.history.slice(-maxHistory) : [];
+  if (shown.length === 0) lines.push('The user has no history yet.');
+  else {
+    lines.push('Items the user recently had, oldest first:');
+    for (const h of shown) lines.push(`- ${clip(h.text, maxChars)} (${h.feedbackText ?? `feedback ${formatNumber(h.feedback)}`})`);
+  }
+  if (req.state.userText) lines.push(`About the user: ${clip(req.state.userText, 2 * maxChars)}`);
+  lines.push('', 'New item: ');
+  return {
+    system: POINTWISE_SYSTEM,
+    userPrefix: lines.join('\n'),
+    continuations: req.candidates.map((c) => `${clip(c.text, maxChars)}\nWould the user enjoy this new item? Answer yes or no.`),
+  };
+}
+
+/** A pointwise answer from the backend's yes/no scores, checked: one finite pair per candidate. */
+export function pointwiseAnswer(scores: readonly YesNoScore[], k: number): ParsedAnswer {
+  if (scores.length !== k) throw new IalpError(`expected ${k} yes/no scores, got ${scores.length}`);
+  for (const s of scores) {
+    if (!Number.isFinite(s.logYes) || !Number.isFinite(s.logNo)) throw new IalpError(`a yes/no score is not finite: ${JSON.stringify(s)}`);
+  }
+  return { kind: 'pointwise', logYes: scores.map((s) => s.logYes), logNo: scores.map((s) => s.logNo) };
 }
 
 function scoreRange(): number[] {
