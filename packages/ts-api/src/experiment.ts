@@ -15,7 +15,7 @@ import { summarize, type Episode } from './metrics.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
-import { distillPreferences, parseOracle, rewardModelQuality } from './preferences.js';
+import { distillPreferences, loggedFeedback, parseOracle, rewardModelQuality } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
 import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace } from './train.js';
 import { World } from './world.js';
@@ -384,15 +384,7 @@ async function logsRewardModel(world: World): Promise<Uint8Array> {
   const hr: number[] = [];
   const it: number[] = [];
   const ys: number[] = [];
-  for (const r of reqs) {
-    for (let cut = 1; cut < h; cut++) {
-      if (r.histItems[cut] === 0xffffffff) continue;
-      hi.push(...new Array<number>(h - cut).fill(0xffffffff), ...r.histItems.slice(0, cut));
-      hr.push(...new Array<number>(h - cut).fill(0), ...r.histRewards.slice(0, cut));
-      it.push(r.histItems[cut]!);
-      ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
-    }
-  }
+  for (const r of reqs) loggedFeedback(r, hi, hr, it, ys);
   const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, {});
   return f.model;
 }

@@ -265,6 +265,19 @@ export function rewardModelQuality(
   return agreement(judgements).llm;
 }
 
+/** Appends the logged feedback inside a request's state: each logged
+ * interaction as an example, from the (padded) states before it. */
+export function loggedFeedback(r: { histItems: number[]; histRewards: number[] }, histItems: number[], histRewards: number[], items: number[], ys: number[]): void {
+  const h = r.histItems.length;
+  for (let cut = 1; cut < h; cut++) {
+    if (r.histItems[cut] === PAD) continue;
+    histItems.push(...new Array<number>(h - cut).fill(PAD), ...r.histItems.slice(0, cut));
+    histRewards.push(...new Array<number>(h - cut).fill(0), ...r.histRewards.slice(0, cut));
+    items.push(r.histItems[cut]!);
+    ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
+  }
+}
+
 /** r_phi's training examples: each candidate with the LLM's label, and the
  * logged feedback of the request's state (each logged interaction in it, from
  * the states before it): what the logs' own reward model learns from, so that
@@ -283,15 +296,7 @@ function rewardExamples(labels: DistillEnvResult['labels']) {
         ys.push(rewards[i]!);
       });
     }
-    // the logged feedback inside the state: each logged interaction, from the states before it
-    const h = r.histItems.length;
-    for (let cut = 1; cut < h; cut++) {
-      if (r.histItems[cut] === PAD) continue;
-      histItems.push(...new Array<number>(h - cut).fill(PAD), ...r.histItems.slice(0, cut));
-      histRewards.push(...new Array<number>(h - cut).fill(0), ...r.histRewards.slice(0, cut));
-      items.push(r.histItems[cut]!);
-      ys.push(Math.min(1, Math.max(0, r.histRewards[cut]!)));
-    }
+    loggedFeedback(r, histItems, histRewards, items, ys);
   }
   return { histItems: Uint32Array.from(histItems), histRewards: Float32Array.from(histRewards), items: Uint32Array.from(items), labels: Float32Array.from(ys) };
 }
