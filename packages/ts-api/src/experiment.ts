@@ -105,7 +105,9 @@ export interface EnvResult {
 export const DEFAULTS = {
   seeds: 5,
   llm: 'default',
-  distill: { oracle: { users: 1000, statesPerUser: 4, candidates: 10 }, llm: { users: 40, statesPerUser: 1, candidates: 5 } },
+  /** The oracle answers up to `requests` prompts: up to `users` training
+   * users, each at as many states as spread the requests over them (at most 16). */
+  distill: { oracle: { users: 3000, requests: 12_000, candidates: 10 }, llm: { users: 40, statesPerUser: 1, candidates: 5 } },
   /** Held-out users' requests r_phi is scored on. */
   evalUsers: 200, evalStatesPerUser: 2,
   pretrain: { steps: 100_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
@@ -115,12 +117,12 @@ export const DEFAULTS = {
 
 /** Part of every phase's cache key: bump it when an algorithm changes what a
  * phase computes, so that runs made before recompute rather than mix. */
-const PHASES_REVISION = 6;
+const PHASES_REVISION = 7;
 
 export { meanCi };
 
 /** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults change. */
-const ADAPTIVE_REVISION = 2;
+const ADAPTIVE_REVISION = 8;
 
 type Run = { episodes: Episode[]; trace?: AdaptiveTrace[] };
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
@@ -286,7 +288,8 @@ export async function runExperiment(
       const d = isOracle ? DEFAULTS.distill.oracle : DEFAULTS.distill.llm;
       const users = checkInt('distill.users', config.distill?.users ?? d.users, 1);
       const k = checkInt('distill.candidates', config.distill?.candidates ?? d.candidates, 2, 26);
-      const statesPerUser = checkInt('distill.statesPerUser', config.distill?.statesPerUser ?? d.statesPerUser, 1, 1000);
+      const spread = 'requests' in d ? Math.min(16, Math.ceil(d.requests / Math.min(users, world.info.trainUsers))) : d.statesPerUser;
+      const statesPerUser = checkInt('distill.statesPerUser', config.distill?.statesPerUser ?? spread, 1, 1000);
       phase(name, 'distill', `${users} users x ${statesPerUser} states, ${k} candidates${tag}`);
       // the answers live in the preference cache; r_phi and its scores here
       const distilled = await cache.json('distill', { fp, source, users, k, statesPerUser }, async () => {

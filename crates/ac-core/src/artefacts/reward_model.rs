@@ -24,8 +24,13 @@ pub struct RewardModelConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub adam: AdamConfig,
-    /// Share of examples held out to report the fit.
+    /// Share of examples held out to report the fit and to stop early: the
+    /// last ones in the order given, so that examples given together (one
+    /// request's, one user's) stay on one side.
     pub validation_fraction: f32,
+    /// Stop when the held-out loss has not improved for this many epochs and
+    /// keep the epoch that was best on it; 0 trains all `epochs`.
+    pub patience: usize,
     pub seed: u64,
 }
 
@@ -38,11 +43,12 @@ impl Default for RewardModelConfig {
             epochs: 30,
             batch_size: 128,
             adam: AdamConfig {
-                lr: 3e-3,
+                lr: 1e-3,
                 max_grad_norm: 5.0,
                 ..AdamConfig::default()
             },
             validation_fraction: 0.2,
+            patience: 2,
             seed: 0,
         }
     }
@@ -338,8 +344,11 @@ impl RewardModel {
         (loss * inv, grads)
     }
 
-    /// Fits the model to `ex`; the last `validation_fraction` of a seeded
-    /// shuffle is held out and reported in `self.fit`.
+    /// Fits the model to `ex`. The last `validation_fraction` of the examples
+    /// (in their order, so a caller that groups them by request or user holds
+    /// out whole groups, as new users would be) is held out: reported in
+    /// `self.fit`, and with `patience` the parameters of the epoch best on it
+    /// are kept.
     pub fn train(
         &mut self,
         ex: &RewardExamples,
@@ -358,16 +367,15 @@ impl RewardModel {
         }
         let x_all = self.encode(&ex.hist_items, &ex.hist_rewards)?;
         let mut rng = Rng::stream(self.config.seed, 0x4E_0002_0000_0000);
-        let mut order: Vec<usize> = (0..ex.len()).collect();
-        for i in (1..order.len()).rev() {
-            order.swap(i, rng.below(i as u32 + 1) as usize);
-        }
         let n_val =
             ((ex.len() as f32 * self.config.validation_fraction) as usize).min(ex.len() - 1);
+        let order: Vec<usize> = (0..ex.len()).collect();
         let (train, val) = order.split_at(ex.len() - n_val);
         let mut train = train.to_vec();
         let mut adam = Adam::new(self.config.adam.clone(), &self.params);
         let mut last = 0f32;
+        let mut best: Option<(f32, f32, Params)> = None; // (held-out loss, train loss, params)
+        let mut since_best = 0;
         for epoch in 0..self.config.epochs {
             for i in (1..train.len()).rev() {
                 train.swap(i, rng.below(i as u32 + 1) as usize);
@@ -385,9 +393,22 @@ impl RewardModel {
                     "reward model training diverged (lower rewardModel.adam.lr)",
                 ));
             }
-            if !progress(epoch + 1, last) {
+            if self.config.patience > 0 && !val.is_empty() {
+                let v = self.loss_and_grads(&x_all, ex, val).0;
+                if best.as_ref().is_none_or(|b| v < b.0) {
+                    best = Some((v, last, self.params.clone()));
+                    since_best = 0;
+                } else {
+                    since_best += 1;
+                }
+            }
+            if !progress(epoch + 1, last) || since_best >= self.config.patience.max(1) {
                 break;
             }
+        }
+        if let Some((_, train_loss, params)) = best {
+            self.params = params;
+            last = train_loss;
         }
         let validation_loss = (!val.is_empty()).then(|| self.loss_and_grads(&x_all, ex, val).0);
         let val_items: Vec<u32> = val.iter().map(|&i| ex.items[i]).collect();
@@ -545,6 +566,55 @@ mod tests {
             m.score(&[PAD_ITEM, 0], &[0.0, 1.0], &[2]).unwrap()
         );
         assert_eq!(back.fit, m.fit);
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_epoch_best_on_held_out_examples() {
+        // labels that are mostly noise: training longer fits the noise
+        let (enc, mut ex) = toy();
+        let mut rng = Rng::new(9);
+        for y in ex.labels.iter_mut() {
+            if rng.below(10) < 4 {
+                *y = rng.below(2) as f32;
+            }
+        }
+        let cfg = |patience| RewardModelConfig {
+            hidden: 32,
+            embed_dim: 8,
+            epochs: 40,
+            patience,
+            ..Default::default()
+        };
+        let mut epochs_run = (0, 0);
+        let mut all = RewardModel::new(cfg(0), enc.clone()).unwrap();
+        let full = all
+            .train(&ex, &mut |e, _| {
+                epochs_run.0 = e;
+                true
+            })
+            .unwrap();
+        let mut early = RewardModel::new(cfg(2), enc).unwrap();
+        let stopped = early
+            .train(&ex, &mut |e, _| {
+                epochs_run.1 = e;
+                true
+            })
+            .unwrap();
+        assert_eq!(epochs_run.0, 40);
+        assert!(epochs_run.1 < 40, "{epochs_run:?}");
+        let (v_full, v_early) = (
+            full.validation_loss.unwrap(),
+            stopped.validation_loss.unwrap(),
+        );
+        assert!(
+            v_early < v_full,
+            "held-out loss {v_early} (early) vs {v_full} (all epochs)"
+        );
+        // the held-out examples are the last ones given, in order
+        let n_val = (ex.len() as f32 * 0.2) as usize;
+        let tail: Vec<usize> = (ex.len() - n_val..ex.len()).collect();
+        let x_all = early.encode(&ex.hist_items, &ex.hist_rewards).unwrap();
+        assert_eq!(early.loss_and_grads(&x_all, &ex, &tail).0, v_early);
     }
 
     #[test]
