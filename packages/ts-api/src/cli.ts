@@ -292,7 +292,7 @@ async function cmdDistill(argv: string[]): Promise<void> {
 const CONFIG_KEYS: Record<string, string[] | null> = {
   envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null, compute: null, device: null,
   distill: ['users', 'candidates', 'statesPerUser'], pretrain: ['episodes', 'users', 'epochs', 'transitionsPerEpoch', 'entropyCoef'], online: ['episodes', 'batchSize'],
-  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'floor', 'proposals'],
+  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'criticAgreement', 'floor', 'proposals'],
 };
 
 /** Reads an experiment config file, naming the file and field of any mistake. */

@@ -49,12 +49,14 @@ export interface AdaptiveOptions {
   /** c: bonus for under-exposed categories. Default 0.05. */
   exploration?: number;
   initialWeight?: number;
-  /** rho: a lasting bonus on pi_0's average realised reward in the scores (trust in pre-training). Default 0.1. */
+  /** rho: a lasting bonus on pi_0's average realised reward in the scores (trust in pre-training). Default 0.05. */
   prior?: number;
-  /** N: the trust fades as rho exp(-n0 / N) after n0 executed pi_0 proposals (0 = never). Default 2000. */
+  /** N: the trust fades as rho exp(-n0 / N) after n0 executed pi_0 proposals (0 = never). Default 500. */
   trustSteps?: number;
   /** beta: weight of r_phi's value of a proposal in its score. Default 0.2. */
   criticScale?: number;
+  /** beta counts in full once r_phi correlates with the realised rewards of executed proposals this much, in proportion below, not at all at or below 0 (a compromised critic loses its say), and rho the same way down to -rho at minus this (a source that contradicts users makes its pi_0 distrusted); 0 = no check. Default 0.2. */
+  criticAgreement?: number;
   /** epsilon: share of steps whose executed proposal is drawn uniformly (keeps both policies measured). Default 0. */
   floor?: number;
   /** Proposals each policy samples per step; the softmax runs over all of them. Default 1. */
@@ -69,6 +71,8 @@ export interface AdaptiveTrace {
   weightOnline: number;
   /** Share of executed actions proposed by the pre-trained policy during the update. */
   sharePretrained: number;
+  /** g_t in [-1, 1]: how far r_phi agrees with the realised rewards (its correlation with them over `criticAgreement`); 0 without a critic. */
+  criticAgreement: number;
 }
 
 export interface TrainResult {

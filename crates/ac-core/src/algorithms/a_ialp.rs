@@ -3,8 +3,13 @@
 //! The pre-trained policy pi_0 stays frozen; an online policy pi_1 learns with
 //! A2C. At every step each proposes an item; the executed one is drawn from a
 //! softmax over the proposals' scores
-//!   z_k = (beta Q(s, a_k) + kappa (w_k + rho_t [k = 0]) + c / sqrt(1 + n(cat(a_k)))) / tau,
-//! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences, w_k
+//!   z_k = (beta max(g_t, 0) Q(s, a_k) + kappa (w_k + g_t rho_t [k = 0]) + c / sqrt(1 + n(cat(a_k)))) / tau,
+//! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences,
+//! g_t in [-1, 1] the critic's check (the running correlation of Q with the
+//! realised rewards of executed proposals, over `critic_agreement`): a critic
+//! that prefers what users dislike loses its say (beta max(g_t, 0)), and the
+//! trust in the pi_0 learnt from the same source turns to distrust (g_t rho_t
+//! < 0); w_k
 //! an exponential moving average of the reward realised by policy k's executed
 //! proposals, counting a proposal after which the user left as 0 (a compromised
 //! pi_0, or one that bores users, loses weight), and an exploration bonus for
@@ -36,6 +41,8 @@ pub struct AdaptiveTrace {
     pub weight_online: f32,
     /// Share of executed actions proposed by pi_0 during this update.
     pub share_pretrained: f32,
+    /// g_t, the critic's measured agreement with users (see the module docs).
+    pub critic_agreement: f32,
 }
 
 struct Expansion<'a> {
@@ -44,12 +51,32 @@ struct Expansion<'a> {
     critic: Option<&'a RewardModel>,
     categories: Vec<u32>,
     shown: Vec<u64>,
+    /// Per policy: the moving sum of realised reward and (1 - eta)^n after n
+    /// executed proposals, for the bias-corrected average (`weight`).
     weights: [f32; 2],
+    decays: [f32; 2],
     chosen: Vec<u8>,
+    /// Q of each executed proposal, for the critic's check.
+    chosen_q: Vec<f32>,
+    critic_check: CriticCheck,
     from_pi0: u64,
     executed_pi0: u64,
     total: u64,
     trace: Vec<AdaptiveTrace>,
+}
+
+impl Expansion<'_> {
+    /// w_k: the moving average of policy k's realised reward, bias-corrected
+    /// as Adam's moments are (so the first executed proposals count in full
+    /// rather than being pulled towards a prior); the initial weight until
+    /// policy k has been executed.
+    fn weight(&self, k: usize) -> f32 {
+        if self.decays[k] >= 1.0 {
+            self.cfg.initial_weight
+        } else {
+            self.weights[k] / (1.0 - self.decays[k])
+        }
+    }
 }
 
 impl ActionSelector for Expansion<'_> {
@@ -81,14 +108,19 @@ impl ActionSelector for Expansion<'_> {
             None => vec![vec![0.0; rows]; 2 * np],
         };
         let cfg = &self.cfg;
-        let score = |q: f32, w: f32, cat: u32, shown: &[u64]| {
-            (cfg.critic_scale * q
+        let score = |beta: f32, q: f32, w: f32, cat: u32, shown: &[u64]| {
+            (beta * q
                 + cfg.weight_scale * w
                 + cfg.exploration / libm::sqrtf(1.0 + shown[cat as usize] as f32))
                 / cfg.temperature
         };
         self.chosen.clear();
-        let rho = if cfg.trust_steps > 0.0 {
+        self.chosen_q.clear();
+        // the critic counts as far as its values agree with realised rewards
+        // and so does the trust in pre-training, which learnt from the same source
+        let g = self.critic_check.trust(cfg.critic_agreement);
+        let beta = cfg.critic_scale * g.max(0.0);
+        let rho = g * if cfg.trust_steps > 0.0 {
             cfg.prior * libm::expf(-(self.executed_pi0 as f32) / cfg.trust_steps)
         } else {
             cfg.prior
@@ -100,8 +132,9 @@ impl ActionSelector for Expansion<'_> {
                 let a = proposals[c][i] as usize;
                 let trust = if c % 2 == 0 { rho } else { 0.0 };
                 *zc = score(
+                    beta,
                     qs[c][i],
-                    self.weights[c % 2] + trust,
+                    self.weight(c % 2) + trust,
                     self.categories[a],
                     &self.shown,
                 );
@@ -110,6 +143,7 @@ impl ActionSelector for Expansion<'_> {
             if cfg.floor > 0.0 && rng.uniform() < cfg.floor {
                 let pick = rng.below(z.len() as u32) as usize;
                 self.chosen.push((pick % 2) as u8);
+                self.chosen_q.push(qs[pick][i]);
                 out.push(proposals[pick][i]);
                 continue;
             }
@@ -125,6 +159,7 @@ impl ActionSelector for Expansion<'_> {
                 }
             }
             self.chosen.push((pick % 2) as u8);
+            self.chosen_q.push(qs[pick][i]);
             out.push(proposals[pick][i]);
         }
         Ok(out)
@@ -132,11 +167,22 @@ impl ActionSelector for Expansion<'_> {
 
     fn observe(&mut self, actions: &[u32], rewards: &[f32], dones: &[u8]) {
         let eta = self.cfg.weight_rate;
-        for (((&k, &a), &r), &d) in self.chosen.iter().zip(actions).zip(rewards).zip(dones) {
+        for ((((&k, &q), &a), &r), &d) in self
+            .chosen
+            .iter()
+            .zip(&self.chosen_q)
+            .zip(actions)
+            .zip(rewards)
+            .zip(dones)
+        {
             // w_k <- (1 - eta) w_k + eta r', where a proposal after which the user
             // left earns nothing: a policy that pleases and bores loses weight
             let realised = if d == 1 { 0.0 } else { r };
             self.weights[k as usize] = (1.0 - eta) * self.weights[k as usize] + eta * realised;
+            self.decays[k as usize] *= 1.0 - eta;
+            if self.critic.is_some() {
+                self.critic_check.observe(q, realised, eta);
+            }
             self.shown[self.categories[a as usize] as usize] += 1;
             self.from_pi0 += (k == 0) as u64;
             self.executed_pi0 += (k == 0) as u64;
@@ -148,12 +194,61 @@ impl ActionSelector for Expansion<'_> {
         self.trace.push(AdaptiveTrace {
             updates: p.updates,
             env_steps: p.env_steps,
-            weight_pretrained: self.weights[0],
-            weight_online: self.weights[1],
+            weight_pretrained: self.weight(0),
+            weight_online: self.weight(1),
             share_pretrained: self.from_pi0 as f32 / self.total.max(1) as f32,
+            critic_agreement: if self.critic.is_some() {
+                self.critic_check.trust(self.cfg.critic_agreement)
+            } else {
+                0.0
+            },
         });
         self.from_pi0 = 0;
         self.total = 0;
+    }
+}
+
+/// Exponential moving moments of (Q, realised reward) over executed
+/// proposals, bias-corrected as Adam's: their correlation says whether the
+/// critic ranks as users do. A compromised critic (one that prefers what users
+/// dislike) correlates negatively and loses its say.
+#[derive(Default)]
+struct CriticCheck {
+    /// E[q], E[r], E[q^2], E[r^2], E[qr]
+    m: [f64; 5],
+    /// (1 - eta)^t, for the bias correction
+    decay: f64,
+    seen: u64,
+}
+
+impl CriticCheck {
+    fn observe(&mut self, q: f32, r: f32, eta: f32) {
+        let (q, r, eta) = (q as f64, r as f64, eta as f64);
+        if self.seen == 0 {
+            self.decay = 1.0;
+        }
+        for (m, x) in self.m.iter_mut().zip([q, r, q * q, r * r, q * r]) {
+            *m = (1.0 - eta) * *m + eta * x;
+        }
+        self.decay *= 1.0 - eta;
+        self.seen += 1;
+    }
+
+    /// The critic's agreement with users in [-1, 1]: its correlation with
+    /// realised rewards over `full` (1 from there on, -1 from -`full` down);
+    /// 1 while nothing is measured or with `full` 0 (no check).
+    fn trust(&self, full: f32) -> f32 {
+        if full <= 0.0 || self.seen < 2 {
+            return 1.0;
+        }
+        let c = 1.0 / (1.0 - self.decay).max(1e-12);
+        let [q, r, qq, rr, qr] = self.m.map(|m| m * c);
+        let (vq, vr) = (qq - q * q, rr - r * r);
+        if vq <= 1e-12 || vr <= 1e-12 {
+            return 1.0;
+        }
+        let corr = (qr - q * r) / (vq * vr).sqrt();
+        (corr / full as f64).clamp(-1.0, 1.0) as f32
     }
 }
 
@@ -180,8 +275,11 @@ pub fn train_adaptive(
         critic,
         categories: (0..w.n_items()).map(|i| w.item_category(i)).collect(),
         shown: vec![0; w.n_categories()],
-        weights: [adaptive.initial_weight; 2],
+        weights: [0.0; 2],
+        decays: [1.0; 2],
         chosen: Vec::new(),
+        chosen_q: Vec::new(),
+        critic_check: CriticCheck::default(),
         from_pi0: 0,
         executed_pi0: 0,
         total: 0,
@@ -192,4 +290,31 @@ pub fn train_adaptive(
         outcome,
         trace: sel.trace,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_critic_check_follows_the_sign_of_agreement() {
+        let mut rng = Rng::new(3);
+        let (mut agree, mut against, mut noise) = (
+            CriticCheck::default(),
+            CriticCheck::default(),
+            CriticCheck::default(),
+        );
+        assert_eq!(agree.trust(0.2), 1.0, "nothing measured yet");
+        for _ in 0..2000 {
+            let r = rng.uniform();
+            let e = 0.3 * rng.normal();
+            agree.observe(r + e, r, 0.02);
+            against.observe(1.0 - r + e, r, 0.02);
+            noise.observe(rng.uniform(), r, 0.02);
+        }
+        assert_eq!(agree.trust(0.2), 1.0);
+        assert_eq!(against.trust(0.2), -1.0);
+        assert!(noise.trust(0.2).abs() < 0.9, "{}", noise.trust(0.2));
+        assert_eq!(against.trust(0.0), 1.0, "0 switches the check off");
+    }
 }

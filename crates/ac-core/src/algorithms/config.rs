@@ -167,7 +167,8 @@ pub struct AdaptiveConfig {
     pub weight_scale: f32,
     /// c: size of the bonus for under-exposed categories.
     pub exploration: f32,
-    /// Starting value of both averages (a reward on the 0-1 scale).
+    /// A policy's average until its first proposal is executed (a reward on
+    /// the 0-1 scale); the averages are bias-corrected, so it has no say after.
     pub initial_weight: f32,
     /// rho: trust in pre-training, a lasting bonus on pi_0's average in the
     /// scores (realised rewards must fall that far below pi_1's before pi_1
@@ -178,6 +179,13 @@ pub struct AdaptiveConfig {
     pub trust_steps: f32,
     /// beta: weight of the critic's value Q(s, a) in the proposal scores.
     pub critic_scale: f32,
+    /// The critic's check: beta counts in full once Q correlates with the
+    /// realised rewards of executed proposals at least this much, in
+    /// proportion below, and not at all at or below 0 (a compromised critic
+    /// loses its say); rho scales the same way down to -rho at a correlation
+    /// of minus this (a source that contradicts users makes its pi_0
+    /// distrusted); 0 = no check.
+    pub critic_agreement: f32,
     /// epsilon: share of steps whose executed proposal is drawn uniformly
     /// instead of by the softmax, so that each policy's realised reward keeps
     /// being measured (a policy never executed would keep its starting weight).
@@ -195,9 +203,10 @@ impl Default for AdaptiveConfig {
             weight_scale: 5.0,
             exploration: 0.05,
             initial_weight: 0.5,
-            prior: 0.1,
-            trust_steps: 2000.0,
+            prior: 0.05,
+            trust_steps: 500.0,
             critic_scale: 0.2,
+            critic_agreement: 0.2,
             floor: 0.0,
             proposals: 1,
         }
@@ -219,6 +228,12 @@ impl AdaptiveConfig {
         check_range("adaptive.prior", self.prior as f64, -1.0, 1.0)?;
         check_range("adaptive.trustSteps", self.trust_steps as f64, 0.0, 1e12)?;
         check_range("adaptive.criticScale", self.critic_scale as f64, 0.0, 1e6)?;
+        check_range(
+            "adaptive.criticAgreement",
+            self.critic_agreement as f64,
+            0.0,
+            1.0,
+        )?;
         check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
     }
