@@ -29,3 +29,24 @@ test('paired differences remove what the pairs share', (t) => {
   t.true(meanCi(better).ci95 > 10, 'unpaired, the interval is wide');
   t.throws(() => pairedDiff([1], [1, 2]));
 });
+
+test('online episodes in arrival order: the first users served, not the shortest episodes', async (t) => {
+  const { inArrivalOrder } = await import('../packages/ts-api/src/metrics.js');
+  const { train } = await import('../packages/ts-api/src/train.js');
+  // two slots: slot 0 runs episodes of length 1, 1, 1, 5; slot 1 one of length 6, then one still running
+  const ep = (slot: number, length: number, user: number) => ({ slot, user, length, totalReward: length });
+  const finished = [ep(0, 1, 0), ep(0, 1, 1), ep(0, 1, 2), ep(0, 5, 3), ep(1, 6, 10), ep(1, 2, 11)];
+  // starts: slot 0 at 0, 1, 2, 3 (clock 8); slot 1 at 0, 6 (clock 8); the cut is 8: all started before it
+  t.deepEqual(inArrivalOrder(finished, 2).map((e) => e.user), [0, 10, 1, 2, 3, 11]);
+  // slot 1's second episode unfinished: the cut is slot 1's clock, 6; what started at or after it is left out
+  t.deepEqual(inArrivalOrder(finished.slice(0, 5), 2).map((e) => e.user), [0, 10, 1, 2, 3]);
+  t.deepEqual(inArrivalOrder([ep(0, 3, 0), ep(0, 1, 1)], 2), [], 'a slot that never finished: nothing is known complete');
+  t.throws(() => inArrivalOrder([ep(2, 1, 0)], 2), { message: /slot 2/ });
+  // a real run: every episode kept once, and the first ones are not biased short
+  const r = await train({ env: { name: 'synthetic', batchSize: 16 }, episodes: 200, seed: 3, backend: 'native' });
+  const ordered = inArrivalOrder(r.episodes, 16);
+  t.true(ordered.length > 150 && ordered.length <= r.episodes.length);
+  t.is(new Set(ordered).size, ordered.length);
+  const meanLen = (xs: { length: number }[]) => xs.reduce((a, e) => a + e.length, 0) / xs.length;
+  t.true(meanLen(r.episodes.slice(0, 16)) < meanLen(ordered.slice(0, 16)), 'in finish order the first episodes are the short ones');
+});

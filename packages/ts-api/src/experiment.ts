@@ -11,7 +11,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { backendFor, type BackendKind } from './backend.js';
-import { summarize, type Episode } from './metrics.js';
+import { inArrivalOrder, summarize, type Episode } from './metrics.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
@@ -241,7 +241,8 @@ export async function runExperiment(
       ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
     const tr = (seed: number, init?: Policy, adaptive?: AdaptiveOptions, critic?: Uint8Array) => async (): Promise<Run> => {
       const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? critic : undefined, a2c: { ...compute } });
-      return { episodes: r.episodes, ...(r.trace ? { trace: r.trace } : {}) };
+      // the users in the order they arrived, as the evaluated rows' rounds are
+      return { episodes: inArrivalOrder(r.episodes, batchSize), ...(r.trace ? { trace: r.trace } : {}) };
     };
     const ialpCfg = (seed: number) => ({ steps: ptSteps, episodes: ptEpisodes, users: ptUsers, seed, a2c: { ...compute } });
     const pretrained = async (what: string, key: unknown, make: () => Promise<Policy>) =>
@@ -269,7 +270,7 @@ export async function runExperiment(
       const key = { fp, episodes, batchSize, seed, ...compute };
       const online = (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
         onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
-        return cache.json(`online-${method}`, { ...key, extra }, f);
+        return cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f);
       };
       const m = new Map<Method, Run>();
       m.set('random', await online('random', ev(seed, 'random')));
@@ -335,7 +336,7 @@ export async function runExperiment(
         const key = { fp, episodes, batchSize, seed, ...compute, rphi: rphiHash };
         const online = (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
           onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${tag}`);
-          return cache.json(`online-${method}`, { ...key, extra }, f);
+          return cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f);
         };
         const pi0Hash = sha256(pi0.toBytes());
         const m = new Map<Method, Run>();

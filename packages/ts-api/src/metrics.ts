@@ -14,6 +14,27 @@ export function episodesFromFlat(flat: Float64Array): Episode[] {
   return out;
 }
 
+/**
+ * Online episodes, given in the order they finished on `slots` slots that each
+ * run their users back to back (as training does), put in the order the users
+ * arrived, keeping only those that started before the first unfinished one
+ * did. In finish order the first episodes are biased short (the short ones
+ * end first), so "the first N episodes" would not be the first N users
+ * served; in arrival order, of these, they are.
+ */
+export function inArrivalOrder(episodes: readonly Episode[], slots: number): Episode[] {
+  const clock = new Array<number>(slots).fill(0);
+  const started = episodes.map((e, i) => {
+    if (!(e.slot >= 0 && e.slot < slots)) throw new RangeError(`episode ${i}: slot ${e.slot} is not below the ${slots} slots`);
+    const start = clock[e.slot]!;
+    clock[e.slot] = start + e.length;
+    return { e, start };
+  });
+  // every slot's unfinished episode started at its clock: all that started before the earliest of those finished
+  const cut = Math.min(...clock);
+  return started.filter((x) => x.start < cut).sort((a, b) => a.start - b.start || a.e.slot - b.e.slot).map((x) => x.e);
+}
+
 export interface Summary {
   episodes: number;
   /** Mean cumulative reward per episode. */
