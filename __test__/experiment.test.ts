@@ -36,6 +36,7 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   t.deepEqual(a.results[0]!.methods.map((m) => m.method), ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c', 'offline-logs+ft', 'logs-world', 'ialp', 'a-ialp-ft', 'a-ialp-ap']);
   t.true(a.results[0]!.methods.every((m) => m.early.length === 2 && m.early.every(Number.isFinite)));
   const html = await readFile(join(out, 'report.html'), 'utf8');
+  const firstMetrics = await readFile(join(out, 'metrics.jsonl'), 'utf8');
   t.regex(html, /<svg/);
   t.regex(html, /a-ialp-ap/);
   t.regex(await readFile(join(out, 'results.csv'), 'utf8'), /^env,source,method,seed,/);
@@ -65,6 +66,14 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   const b = JSON.parse(second.stdout) as typeof a;
   t.deepEqual(b.results, a.results);
   t.regex(second.stderr, /coat: online \(seed 1\/2, a-ialp-ap\)/, 'progress per phase on stderr');
+  // the training logs: one record per update of every trained method and seed, the same after the resumed rerun
+  const metrics = await readFile(join(out, 'metrics.jsonl'), 'utf8');
+  t.true(b.files.includes(join(out, 'metrics.jsonl')));
+  const recs = metrics.trim().split('\n').map((l) => JSON.parse(l) as { method: string; seed: number; update: number; entropy: number });
+  t.deepEqual([...new Set(recs.map((r) => `${r.method}/${r.seed}`))].sort(),
+    ['a-ialp-ap', 'a-ialp-ft', 'a2c', 'offline-logs+ft'].flatMap((m) => [`${m}/1000`, `${m}/1001`]));
+  t.true(recs.every((r) => r.update >= 1 && Number.isFinite(r.entropy)));
+  t.is(metrics, firstMetrics, 'the same records, from the cache where the rerun did not train');
 
   // really killed, in the pre-training of the second seed and then in its
   // online phase: each rerun resumes, and the numbers are the uninterrupted run's

@@ -2,7 +2,7 @@
 // The `ialp` command line.
 
 import { parseArgs } from 'node:util';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
@@ -16,6 +16,7 @@ import { distillPreferences, saveDistillation } from './preferences.js';
 import { runExperiment, type ExperimentConfig } from './experiment.js';
 import { resultTable, writeReport } from './report.js';
 import { DATASET_ENVS, World } from './world.js';
+import { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
 
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
@@ -42,10 +43,11 @@ Usage:
       The same as ialp run.
   ialp train [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
              [--batch-size N] [--backend native|wasm|auto] [--compute ndarray|torch]
-             [--device auto|cpu|cuda] [--save FILE] [--json]
+             [--device auto|cpu|cuda] [--save FILE] [--metrics FILE] [--json]
       Train an online actor-critic (A2C) on one environment (default
       synthetic) and compare it with random and popularity policies. Prints a
-      table (JSON with --json); --save writes the policy. --compute torch
+      table (JSON with --json); --save writes the policy, --metrics one JSON
+      line per update (losses, entropy, gradient norm, return). --compute torch
       trains on libtorch (CUDA when present; --device picks), with the addon
       from \`npm run build:torch\`.
   ialp envs [--json]
@@ -62,6 +64,11 @@ Usage:
   ialp recommend --policy FILE --user ID [--k N] [--env NAME] [--data DIR] [--json]
       Top-k items of a saved policy for a user, from that user's latest logged
       interactions (the environment is the one the policy was trained on).
+  ialp export tensorboard DIR [--from FILE|RUN_DIR]
+      Write the training logs (metrics.jsonl of ialp run or ialp train
+      --metrics; default runs/movielens) as TensorBoard event files under DIR,
+      one run per environment, source, method and seed:
+      tensorboard --logdir DIR.
   ialp version | help
 
 Environments: synthetic, movielens and coat work out of the box (MovieLens
@@ -119,10 +126,12 @@ async function cmdTrain(argv: string[]): Promise<void> {
       compute: { type: 'string' },
       device: { type: 'string' },
       save: { type: 'string' },
+      metrics: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
   const a2c = computeOption(values.compute, values.device);
+  const records: UpdateRecord[] = [];
   const backend = await loadBackend(backendFor(a2c?.compute, backendOption(values.backend)));
   const name = envOption(backend.environments(), values.env);
   const bar = new ProgressBar('train');
@@ -138,6 +147,7 @@ async function cmdTrain(argv: string[]): Promise<void> {
     a2c,
     onProgress: (phase, done, total, detail) => {
       if (phase === 'train' && detail) {
+        records.push(updateRecord(detail, { method: 'a2c', env: name, seed: intOption('seed', values.seed, 0) ?? 0 }));
         bar.update(done, total, `episodes, ${detail.updates} updates`);
         if (done >= total) bar.done();
       } else if (done === 0) status(`${labels[phase]}...`, values.json);
@@ -148,6 +158,10 @@ async function cmdTrain(argv: string[]): Promise<void> {
   if (values.save) {
     await mkdir(dirname(values.save), { recursive: true });
     await report.policy.save(values.save);
+  }
+  if (values.metrics) {
+    await mkdir(dirname(values.metrics), { recursive: true });
+    await writeMetricsJsonl(values.metrics, records);
   }
   if (values.json) {
     const { policy: _policy, ...rest } = report;
@@ -348,9 +362,11 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   let last = '';
+  const metrics: UpdateRecord[] = [];
   const results = await runExperiment(cfg, out, {
     backend: backend.kind,
     timings,
+    metrics,
     onPhase: (env, phase, detail) => {
       const line = `${env}: ${phase} (${detail})`;
       // progress goes to stderr, so --json output on stdout stays clean
@@ -363,6 +379,12 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   const early = cfg.earlyEpisodes ?? 50;
   const meta = { config: cfg, backend: backend.kind, seconds: (performance.now() - t0) / 1000, phaseSeconds: timings, version: backend.version() };
   const files = await writeReport(out, results, meta, early);
+  // seeds finish in any order: the file is sorted, so that it is the same every run
+  const key = (r: UpdateRecord) => [r.env, r.source ?? '', r.method, String(r.seed).padStart(12, '0'), String(r.update).padStart(12, '0')].join('\u0000');
+  metrics.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const metricsFile = join(out, 'metrics.jsonl');
+  await writeMetricsJsonl(metricsFile, metrics);
+  files.push(metricsFile);
   if (values.json) return void console.log(JSON.stringify({ meta, results, files }, null, 2));
   for (const r of results) {
     const q = r.rewardModel;
@@ -404,6 +426,19 @@ async function cmdRecommend(argv: string[]): Promise<void> {
   console.log(formatTable(['rank', 'item', 'probability', 'description'], recs.map((r, i) => [i + 1, r.item, r.score.toExponential(2), world.itemText(r.item).slice(0, 70)])));
 }
 
+async function cmdExport(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { from: { type: 'string' } } });
+  const [format, dir, ...extra] = positionals;
+  if (format !== 'tensorboard') throw new UsageError(`export: expected "ialp export tensorboard DIR", got format ${JSON.stringify(format ?? '')} (tensorboard is the one there is)`);
+  if (!dir || extra.length) throw new UsageError('export tensorboard: expected one output folder, DIR');
+  const from = values.from ?? join('runs', 'movielens');
+  const file = (await stat(from).catch(() => null))?.isDirectory() ? join(from, 'metrics.jsonl') : from;
+  const records = await readMetricsJsonl(file);
+  if (!records.length) throw new IalpError(`export tensorboard: ${file} has no training records (runs of untrained methods only?)`);
+  const files = await exportTensorBoard(dir, records);
+  console.log(`${records.length} updates of ${files.length} runs from ${file} written to ${dir} (tensorboard --logdir ${dir})`);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
@@ -414,6 +449,7 @@ async function main(argv: string[]): Promise<number> {
       case 'env': await cmdEnv(rest); return 0;
       case 'distill': await cmdDistill(rest); return 0;
       case 'recommend': await cmdRecommend(rest); return 0;
+      case 'export': await cmdExport(rest); return 0;
       case 'version': {
         const b = await loadBackend('auto');
         console.log(`ialp ${b.version()} (${b.kind} core)`);

@@ -12,12 +12,13 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { backendFor, type BackendKind } from './backend.js';
 import { inArrivalOrder, summarize, type Episode } from './metrics.js';
+import { updateRecord, type UpdateRecord } from './training-log.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { Policy } from './policy.js';
 import { distillPreferences, loggedFeedback, parseOracle, rewardModelQuality } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
-import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace } from './train.js';
+import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace, type TrainProgress } from './train.js';
 import { World } from './world.js';
 
 export const METHODS = [
@@ -124,7 +125,8 @@ export { meanCi };
 /** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults change. */
 const ADAPTIVE_REVISION = 8;
 
-type Run = { episodes: Episode[]; trace?: AdaptiveTrace[] };
+/** An online run; training runs keep their per-update progress (metrics.jsonl). */
+type Run = { episodes: Episode[]; trace?: AdaptiveTrace[]; updates?: TrainProgress[] };
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
 /** Phase results keyed by their inputs and the core's version (a new
@@ -192,6 +194,8 @@ export async function runExperiment(
     onPhase?: (env: string, phase: ExperimentPhase, detail: string) => void;
     /** Filled with the wall seconds spent in each phase, summed over environments. */
     timings?: Record<string, number>;
+    /** Filled with one record per update of every online training run (cached runs included). */
+    metrics?: UpdateRecord[];
   } = {},
 ): Promise<EnvResult[]> {
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
@@ -210,6 +214,10 @@ export async function runExperiment(
   const parallel = Math.max(1, Math.min(4, availableParallelism()));
   const onPhase = opts.onPhase ?? (() => {});
   const timings = opts.timings ?? {};
+  const logged = (run: Run, tags: { method: string; env: string; seed: number; source?: string }): Run => {
+    for (const p of run.updates ?? []) opts.metrics?.push(updateRecord(p, tags));
+    return run;
+  };
   let current: { name: ExperimentPhase; since: number } | undefined;
   // only when asked for, so that cache keys of ndarray runs stay as they were
   const compute = config.compute === undefined ? {} : { compute: config.compute, ...(config.device ? { device: config.device } : {}) };
@@ -240,9 +248,10 @@ export async function runExperiment(
     const ev = (seed: number, policy: 'random' | 'popularity' | Policy | { greedy: Uint8Array }) => async (): Promise<Run> =>
       ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
     const tr = (seed: number, init?: Policy, adaptive?: AdaptiveOptions, critic?: Uint8Array) => async (): Promise<Run> => {
-      const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? critic : undefined, a2c: { ...compute } });
+      const updates: TrainProgress[] = [];
+      const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? critic : undefined, a2c: { ...compute }, onProgress: (p) => updates.push(p) });
       // the users in the order they arrived, as the evaluated rows' rounds are
-      return { episodes: inArrivalOrder(r.episodes, batchSize), ...(r.trace ? { trace: r.trace } : {}) };
+      return { episodes: inArrivalOrder(r.episodes, batchSize), updates, ...(r.trace ? { trace: r.trace } : {}) };
     };
     const ialpCfg = (seed: number) => ({ steps: ptSteps, episodes: ptEpisodes, users: ptUsers, seed, a2c: { ...compute } });
     const pretrained = async (what: string, key: unknown, make: () => Promise<Policy>) =>
@@ -268,9 +277,9 @@ export async function runExperiment(
     await eachLimit(seedIdx, parallel, async (s) => {
       const seed = 1000 + s;
       const key = { fp, episodes, batchSize, seed, ...compute };
-      const online = (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
+      const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
         onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
-        return cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f);
+        return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed });
       };
       const m = new Map<Method, Run>();
       m.set('random', await online('random', ev(seed, 'random')));
@@ -334,9 +343,9 @@ export async function runExperiment(
         const seed = 1000 + s;
         const pi0 = pi0s[s]!;
         const key = { fp, episodes, batchSize, seed, ...compute, rphi: rphiHash };
-        const online = (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
+        const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
           onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${tag}`);
-          return cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f);
+          return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed, source });
         };
         const pi0Hash = sha256(pi0.toBytes());
         const m = new Map<Method, Run>();

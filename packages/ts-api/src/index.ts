@@ -4,6 +4,7 @@
 export { loadBackend, type Backend, type BackendKind } from './backend.js';
 export { Environment } from './env.js';
 export { inArrivalOrder, learningCurve, summarize, type Episode, type Summary } from './metrics.js';
+export { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
 export { AbortError, IalpError, type A2cOptions, type DatasetOptions, type EnvOptions, type QuitOptions, type SyntheticOptions } from './options.js';
 export { Policy, type HistoryEntry, type Recommendation } from './policy.js';
 export { runOnline, type RunOptions, type RunReport, type RunRow } from './train-command.js';
