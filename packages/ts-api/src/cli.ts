@@ -2,7 +2,7 @@
 // The `ialp` command line.
 
 import { parseArgs } from 'node:util';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
@@ -13,7 +13,7 @@ import { runOnline, type RunPhase } from './train-command.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
 import { distillPreferences, saveDistillation } from './preferences.js';
-import { runExperiment, type ExperimentConfig } from './experiment.js';
+import { runExperiment, type ExperimentConfig, type Shard } from './experiment.js';
 import { resultTable, writeReport } from './report.js';
 import { DATASET_ENVS, World } from './world.js';
 import { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
@@ -22,7 +22,7 @@ const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
 Usage:
   ialp run [--env NAME|all] [--config FILE] [--data DIR] [--seeds N] [--llm SPEC]
-           [--out DIR] [--quick] [--backend native|wasm|auto] [--json]
+           [--out DIR] [--quick] [--backend native|wasm|auto] [--json] [--shard I/N]
            [--compute ndarray|torch] [--device auto|cpu|cuda]
       The main job, the paper's experiment (with no arguments: MovieLens
       latest-small and the default LLM, 5 seeds): distil preferences, fit
@@ -39,8 +39,15 @@ Usage:
       "oracle:NOISE" (each answer random with probability NOISE) or
       "oracle:inverted" (a compromised source). A comma-separated list of
       SPECs is a sweep: one cell per source, compared in the report.
+      --shard I/N runs the I-th of N disjoint parts (environment x seed
+      units, after the shared phases), by default from SLURM_ARRAY_TASK_ID /
+      SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX / IALP_SHARDS.
   ialp experiment ...
       The same as ialp run.
+  ialp merge DIR... [--out DIR] [--json]
+      The whole experiment's report from its shards' --out folders: what
+      ialp run prints and writes for the same config (default --out
+      runs/merged).
   ialp train [--env NAME] [--data DIR] [--seed N] [--episodes N] [--eval-episodes N]
              [--batch-size N] [--backend native|wasm|auto] [--compute ndarray|torch]
              [--device auto|cpu|cuda] [--save FILE] [--metrics FILE] [--json]
@@ -337,8 +344,10 @@ async function cmdExperiment(argv: string[]): Promise<void> {
       env: { type: 'string' }, data: { type: 'string' }, seeds: { type: 'string' }, llm: { type: 'string' },
       config: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, backend: { type: 'string' }, compute: { type: 'string' }, device: { type: 'string' },
+      shard: { type: 'string' },
     },
   });
+  const shard = shardOption(values.shard);
   const a2c = computeOption(values.compute, values.device);
   const backend = await loadBackend(backendFor(a2c?.compute, backendOption(values.backend)));
   const cfg: ExperimentConfig = values.config ? await readConfig(values.config) : {};
@@ -358,7 +367,39 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   const seeds = intOption('seeds', values.seeds, 1);
   if (seeds !== undefined) cfg.seeds = seeds;
   const envs = cfg.envs ?? ['movielens'];
-  const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}`);
+  const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
+  await experimentToReport(cfg, out, { backend, shard, json: values.json });
+}
+
+/** `--shard I/N`, else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, else a
+ * Kubernetes Indexed Job's JOB_COMPLETION_INDEX with IALP_SHARDS; undefined: no sharding. */
+function shardOption(flag: string | undefined): Shard | undefined {
+  const parse = (what: string, i: string | undefined, n: string | undefined): Shard => {
+    const [index, count] = [i, n].map((x) => (x !== undefined && /^\d{1,6}$/.test(x.trim()) ? Number(x) : NaN));
+    if (!(count! >= 1 && index! >= 0 && index! < count!)) throw new UsageError(`${what}: expected I/N with 0 <= I < N (e.g. 0/4), got ${JSON.stringify(`${i ?? ''}/${n ?? ''}`)}`);
+    return { index: index!, count: count! };
+  };
+  if (flag !== undefined) {
+    const [i, n, ...rest] = flag.split('/');
+    if (rest.length) throw new UsageError(`--shard: expected I/N (e.g. 0/4), got ${JSON.stringify(flag)}`);
+    return parse('--shard', i, n);
+  }
+  const e = process.env;
+  if (e.SLURM_ARRAY_TASK_ID !== undefined && e.SLURM_ARRAY_TASK_COUNT !== undefined) {
+    // Slurm numbers array tasks from SLURM_ARRAY_TASK_MIN (0 or 1 in the usual --array=0-3 / 1-4)
+    const min = Number(e.SLURM_ARRAY_TASK_MIN ?? 0);
+    return parse('SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT', String(Number(e.SLURM_ARRAY_TASK_ID) - min), e.SLURM_ARRAY_TASK_COUNT);
+  }
+  if (e.JOB_COMPLETION_INDEX !== undefined) {
+    if (e.IALP_SHARDS === undefined) throw new UsageError('JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job) but IALP_SHARDS, the number of shards (the Job\'s completions), is not');
+    return parse('JOB_COMPLETION_INDEX/IALP_SHARDS', e.JOB_COMPLETION_INDEX, e.IALP_SHARDS);
+  }
+  return undefined;
+}
+
+/** Runs (or, with cacheOnly, assembles from the cache) an experiment and writes and prints its report. */
+async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backend: Awaited<ReturnType<typeof loadBackend>>; shard?: Shard; cacheOnly?: boolean; json: boolean }): Promise<void> {
+  const backend = o.backend;
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   let last = '';
@@ -367,6 +408,8 @@ async function cmdExperiment(argv: string[]): Promise<void> {
     backend: backend.kind,
     timings,
     metrics,
+    shard: o.shard,
+    cacheOnly: o.cacheOnly,
     onPhase: (env, phase, detail) => {
       const line = `${env}: ${phase} (${detail})`;
       // progress goes to stderr, so --json output on stdout stays clean
@@ -377,7 +420,7 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   });
   clearStatus();
   const early = cfg.earlyEpisodes ?? 50;
-  const meta = { config: cfg, backend: backend.kind, seconds: (performance.now() - t0) / 1000, phaseSeconds: timings, version: backend.version() };
+  const meta = { config: cfg, backend: backend.kind, seconds: (performance.now() - t0) / 1000, phaseSeconds: timings, version: backend.version(), ...(o.shard ? { shard: o.shard } : {}) };
   const files = await writeReport(out, results, meta, early);
   // seeds finish in any order: the file is sorted, so that it is the same every run
   const key = (r: UpdateRecord) => [r.env, r.source ?? '', r.method, String(r.seed).padStart(12, '0'), String(r.update).padStart(12, '0')].join('\u0000');
@@ -385,7 +428,8 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   const metricsFile = join(out, 'metrics.jsonl');
   await writeMetricsJsonl(metricsFile, metrics);
   files.push(metricsFile);
-  if (values.json) return void console.log(JSON.stringify({ meta, results, files }, null, 2));
+  if (o.json) return void console.log(JSON.stringify({ meta, results, files }, null, 2));
+  if (o.shard) console.log(`shard ${o.shard.index}/${o.shard.count}: its seeds only; \`ialp merge\` the shards' folders for the whole experiment`);
   for (const r of results) {
     const q = r.rewardModel;
     console.log(`\n${r.env}, preference source ${r.source} (${r.llm.model}): hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), AUC ${r.llm.auc.toFixed(3)}, ${r.llm.failures}/${r.llm.requests} prompts failed`);
@@ -426,6 +470,63 @@ async function cmdRecommend(argv: string[]): Promise<void> {
   console.log(formatTable(['rank', 'item', 'probability', 'description'], recs.map((r, i) => [i + 1, r.item, r.score.toExponential(2), world.itemText(r.item).slice(0, 70)])));
 }
 
+async function cmdMerge(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv, strict: true, allowPositionals: true,
+    options: { out: { type: 'string' }, json: { type: 'boolean', default: false }, backend: { type: 'string' } },
+  });
+  if (positionals.length === 0) throw new UsageError('merge: expected the shards\' folders, DIR...');
+  const out = values.out ?? join('runs', 'merged');
+  const metas: { config: ExperimentConfig; shard?: Shard; version?: string }[] = [];
+  for (const dir of positionals) {
+    const f = join(dir, 'results.json');
+    const text = await readFile(f, 'utf8').catch((e: Error) => {
+      throw new IalpError(`merge: ${f}: ${e.message} (is ${dir} the --out folder of a finished shard?)`);
+    });
+    let meta: unknown;
+    try {
+      meta = (JSON.parse(text) as { meta?: unknown }).meta;
+    } catch (e) {
+      throw new IalpError(`merge: ${f}: not JSON (${(e as Error).message})`);
+    }
+    if (typeof meta !== 'object' || meta === null || typeof (meta as { config?: unknown }).config !== 'object') throw new IalpError(`merge: ${f}: no meta.config (not written by ialp run?)`);
+    metas.push(meta as (typeof metas)[number]);
+  }
+  const first = metas[0]!;
+  const count = first.shard?.count ?? 1;
+  const seen = new Set<number>();
+  metas.forEach((m, i) => {
+    if (JSON.stringify(m.config) !== JSON.stringify(first.config)) throw new IalpError(`merge: ${positionals[i]} ran another config than ${positionals[0]}: ${JSON.stringify(m.config)} vs ${JSON.stringify(first.config)}`);
+    if (m.version !== first.version) throw new IalpError(`merge: ${positionals[i]} ran ialp ${m.version}, ${positionals[0]} ${first.version}`);
+    if ((m.shard?.count ?? 1) !== count) throw new IalpError(`merge: ${positionals[i]} is a shard of ${m.shard?.count ?? 1}, ${positionals[0]} of ${count}`);
+    seen.add(m.shard?.index ?? 0);
+  });
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
+  if (missing.length) throw new IalpError(`merge: shards ${missing.map((i) => `${i}/${count}`).join(', ')} missing (given ${positionals.join(', ')})`);
+  // the phase cache is content-addressed: the union of the shards' caches is the whole experiment's
+  for (const dir of positionals) await copyTreeNew(join(dir, 'cache'), join(out, 'cache'));
+  const backend = await loadBackend(backendOption(values.backend));
+  await experimentToReport(first.config, out, { backend, cacheOnly: true, json: values.json });
+}
+
+/** Copies the files under `from` to `to` that are not there yet (each by a temporary file and a rename). */
+async function copyTreeNew(from: string, to: string): Promise<void> {
+  const entries = await readdir(from, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return [];
+    throw new IalpError(`merge: ${from}: ${e.message}`);
+  });
+  await mkdir(to, { recursive: true });
+  for (const e of entries) {
+    const [src, dst] = [join(from, e.name), join(to, e.name)];
+    if (e.isDirectory()) await copyTreeNew(src, dst);
+    else if (e.isFile() && !(await stat(dst).catch(() => null))) {
+      const tmp = `${dst}.${process.pid}.tmp`;
+      await copyFile(src, tmp);
+      await rename(tmp, dst);
+    }
+  }
+}
+
 async function cmdExport(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { from: { type: 'string' } } });
   const [format, dir, ...extra] = positionals;
@@ -450,6 +551,7 @@ async function main(argv: string[]): Promise<number> {
       case 'distill': await cmdDistill(rest); return 0;
       case 'recommend': await cmdRecommend(rest); return 0;
       case 'export': await cmdExport(rest); return 0;
+      case 'merge': await cmdMerge(rest); return 0;
       case 'version': {
         const b = await loadBackend('auto');
         console.log(`ialp ${b.version()} (${b.kind} core)`);

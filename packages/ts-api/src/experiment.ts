@@ -126,6 +126,9 @@ export { meanCi };
 const ADAPTIVE_REVISION = 8;
 
 /** An online run; training runs keep their per-update progress (metrics.jsonl). */
+/** The index-th of `count` parts of an experiment (`ialp run --shard I/N`). */
+export interface Shard { index: number; count: number }
+
 type Run = { episodes: Episode[]; trace?: AdaptiveTrace[]; updates?: TrainProgress[] };
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
@@ -133,7 +136,8 @@ const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes
  * version recomputes; during development, delete the run folder after
  * changing an algorithm). */
 class PhaseCache {
-  constructor(private readonly dir: string, private readonly version: string) {}
+  /** With `readOnly`, a phase not in the cache is an error naming it (ialp merge). */
+  constructor(private readonly dir: string, private readonly version: string, private readonly readOnly = false) {}
   private file(name: string, key: unknown): string {
     const hash = sha256(JSON.stringify({ key, version: this.version })).slice(0, 16);
     return join(this.dir, `${name}-${hash}`);
@@ -142,6 +146,7 @@ class PhaseCache {
     const f = this.file(name, key);
     const hit = await readFile(f).catch(() => undefined);
     if (hit) return new Uint8Array(hit);
+    if (this.readOnly) throw new IalpError(`phase ${name} is in no shard's cache (${f}): were all shards of this experiment run, with the same config and ialp version, to the end?`);
     const v = await make();
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(f, v);
@@ -196,6 +201,12 @@ export async function runExperiment(
     timings?: Record<string, number>;
     /** Filled with one record per update of every online training run (cached runs included). */
     metrics?: UpdateRecord[];
+    /** Run only the index-th of `count` disjoint parts: the (environment, seed) units u with
+     * u mod count = index (u = environment's position x seeds + seed); the shared phases
+     * (world, reward models, distillation) run in every shard. Results cover the shard's seeds. */
+    shard?: Shard;
+    /** Every phase must come from the cache (ialp merge of the shards' caches). */
+    cacheOnly?: boolean;
   } = {},
 ): Promise<EnvResult[]> {
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
@@ -228,10 +239,16 @@ export async function runExperiment(
     onPhase(env, name, detail);
   };
   const results: EnvResult[] = [];
-  for (const name of config.envs ?? ['movielens']) {
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  if (!(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
+    throw new IalpError(`shard: expected I/N with 0 <= I < N, got ${shard.index}/${shard.count}`);
+  }
+  for (const [envAt, name] of (config.envs ?? ['movielens']).entries()) {
+    const seedIdx = Array.from({ length: seeds }, (_, s) => s).filter((s) => (envAt * seeds + s) % shard.count === shard.index);
+    if (seedIdx.length === 0) continue;
     phase(name, 'world', 'loading');
     const world = await World.load({ name, data: config.data }, backendFor(config.compute, opts.backend));
-    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`);
+    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`, opts.cacheOnly);
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
     const quality = (model: Uint8Array, k: number) =>
@@ -260,7 +277,6 @@ export async function runExperiment(
       await mkdir(join(out, 'policies'), { recursive: true });
       await writeFileAtomic(join(out, 'policies', file), p.toBytes());
     };
-    const seedIdx = Array.from({ length: seeds }, (_, s) => s);
     phase(name, 'pretrain', `${seeds} seeds, logs only and in the logs model's world`);
     await eachLimit(seedIdx, parallel, async (s) => {
       const seed = 1000 + s;
