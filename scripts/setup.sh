@@ -5,7 +5,9 @@
 #                    the wasm32 build (the rustup toolchain has no wasm32 std here)
 #   cargo:           wasm-bindgen-cli, pinned to the wasm-bindgen crate version
 #   npm:             the workspace's packages (npm ci)
-#   PyPI:            with IALP_TORCH=1 (CI sets it), torch==2.11.0 into
+#   PyPI:            with IALP_RAY=1 (CI sets it), ray[default] into .venv-ray/
+#                    (scripts/setup-ray.sh; ~400 MB);
+#                    with IALP_TORCH=1 (CI sets it), torch==2.11.0 into
 #                    .venv-torch/ for the `torch` feature and the libtorch
 #                    build of the addon (scripts/setup-torch.sh; ~4.5 GB, once)
 set -euo pipefail
@@ -16,7 +18,9 @@ say() { printf '\n== %s\n' "$*" >&2; }
 debs=(rustc-web cargo-web rust-web-src lld-16 binaryen chromium chromium-driver)
 torch=${IALP_TORCH:-0}
 [[ -d .venv-torch ]] && torch=1
-if [[ $torch == 1 ]]; then debs+=(python3-venv python3-pip); fi
+ray=${IALP_RAY:-0}
+[[ -d .venv-ray ]] && ray=1
+if [[ $torch == 1 || $ray == 1 ]]; then debs+=(python3-venv python3-pip); fi
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -48,6 +52,12 @@ npm ci --no-audit --no-fund --loglevel=error
 if [[ $torch == 1 ]]; then
   say "installing torch for the libtorch backend (scripts/setup-torch.sh)"
   bash scripts/setup-torch.sh
+fi
+
+# with IALP_RAY=1 (CI sets it): Ray for `ialp run --ray` and its test
+if [[ $ray == 1 ]]; then
+  say "installing Ray (scripts/setup-ray.sh)"
+  bash scripts/setup-ray.sh
 fi
 
 say "building (native addon, WebAssembly, TypeScript)"

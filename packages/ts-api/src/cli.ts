@@ -3,12 +3,16 @@
 
 import { parseArgs } from 'node:util';
 import { copyFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
 import { IalpError, type A2cOptions } from './options.js';
 import { Policy } from './policy.js';
+import { writeFileAtomic } from './paths.js';
 import { ProgressBar } from './progress.js';
+import { runShardsOnRay } from './ray.js';
 import { runOnline, type RunPhase } from './train-command.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
@@ -22,7 +26,8 @@ const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
 Usage:
   ialp run [--env NAME|all] [--config FILE] [--data DIR] [--seeds N] [--llm SPEC]
-           [--out DIR] [--quick] [--backend native|wasm|auto] [--json] [--shard I/N]
+           [--out DIR] [--quick] [--backend native|wasm|auto] [--json]
+           [--shard I/N | --ray ADDRESS [--shards N]]
            [--compute ndarray|torch] [--device auto|cpu|cuda]
       The main job, the paper's experiment (with no arguments: MovieLens
       latest-small and the default LLM, 5 seeds): distil preferences, fit
@@ -42,6 +47,9 @@ Usage:
       --shard I/N runs the I-th of N disjoint parts (environment x seed
       units, after the shared phases), by default from SLURM_ARRAY_TASK_ID /
       SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX / IALP_SHARDS.
+      --ray ADDRESS [--shards N] submits N shards (default 2) as jobs to a
+      Ray cluster's dashboard (http://host:8265), shows their progress,
+      retries a failed one once, and merges them into --out.
   ialp experiment ...
       The same as ialp run.
   ialp merge DIR... [--out DIR] [--json]
@@ -344,10 +352,12 @@ async function cmdExperiment(argv: string[]): Promise<void> {
       env: { type: 'string' }, data: { type: 'string' }, seeds: { type: 'string' }, llm: { type: 'string' },
       config: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, backend: { type: 'string' }, compute: { type: 'string' }, device: { type: 'string' },
-      shard: { type: 'string' },
+      shard: { type: 'string' }, ray: { type: 'string' }, shards: { type: 'string' },
     },
   });
-  const shard = shardOption(values.shard);
+  if (values.ray !== undefined && values.shard !== undefined) throw new UsageError('--ray submits every shard itself: drop --shard (give --shards N)');
+  if (values.shards !== undefined && values.ray === undefined) throw new UsageError('--shards N goes with --ray ADDRESS (for one shard, use --shard I/N)');
+  const shard = values.ray === undefined ? shardOption(values.shard) : undefined;
   const a2c = computeOption(values.compute, values.device);
   const backend = await loadBackend(backendFor(a2c?.compute, backendOption(values.backend)));
   const cfg: ExperimentConfig = values.config ? await readConfig(values.config) : {};
@@ -368,7 +378,34 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   if (seeds !== undefined) cfg.seeds = seeds;
   const envs = cfg.envs ?? ['movielens'];
   const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
+  if (values.ray !== undefined) {
+    const n = intOption('shards', values.shards ?? '2', 1) ?? 2;
+    const dirs = await rayShards(values.ray, n, cfg, out, backend.kind);
+    return void (await mergeShards(dirs, out, backend, values.json));
+  }
   await experimentToReport(cfg, out, { backend, shard, json: values.json });
+}
+
+/** Submits the experiment's N shards as Ray jobs (each runs this ialp, with
+ * the config written to OUT/ray/config.json, into OUT/shards/I); their
+ * folders once all have finished. The cluster's nodes must see this
+ * checkout and OUT at the same paths (one host, or a shared filesystem). */
+async function rayShards(address: string, n: number, cfg: ExperimentConfig, out: string, backend: BackendKind): Promise<string[]> {
+  const abs = resolve(out);
+  const cfgFile = join(abs, 'ray', 'config.json');
+  await mkdir(dirname(cfgFile), { recursive: true });
+  await writeFileAtomic(cfgFile, new TextEncoder().encode(JSON.stringify(cfg, null, 2)));
+  const cli = fileURLToPath(new URL('../bin/ialp.js', import.meta.url));
+  const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  const dirs = Array.from({ length: n }, (_, i) => join(abs, 'shards', String(i)));
+  const name = `ialp-${createHash('sha256').update(`${abs}\n${JSON.stringify(cfg)}\n${process.pid}\n${Date.now()}`).digest('hex').slice(0, 12)}`;
+  process.stderr.write(`ray: submitting ${n} shards to ${address} (jobs ${name}-shard-I-try-K)\n`);
+  await runShardsOnRay({
+    address, shards: n, name,
+    entrypoint: (i) => `cd ${q(process.cwd())} && ${q(process.execPath)} ${q(cli)} run --config ${q(cfgFile)} --backend ${backend} --shard ${i}/${n} --out ${q(dirs[i]!)}`,
+    onStatus: (i, status, attempt, line) => process.stderr.write(`ray: shard ${i}/${n} ${status.toLowerCase()}${attempt > 1 ? ` (try ${attempt})` : ''}${line ? `: ${line.slice(0, 100)}` : ''}\n`),
+  });
+  return dirs;
 }
 
 /** `--shard I/N`, else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, else a
@@ -476,7 +513,11 @@ async function cmdMerge(argv: string[]): Promise<void> {
     options: { out: { type: 'string' }, json: { type: 'boolean', default: false }, backend: { type: 'string' } },
   });
   if (positionals.length === 0) throw new UsageError('merge: expected the shards\' folders, DIR...');
-  const out = values.out ?? join('runs', 'merged');
+  await mergeShards(positionals, values.out ?? join('runs', 'merged'), await loadBackend(backendOption(values.backend)), values.json);
+}
+
+/** The whole experiment's report in `out` from its shards' folders (see ialp merge). */
+async function mergeShards(positionals: string[], out: string, backend: Awaited<ReturnType<typeof loadBackend>>, json: boolean): Promise<void> {
   const metas: { config: ExperimentConfig; shard?: Shard; version?: string }[] = [];
   for (const dir of positionals) {
     const f = join(dir, 'results.json');
@@ -505,8 +546,7 @@ async function cmdMerge(argv: string[]): Promise<void> {
   if (missing.length) throw new IalpError(`merge: shards ${missing.map((i) => `${i}/${count}`).join(', ')} missing (given ${positionals.join(', ')})`);
   // the phase cache is content-addressed: the union of the shards' caches is the whole experiment's
   for (const dir of positionals) await copyTreeNew(join(dir, 'cache'), join(out, 'cache'));
-  const backend = await loadBackend(backendOption(values.backend));
-  await experimentToReport(first.config, out, { backend, cacheOnly: true, json: values.json });
+  await experimentToReport(first.config, out, { backend, cacheOnly: true, json });
 }
 
 /** Copies the files under `from` to `to` that are not there yet (each by a temporary file and a rename). */
