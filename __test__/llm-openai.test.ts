@@ -149,3 +149,9 @@ test('distill over an OpenAI-compatible server, resolved from a URL spec', async
   t.like(results[1], { status: 'failed', reason: 'not-json', attempts: 2 });
   await t.throwsAsync(resolveLlm(srv.baseUrl), { message: /name the model, as http:\/\/127\.0\.0\.1:\d+\/v1#model-name or with IALP_LLM_MODEL/ });
 });
+
+test('the concurrency asked of resolveLlm holds for an OpenAI-compatible server too', async (t) => {
+  t.is((await resolveLlm('http://127.0.0.1:9/v1#m', { concurrency: 16 })).concurrency, 16);
+  t.is((await resolveLlm('http://127.0.0.1:9/v1#m', { concurrency: 16, openai: { concurrency: 2 } })).concurrency, 2, 'its own setting wins');
+  t.is((await resolveLlm('http://127.0.0.1:9/v1#m')).concurrency, 4);
+});

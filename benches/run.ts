@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { datasetsGroup } from './groups/datasets.js';
 import { envGroup } from './groups/env.js';
 import { llmGroup } from './groups/llm.js';
+import { llmServeGroup } from './groups/llm-serve.js';
 import { mainGroup } from './groups/main.js';
 import { acGroup, buffersGroup } from './groups/rust.js';
 import { serveGroup } from './serve.js';
@@ -18,7 +19,7 @@ import { groupTable, machine, targetsTable, write, type Report } from './lib/rep
 import { judgeTargets } from './lib/targets.js';
 
 /** Every group, in the order they run; one line per group. */
-const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, llmGroup, mainGroup, serveGroup];
+const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, llmGroup, llmServeGroup, mainGroup, serveGroup];
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   full: { warmup: 2, reps: 10, repMs: 150 },

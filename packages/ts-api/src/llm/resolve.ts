@@ -31,7 +31,8 @@ export async function resolveLlm(spec: string | undefined, opts: ResolveLlmOptio
     if (!model) {
       throw new IalpError(`--llm ${baseUrl}: name the model, as ${baseUrl}#model-name or with IALP_LLM_MODEL=model-name`);
     }
-    return new OpenAiCompatible({ ...openai, baseUrl, model });
+    // the in-flight limit asked of the LLM holds for a server too (its own setting wins)
+    return new OpenAiCompatible({ ...(local.concurrency !== undefined ? { concurrency: local.concurrency } : {}), ...openai, baseUrl, model });
   }
   const info = await stat(spec).catch(() => undefined);
   if (info?.isFile() && /\.gguf$/i.test(spec)) return LocalGguf.load(spec, local);
