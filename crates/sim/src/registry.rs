@@ -235,6 +235,7 @@ impl AnyWorld {
     /// `user`'s latest `history` interactions (oldest first, rewards on the 0-1
     /// scale): from the logs, or from the random logging policy of `synthetic`.
     pub fn latest_history(&self, user: u32, history: usize) -> Result<(Vec<u32>, Vec<f32>)> {
+        crate::limits::check_int("history", history, 0, crate::limits::MAX_HISTORY)?;
         if user as usize >= self.world().n_users() {
             return Err(Error::invalid(
                 "user",
