@@ -120,10 +120,13 @@ export function checkNumber(what: string, value: unknown, min: number, max: numb
   return value;
 }
 
+/** H: the longest history anything accepts (the core's `ialp_sim::limits::MAX_HISTORY`). */
+export const MAX_HISTORY = 4096;
+
 /** The JSON environment spec the Rust core reads. */
 export function envSpec(o: EnvOptions = {}): object {
   if (o.batchSize !== undefined) checkInt('batchSize', o.batchSize, 1, 1 << 24);
-  if (o.history !== undefined) checkInt('history', o.history, 1, 4096);
+  if (o.history !== undefined) checkInt('history', o.history, 1, MAX_HISTORY);
   if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 32 - 1);
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256);
   return {
