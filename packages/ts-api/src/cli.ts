@@ -16,6 +16,7 @@ import { distillPreferences, saveDistillation } from './preferences.js';
 import { runExperiment, type ExperimentConfig } from './experiment.js';
 import { resultTable, writeReport } from './report.js';
 import { DATASET_ENVS, World } from './world.js';
+import { ensureWritableDir } from './out-dir.js';
 
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
@@ -74,10 +75,12 @@ IALP_BACKEND=native|wasm|auto (or --backend) forces one.
 
 class UsageError extends Error {}
 
-function intOption(name: string, value: string | undefined, min: number): number | undefined {
+/** Integer options are plain decimal digits in [min, max]: "4294967296", "-1",
+ * "1.5", "0x10" or "1e3" are errors naming the option, never wrapped or rounded. */
+function intOption(name: string, value: string | undefined, min: number, max = 2 ** 32 - 1): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got "${value}"`);
+  const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name}: expected an integer in [${min}, ${max}], got "${value}"`);
   return n;
 }
 
@@ -258,6 +261,8 @@ async function cmdDistill(argv: string[]): Promise<void> {
   });
   const backend = await loadBackend(backendOption(values.backend));
   const name = envOption(backend.environments(), values.env);
+  const out = values.out ?? join('runs', 'distill', name);
+  await ensureWritableDir(out, `--out ${out}`);
   status(`loading ${name}...`, values.json);
   const world = await World.load({ name, data: values.data }, backend.kind);
   const bar = new ProgressBar('distill');
@@ -277,7 +282,7 @@ async function cmdDistill(argv: string[]): Promise<void> {
   });
   bar.done();
   clearStatus();
-  const saved = await saveDistillation(values.out ?? join('runs', 'distill', name), result);
+  const saved = await saveDistillation(out, result);
   const r = result.report;
   if (values.json) return void console.log(JSON.stringify({ ...r, files: saved }, null, 2));
   console.log(`ialp distill: env ${r.env}, LLM ${r.llm}`);
@@ -345,6 +350,8 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   if (seeds !== undefined) cfg.seeds = seeds;
   const envs = cfg.envs ?? ['movielens'];
   const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}`);
+  // before any work: a folder that cannot be written says why (read-only, permission)
+  await ensureWritableDir(out, `--out ${out}`);
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   let last = '';

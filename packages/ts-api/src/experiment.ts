@@ -7,13 +7,14 @@
 // the run folder, so an interrupted run resumes where it stopped.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { backendFor, type BackendKind } from './backend.js';
 import { summarize, type Episode } from './metrics.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
+import { PhaseCache } from './phase-cache.js';
 import { Policy } from './policy.js';
 import { distillPreferences, loggedFeedback, parseOracle, rewardModelQuality } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
@@ -125,30 +126,6 @@ const ADAPTIVE_REVISION = 2;
 type Run = { episodes: Episode[]; trace?: AdaptiveTrace[] };
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
-/** Phase results keyed by their inputs and the core's version (a new
- * version recomputes; during development, delete the run folder after
- * changing an algorithm). */
-class PhaseCache {
-  constructor(private readonly dir: string, private readonly version: string) {}
-  private file(name: string, key: unknown): string {
-    const hash = sha256(JSON.stringify({ key, version: this.version })).slice(0, 16);
-    return join(this.dir, `${name}-${hash}`);
-  }
-  async bytes(name: string, key: unknown, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
-    const f = this.file(name, key);
-    const hit = await readFile(f).catch(() => undefined);
-    if (hit) return new Uint8Array(hit);
-    const v = await make();
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(f, v);
-    return v;
-  }
-  async json<T>(name: string, key: unknown, make: () => Promise<T>): Promise<T> {
-    const text = await this.bytes(`${name}.json`, key, async () => new TextEncoder().encode(JSON.stringify(await make())));
-    return JSON.parse(new TextDecoder().decode(text)) as T;
-  }
-}
-
 function summaries(method: Method, runs: Run[], early: number): MethodResult {
   const window = Math.max(1, Math.floor(early / 2));
   const mean = (eps: Episode[]) => summarize(eps).meanReturn;
@@ -228,7 +205,7 @@ export async function runExperiment(
       rewardModelQuality(world, model, { users: DEFAULTS.evalUsers, statesPerUser: DEFAULTS.evalStatesPerUser, candidates: k, seed: 1 });
 
     phase(name, 'reward-models', 'fitting a reward model to logged feedback');
-    const logsRm = await cache.bytes('reward-model-logs', { fp }, () => logsRewardModel(world));
+    const logsRm = await cache.bytes('reward-model-logs', { fp }, () => logsRewardModel(world), (b) => world.backend.loadRewardModel(b));
     const logsQ = await cache.json('reward-model-logs-quality', { fp }, async () => quality(logsRm, 10));
 
     // what uses no preference source is computed once per environment and seed
@@ -243,7 +220,7 @@ export async function runExperiment(
     };
     const ialpCfg = (seed: number) => ({ steps: ptSteps, episodes: ptEpisodes, users: ptUsers, seed, a2c: { ...compute } });
     const pretrained = async (what: string, key: unknown, make: () => Promise<Policy>) =>
-      Policy.fromBytes(await cache.bytes(what, key, async () => (await make()).toBytes()), world.backend.kind);
+      Policy.fromBytes(await cache.bytes(what, key, async () => (await make()).toBytes(), (b) => world.backend.loadPolicy(b)), world.backend.kind);
     const savePolicy = async (file: string, p: Policy) => {
       await mkdir(join(out, 'policies'), { recursive: true });
       await writeFileAtomic(join(out, 'policies', file), p.toBytes());
