@@ -2,7 +2,7 @@
 // The `ialp` command line.
 
 import { parseArgs } from 'node:util';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
@@ -17,6 +17,8 @@ import { runExperiment, type ExperimentConfig } from './experiment.js';
 import { resultTable, writeReport } from './report.js';
 import { DATASET_ENVS, World } from './world.js';
 import { ensureWritableDir } from './out-dir.js';
+import { parseExperimentConfig } from './config-schema.js';
+import { readFileBounded } from './read.js';
 
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
@@ -294,30 +296,17 @@ async function cmdDistill(argv: string[]): Promise<void> {
   console.log(`\nreport: ${saved.report}${saved.rewardModel ? `\nreward model: ${saved.rewardModel}` : ''}`);
 }
 
-const CONFIG_KEYS: Record<string, string[] | null> = {
-  envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null, compute: null, device: null,
-  distill: ['users', 'candidates', 'statesPerUser'], pretrain: ['episodes', 'users', 'epochs', 'transitionsPerEpoch', 'entropyCoef'], online: ['episodes', 'batchSize'],
-  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'floor', 'proposals'],
-};
-
-/** Reads an experiment config file, naming the file and field of any mistake. */
+/** Reads an experiment config file, naming the file, the key and the expected type of any mistake. */
 async function readConfig(file: string): Promise<ExperimentConfig> {
   let cfg: unknown;
   try {
-    cfg = JSON.parse(await readFile(file, 'utf8'));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(await readFileBounded(file, 'config file', 16 << 20));
+    cfg = JSON.parse(text);
   } catch (e) {
+    if (e instanceof IalpError) throw e;
     throw new IalpError(`${file}: ${(e as Error).message}`);
   }
-  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new IalpError(`${file}: expected a JSON object`);
-  for (const [k, v] of Object.entries(cfg)) {
-    if (!(k in CONFIG_KEYS)) throw new IalpError(`${file}: unknown field "${k}" (expected one of ${Object.keys(CONFIG_KEYS).join(', ')})`);
-    const sub = CONFIG_KEYS[k];
-    if (sub) {
-      if (typeof v !== 'object' || v === null) throw new IalpError(`${file}: field "${k}" must be an object with ${sub.join(', ')}`);
-      for (const kk of Object.keys(v)) if (!sub.includes(kk)) throw new IalpError(`${file}: unknown field "${k}.${kk}" (expected ${sub.join(', ')})`);
-    }
-  }
-  return cfg as ExperimentConfig;
+  return parseExperimentConfig(cfg, file);
 }
 
 async function cmdExperiment(argv: string[]): Promise<void> {

@@ -15,6 +15,7 @@ import { summarize, type Episode } from './metrics.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { PhaseCache } from './phase-cache.js';
+import { parseExperimentConfig } from './config-schema.js';
 import { Policy } from './policy.js';
 import { distillPreferences, loggedFeedback, parseOracle, rewardModelQuality } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
@@ -169,6 +170,7 @@ export async function runExperiment(
     timings?: Record<string, number>;
   } = {},
 ): Promise<EnvResult[]> {
+  parseExperimentConfig(config, 'experiment config'); // every key's type, before any work
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
   const episodes = checkInt('online.episodes', config.online?.episodes ?? DEFAULTS.online.episodes, 10);
   const batchSize = checkInt('online.batchSize', config.online?.batchSize ?? DEFAULTS.online.batchSize, 1);
