@@ -358,6 +358,9 @@ pub struct WorldInfo {
     pub held_out_users: usize,
     /// Logged transitions of the training users (see `AnyWorld::logged`).
     pub logged_transitions: usize,
+    /// Rows of the data files that repeated another row exactly and were
+    /// dropped (the first of each kept); 0 for synthetic.
+    pub duplicate_rows: usize,
 }
 
 impl AnyWorld {
@@ -396,6 +399,7 @@ impl AnyWorld {
                 train_users: 0,
                 held_out_users: 0,
                 logged_transitions: 0,
+                duplicate_rows: 0,
             },
             AnyWorld::Dataset(d) => WorldInfo {
                 env: self.env_name().into(),
@@ -419,6 +423,7 @@ impl AnyWorld {
                 train_users: 0,
                 held_out_users: 0,
                 logged_transitions: 0,
+                duplicate_rows: d.dataset.duplicate_rows,
             },
         };
         info.train_users = train.len();

@@ -31,6 +31,9 @@ export interface WorldInfo {
   heldOutUsers: number;
   /** Logged transitions of the training users, for offline pre-training. */
   loggedTransitions: number;
+  /** Rows of the data files that repeated another row exactly (same user, item,
+   * value and time): dropped, the first of each kept, and warned about at load. */
+  duplicateRows: number;
 }
 
 export interface PreferenceRequestConfig {
@@ -140,6 +143,10 @@ export class World {
     if (cacheFile && cacheRoot && model && !(cached && Buffer.compare(Buffer.from(model), cached) === 0)) {
       await mkdir(cacheRoot, { recursive: true });
       await writeFileAtomic(cacheFile, model);
+    }
+    const dups = (raw.info as WorldInfo).duplicateRows;
+    if (dups > 0) {
+      process.emitWarning(`${dir}: ${dups} duplicated rows (the same user, item, value and time as an earlier row) were dropped, the first of each kept`, { code: 'IALP_DUPLICATE_ROWS' });
     }
     return new World(b, raw, spec, dir);
   }
