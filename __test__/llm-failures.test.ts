@@ -1,6 +1,7 @@
 // A preference source that answers nothing is an error naming the first
 // underlying cause (issue 18): `ialp distill` against an unreachable server
-// exited 0 with a table of NaN.
+// exited 0 with a table of NaN. (ialp run already stops with "the LLM gave no
+// valid answer": __test__/experiment.test.ts.)
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -18,19 +19,20 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-test('the library: every prompt failing rejects with the first cause; some failing still reports', async (t) => {
+test('the library: every prompt failing is a report naming the first cause, with no reward model', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ialp-llm-fail-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const world = await World.load({ name: 'synthetic' });
-  const opts = { world, users: 3, candidates: 3, cachePath: join(dir, 'p.sqlite'), evalUsers: 10, rewardModel: false as const };
+  const opts = { world, users: 3, candidates: 3, cachePath: join(dir, 'p.sqlite'), evalUsers: 10 };
   const down = new llm.ScriptedBackend(() => new Error('connect ECONNREFUSED 127.0.0.1:1'), { id: 'down' });
-  await t.throwsAsync(distillPreferences({ ...opts, llm: down }), {
-    message: /^preference source down: all 3 prompts failed \(backend-error 3\); the first: backend-error: connect ECONNREFUSED 127\.0\.0\.1:1/,
-  });
+  const r = await distillPreferences({ ...opts, llm: down });
+  t.is(r.report.answered, 0);
+  t.is(r.rewardModel, null, 'no reward model from no answer');
+  t.regex(r.report.failureExample!, /^backend-error: connect ECONNREFUSED 127\.0\.0\.1:1/);
   // one prompt answered: a report, with its failures counted
   const some = new llm.ScriptedBackend((_p, _o, call) => (call === 0 ? '{"choices": ["A"]}' : new Error('flaky')), { id: 'flaky', concurrency: 1 });
-  const r = await distillPreferences({ ...opts, llm: some, cachePath: join(dir, 'q.sqlite') });
-  t.true(r.report.answered >= 1 && r.report.failures >= 1, JSON.stringify(r.report));
+  const s = await distillPreferences({ ...opts, llm: some, cachePath: join(dir, 'q.sqlite'), rewardModel: false });
+  t.true(s.report.answered >= 1 && s.report.failures >= 1, JSON.stringify(s.report));
 });
 
 test('ialp distill against an unreachable server exits non-zero naming the connection error', async (t) => {

@@ -285,6 +285,13 @@ async function cmdDistill(argv: string[]): Promise<void> {
   });
   bar.done();
   clearStatus();
+  const r0 = result.report;
+  // nothing answered is a failure, never a table of NaN: say the first underlying cause
+  // (an unreachable server, a missing model, a timeout); no report is written over a good one
+  if (r0.requests > 0 && r0.answered === 0) {
+    const reasons = Object.entries(r0.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ');
+    throw new IalpError(`preference source ${r0.llm}: all ${r0.requests} prompts failed (${reasons}); the first: ${r0.failureExample ?? 'no detail'}`);
+  }
   const saved = await saveDistillation(out, result);
   const r = result.report;
   if (values.json) return void console.log(JSON.stringify({ ...r, files: saved }, null, 2));

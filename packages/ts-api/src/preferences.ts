@@ -200,11 +200,6 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   const failureReasons: Record<string, number> = {};
   const firstFailure = results.find((r) => r.status !== 'ok');
   for (const r of results) if (r.status !== 'ok') failureReasons[r.reason ?? 'unknown'] = (failureReasons[r.reason ?? 'unknown'] ?? 0) + 1;
-  // nothing answered is an error, never a report of NaN: it names the first underlying cause
-  // (an unreachable server, a missing model, a timeout), as the caller's exit status says
-  if (results.length > 0 && firstFailure && results.every((r) => r.status !== 'ok')) {
-    throw new IalpError(`preference source ${backend.id}: all ${results.length} prompts failed (${Object.entries(failureReasons).map(([k, v]) => `${k} ${v}`).join(', ')}); the first: ${firstFailure.reason ?? 'unknown'}${firstFailure.detail ? `: ${firstFailure.detail}` : ''}`);
-  }
 
   const popularityOf = new Map<number, number>();
   requests.forEach((r) => r.candidates.forEach((c, i) => popularityOf.set(c, r.popularity[i]!)));
