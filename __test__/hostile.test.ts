@@ -7,11 +7,25 @@ import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBackend, Policy, readFileBounded, train, World } from '../packages/ts-api/src/index.js';
+import { Environment, loadBackend, Policy, readFileBounded, train, World } from '../packages/ts-api/src/index.js';
 import { forge, type PolicyHeader } from './forge.js';
 import { backends, runCli } from './helpers.js';
 
 const env = { name: 'synthetic', synthetic: { nUsers: 50, nItems: 30 } };
+
+/** A small reward model over `world`'s items. */
+async function rewardModel(world: World): Promise<Uint8Array> {
+  const n = 8;
+  const h = 2;
+  const fit = await world.backend.trainRewardModel(world.raw, {
+    history: h,
+    histItems: Uint32Array.from({ length: n * h }, (_, i) => i % 5),
+    histRewards: new Float32Array(n * h).fill(1),
+    items: Uint32Array.from({ length: n }, (_, i) => i),
+    labels: Float32Array.from({ length: n }, (_, i) => i % 2),
+  }, { epochs: 1 });
+  return fit.model;
+}
 let good: Uint8Array;
 let dir: string;
 
@@ -55,6 +69,12 @@ for (const backend of backends) {
     t.throws(() => world.latestHistory(2 ** 32, 3), { message: /^user: expected an integer in \[0, 9999\], got 4294967296/ });
     t.throws(() => world.latestHistory(1, 2 ** 32 - 1), { message: /^history: expected an integer in \[0, 4096\]/ });
     t.is(raw.latestHistory(0, 3).items.length, 3);
+    // 2^24 x 4096 overflows a 32-bit usize (wasm32): checked, not wrapped to 0
+    t.throws(() => world.backend.createEnv({ name: 'synthetic', batch: { batchSize: 2 ** 24, history: 4096 } }), {
+      message: 'batchSize x history: 16777216 x 4096 is more than the limit of 268435456',
+    });
+    const rm = world.backend.loadRewardModel(await rewardModel(world));
+    t.throws(() => rm.score(new Uint32Array(3), new Float32Array(3), new Uint32Array(2 ** 20 + 1)), { message: /^history length: expected 1048577 x H = \d+ per item, got 3/ });
     t.throws(() => world.preferenceRequests({ history: 2 ** 32 - 1 }), { message: /history: expected an integer in \[1, 4096\]/ });
     t.throws(() => world.preferenceRequests({ users: 1_000_000, statesPerUser: 4 }), { message: /users x statesPerUser/ });
   });
@@ -74,6 +94,15 @@ for (const backend of backends) {
     t.true(rewards.some((r) => r !== 0), 'a good step writes its rewards');
   });
 }
+
+test('the library names the argument and the kind of array it got, on both builds', async (t) => {
+  for (const backend of backends) {
+    const env = await Environment.create({ name: 'synthetic', batchSize: 2 }, backend);
+    t.throws(() => env.step(new Float64Array([1, NaN]) as unknown as Uint32Array), { message: 'actions: expected a Uint32Array, got Float64Array' }, backend);
+    t.throws(() => env.setUserPool([1, 2] as unknown as Uint32Array), { message: 'users: expected a Uint32Array, got Array' }, backend);
+    t.is(env.step(Uint32Array.of(3, 4)).rewards.length, 2);
+  }
+});
 
 test('the wasm build names the argument and the kind of array it got', async (t) => {
   const b = await loadBackend('wasm');

@@ -112,6 +112,17 @@ export function checkInt(what: string, value: unknown, min: number, max = Number
   return value;
 }
 
+/** Throws a named error unless `value` is an instance of `type` (a typed array
+ * of the right kind: a Float64Array of item ids is refused, never converted).
+ * The wasm build's own check says the same, in the same words. */
+export function checkTypedArray<T>(what: string, value: unknown, type: abstract new (...args: never[]) => T): T {
+  if (!(value instanceof type)) {
+    const got = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
+    throw new IalpError(`${what}: expected a ${type.name}, got ${got}`);
+  }
+  return value;
+}
+
 /** Throws a named error unless `value` is a finite number in [min, max]. */
 export function checkNumber(what: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {

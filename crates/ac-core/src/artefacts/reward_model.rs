@@ -264,10 +264,11 @@ impl RewardModel {
         items: &[u32],
     ) -> Result<Vec<f32>> {
         let h = self.encoder.history;
-        if hist_items.len() != items.len() * h {
+        // checked: on wasm32 a wrapped product could match a short history
+        if items.len().checked_mul(h) != Some(hist_items.len()) {
             return Err(Error::invalid(
                 "history length",
-                &format!("{} (H = {h} per item)", items.len() * h),
+                &format!("{} x H = {h} per item", items.len()),
                 hist_items.len(),
             ));
         }
