@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from 'ialp';
 import { startServer, type RunningServer } from '../examples/serve/server.mjs';
+import { forge } from './forge.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ialp-serve-'));
 const env = { name: 'synthetic', synthetic: { nUsers: 100, nItems: 40 } };
@@ -66,7 +67,7 @@ test.serial('invalid requests get 400 with a message naming the field', async (t
     [{ history: [5] }, /^history\[0\]: expected \{"item"/],
     [{ history: [{ item: 1, reward: 1 }, { item: 40, reward: 1 }] }, /^history\[1\]\.item: expected an integer in \[0, 39\], got 40/],
     [{ history: [{ item: 1.5, reward: 1 }] }, /^history\[0\]\.item: expected an integer/],
-    [{ history: [{ item: 1, reward: 'good' }] }, /^history\[0\]\.reward: expected a finite number, got "good"/],
+    [{ history: [{ item: 1, reward: 'good' }] }, /^history\[0\]\.reward: expected a finite number in \[-1000000, 1000000\], got "good"/],
     [{ history: [], k: 0 }, /^k: expected an integer in \[1, 40\], got 0/],
     [{ history: [], k: 41 }, /^k: expected an integer in \[1, 40\], got 41/],
     [{ history: [], excludeSeen: 'yes' }, /^excludeSeen: expected true or false/],
@@ -122,4 +123,54 @@ test.serial('swapping the policy under load drops no request', async (t) => {
   t.deepEqual([...statuses.keys()], [200], `statuses: ${JSON.stringify([...statuses])}`);
   t.true(total > 50, `${total} requests`);
   t.true(generations.size >= 3, `requests saw ${generations.size} policy generations`);
+});
+
+test.serial('hostile artefacts never stop the service: forged sizes, /dev/zero, another environment', async (t) => {
+  const before = server.policy;
+  const auth = { authorization: 'Bearer secret' };
+  // a valid checksum over a header whose network would need terabytes
+  const forged = forge(bytesB, (h) => (h.meta.net.hidden = 2 ** 40));
+  const r = await post('/admin/policy', forged, auth);
+  t.is(r.status, 400);
+  t.regex(((await r.json()) as { error: string }).error, /^policy artefact: policy file: net\.hidden: expected an integer/);
+  const forgedFile = join(dir, 'forged.ialp');
+  writeFileSync(forgedFile, forge(bytesB, (h) => Object.assign(h.meta.net, { hidden: 16384, depth: 64 })));
+  await t.throwsAsync(server.swap(forgedFile), { message: /parameters, but the file holds/ });
+  await t.throwsAsync(startServer({ policy: forgedFile, port: 0 }), { message: /forged\.ialp: policy file: .*parameters/ });
+  // SIGHUP's reload of an unbounded file fails at once
+  await t.throwsAsync(server.swap('/dev/zero'), { message: /a character device/ });
+  t.is(server.policy, before);
+  // a policy of another environment: its item ids mean other items
+  const other = await train({ env: { name: 'synthetic', synthetic: { nUsers: 100, nItems: 60 } }, episodes: 10, seed: 3 });
+  const clash = await post('/admin/policy', other.policy.toBytes(), auth);
+  t.is(clash.status, 409);
+  t.regex(((await clash.json()) as { error: string }).error, /trained on environment "synthetic" with 60 items, data fingerprint \S+, the service serves environment "synthetic" with 40 items, data fingerprint \S+; item ids would change meaning/);
+  t.is(server.policy, before);
+  const ok = await post('/recommend', { history: [{ item: 1, reward: 1 }], k: 2 });
+  t.is(ok.status, 200, 'the old policy still serves');
+  // said on purpose, it swaps; then back
+  const forced = await post('/admin/policy?replaceEnvironment=true', other.policy.toBytes(), auth);
+  t.is(forced.status, 200);
+  t.is(server.policy.nItems, 60);
+  await server.swap(fileA, { replaceEnvironment: true });
+  t.is(server.policy.nItems, 40);
+});
+
+test.serial('rewards too large for the core are 400, bodies over 1 MiB are 413', async (t) => {
+  for (const reward of [1e300, -1e300, 1e7]) {
+    const r = await post('/recommend', { history: [{ item: 1, reward }] });
+    t.is(r.status, 400, String(reward));
+    t.regex(((await r.json()) as { error: string }).error, /^history\[0\]\.reward: expected a finite number in \[-1000000, 1000000\]/);
+  }
+  const big = JSON.stringify({ history: [], pad: 'x'.repeat(2 << 20) });
+  const r = await post('/recommend', big);
+  t.is(r.status, 413);
+  t.regex(((await r.json()) as { error: string }).error, /larger than the limit of 1048576 bytes/);
+  // without a content-length (chunked), the same
+  const chunks = new ReadableStream({
+    start(c) { for (let i = 0; i < 40; i++) c.enqueue(new TextEncoder().encode('x'.repeat(64 << 10))); c.close(); },
+  });
+  const s = await fetch(server.url + '/recommend', { method: 'POST', body: chunks, duplex: 'half' } as RequestInit);
+  t.is(s.status, 413);
+  t.is((await post('/recommend', { history: [] })).status, 200, 'the service still answers');
 });

@@ -28,9 +28,14 @@ export interface PolicyInfo {
 export interface RunningServer {
   url: string;
   readonly policy: Policy;
-  swap(next?: string | Uint8Array): Promise<PolicyInfo>;
+  /** Rejects (the old policy keeps serving) on a bad artefact, or on a policy of
+   * another environment, data or item count unless `replaceEnvironment`. */
+  swap(next?: string | Uint8Array, options?: { replaceEnvironment?: boolean }): Promise<PolicyInfo>;
   close(): Promise<void>;
 }
 
 export function startServer(options: ServerOptions): Promise<RunningServer>;
+/** How `next` differs from `current` in what its item ids mean, or null. */
+export function environmentMismatch(current: Policy, next: Policy): string | null;
+export const MAX_REWARD: number;
 export function parseRecommendRequest(body: Uint8Array, nItems: number, defaultK: number): { history: HistoryEntry[]; k: number; excludeSeen: boolean };

@@ -27,15 +27,25 @@ class HttpError extends Error {
   }
 }
 
+/** Reads a body of at most `limit` bytes. A larger one is answered 413 at once
+ * (without buffering it): the rest is read and dropped, so that the client gets
+ * the answer instead of a reset connection, up to 64 MiB more, then the
+ * connection is closed. */
 function readBody(req, limit) {
   return new Promise((resolve, reject) => {
     const chunks = [];
     let size = 0;
+    if (Number(req.headers['content-length']) > limit) {
+      req.on('data', (c) => { size += c.length; if (size > limit + (64 << 20)) req.destroy(); });
+      reject(new HttpError(413, `body: ${req.headers['content-length']} bytes is larger than the limit of ${limit} bytes`));
+      return;
+    }
     req.on('data', (c) => {
       size += c.length;
+      if (size > limit + (64 << 20)) req.destroy();
       if (size > limit) {
-        reject(new HttpError(413, `body: larger than ${limit} bytes`));
-        req.destroy();
+        chunks.length = 0;
+        reject(new HttpError(413, `body: larger than the limit of ${limit} bytes`));
         return;
       }
       chunks.push(c);
@@ -47,9 +57,15 @@ function readBody(req, limit) {
 
 function send(res, status, body) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  // after a 413 the rest of the body is dropped: close rather than reuse the connection
+  const close = status === 413 ? { connection: 'close' } : {};
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...close });
   res.end(text);
 }
+
+/** Rewards a request may carry: finite and at most 1e6 in size (they are
+ * usually in [0, 1]; larger ones overflow the core's 32-bit floats). */
+export const MAX_REWARD = 1e6;
 
 /** Checks a /recommend body; throws HttpError(400) naming the field. */
 export function parseRecommendRequest(body, nItems, defaultK) {
@@ -64,13 +80,22 @@ export function parseRecommendRequest(body, nItems, defaultK) {
   const history = req.history.map((h, i) => {
     if (h === null || typeof h !== 'object') throw new HttpError(400, `history[${i}]: expected {"item": integer, "reward": number}, got ${JSON.stringify(h)}`);
     if (!Number.isInteger(h.item) || h.item < 0 || h.item >= nItems) throw new HttpError(400, `history[${i}].item: expected an integer in [0, ${nItems - 1}], got ${JSON.stringify(h.item)}`);
-    if (typeof h.reward !== 'number' || !Number.isFinite(h.reward)) throw new HttpError(400, `history[${i}].reward: expected a finite number, got ${JSON.stringify(h.reward)}`);
+    if (typeof h.reward !== 'number' || !Number.isFinite(h.reward) || Math.abs(h.reward) > MAX_REWARD) throw new HttpError(400, `history[${i}].reward: expected a finite number in [-${MAX_REWARD}, ${MAX_REWARD}], got ${JSON.stringify(h.reward)}`);
     return { item: h.item, reward: h.reward };
   });
   const k = req.k ?? defaultK;
   if (!Number.isInteger(k) || k < 1 || k > nItems) throw new HttpError(400, `k: expected an integer in [1, ${nItems}], got ${JSON.stringify(k)}`);
   if (req.excludeSeen !== undefined && typeof req.excludeSeen !== 'boolean') throw new HttpError(400, `excludeSeen: expected true or false, got ${JSON.stringify(req.excludeSeen)}`);
   return { history, k, excludeSeen: req.excludeSeen ?? true };
+}
+
+/** How `next` differs from `current` in what its item ids mean (environment,
+ * data fingerprint, number of items), or null when it does not. */
+export function environmentMismatch(current, next) {
+  const d = (p) => `environment "${p.meta.env ?? '?'}"${p.meta.source && p.meta.source !== p.meta.env ? ` (${p.meta.source})` : ''} with ${p.nItems} items${p.meta.fingerprint ? `, data fingerprint ${p.meta.fingerprint}` : ''}`;
+  const same = (current.meta.env ?? null) === (next.meta.env ?? null) && current.nItems === next.nItems &&
+    (current.meta.fingerprint ?? '') === (next.meta.fingerprint ?? '');
+  return same ? null : `the new policy was trained on ${d(next)}, the service serves ${d(current)}`;
 }
 
 /**
@@ -86,8 +111,14 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   let served = 0;
 
   // Loads and checks first, then swaps one reference (see the note at the top).
-  async function swap(next, source) {
+  // A policy of another environment or data (its item ids mean other items) is
+  // refused unless `replaceEnvironment` says that is intended.
+  async function swap(next, source, { replaceEnvironment = false } = {}) {
     const p = next instanceof Uint8Array ? await Policy.fromBytes(next, policy.backend.kind) : await Policy.load(next, policy.backend.kind);
+    const mismatch = environmentMismatch(policy, p);
+    if (mismatch && !replaceEnvironment) {
+      throw new HttpError(409, `policy artefact: ${mismatch}; item ids would change meaning, so the policy serving stays (POST /admin/policy?replaceEnvironment=true to swap anyway)`);
+    }
     generation += 1;
     policy = p;
     info = describe(p, source, generation);
@@ -116,9 +147,11 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
       if (req.headers.authorization !== `Bearer ${adminToken}`) throw new HttpError(401, 'authorization: expected "Bearer <admin token>"');
       const bytes = await readBody(req, MAX_POLICY);
       if (bytes.length === 0) throw new HttpError(400, 'body: expected the bytes of a policy artefact, got nothing');
+      const replaceEnvironment = new URL(req.url ?? '/', 'http://x').searchParams.get('replaceEnvironment') === 'true';
       try {
-        return send(res, 200, { status: 'swapped', policy: await swap(new Uint8Array(bytes), 'POST /admin/policy') });
+        return send(res, 200, { status: 'swapped', policy: await swap(new Uint8Array(bytes), 'POST /admin/policy', { replaceEnvironment }) });
       } catch (e) {
+        if (e instanceof HttpError) throw e;
         throw new HttpError(400, `policy artefact: ${e.message}`);
       }
     }
@@ -143,8 +176,9 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   return {
     url,
     get policy() { return policy; },
-    /** Reloads the artefact file given at start (what SIGHUP does), or loads another file or bytes. */
-    swap: (next = policyFile) => swap(next, next instanceof Uint8Array ? 'bytes' : next),
+    /** Reloads the artefact file given at start (what SIGHUP does), or loads another file or bytes;
+     * a policy of another environment needs `{replaceEnvironment: true}`. */
+    swap: (next = policyFile, options = {}) => swap(next, next instanceof Uint8Array ? 'bytes' : next, options),
     /** Stops accepting connections, lets running requests finish (up to 5 s), then closes. */
     close: () =>
       new Promise((resolve) => {

@@ -161,6 +161,8 @@ pub fn pretrain(
     progress: &mut dyn FnMut(usize, f32) -> bool,
 ) -> Result<Fitted> {
     let job: PretrainJob = from_value("pre-training config", job)?;
+    ialp_sim::limits::check_int("history", job.history, 1, ialp_sim::limits::MAX_HISTORY)
+        .map_err(|e| e.context("pre-training config"))?;
     let critic = critic.map(RewardModel::from_bytes).transpose()?;
     let (train, held_out) = world.user_split();
     let users = match job.users {
@@ -223,9 +225,8 @@ pub fn evaluate(
 ) -> Result<Vec<f64>> {
     let spec = EnvSpec::from_value(spec)?;
     let opts: EvalOptions = from_value("evaluation options", options)?;
-    if opts.episodes == 0 {
-        return Err(Error::invalid("episodes", "at least 1", 0));
-    }
+    ialp_sim::limits::check_int("episodes", opts.episodes, 1, ialp_sim::limits::MAX_EPISODES)
+        .map_err(|e| e.context("evaluation options"))?;
     let world = world_for(&spec, world)?;
     let need = |what: &str| Error::new(format!("evaluation: actor \"{what}\" needs its artefact"));
     let policy = match (opts.actor, artefact) {
@@ -406,6 +407,81 @@ mod tests {
         let info = inspect(&world, true).unwrap();
         assert_eq!(info["info"]["items"], 500);
         assert!(info["validation"].is_null());
+    }
+
+    /// Every size argument has a stated limit (`ialp_sim::limits`), checked
+    /// before anything is allocated: each of these would otherwise allocate
+    /// until the process is killed or aborts.
+    #[test]
+    fn size_arguments_have_stated_limits() {
+        let spec = json!({"name": "synthetic", "batch": {"batchSize": 8}});
+        let world = build_world(spec.clone(), &DataFiles::new(), None).unwrap();
+        let fails = |r: Result<()>, says: &str| {
+            let e = r.expect_err(says);
+            assert!(e.message().contains(says), "expected {says:?} in: {e}");
+        };
+        fails(
+            world.latest_history(1, u32::MAX as usize).map(drop),
+            "history: expected an integer in [0, 4096], got 4294967295",
+        );
+        fails(
+            preference_requests(&world, json!({"history": u32::MAX})).map(drop),
+            "history: expected an integer in [1, 4096]",
+        );
+        fails(
+            preference_requests(&world, json!({"users": 1_000_000, "statesPerUser": 2})).map(drop),
+            "users x statesPerUser",
+        );
+        fails(
+            preference_requests(&world, json!({"candidates": u64::MAX, "history": 2})).map(drop),
+            "candidates: expected an integer in [2, 1024]",
+        );
+        fails(
+            evaluate(spec.clone(), None, None, json!({"episodes": 1u64 << 40})).map(drop),
+            "evaluation options: episodes: expected an integer in [1, 10000000]",
+        );
+        let train_err = |cfg: Value, says: &str| {
+            fails(train(cfg, None, None, None, &mut |_| true).map(drop), says)
+        };
+        train_err(
+            json!({"episodes": 1u64 << 40}),
+            "episodes: expected an integer",
+        );
+        train_err(
+            json!({"a2c": {"net": {"hidden": 1u64 << 40}}}),
+            "net.hidden",
+        );
+        train_err(
+            json!({"a2c": {"net": {"hidden": 16384, "depth": 64}}}),
+            "parameters is more than the limit",
+        );
+        train_err(
+            json!({"a2c": {"nSteps": 65536}, "env": {"batch": {"batchSize": 65536}}}),
+            "a2c.nSteps x env.batch.batchSize",
+        );
+        fails(
+            pretrain(&world, json!({"history": 1u64 << 32}), None, &mut |_, _| {
+                true
+            })
+            .map(drop),
+            "pre-training config: history",
+        );
+        fails(
+            make_env(
+                json!({"name": "synthetic", "synthetic": {"nUsers": 1u64 << 31, "dim": 4096}}),
+                None,
+            )
+            .map(drop),
+            "synthetic.nUsers x dim",
+        );
+        fails(
+            make_env(
+                json!({"name": "synthetic", "quit": {"window": 1u64 << 40}}),
+                None,
+            )
+            .map(drop),
+            "quit.window",
+        );
     }
 
     #[test]

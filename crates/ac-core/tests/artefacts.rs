@@ -205,3 +205,60 @@ fn forged_headers_with_valid_checksums_are_errors() {
         );
     }
 }
+
+/// Network sizes in a header with a valid checksum (issue 18: the addon tried to
+/// allocate hundreds of GB and aborted): each is checked against the stated
+/// limits and against the values the payload holds before anything is built,
+/// so the load fails at once with an error that names the file kind.
+#[test]
+fn forged_network_sizes_fail_before_allocating() {
+    let huge = (1usize << 40).to_string();
+    for (what, magic, bytes, f) in formats().into_iter().take(2) {
+        let (header, floats) = artefact::read(what, magic, 1, &bytes).unwrap();
+        let header = String::from_utf8(header.to_vec()).unwrap();
+        let (hidden, depth, embed) = if what == "policy file" {
+            ("\"hidden\":6", "\"depth\":1", "\"embedDim\":3")
+        } else {
+            ("\"hidden\":64", "\"depth\":1", "\"embedDim\":16")
+        };
+        let forgeries = [
+            (hidden, format!("\"hidden\":{huge}"), "hidden"),
+            (hidden, "\"hidden\":16384".to_string(), "parameters"),
+            (depth, format!("\"depth\":{huge}"), "depth"),
+            (depth, "\"depth\":64".to_string(), "parameters"),
+            (embed, format!("\"embedDim\":{huge}"), "embedDim"),
+            (embed, "\"embedDim\":16384".to_string(), "parameters"),
+        ];
+        for (from, to, says) in &forgeries {
+            assert!(header.contains(from), "{what}: no {from} in {header}");
+            let forged =
+                artefact::write(magic, 1, header.replacen(from, to, 1).as_bytes(), &floats);
+            let t0 = std::time::Instant::now();
+            let e = load(what, f, &forged, to).expect_err(to);
+            assert!(e.starts_with(what) && e.contains(says), "{to}: {e}");
+            assert!(
+                t0.elapsed().as_secs_f64() < 1.0,
+                "{to}: took {:?}",
+                t0.elapsed()
+            );
+        }
+    }
+}
+
+/// A header length over the stated limit is refused before the header is read.
+#[test]
+fn header_and_file_sizes_have_stated_limits() {
+    for (what, _, bytes, f) in formats() {
+        let mut forged = bytes[..bytes.len() - 8].to_vec();
+        let too_long = (ialp_sim::limits::MAX_HEADER_BYTES + 1) as u32;
+        forged[12..16].copy_from_slice(&too_long.to_le_bytes());
+        let sum = artefact::fnv1a64(&forged);
+        forged.extend_from_slice(&sum.to_le_bytes());
+        let e = load(what, f, &forged, "a 16 MiB + 1 header length").unwrap_err();
+        assert!(
+            e.starts_with(what) && e.contains("limit of 16777216"),
+            "{e}"
+        );
+    }
+    assert_eq!(ialp_sim::limits::MAX_ARTEFACT_BYTES, 1 << 30);
+}

@@ -30,6 +30,13 @@ fn js_error(e: ialp_sim::Error) -> Error {
     Error::from_reason(e.message())
 }
 
+/// A JS number argument that must be an integer in `[0, max]`. Integer
+/// arguments arrive as `f64` so that 2^32, -1 or 1.5 are errors naming the
+/// argument, not silently taken modulo 2^32 (napi's `u32` conversion wraps).
+fn js_int(what: &str, value: f64, max: u32) -> Result<u32> {
+    ialp_sim::limits::js_int(what, value, max).map_err(js_error)
+}
+
 /// Runs core work off the JS thread, turning a panic into an error that says
 /// what failed.
 fn guarded<T>(what: &str, f: impl FnOnce() -> ialp_sim::Result<T>) -> Result<T> {

@@ -7,7 +7,7 @@ use ialp_ac_core::{RewardExamples, RewardModel as CoreRewardModel};
 /// rewards, an item and a label in [0, 1].
 #[napi(object)]
 pub struct RewardExamplesInput {
-    pub history: u32,
+    pub history: f64,
     pub hist_items: Uint32Array,
     pub hist_rewards: Float32Array,
     pub items: Uint32Array,
@@ -53,18 +53,23 @@ pub fn train_reward_model(
     world: &World,
     examples: RewardExamplesInput,
     config: Option<Value>,
-) -> AsyncTask<TrainRewardTask> {
-    AsyncTask::new(TrainRewardTask {
+) -> Result<AsyncTask<TrainRewardTask>> {
+    let history = js_int(
+        "examples.history",
+        examples.history,
+        ialp_sim::limits::MAX_HISTORY as u32,
+    )?;
+    Ok(AsyncTask::new(TrainRewardTask {
         world: world.inner.clone(),
         examples: RewardExamples {
-            history: examples.history as usize,
+            history: history as usize,
             hist_items: examples.hist_items.to_vec(),
             hist_rewards: examples.hist_rewards.to_vec(),
             items: examples.items.to_vec(),
             labels: examples.labels.to_vec(),
         },
         config,
-    })
+    }))
 }
 
 /// A fitted reward model r_phi(s, a).

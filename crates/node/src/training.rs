@@ -253,9 +253,10 @@ impl Policy {
         &self,
         items: &[u32],
         rewards: &[f32],
-        k: u32,
+        k: f64,
         exclude_seen: bool,
     ) -> Result<Recommendation> {
+        let k = js_int("k", k, u32::MAX)?;
         let recs = self
             .inner
             .recommend(items, rewards, k as usize, exclude_seen)

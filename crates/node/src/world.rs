@@ -83,7 +83,8 @@ impl World {
 
     /// The item in words, for prompts.
     #[napi(catch_unwind)]
-    pub fn item_text(&self, item: u32) -> Result<String> {
+    pub fn item_text(&self, item: f64) -> Result<String> {
+        let item = js_int("item", item, u32::MAX)?;
         api::item_text(&self.inner, item).map_err(js_error)
     }
 
@@ -110,7 +111,9 @@ impl World {
 
     /// `user`'s latest interactions (at most `history`, oldest first).
     #[napi(catch_unwind)]
-    pub fn latest_history(&self, user: u32, history: u32) -> Result<UserHistory> {
+    pub fn latest_history(&self, user: f64, history: f64) -> Result<UserHistory> {
+        let user = js_int("user", user, u32::MAX)?;
+        let history = js_int("history", history, ialp_sim::limits::MAX_HISTORY as u32)?;
         let (items, rewards) = self
             .inner
             .latest_history(user, history as usize)

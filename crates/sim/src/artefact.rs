@@ -1,9 +1,12 @@
 //! A framed binary file for model artefacts (user models, policies):
 //! 8 magic bytes | u32 format version | u32 header length L | L bytes of JSON
 //! header | little-endian f32 payload | u64 FNV-1a checksum of all before it.
-//! Readers check the magic, the version and the checksum before anything else.
+//! Readers check the size (at most [`MAX_ARTEFACT_BYTES`]), the magic, the
+//! version and the checksum before anything else; the sizes a header declares
+//! are then checked against the payload present by [`tensor_len`] and [`slice`].
 
 use crate::error::{Error, Result};
+pub use crate::limits::{MAX_ARTEFACT_BYTES, MAX_HEADER_BYTES};
 
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -38,6 +41,12 @@ pub fn read<'a>(
     bytes: &'a [u8],
 ) -> Result<(&'a [u8], Vec<f32>)> {
     let err = |m: String| Error::new(format!("{what}: {m}"));
+    if bytes.len() > MAX_ARTEFACT_BYTES {
+        return Err(err(format!(
+            "{} bytes is more than the limit of {MAX_ARTEFACT_BYTES} bytes for an artefact",
+            bytes.len()
+        )));
+    }
     if bytes.len() < 24 {
         return Err(err(format!(
             "{} bytes is too short to be a {what}",
@@ -69,6 +78,11 @@ pub fn read<'a>(
         ));
     }
     let hlen = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
+    if hlen > MAX_HEADER_BYTES {
+        return Err(err(format!(
+            "header length {hlen} is more than the limit of {MAX_HEADER_BYTES} bytes"
+        )));
+    }
     if hlen > body.len() - 16 {
         return Err(err(format!(
             "header length {hlen} runs past the end of the file"
@@ -135,11 +149,29 @@ mod tests {
         let e = read("test file", b"OTHERAR\0", 3, &bytes).unwrap_err();
         assert!(e.message().contains("magic"), "{e}");
         // a forged header length (with a valid checksum) is an error, not a panic
-        let mut forged = bytes[..bytes.len() - 8].to_vec();
-        forged[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
-        let sum = fnv1a64(&forged);
-        forged.extend_from_slice(&sum.to_le_bytes());
-        let e = read("test file", m, 3, &forged).unwrap_err();
+        let forge = |hlen: u32| {
+            let mut forged = bytes[..bytes.len() - 8].to_vec();
+            forged[12..16].copy_from_slice(&hlen.to_le_bytes());
+            let sum = fnv1a64(&forged);
+            forged.extend_from_slice(&sum.to_le_bytes());
+            read("test file", m, 3, &forged).unwrap_err()
+        };
+        let e = forge(1000);
         assert!(e.message().contains("runs past the end"), "{e}");
+        let e = forge(u32::MAX);
+        assert!(e.message().contains("more than the limit"), "{e}");
+    }
+
+    #[test]
+    fn files_over_the_stated_size_are_refused_before_reading() {
+        // zeroed pages: the allocator maps them lazily and the size check comes
+        // before any byte is read, so this costs no real memory
+        let big = vec![0u8; MAX_ARTEFACT_BYTES + 1];
+        let e = read("test file", b"TESTART\0", 1, &big).unwrap_err();
+        assert!(
+            e.message()
+                .contains("1073741825 bytes is more than the limit of 1073741824"),
+            "{e}"
+        );
     }
 }

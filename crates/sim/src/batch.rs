@@ -77,13 +77,13 @@ impl BatchConfig {
                 self.history,
             ));
         }
-        if self.batch_size * self.history > MAX_BATCH * 16 {
-            return Err(Error::invalid(
-                "batchSize x history",
-                &format!("at most {}", MAX_BATCH * 16),
-                self.batch_size * self.history,
-            ));
-        }
+        // checked: on wasm32 (a 32-bit usize) the plain product of the two
+        // bounds above overflows and would pass
+        crate::limits::checked_product(
+            "batchSize x history",
+            &[self.batch_size, self.history],
+            MAX_BATCH * 16,
+        )?;
         if self.warm_start > self.history {
             return Err(Error::invalid(
                 "warmStart",

@@ -9,6 +9,7 @@ pub mod data;
 pub mod dataset_world;
 pub mod error;
 mod lanes;
+pub mod limits;
 pub mod logged;
 pub mod mf;
 pub mod pool;

@@ -4,7 +4,7 @@
 
 use crate::artefact;
 use crate::data::Interaction;
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -42,8 +42,9 @@ impl Default for MfConfig {
 
 impl MfConfig {
     pub fn validate(&self) -> Result<()> {
-        check_min("userModel.dim", self.dim, 1)?;
-        check_min("userModel.epochs", self.epochs, 1)?;
+        use crate::limits::{check_int, MAX_EPOCHS, MAX_WIDTH};
+        check_int("userModel.dim", self.dim, 1, MAX_WIDTH)?;
+        check_int("userModel.epochs", self.epochs, 1, MAX_EPOCHS)?;
         check_range("userModel.lr", self.lr as f64, 1e-9, 10.0)?;
         check_range("userModel.reg", self.reg as f64, 0.0, 100.0)?;
         check_range("userModel.initStd", self.init_std as f64, 0.0, 10.0)?;
@@ -199,7 +200,7 @@ impl MfModel {
         let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
         let h: Header = serde_json::from_slice(header)
             .map_err(|e| Error::new(format!("{WHAT}: header is not valid JSON: {e}")))?;
-        h.config.validate()?;
+        h.config.validate().map_err(|e| e.context(WHAT))?;
         let (nu, ni, k) = (h.n_users, h.n_items, h.config.dim);
         let sizes = [
             nu,

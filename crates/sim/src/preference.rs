@@ -4,7 +4,7 @@
 //! for each candidate so the LLM's answers can be scored.
 
 use crate::batch::PAD_ITEM;
-use crate::error::{check_min, check_range, Error, Result};
+use crate::error::{check_range, Error, Result};
 use crate::registry::AnyWorld;
 use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
@@ -81,9 +81,16 @@ pub fn preference_requests(
     world: &AnyWorld,
     cfg: &RequestConfig,
 ) -> Result<Vec<PreferenceRequest>> {
-    check_min("candidates", cfg.candidates, 2)?;
-    check_min("history", cfg.history, 1)?;
-    check_min("statesPerUser", cfg.states_per_user, 1)?;
+    use crate::limits::{check_int, checked_product, MAX_CANDIDATES, MAX_HISTORY, MAX_REQUESTS};
+    check_int("candidates", cfg.candidates, 2, MAX_CANDIDATES)?;
+    check_int("history", cfg.history, 1, MAX_HISTORY)?;
+    check_int("statesPerUser", cfg.states_per_user, 1, MAX_REQUESTS)?;
+    check_int("users", cfg.users, 0, MAX_REQUESTS)?;
+    checked_product(
+        "users x statesPerUser",
+        &[cfg.users, cfg.states_per_user],
+        MAX_REQUESTS,
+    )?;
     for (what, v) in [
         ("mix.popular", cfg.mix.popular),
         ("mix.similar", cfg.mix.similar),

@@ -235,6 +235,7 @@ impl AnyWorld {
     /// `user`'s latest `history` interactions (oldest first, rewards on the 0-1
     /// scale): from the logs, or from the random logging policy of `synthetic`.
     pub fn latest_history(&self, user: u32, history: usize) -> Result<(Vec<u32>, Vec<f32>)> {
+        crate::limits::check_int("history", history, 0, crate::limits::MAX_HISTORY)?;
         if user as usize >= self.world().n_users() {
             return Err(Error::invalid(
                 "user",
@@ -357,6 +358,9 @@ pub struct WorldInfo {
     pub held_out_users: usize,
     /// Logged transitions of the training users (see `AnyWorld::logged`).
     pub logged_transitions: usize,
+    /// Rows of the data files that repeated another row exactly and were
+    /// dropped (the first of each kept); 0 for synthetic.
+    pub duplicate_rows: usize,
 }
 
 impl AnyWorld {
@@ -395,6 +399,7 @@ impl AnyWorld {
                 train_users: 0,
                 held_out_users: 0,
                 logged_transitions: 0,
+                duplicate_rows: 0,
             },
             AnyWorld::Dataset(d) => WorldInfo {
                 env: self.env_name().into(),
@@ -418,6 +423,7 @@ impl AnyWorld {
                 train_users: 0,
                 held_out_users: 0,
                 logged_transitions: 0,
+                duplicate_rows: d.dataset.duplicate_rows,
             },
         };
         info.train_users = train.len();

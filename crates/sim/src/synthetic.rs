@@ -74,6 +74,13 @@ impl SyntheticConfig {
                 self.n_items.saturating_mul(self.dim + self.n_categories),
             ));
         }
+        if self.n_users.saturating_mul(self.dim) > 1 << 31 {
+            return Err(crate::Error::invalid(
+                "synthetic.nUsers x dim",
+                "at most 2^31 values of user preferences",
+                self.n_users.saturating_mul(self.dim),
+            ));
+        }
         if self.n_users > u32::MAX as usize || self.n_items >= u32::MAX as usize {
             return Err(crate::Error::invalid(
                 "synthetic.nUsers/nItems",

@@ -423,3 +423,55 @@ fn a_million_ratings_load_quickly() {
     assert_eq!(d.n_users(), 6025);
     assert!(took.as_secs_f64() < 10.0, "took {took:?}");
 }
+
+/// A file with every row twice loads as the file once, the repeats counted
+/// (issue 18: it loaded without a word); a re-rating at another time is no repeat.
+#[test]
+fn duplicated_rows_are_counted_and_dropped() {
+    let base = fixture("movielens/latest");
+    let once = data::load("movielens", &base).unwrap();
+    assert_eq!(once.duplicate_rows, 0);
+    let mut twice = base.clone();
+    let ratings = String::from_utf8(base["ratings.csv"].clone()).unwrap();
+    let mut lines = ratings.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    let doubled = std::iter::once(header)
+        .chain(rows.iter().copied())
+        .chain(rows.iter().copied())
+        .collect::<Vec<_>>()
+        .join("\n");
+    twice.insert("ratings.csv".into(), doubled.into_bytes());
+    let d = data::load("movielens", &twice).unwrap();
+    assert_eq!(d.duplicate_rows, rows.len());
+    assert_eq!(d.interactions, once.interactions);
+    // the same user and item at another time is a second rating, kept
+    let mut again = base.clone();
+    again.insert(
+        "ratings.csv".into(),
+        format!("{ratings}\n10,1,2.0,5000\n").into_bytes(),
+    );
+    let d = data::load("movielens", &again).unwrap();
+    assert_eq!(d.duplicate_rows, 0);
+    assert_eq!(d.interactions.len(), once.interactions.len() + 1);
+}
+
+/// ml-100k's u.item is Latin-1; one line saved as Latin-1 in a file otherwise
+/// re-encoded to UTF-8 is an error naming both lines, not every title garbled.
+#[test]
+fn mixed_encodings_in_one_file_name_the_lines() {
+    let mut f = fixture("movielens/100k");
+    let item = f["u.item"].clone();
+    let text = String::from_utf8_lossy(&item).replace('\u{fffd}', "é");
+    let mut lines: Vec<Vec<u8>> = text.lines().map(|l| l.as_bytes().to_vec()).collect();
+    // line 1 in UTF-8 with an accent, the last line with a Latin-1 é (0xe9)
+    lines[0].extend_from_slice("é".as_bytes());
+    lines.last_mut().unwrap().push(0xe9);
+    f.insert("u.item".into(), lines.join(&b'\n'));
+    let e = err("movielens", &f);
+    assert!(
+        e.contains("u.item: mixed encodings: line 1 is UTF-8 but line")
+            && e.contains("is not (byte 0xe9"),
+        "{e}"
+    );
+}

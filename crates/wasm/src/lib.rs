@@ -27,6 +27,59 @@ fn js(e: ialp_sim::Error) -> JsError {
     JsError::new(e.message())
 }
 
+/// What a JS value is, for errors: `Float64Array`, `Array`, `number`, ...
+fn kind(v: &JsValue) -> String {
+    if v.is_null() {
+        return "null".into();
+    }
+    if v.is_object() {
+        if let Some(name) = js_sys::Reflect::get(v, &JsValue::from_str("constructor"))
+            .ok()
+            .and_then(|c| js_sys::Reflect::get(&c, &JsValue::from_str("name")).ok())
+            .and_then(|n| n.as_string())
+        {
+            return name;
+        }
+    }
+    v.js_typeof()
+        .as_string()
+        .unwrap_or_else(|| "a value".into())
+}
+
+/// A typed-array argument, checked as the N-API build checks it: another kind
+/// of array (a `Float64Array`, a plain `Array`) is an error naming the argument,
+/// never a silent conversion (that would turn NaN into item 0 and -1 into
+/// 4294967295).
+fn typed<T: JsCast>(what: &str, expected: &str, v: &JsValue) -> Result<T, JsError> {
+    v.clone()
+        .dyn_into::<T>()
+        .map_err(|_| JsError::new(&format!("{what}: expected a {expected}, got {}", kind(v))))
+}
+
+fn u32s(what: &str, v: &JsValue) -> Result<Vec<u32>, JsError> {
+    Ok(typed::<js_sys::Uint32Array>(what, "Uint32Array", v)?.to_vec())
+}
+
+fn f32s(what: &str, v: &JsValue) -> Result<Vec<f32>, JsError> {
+    Ok(typed::<js_sys::Float32Array>(what, "Float32Array", v)?.to_vec())
+}
+
+fn bytes(what: &str, v: &JsValue) -> Result<Vec<u8>, JsError> {
+    Ok(typed::<js_sys::Uint8Array>(what, "Uint8Array", v)?.to_vec())
+}
+
+/// An optional artefact argument (`null` / `undefined` is `None`), checked to be
+/// a `Uint8Array`: wasm-bindgen passes `Option<Uint8Array>` unchecked.
+fn opt_bytes(what: &str, v: Option<js_sys::Uint8Array>) -> Result<Option<Vec<u8>>, JsError> {
+    v.map(|v| bytes(what, v.as_ref())).transpose()
+}
+
+/// A JS number argument that must be an integer in `[0, max]` (as the N-API
+/// build checks it: 2^32, -1 or 1.5 are errors, not wrapped to 32 bits).
+fn js_int(what: &str, value: f64, max: u32) -> Result<u32, JsError> {
+    ialp_sim::limits::js_int(what, value, max).map_err(js)
+}
+
 /// A JS object (or undefined) as a [`Value`] for the core to parse.
 fn value(what: &str, v: JsValue) -> Result<Value, JsError> {
     if v.is_undefined() || v.is_null() {
@@ -129,16 +182,35 @@ impl Env {
     /// reward (`Float32Array`, B) and 1 where its episode ended (`Uint8Array`, B).
     pub fn step(
         &mut self,
-        actions: &[u32],
-        rewards: &mut [f32],
-        dones: &mut [u8],
+        actions: &js_sys::Uint32Array,
+        rewards: &js_sys::Float32Array,
+        dones: &js_sys::Uint8Array,
     ) -> Result<(), JsError> {
-        self.inner.step(actions, rewards, dones).map_err(js)
+        // the parameter types are the TypeScript declaration's; wasm-bindgen
+        // does not check them, so each is checked here
+        let actions = u32s("actions", actions.as_ref())?;
+        let rewards = typed::<js_sys::Float32Array>("rewards", "Float32Array", rewards.as_ref())?;
+        let dones = typed::<js_sys::Uint8Array>("dones", "Uint8Array", dones.as_ref())?;
+        let (mut r, mut d) = (rewards.to_vec(), dones.to_vec());
+        self.inner.step(&actions, &mut r, &mut d).map_err(js)?;
+        rewards.copy_from(&r);
+        dones.copy_from(&d);
+        Ok(())
     }
 
     /// Writes the B x H history items (`Uint32Array`) and their rewards (`Float32Array`).
-    pub fn observe(&self, items: &mut [u32], rewards: &mut [f32]) -> Result<(), JsError> {
-        self.inner.observe(items, rewards).map_err(js)
+    pub fn observe(
+        &self,
+        items: &js_sys::Uint32Array,
+        rewards: &js_sys::Float32Array,
+    ) -> Result<(), JsError> {
+        let items = typed::<js_sys::Uint32Array>("items", "Uint32Array", items.as_ref())?;
+        let rewards = typed::<js_sys::Float32Array>("rewards", "Float32Array", rewards.as_ref())?;
+        let (mut i, mut r) = (items.to_vec(), rewards.to_vec());
+        self.inner.observe(&mut i, &mut r).map_err(js)?;
+        items.copy_from(&i);
+        rewards.copy_from(&r);
+        Ok(())
     }
 
     /// Starts every slot on a fresh user.
@@ -148,8 +220,10 @@ impl Env {
 
     /// Restricts arriving users to these ids (empty = everyone) and resets.
     #[wasm_bindgen(js_name = setUserPool)]
-    pub fn set_user_pool(&mut self, users: &[u32]) -> Result<(), JsError> {
-        self.inner.set_user_pool(users.to_vec()).map_err(js)
+    pub fn set_user_pool(&mut self, users: &js_sys::Uint32Array) -> Result<(), JsError> {
+        self.inner
+            .set_user_pool(u32s("users", users.as_ref())?)
+            .map_err(js)
     }
 
     /// The user currently in each slot (`Uint32Array`, B).

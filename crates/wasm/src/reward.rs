@@ -24,6 +24,11 @@ pub fn train_reward_model(
     let history = field::<JsValue>(&examples, ex, "history")?
         .as_f64()
         .ok_or_else(|| JsError::new("examples.history: expected a number"))?;
+    let history = js_int(
+        "examples.history",
+        history,
+        ialp_sim::limits::MAX_HISTORY as u32,
+    )?;
     let examples = RewardExamples {
         history: history as usize,
         hist_items: field::<js_sys::Uint32Array>(&examples, ex, "histItems")?.to_vec(),
@@ -49,9 +54,10 @@ pub struct RewardModel {
 #[wasm_bindgen]
 impl RewardModel {
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8]) -> Result<RewardModel, JsError> {
+    pub fn from_bytes(bytes: &js_sys::Uint8Array) -> Result<RewardModel, JsError> {
         Ok(RewardModel {
-            inner: CoreRewardModel::from_bytes(bytes).map_err(js)?,
+            inner: CoreRewardModel::from_bytes(&super::bytes("bytes", bytes.as_ref())?)
+                .map_err(js)?,
         })
     }
 
@@ -63,12 +69,16 @@ impl RewardModel {
     /// r_phi in [0, 1] for each (state, item) row; states are `history` items each.
     pub fn score(
         &self,
-        hist_items: &[u32],
-        hist_rewards: &[f32],
-        items: &[u32],
+        hist_items: &js_sys::Uint32Array,
+        hist_rewards: &js_sys::Float32Array,
+        items: &js_sys::Uint32Array,
     ) -> Result<Vec<f32>, JsError> {
         self.inner
-            .score(hist_items, hist_rewards, items)
+            .score(
+                &u32s("histItems", hist_items.as_ref())?,
+                &f32s("histRewards", hist_rewards.as_ref())?,
+                &u32s("items", items.as_ref())?,
+            )
             .map_err(js)
     }
 }

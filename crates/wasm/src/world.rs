@@ -44,10 +44,11 @@ impl World {
     pub fn build(
         spec: JsValue,
         files: JsValue,
-        user_model: Option<Vec<u8>>,
+        user_model: Option<js_sys::Uint8Array>,
     ) -> Result<World, JsError> {
         let spec = value("environment spec", spec)?;
         let files = data_files(files)?;
+        let user_model = opt_bytes("userModel", user_model)?;
         Ok(World {
             inner: api::build_world(spec, &files, user_model.as_deref()).map_err(js)?,
         })
@@ -69,7 +70,8 @@ impl World {
 
     /// The item in words, for prompts.
     #[wasm_bindgen(js_name = itemText)]
-    pub fn item_text(&self, item: u32) -> Result<String, JsError> {
+    pub fn item_text(&self, item: f64) -> Result<String, JsError> {
+        let item = js_int("item", item, u32::MAX)?;
         api::item_text(&self.inner, item).map_err(js)
     }
 
@@ -97,7 +99,9 @@ impl World {
     /// `user`'s latest interactions (at most `history`, oldest first):
     /// `{items, rewards}` (`Uint32Array`, `Float32Array`).
     #[wasm_bindgen(js_name = latestHistory)]
-    pub fn latest_history(&self, user: u32, history: u32) -> Result<JsValue, JsError> {
+    pub fn latest_history(&self, user: f64, history: f64) -> Result<JsValue, JsError> {
+        let user = js_int("user", user, u32::MAX)?;
+        let history = js_int("history", history, ialp_sim::limits::MAX_HISTORY as u32)?;
         let (items, rewards) = self
             .inner
             .latest_history(user, history as usize)

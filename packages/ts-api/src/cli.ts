@@ -21,6 +21,9 @@ import { runExperiment, type ExperimentConfig, type Shard } from './experiment.j
 import { resultTable, writeReport } from './report.js';
 import { DATASET_ENVS, World } from './world.js';
 import { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
+import { ensureWritableDir } from './out-dir.js';
+import { parseExperimentConfig } from './config-schema.js';
+import { readFileBounded } from './read.js';
 
 const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 
@@ -96,10 +99,12 @@ IALP_BACKEND=native|wasm|auto (or --backend) forces one.
 
 class UsageError extends Error {}
 
-function intOption(name: string, value: string | undefined, min: number): number | undefined {
+/** Integer options are plain decimal digits in [min, max]: "4294967296", "-1",
+ * "1.5", "0x10" or "1e3" are errors naming the option, never wrapped or rounded. */
+function intOption(name: string, value: string | undefined, min: number, max = 2 ** 32 - 1): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got "${value}"`);
+  const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`--${name}: expected an integer in [${min}, ${max}], got "${value}"`);
   return n;
 }
 
@@ -249,6 +254,7 @@ async function cmdEnv(argv: string[]): Promise<void> {
   console.log(`${info.env}: ${info.source}, ${info.users} users x ${info.items} items, ${info.categories} categories`);
   if (info.source !== 'synthetic') {
     console.log(`  ${info.interactions} logged interactions (density ${info.density.toPrecision(3)})${info.testInteractions ? `, ${info.testInteractions} held-out test interactions` : ''}`);
+    if (info.duplicateRows) console.log(`  ${info.duplicateRows} duplicated rows dropped (exact repeats of an earlier row; the first of each kept)`);
   }
   console.log(`  users: ${info.trainUsers} for training, ${info.heldOutUsers} held out for online deployment; ${info.loggedTransitions} logged transitions of the training users${info.interactions ? '' : ' (from a random logging policy)'}`);
   const rewards = info.source === 'synthetic' ? 'latent-topic affinity plus noise, with interest drift'
@@ -287,6 +293,8 @@ async function cmdDistill(argv: string[]): Promise<void> {
   });
   const backend = await loadBackend(backendOption(values.backend));
   const name = envOption(backend.environments(), values.env);
+  const out = values.out ?? join('runs', 'distill', name);
+  await ensureWritableDir(out, `--out ${out}`);
   status(`loading ${name}...`, values.json);
   const world = await World.load({ name, data: values.data }, backend.kind);
   const bar = new ProgressBar('distill');
@@ -306,7 +314,14 @@ async function cmdDistill(argv: string[]): Promise<void> {
   });
   bar.done();
   clearStatus();
-  const saved = await saveDistillation(values.out ?? join('runs', 'distill', name), result);
+  const r0 = result.report;
+  // nothing answered is a failure, never a table of NaN: say the first underlying cause
+  // (an unreachable server, a missing model, a timeout); no report is written over a good one
+  if (r0.requests > 0 && r0.answered === 0) {
+    const reasons = Object.entries(r0.failureReasons).map(([k, v]) => `${k} ${v}`).join(', ');
+    throw new IalpError(`preference source ${r0.llm}: all ${r0.requests} prompts failed (${reasons}); the first: ${r0.failureExample ?? 'no detail'}`);
+  }
+  const saved = await saveDistillation(out, result);
   const r = result.report;
   if (values.json) return void console.log(JSON.stringify({ ...r, files: saved }, null, 2));
   console.log(`ialp distill: env ${r.env}, LLM ${r.llm}`);
@@ -318,30 +333,17 @@ async function cmdDistill(argv: string[]): Promise<void> {
   console.log(`\nreport: ${saved.report}${saved.rewardModel ? `\nreward model: ${saved.rewardModel}` : ''}`);
 }
 
-const CONFIG_KEYS: Record<string, string[] | null> = {
-  envs: null, data: null, seeds: null, llm: null, earlyEpisodes: null, compute: null, device: null,
-  distill: ['users', 'candidates', 'statesPerUser'], pretrain: ['episodes', 'users', 'epochs', 'transitionsPerEpoch', 'entropyCoef'], online: ['episodes', 'batchSize'],
-  adaptive: ['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'criticAgreement', 'floor', 'proposals'],
-};
-
-/** Reads an experiment config file, naming the file and field of any mistake. */
+/** Reads an experiment config file, naming the file, the key and the expected type of any mistake. */
 async function readConfig(file: string): Promise<ExperimentConfig> {
   let cfg: unknown;
   try {
-    cfg = JSON.parse(await readFile(file, 'utf8'));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(await readFileBounded(file, 'config file', 16 << 20));
+    cfg = JSON.parse(text);
   } catch (e) {
+    if (e instanceof IalpError) throw e;
     throw new IalpError(`${file}: ${(e as Error).message}`);
   }
-  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) throw new IalpError(`${file}: expected a JSON object`);
-  for (const [k, v] of Object.entries(cfg)) {
-    if (!(k in CONFIG_KEYS)) throw new IalpError(`${file}: unknown field "${k}" (expected one of ${Object.keys(CONFIG_KEYS).join(', ')})`);
-    const sub = CONFIG_KEYS[k];
-    if (sub) {
-      if (typeof v !== 'object' || v === null) throw new IalpError(`${file}: field "${k}" must be an object with ${sub.join(', ')}`);
-      for (const kk of Object.keys(v)) if (!sub.includes(kk)) throw new IalpError(`${file}: unknown field "${k}.${kk}" (expected ${sub.join(', ')})`);
-    }
-  }
-  return cfg as ExperimentConfig;
+  return parseExperimentConfig(cfg, file);
 }
 
 async function cmdExperiment(argv: string[]): Promise<void> {
@@ -437,6 +439,8 @@ function shardOption(flag: string | undefined): Shard | undefined {
 /** Runs (or, with cacheOnly, assembles from the cache) an experiment and writes and prints its report. */
 async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backend: Awaited<ReturnType<typeof loadBackend>>; shard?: Shard; cacheOnly?: boolean; json: boolean }): Promise<void> {
   const backend = o.backend;
+  // before any work: a folder that cannot be written says why (read-only, permission)
+  await ensureWritableDir(out, `--out ${out}`);
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   let last = '';

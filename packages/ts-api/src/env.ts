@@ -1,5 +1,5 @@
 import type { Backend, BackendKind, RawEnv } from './backend.js';
-import { envSpec } from './options.js';
+import { checkTypedArray, envSpec } from './options.js';
 import { episodesFromFlat, type Episode } from './metrics.js';
 import { World, type WorldOptions } from './world.js';
 
@@ -36,7 +36,7 @@ export class Environment {
 
   /** One item per user; returns this env's reward and done buffers (overwritten by the next step). */
   step(actions: Uint32Array): { rewards: Float32Array; dones: Uint8Array } {
-    this.raw.step(actions, this.rewards, this.dones);
+    this.raw.step(checkTypedArray('actions', actions, Uint32Array), this.rewards, this.dones);
     return { rewards: this.rewards, dones: this.dones };
   }
 
@@ -47,7 +47,7 @@ export class Environment {
   }
 
   reset(): void { this.raw.reset(); }
-  setUserPool(users: Uint32Array): void { this.raw.setUserPool(users); }
+  setUserPool(users: Uint32Array): void { this.raw.setUserPool(checkTypedArray('users', users, Uint32Array)); }
   itemCategories(): Uint32Array { return this.raw.itemCategories(); }
   itemFeatures(): Float32Array { return this.raw.itemFeatures(); }
   /** Episodes finished since the last call. */

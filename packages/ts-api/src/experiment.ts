@@ -7,7 +7,7 @@
 // the run folder, so an interrupted run resumes where it stopped.
 
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { backendFor, type BackendKind } from './backend.js';
@@ -15,6 +15,8 @@ import { inArrivalOrder, summarize, type Episode } from './metrics.js';
 import { updateRecord, type UpdateRecord } from './training-log.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
+import { PhaseCache } from './phase-cache.js';
+import { parseExperimentConfig } from './config-schema.js';
 import { Policy } from './policy.js';
 import { distillPreferences, loggedFeedback, parseOracle, rewardModelQuality } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
@@ -132,32 +134,6 @@ export interface Shard { index: number; count: number }
 type Run = { episodes: Episode[]; trace?: AdaptiveTrace[]; updates?: TrainProgress[] };
 const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
 
-/** Phase results keyed by their inputs and the core's version (a new
- * version recomputes; during development, delete the run folder after
- * changing an algorithm). */
-class PhaseCache {
-  /** With `readOnly`, a phase not in the cache is an error naming it (ialp merge). */
-  constructor(private readonly dir: string, private readonly version: string, private readonly readOnly = false) {}
-  private file(name: string, key: unknown): string {
-    const hash = sha256(JSON.stringify({ key, version: this.version })).slice(0, 16);
-    return join(this.dir, `${name}-${hash}`);
-  }
-  async bytes(name: string, key: unknown, make: () => Promise<Uint8Array>): Promise<Uint8Array> {
-    const f = this.file(name, key);
-    const hit = await readFile(f).catch(() => undefined);
-    if (hit) return new Uint8Array(hit);
-    if (this.readOnly) throw new IalpError(`phase ${name} is in no shard's cache (${f}): were all shards of this experiment run, with the same config and ialp version, to the end?`);
-    const v = await make();
-    await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(f, v);
-    return v;
-  }
-  async json<T>(name: string, key: unknown, make: () => Promise<T>): Promise<T> {
-    const text = await this.bytes(`${name}.json`, key, async () => new TextEncoder().encode(JSON.stringify(await make())));
-    return JSON.parse(new TextDecoder().decode(text)) as T;
-  }
-}
-
 function summaries(method: Method, runs: Run[], early: number): MethodResult {
   const window = Math.max(1, Math.floor(early / 2));
   const mean = (eps: Episode[]) => summarize(eps).meanReturn;
@@ -209,6 +185,7 @@ export async function runExperiment(
     cacheOnly?: boolean;
   } = {},
 ): Promise<EnvResult[]> {
+  parseExperimentConfig(config, 'experiment config'); // every key's type, before any work
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
   const episodes = checkInt('online.episodes', config.online?.episodes ?? DEFAULTS.online.episodes, 10);
   const batchSize = checkInt('online.batchSize', config.online?.batchSize ?? DEFAULTS.online.batchSize, 1);
@@ -248,14 +225,14 @@ export async function runExperiment(
     if (seedIdx.length === 0) continue;
     phase(name, 'world', 'loading');
     const world = await World.load({ name, data: config.data }, backendFor(config.compute, opts.backend));
-    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`, opts.cacheOnly);
+    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`, undefined, opts.cacheOnly);
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
     const quality = (model: Uint8Array, k: number) =>
       rewardModelQuality(world, model, { users: DEFAULTS.evalUsers, statesPerUser: DEFAULTS.evalStatesPerUser, candidates: k, seed: 1 });
 
     phase(name, 'reward-models', 'fitting a reward model to logged feedback');
-    const logsRm = await cache.bytes('reward-model-logs', { fp }, () => logsRewardModel(world));
+    const logsRm = await cache.bytes('reward-model-logs', { fp }, () => logsRewardModel(world), (b) => world.backend.loadRewardModel(b));
     const logsQ = await cache.json('reward-model-logs-quality', { fp }, async () => quality(logsRm, 10));
 
     // what uses no preference source is computed once per environment and seed
@@ -272,7 +249,7 @@ export async function runExperiment(
     };
     const ialpCfg = (seed: number) => ({ steps: ptSteps, episodes: ptEpisodes, users: ptUsers, seed, a2c: { ...compute } });
     const pretrained = async (what: string, key: unknown, make: () => Promise<Policy>) =>
-      Policy.fromBytes(await cache.bytes(what, key, async () => (await make()).toBytes()), world.backend.kind);
+      Policy.fromBytes(await cache.bytes(what, key, async () => (await make()).toBytes(), (b) => world.backend.loadPolicy(b)), world.backend.kind);
     const savePolicy = async (file: string, p: Policy) => {
       await mkdir(join(out, 'policies'), { recursive: true });
       await writeFileAtomic(join(out, 'policies', file), p.toBytes());

@@ -112,6 +112,17 @@ export function checkInt(what: string, value: unknown, min: number, max = Number
   return value;
 }
 
+/** Throws a named error unless `value` is an instance of `type` (a typed array
+ * of the right kind: a Float64Array of item ids is refused, never converted).
+ * The wasm build's own check says the same, in the same words. */
+export function checkTypedArray<T>(what: string, value: unknown, type: abstract new (...args: never[]) => T): T {
+  if (!(value instanceof type)) {
+    const got = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
+    throw new IalpError(`${what}: expected a ${type.name}, got ${got}`);
+  }
+  return value;
+}
+
 /** Throws a named error unless `value` is a finite number in [min, max]. */
 export function checkNumber(what: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
@@ -120,10 +131,13 @@ export function checkNumber(what: string, value: unknown, min: number, max: numb
   return value;
 }
 
+/** H: the longest history anything accepts (the core's `ialp_sim::limits::MAX_HISTORY`). */
+export const MAX_HISTORY = 4096;
+
 /** The JSON environment spec the Rust core reads. */
 export function envSpec(o: EnvOptions = {}): object {
   if (o.batchSize !== undefined) checkInt('batchSize', o.batchSize, 1, 1 << 24);
-  if (o.history !== undefined) checkInt('history', o.history, 1, 4096);
+  if (o.history !== undefined) checkInt('history', o.history, 1, MAX_HISTORY);
   if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 32 - 1);
   if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256);
   return {

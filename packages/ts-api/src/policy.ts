@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { loadBackend, type Backend, type BackendKind, type RawPolicy } from './backend.js';
-import { checkInt, IalpError } from './options.js';
+import { checkInt, checkNumber, IalpError } from './options.js';
 import { writeFileAtomic } from './paths.js';
+import { readFileBounded } from './read.js';
+
+/** The largest reward (in size) a history entry may carry. */
+export const MAX_REWARD = 1e6;
 
 export interface Recommendation {
   item: number;
@@ -29,12 +32,8 @@ export class Policy {
   }
 
   static async load(file: string, backend: BackendKind | 'auto' = 'auto'): Promise<Policy> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(file);
-    } catch (e) {
-      throw new IalpError(`policy file ${file}: ${(e as Error).message}`);
-    }
+    // a regular file of at most MAX_ARTEFACT_BYTES (1 GiB), checked before it is read
+    const bytes = await readFileBounded(file, 'policy file');
     try {
       return await Policy.fromBytes(bytes, backend);
     } catch (e) {
@@ -59,12 +58,15 @@ export class Policy {
     const rewards = new Float32Array(history.length);
     history.forEach((h, i) => {
       items[i] = checkInt(`history[${i}].item`, h.item, 0, this.nItems - 1);
-      if (typeof h.reward !== 'number' || !Number.isFinite(h.reward)) {
-        throw new IalpError(`history[${i}].reward: expected a finite number, got ${String(h.reward)}`);
-      }
-      rewards[i] = h.reward;
+      // finite and within 1e6: larger rewards overflow the core's 32-bit floats
+      rewards[i] = checkNumber(`history[${i}].reward`, h.reward, -MAX_REWARD, MAX_REWARD);
     });
-    const r = this.raw.recommend(items, rewards, k, options.excludeSeen ?? true);
+    let r;
+    try {
+      r = this.raw.recommend(items, rewards, k, options.excludeSeen ?? true);
+    } catch (e) {
+      throw new IalpError(`recommend: ${(e as Error).message}`);
+    }
     return Array.from(r.items, (item, i) => ({ item, score: r.scores[i]! }));
   }
 }

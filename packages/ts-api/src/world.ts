@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadBackend, type Backend, type BackendKind, type RawWorld } from './backend.js';
-import { envSpec, IalpError, type EnvOptions } from './options.js';
+import { checkInt, envSpec, IalpError, MAX_HISTORY, type EnvOptions } from './options.js';
 import { cacheDir, shippedDataDir, writeFileAtomic } from './paths.js';
+import { readFileBounded } from './read.js';
 
 /** Environments whose world is built from dataset files, and the copy shipped for each (if any). */
 export const DATASET_ENVS: Record<string, { shipped?: string; needs: string }> = {
@@ -30,6 +31,9 @@ export interface WorldInfo {
   heldOutUsers: number;
   /** Logged transitions of the training users, for offline pre-training. */
   loggedTransitions: number;
+  /** Rows of the data files that repeated another row exactly (same user, item,
+   * value and time): dropped, the first of each kept, and warned about at load. */
+  duplicateRows: number;
 }
 
 export interface PreferenceRequestConfig {
@@ -127,7 +131,7 @@ export class World {
     for (const [k, v] of [...files.entries()].sort(([a], [c]) => a.localeCompare(c))) hash.update(k).update(v);
     const cacheRoot = options.cache === false ? null : join(options.cache ?? cacheDir(), 'user-models');
     const cacheFile = cacheRoot ? join(cacheRoot, `${name}-${hash.digest('hex').slice(0, 24)}.ialpmf`) : null;
-    const cached = cacheFile ? await readFile(cacheFile).catch(() => undefined) : undefined;
+    const cached = cacheFile ? await readFileBounded(cacheFile, 'cached user model').catch(() => undefined) : undefined;
     let raw: RawWorld;
     try {
       raw = await b.buildWorld(spec, files, cached);
@@ -140,6 +144,10 @@ export class World {
       await mkdir(cacheRoot, { recursive: true });
       await writeFileAtomic(cacheFile, model);
     }
+    const dups = (raw.info as WorldInfo).duplicateRows;
+    if (dups > 0) {
+      process.emitWarning(`${dir}: ${dups} duplicated rows (the same user, item, value and time as an earlier row) were dropped, the first of each kept`, { code: 'IALP_DUPLICATE_ROWS' });
+    }
     return new World(b, raw, spec, dir);
   }
 
@@ -150,10 +158,12 @@ export class World {
     return this.raw.inspect(validate) as { info: WorldInfo; validation: Validation | null };
   }
 
-  itemText(item: number): string { return this.raw.itemText(item); }
+  itemText(item: number): string { return this.raw.itemText(checkInt('item', item, 0, this.info.items - 1)); }
 
   /** A user's latest interactions from the logs (oldest first, rewards 0-1). */
   latestHistory(user: number, history = 10): { item: number; reward: number }[] {
+    checkInt('user', user, 0, this.info.users - 1);
+    checkInt('history', history, 0, MAX_HISTORY);
     const h = this.raw.latestHistory(user, history);
     return Array.from(h.items, (item, i) => ({ item, reward: h.rewards[i]! }));
   }

@@ -7,7 +7,7 @@
 use crate::adam::AdamConfig;
 use crate::compute::{Compute, Device};
 use crate::net::{LossConfig, NetConfig};
-use ialp_sim::error::{check_min, check_range};
+use ialp_sim::error::check_range;
 use ialp_sim::{AnyWorld, EnvSpec, Error, Result, VecEnv};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +49,7 @@ impl Default for A2cConfig {
 
 impl A2cConfig {
     pub fn validate(&self) -> Result<()> {
-        check_min("a2c.nSteps", self.n_steps, 1)?;
+        ialp_sim::limits::check_int("a2c.nSteps", self.n_steps, 1, 1 << 16)?;
         check_range("a2c.gamma", self.gamma as f64, 0.0, 1.0)?;
         check_range("a2c.gaeLambda", self.gae_lambda as f64, 0.0, 1.0)?;
         check_range(
@@ -151,7 +151,14 @@ impl TrainConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        check_min("episodes", self.episodes, 1)?;
+        use ialp_sim::limits::{check_int, checked_product, MAX_EPISODES, MAX_TRANSITIONS};
+        check_int("episodes", self.episodes, 1, MAX_EPISODES)?;
+        // the rollout buffer holds nSteps x batchSize transitions
+        checked_product(
+            "a2c.nSteps x env.batch.batchSize",
+            &[self.a2c.n_steps, self.env.batch.batch_size],
+            MAX_TRANSITIONS,
+        )?;
         self.a2c.validate()
     }
 }

@@ -25,7 +25,7 @@ use crate::imagined::{Calibrated, ImaginedWorld, UserModel};
 use crate::net::{AcBackend, UpdateBatch};
 use crate::policy::{Policy, PolicyMeta};
 use crate::reward_model::RewardModel;
-use ialp_sim::error::{check_min, check_range};
+use ialp_sim::error::check_range;
 use ialp_sim::logged::LoggedData;
 use ialp_sim::{
     default_quit, AnyWorld, BatchConfig, BatchEnv, Error, QuitSpec, Result, Rng, VecEnv,
@@ -89,8 +89,15 @@ pub const MAX_EPISODES: usize = 10_000_000;
 impl IalpConfig {
     pub fn validate(&self) -> Result<()> {
         self.a2c.validate()?;
-        check_min("ialp.transitionsPerEpoch", self.transitions_per_epoch, 1)?;
-        check_min("ialp.batchSize", self.batch_size, 1)?;
+        use ialp_sim::limits::{check_int, MAX_BATCH, MAX_EPOCHS, MAX_TRANSITIONS};
+        check_int("ialp.epochs", self.epochs, 0, MAX_EPOCHS)?;
+        check_int(
+            "ialp.transitionsPerEpoch",
+            self.transitions_per_epoch,
+            1,
+            MAX_TRANSITIONS,
+        )?;
+        check_int("ialp.batchSize", self.batch_size, 1, MAX_BATCH)?;
         check_range(
             "ialp.episodes",
             self.episodes as f64,

@@ -240,6 +240,28 @@ impl Policy {
         }
         let encoder = StateEncoder::new(header.meta.history, header.meta.n_items, feats)
             .map_err(|e| e.context(WHAT))?;
+        // The network the header describes must be the one the payload holds,
+        // checked before it is built: a forged size would otherwise allocate
+        // whatever it says (and a failed allocation aborts the process).
+        let net = &header.meta.net;
+        net.validate().map_err(|e| e.context(WHAT))?;
+        let expected = net.param_count(encoder.out_dim(), encoder.feature_dim, encoder.n_items);
+        let declared = header
+            .tensors
+            .iter()
+            .try_fold(0usize, |n, e| n.checked_add(e.len))
+            .filter(|&n| n <= floats.len());
+        if declared.is_none() || expected != declared {
+            return Err(err(format!(
+                "its network (hidden {}, depth {}, embedDim {} over {} items) has {} parameters, but the file holds {}",
+                net.hidden,
+                net.depth,
+                net.embed_dim,
+                encoder.n_items,
+                expected.map_or("too many".to_string(), |n| n.to_string()),
+                declared.map_or(format!("more than its {} values", floats.len()), |n| n.to_string()),
+            )));
+        }
         let mut params = Params::default();
         for e in &header.tensors {
             params.push(Tensor {

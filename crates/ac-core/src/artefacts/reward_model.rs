@@ -8,7 +8,7 @@ use crate::encoder::StateEncoder;
 use crate::linalg::{matmul, matmul_tn};
 use crate::mlp::Mlp;
 use crate::params::{Params, Tensor};
-use ialp_sim::error::{check_min, check_range};
+use ialp_sim::error::check_range;
 use ialp_sim::{artefact, Error, Result, Rng, PAD_ITEM};
 use serde::{Deserialize, Serialize};
 
@@ -56,11 +56,12 @@ impl Default for RewardModelConfig {
 
 impl RewardModelConfig {
     pub fn validate(&self) -> Result<()> {
-        check_min("rewardModel.hidden", self.hidden, 1)?;
-        check_min("rewardModel.depth", self.depth, 1)?;
-        check_min("rewardModel.embedDim", self.embed_dim, 1)?;
-        check_min("rewardModel.epochs", self.epochs, 1)?;
-        check_min("rewardModel.batchSize", self.batch_size, 1)?;
+        use ialp_sim::limits::{check_int, MAX_BATCH, MAX_DEPTH, MAX_EPOCHS, MAX_WIDTH};
+        check_int("rewardModel.hidden", self.hidden, 1, MAX_WIDTH)?;
+        check_int("rewardModel.depth", self.depth, 1, MAX_DEPTH)?;
+        check_int("rewardModel.embedDim", self.embed_dim, 1, MAX_WIDTH)?;
+        check_int("rewardModel.epochs", self.epochs, 1, MAX_EPOCHS)?;
+        check_int("rewardModel.batchSize", self.batch_size, 1, MAX_BATCH)?;
         check_range("rewardModel.adam.lr", self.adam.lr as f64, 1e-9, 10.0)?;
         check_range(
             "rewardModel.validationFraction",
@@ -68,6 +69,22 @@ impl RewardModelConfig {
             0.0,
             0.9,
         )
+    }
+
+    /// Values in all tensors of a model over `encoder` (None on overflow);
+    /// call after [`validate`](Self::validate).
+    pub fn param_count(&self, encoder: &StateEncoder) -> Option<usize> {
+        let mut sizes = vec![encoder.out_dim()];
+        sizes.extend(std::iter::repeat_n(
+            self.hidden,
+            self.depth.min(ialp_sim::limits::MAX_DEPTH),
+        ));
+        sizes.push(self.embed_dim);
+        let (f, n, d) = (encoder.feature_dim, encoder.n_items, self.embed_dim);
+        crate::net::mlp_param_count(&sizes)?
+            .checked_add(f.checked_mul(d)?)?
+            .checked_add(n.checked_mul(d)?)?
+            .checked_add(n)
     }
 }
 
@@ -93,13 +110,19 @@ impl RewardExamples {
     pub fn check(&self, n_items: usize) -> Result<()> {
         let n = self.items.len();
         let h = self.history;
-        if self.labels.len() != n
-            || self.hist_items.len() != n * h
-            || self.hist_rewards.len() != n * h
-        {
+        ialp_sim::limits::check_int(
+            "reward examples history",
+            h,
+            1,
+            ialp_sim::limits::MAX_HISTORY,
+        )?;
+        // h is bounded, so n * h fits (a 32-bit usize included) for any n that fits in memory
+        let nh = n
+            .checked_mul(h)
+            .ok_or_else(|| Error::new("reward examples: too many examples"))?;
+        if self.labels.len() != n || self.hist_items.len() != nh || self.hist_rewards.len() != nh {
             return Err(Error::new(format!(
-                "reward examples: {n} items need {n} labels and {} history entries (H = {h}); got {} labels, {} history items, {} history rewards",
-                n * h,
+                "reward examples: {n} items need {n} labels and {nh} history entries (H = {h}); got {} labels, {} history items, {} history rewards",
                 self.labels.len(),
                 self.hist_items.len(),
                 self.hist_rewards.len()
@@ -177,6 +200,7 @@ fn sigmoid(z: f32) -> f32 {
 impl RewardModel {
     pub fn new(config: RewardModelConfig, encoder: StateEncoder) -> Result<Self> {
         config.validate()?;
+        crate::net::check_param_count("reward model", config.param_count(&encoder))?;
         let mut rng = Rng::stream(config.seed, 0x4E_0001_0000_0000);
         let mut params = Params::default();
         let mut sizes = vec![encoder.out_dim()];
@@ -246,10 +270,11 @@ impl RewardModel {
         items: &[u32],
     ) -> Result<Vec<f32>> {
         let h = self.encoder.history;
-        if hist_items.len() != items.len() * h {
+        // checked: on wasm32 a wrapped product could match a short history
+        if items.len().checked_mul(h) != Some(hist_items.len()) {
             return Err(Error::invalid(
                 "history length",
-                &format!("{} (H = {h} per item)", items.len() * h),
+                &format!("{} x H = {h} per item", items.len()),
                 hist_items.len(),
             ));
         }
@@ -467,6 +492,21 @@ impl RewardModel {
         let feats = artefact::slice(WHAT, "item_features", &floats, 0, nf)?;
         let encoder =
             StateEncoder::new(h.history, h.n_items, feats).map_err(|e| e.context(WHAT))?;
+        // the model the header describes must be the one the payload holds,
+        // checked before it is built (a forged size would allocate what it says)
+        h.config.validate().map_err(|e| e.context(WHAT))?;
+        let expected = h.config.param_count(&encoder);
+        if expected != Some(floats.len() - nf) {
+            return Err(Error::new(format!(
+                "{WHAT}: its network (hidden {}, depth {}, embedDim {} over {} items) has {} parameters, but the file holds {}",
+                h.config.hidden,
+                h.config.depth,
+                h.config.embed_dim,
+                h.n_items,
+                expected.map_or("too many".to_string(), |n| n.to_string()),
+                floats.len() - nf
+            )));
+        }
         let mut m = RewardModel::new(h.config, encoder).map_err(|e| e.context(WHAT))?;
         let mut at = nf;
         let mut params = Params::default();

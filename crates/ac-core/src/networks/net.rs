@@ -46,12 +46,53 @@ pub(crate) fn check_item_features(item_features: &[f32], n_items: usize) -> Resu
     Ok(())
 }
 
+/// Values in the weights and biases of an MLP with these layer sizes; None on overflow.
+pub fn mlp_param_count(sizes: &[usize]) -> Option<usize> {
+    sizes.windows(2).try_fold(0usize, |n, w| {
+        n.checked_add(w[0].checked_mul(w[1])?)?.checked_add(w[1])
+    })
+}
+
+/// Fails when a network of `count` parameters (None: overflowed) is over
+/// [`MAX_PARAMS`](ialp_sim::limits::MAX_PARAMS), before anything is allocated.
+pub(crate) fn check_param_count(what: &str, count: Option<usize>) -> Result<usize> {
+    use ialp_sim::limits::MAX_PARAMS;
+    match count.filter(|&n| n <= MAX_PARAMS) {
+        Some(n) => Ok(n),
+        None => Err(Error::new(format!(
+            "{what}: {} parameters is more than the limit of {MAX_PARAMS}",
+            count.map_or("more than 2^64".to_string(), |n| n.to_string())
+        ))),
+    }
+}
+
 impl NetConfig {
     pub fn validate(&self) -> Result<()> {
-        ialp_sim::error::check_min("net.hidden", self.hidden, 1)?;
-        ialp_sim::error::check_min("net.depth", self.depth, 1)?;
-        ialp_sim::error::check_min("net.embedDim", self.embed_dim, 1)?;
+        use ialp_sim::limits::{check_int, MAX_DEPTH, MAX_WIDTH};
+        check_int("net.hidden", self.hidden, 1, MAX_WIDTH)?;
+        check_int("net.depth", self.depth, 1, MAX_DEPTH)?;
+        check_int("net.embedDim", self.embed_dim, 1, MAX_WIDTH)?;
         Ok(())
+    }
+
+    /// Values in all tensors of the actor-critic over `in_dim` inputs and
+    /// `n_items` items of `feat_dim` features (None on overflow). Call after
+    /// [`validate`](Self::validate), which bounds the depth.
+    pub fn param_count(&self, in_dim: usize, feat_dim: usize, n_items: usize) -> Option<usize> {
+        let mut sizes = vec![in_dim];
+        sizes.extend(std::iter::repeat_n(
+            self.hidden,
+            self.depth.min(ialp_sim::limits::MAX_DEPTH),
+        ));
+        sizes.push(self.embed_dim);
+        let actor = mlp_param_count(&sizes)?;
+        *sizes.last_mut()? = 1;
+        let critic = mlp_param_count(&sizes)?;
+        let items = feat_dim
+            .checked_mul(self.embed_dim)?
+            .checked_add(n_items.checked_mul(self.embed_dim)?)?
+            .checked_add(n_items)?;
+        actor.checked_add(critic)?.checked_add(items)
     }
 }
 
@@ -151,6 +192,7 @@ impl NdarrayNet {
         cfg.validate()?;
         check_item_features(&item_features, n_items)?;
         let feat_dim = item_features.len() / n_items;
+        check_param_count("network", cfg.param_count(in_dim, feat_dim, n_items))?;
         let mut rng = Rng::stream(seed, 0xAC_0001_0000_0000);
         let mut params = Params::default();
         let mut sizes = vec![in_dim];

@@ -271,6 +271,7 @@ pub fn load(files: &DataFiles) -> Result<Dataset> {
         },
         value_range: (1.0, 5.0),
         fully_observed: false,
+        duplicate_rows: 0,
     })
 }
 

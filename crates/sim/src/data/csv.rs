@@ -22,14 +22,33 @@ pub fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str> {
     }
 }
 
-/// Text of a file the official release writes in Latin-1 (ml-100k, ml-1m). Bytes
-/// that already form valid UTF-8 are read as UTF-8 (a re-encoded copy), anything
-/// else byte by byte as Latin-1, which cannot fail.
-pub fn latin1(bytes: &[u8]) -> Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Cow::Borrowed(text.strip_prefix('\u{feff}').unwrap_or(text)),
-        Err(_) => Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()),
+/// Text of a file the official release writes in Latin-1 (ml-100k, ml-1m),
+/// its encoding detected for the whole file: valid UTF-8 (a re-encoded copy) is
+/// read as UTF-8, anything else byte by byte as Latin-1. A file that is both,
+/// some lines UTF-8 with accents and others not UTF-8 at all (an edit saved in
+/// another encoding), is an error naming one line of each: read either way it
+/// would garble the other lines' accented titles.
+pub fn latin1<'a>(file: &str, bytes: &'a [u8]) -> Result<Cow<'a, str>> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(Cow::Borrowed(text.strip_prefix('\u{feff}').unwrap_or(text)));
     }
+    let (mut utf8_line, mut latin1_line) = (None, None);
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.is_ascii() {
+            continue;
+        }
+        match std::str::from_utf8(line) {
+            Ok(_) => utf8_line = utf8_line.or(Some(i + 1)),
+            Err(e) => latin1_line = latin1_line.or(Some((i + 1, line[e.valid_up_to()]))),
+        }
+        if let (Some(u), Some((l, byte))) = (utf8_line, latin1_line) {
+            return Err(Error::new(format!(
+                "{file}: mixed encodings: line {u} is UTF-8 but line {l} is not (byte 0x{byte:02x}, \
+                 Latin-1?); save the whole file in one encoding (UTF-8, or Latin-1 as the release)"
+            )));
+        }
+    }
+    Ok(Cow::Owned(bytes.iter().map(|&b| char::from(b)).collect()))
 }
 
 /// The non-blank lines of `text` with their 1-based numbers, without the line end.
@@ -561,8 +580,16 @@ mod tests {
             e.message().starts_with("movies.csv line 3: invalid UTF-8"),
             "{e}"
         );
-        assert_eq!(latin1(bytes), "a,b\n1,2\n3,café\n");
-        assert_eq!(latin1("café".as_bytes()), "café");
+        assert_eq!(latin1("f", bytes).unwrap(), "a,b\n1,2\n3,café\n");
+        assert_eq!(latin1("f", "café".as_bytes()).unwrap(), "café");
+        // one line saved in Latin-1 in a UTF-8 file: named, not garbled
+        let mixed = b"1|Caf\xc3\xa9 (1995)|x\n2|Plain|x\n3|Caf\xe9 (1996)|x\n";
+        let e = latin1("u.item", mixed).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "u.item: mixed encodings: line 1 is UTF-8 but line 3 is not (byte 0xe9, Latin-1?); \
+             save the whole file in one encoding (UTF-8, or Latin-1 as the release)"
+        );
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub fn load(files: &DataFiles) -> Result<Dataset> {
         category_names,
         value_range: (0.0, 1.0),
         fully_observed: false,
+        duplicate_rows: 0,
     })
 }
 

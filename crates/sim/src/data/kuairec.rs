@@ -157,6 +157,7 @@ pub fn load(files: &DataFiles) -> Result<Dataset> {
         category_names: categories.into_names(),
         value_range: (lo, hi),
         fully_observed: small,
+        duplicate_rows: 0,
     })
 }
 

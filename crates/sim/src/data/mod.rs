@@ -62,6 +62,9 @@ pub struct Dataset {
     pub value_range: (f32, f32),
     /// True when every (user, item) pair is observed (KuaiRec's small matrix).
     pub fully_observed: bool,
+    /// Rows that repeated another row exactly (same user, item, value and
+    /// time) and were dropped, the first of each kept; in `test` as well.
+    pub duplicate_rows: usize,
 }
 
 impl Dataset {
@@ -269,13 +272,51 @@ pub fn check_files(format: &str, files: &DataFiles) -> Result<&'static FileSet> 
 /// ml-1m from the files present; "coat", "kuairec", "kuairand").
 pub fn load(format: &str, files: &DataFiles) -> Result<Dataset> {
     check_files(format, files)?;
-    match format {
+    let mut ds = match format {
         "movielens" => movielens::load(files),
         "coat" => coat::load(files),
         "kuairec" => kuairec::load(files),
         "kuairand" => kuairand::load(files),
         _ => Err(unknown_format(format)),
+    }?;
+    ds.duplicate_rows =
+        drop_duplicate_rows(&mut ds.interactions) + drop_duplicate_rows(&mut ds.test);
+    Ok(ds)
+}
+
+/// Drops rows that repeat an earlier row exactly (user, item, value, time),
+/// keeping the first and the order of the rest; returns how many were dropped.
+/// `rows` is sorted by (user, timestamp), so repeats lie in the same run.
+pub fn drop_duplicate_rows(rows: &mut Vec<Interaction>) -> usize {
+    let before = rows.len();
+    let mut keep = vec![true; rows.len()];
+    let mut start = 0;
+    while start < rows.len() {
+        let key = |x: &Interaction| (x.user, x.timestamp);
+        let end = start
+            + rows[start..]
+                .iter()
+                .take_while(|x| key(x) == key(&rows[start]))
+                .count();
+        if end - start > 1 {
+            let mut run: Vec<(u32, u32, usize)> = (start..end)
+                .map(|i| (rows[i].item, rows[i].value.to_bits(), i))
+                .collect();
+            run.sort_unstable();
+            for w in run.windows(2) {
+                if (w[0].0, w[0].1) == (w[1].0, w[1].1) {
+                    keep[w[1].2] = false; // sorted by index within equal keys: the later one
+                }
+            }
+        }
+        start = end;
     }
+    let mut i = 0;
+    rows.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    before - rows.len()
 }
 
 /// A file of the release by its official name, also found under a folder

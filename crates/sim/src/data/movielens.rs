@@ -282,12 +282,12 @@ fn top_tags(file: &str, text: &str, movies: &Movies) -> Result<HashMap<u32, Vec<
 pub fn load_100k(files: &DataFiles) -> Result<Dataset> {
     let range = (1.0, 5.0);
     let genre_names: Vec<String> = match find_file(files, "u.genre")? {
-        Some((file, bytes)) => read_100k_genres(file, &latin1(bytes))?,
+        Some((file, bytes)) => read_100k_genres(file, &latin1(file, bytes)?)?,
         None => ML_100K_GENRES.iter().map(|g| g.to_string()).collect(),
     };
 
     let (file, bytes) = require_file(files, "u.item")?;
-    let text = latin1(bytes);
+    let text = latin1(file, bytes)?;
     let expected = 5 + genre_names.len();
     let layout = format!(
         "movie id | title | release date | video release date | IMDb URL | {} genre flags",
@@ -319,7 +319,7 @@ pub fn load_100k(files: &DataFiles) -> Result<Dataset> {
     let movies = Movies::new(file, list)?;
 
     let (file, bytes) = require_file(files, "u.data")?;
-    let text = latin1(bytes);
+    let text = latin1(file, bytes)?;
     let mut ratings = Vec::new();
     for (line, content) in lines(&text) {
         fields.clear();
@@ -340,7 +340,7 @@ pub fn load_100k(files: &DataFiles) -> Result<Dataset> {
 
     let mut user_text = HashMap::new();
     if let Some((file, bytes)) = find_file(files, "u.user")? {
-        let text = latin1(bytes);
+        let text = latin1(file, bytes)?;
         for (line, content) in lines(&text) {
             split_exact(
                 file,
@@ -401,7 +401,7 @@ fn read_100k_genres(file: &str, text: &str) -> Result<Vec<String>> {
 pub fn load_1m(files: &DataFiles) -> Result<Dataset> {
     let range = (1.0, 5.0);
     let (file, bytes) = require_file(files, "movies.dat")?;
-    let text = latin1(bytes);
+    let text = latin1(file, bytes)?;
     let mut fields = Vec::new();
     let mut list = Vec::new();
     for (line, content) in lines(&text) {
@@ -429,7 +429,7 @@ pub fn load_1m(files: &DataFiles) -> Result<Dataset> {
     let movies = Movies::new(file, list)?;
 
     let (file, bytes) = require_file(files, "ratings.dat")?;
-    let text = latin1(bytes);
+    let text = latin1(file, bytes)?;
     let mut ratings = Vec::new();
     for (line, content) in lines(&text) {
         split_exact(
@@ -450,7 +450,7 @@ pub fn load_1m(files: &DataFiles) -> Result<Dataset> {
 
     let mut user_text = HashMap::new();
     if let Some((file, bytes)) = find_file(files, "users.dat")? {
-        let text = latin1(bytes);
+        let text = latin1(file, bytes)?;
         for (line, content) in lines(&text) {
             split_exact(
                 file,
@@ -570,6 +570,7 @@ fn assemble(
         category_names: categories.into_names(),
         value_range,
         fully_observed: false,
+        duplicate_rows: 0,
     }
 }
 

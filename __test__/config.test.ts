@@ -1,0 +1,47 @@
+// The experiment config's one schema (config-schema.ts): every value's type is
+// checked, and a mistake names the key and what was expected (issue 18).
+import test from 'ava';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseExperimentConfig } from '../packages/ts-api/src/config-schema.js';
+import { runExperiment } from '../packages/ts-api/src/index.js';
+import { runCli } from './helpers.js';
+
+const cases: [unknown, string][] = [
+  [{ envs: 'coat' }, 'envs: expected a non-empty list of strings, got "coat" (a string)'],
+  [{ envs: [] }, 'envs: expected a non-empty list of strings, got [] (a list)'],
+  [{ envs: ['coat', 3] }, 'envs[1]: expected a string, got 3 (a number)'],
+  [{ seeds: '3' }, 'seeds: expected an integer in [1, 100], got "3" (a string)'],
+  [{ seeds: 2.5 }, 'seeds: expected an integer in [1, 100], got 2.5 (a number)'],
+  [{ llm: [] }, 'llm: expected a string or a non-empty list of strings, got [] (a list)'],
+  [{ llm: 7 }, 'llm: expected a string or a non-empty list of strings, got 7 (a number)'],
+  [{ compute: 'gpu' }, 'compute: expected one of "ndarray", "torch", got "gpu" (a string)'],
+  [{ online: 5 }, 'online: expected an object with episodes, batchSize, got 5 (a number)'],
+  [{ online: { episodes: '300' } }, 'online.episodes: expected an integer >= 10, got "300" (a string)'],
+  [{ pretrain: { entropyCoef: null } }, 'pretrain.entropyCoef: expected a finite number, got null (null)'],
+  [{ adaptive: { proposals: 1000 } }, 'adaptive.proposals: expected an integer in [1, 64], got 1000 (a number)'],
+  [{ online: { episodez: 5 } }, 'unknown field "online.episodez" (expected one of episodes, batchSize)'],
+  [[1], 'expected a JSON object, got [1] (a list)'],
+];
+
+test('each value of the config is checked against its type, the error naming the key', (t) => {
+  for (const [cfg, message] of cases) {
+    t.throws(() => parseExperimentConfig(cfg, 'cfg.json'), { message: `cfg.json: ${message}` }, JSON.stringify(cfg));
+  }
+  const good = { envs: ['coat'], seeds: 3, llm: ['oracle', 'oracle:0.2'], online: { episodes: 100 }, adaptive: { temperature: 0.5 } };
+  t.deepEqual(parseExperimentConfig(good, 'cfg.json'), good);
+});
+
+test('the library checks the config before any work, the command line names the file', async (t) => {
+  await t.throwsAsync(runExperiment({ envs: 'coat' } as never, join(tmpdir(), 'never-written')), { message: /^experiment config: envs: expected a non-empty list/ });
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'c.json'), JSON.stringify({ envs: [] }));
+  const r = await runCli(['run', '--config', join(dir, 'c.json'), '--out', join(dir, 'out')]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /c\.json: envs: expected a non-empty list of strings, got \[\] \(a list\)/);
+  const z = await runCli(['run', '--config', '/dev/zero', '--out', join(dir, 'out')]);
+  t.is(z.code, 1);
+  t.regex(z.stderr, /config file \/dev\/zero: a character device/);
+});

@@ -1,0 +1,213 @@
+//! Property-based fuzzing of the three artefact readers (policy, reward model,
+//! user model) behind the checksum: the header and payload are edited and framed
+//! again with a valid checksum, as a buggy or hostile writer would, so the
+//! parser itself is exercised, not only the checksum. Any such file is loaded or
+//! refused with an error naming the file kind, at once: never a panic, never an
+//! allocation the size of a forged number (which would abort the process).
+//! `PROPTEST_CASES=100000 cargo test --test fuzz_artefacts` runs a longer session.
+
+use ialp_ac_core::encoder::StateEncoder;
+use ialp_ac_core::{NetConfig, Policy, PolicyMeta, RewardModel, RewardModelConfig};
+use ialp_sim::artefact;
+use ialp_sim::data::Interaction;
+use ialp_sim::mf::{MfConfig, MfModel};
+use proptest::prelude::*;
+use serde_json::Value;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+type Load = fn(&[u8]) -> Result<(), String>;
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96)
+}
+
+fn encoder() -> StateEncoder {
+    StateEncoder::new(4, 8, (0..16).map(|i| i as f32 / 16.0).collect()).unwrap()
+}
+
+/// (file kind as errors name it, magic, good bytes, loader)
+fn formats() -> Vec<(&'static str, &'static [u8; 8], Vec<u8>, Load)> {
+    let meta = PolicyMeta {
+        env: "test".into(),
+        source: String::new(),
+        fingerprint: String::new(),
+        n_items: 8,
+        history: 4,
+        net: NetConfig {
+            hidden: 6,
+            depth: 1,
+            embed_dim: 3,
+        },
+        training: Value::Null,
+        created_with: "test".into(),
+    };
+    let policy = Policy::untrained(meta, encoder(), 1).unwrap().to_bytes();
+    let rm = RewardModel::new(
+        RewardModelConfig {
+            hidden: 5,
+            embed_dim: 3,
+            ..Default::default()
+        },
+        encoder(),
+    )
+    .unwrap()
+    .to_bytes();
+    let data: Vec<Interaction> = (0..6u32)
+        .flat_map(|u| {
+            (0..4u32).map(move |i| Interaction {
+                user: u,
+                item: i,
+                value: ((u + i) % 5 + 1) as f32,
+                timestamp: (u * 4 + i) as i64,
+            })
+        })
+        .collect();
+    let cfg = MfConfig {
+        dim: 2,
+        epochs: 2,
+        ..Default::default()
+    };
+    let um = MfModel::fit(6, 4, &data, &cfg, "toy").unwrap().to_bytes();
+    vec![
+        ("policy file", ialp_ac_core::policy::MAGIC, policy, |b| {
+            Policy::from_bytes(b).map(drop).map_err(|e| e.to_string())
+        }),
+        ("reward model", ialp_ac_core::reward_model::MAGIC, rm, |b| {
+            RewardModel::from_bytes(b)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }),
+        ("user model", ialp_sim::mf::MAGIC, um, |b| {
+            MfModel::from_bytes(b).map(drop).map_err(|e| e.to_string())
+        }),
+    ]
+}
+
+/// Loads `bytes`, failing the property on a panic, a slow load or an error
+/// that does not name the file kind.
+fn check(what: &str, load: Load, bytes: &[u8]) -> Result<(), TestCaseError> {
+    let t0 = Instant::now();
+    let r = catch_unwind(AssertUnwindSafe(|| load(bytes)))
+        .map_err(|_| TestCaseError::fail(format!("{what}: the load panicked")))?;
+    prop_assert!(
+        t0.elapsed().as_secs_f64() < 2.0,
+        "{what}: took {:?}",
+        t0.elapsed()
+    );
+    if let Err(e) = r {
+        prop_assert!(e.starts_with(what), "{what}: error without the kind: {e}");
+    }
+    Ok(())
+}
+
+/// Every number in a JSON value, by path, so one can be replaced.
+fn number_paths(v: &Value, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match v {
+        Value::Number(_) => out.push(path.clone()),
+        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| {
+            path.push(i.to_string());
+            number_paths(x, path, out);
+            path.pop();
+        }),
+        Value::Object(m) => m.iter().for_each(|(k, x)| {
+            path.push(k.clone());
+            number_paths(x, path, out);
+            path.pop();
+        }),
+        _ => {}
+    }
+}
+
+fn at_path<'a>(v: &'a mut Value, path: &[String]) -> &'a mut Value {
+    path.iter().fold(v, |v, k| match v {
+        Value::Array(a) => &mut a[k.parse::<usize>().unwrap()],
+        Value::Object(m) => m.get_mut(k).unwrap(),
+        _ => unreachable!("paths lead through containers"),
+    })
+}
+
+/// Numbers a hostile header would hold.
+fn hostile_number() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        (0u64..70).prop_map(Value::from),
+        prop::sample::select(vec![
+            4096u64,
+            4097,
+            16384,
+            16385,
+            1 << 27,
+            1 << 31,
+            (1 << 32) - 1,
+            1 << 32,
+            1 << 40,
+            1 << 53,
+            u64::MAX
+        ])
+        .prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        Just(Value::from(-1i64)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// One to three numbers of the header replaced (sizes, shapes, offsets,
+    /// lengths, configs), the file framed again with a valid checksum.
+    #[test]
+    fn forged_header_numbers(which in 0usize..3, picks in prop::collection::vec((any::<prop::sample::Index>(), hostile_number()), 1..4)) {
+        let (what, magic, bytes, load) = formats().swap_remove(which);
+        let (header, floats) = artefact::read(what, magic, 1, &bytes).unwrap();
+        let mut h: Value = serde_json::from_slice(header).unwrap();
+        let mut paths = Vec::new();
+        number_paths(&h, &mut Vec::new(), &mut paths);
+        for (i, n) in picks {
+            *at_path(&mut h, &paths[i.index(paths.len())]) = n;
+        }
+        let forged = artefact::write(magic, 1, &serde_json::to_vec(&h).unwrap(), &floats);
+        check(what, load, &forged)?;
+    }
+
+    /// Bytes of the header text edited and payload values resized or replaced
+    /// (NaN, infinities), framed again with a valid checksum.
+    #[test]
+    fn edited_header_bytes_and_payload(
+        which in 0usize..3,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        resize in -3i64..3,
+        poison in prop::option::of((any::<prop::sample::Index>(), prop::sample::select(vec![f32::NAN, f32::INFINITY, -f32::INFINITY, f32::MAX]))),
+    ) {
+        let (what, magic, bytes, load) = formats().swap_remove(which);
+        let (header, floats) = artefact::read(what, magic, 1, &bytes).unwrap();
+        let mut header = header.to_vec();
+        for (i, b) in edits {
+            let at = i.index(header.len());
+            header[at] = b;
+        }
+        let mut floats = floats;
+        floats.resize((floats.len() as i64 + resize).max(0) as usize, 0.25);
+        if let (Some((i, x)), false) = (poison, floats.is_empty()) {
+            let at = i.index(floats.len());
+            floats[at] = x;
+        }
+        check(what, load, &artefact::write(magic, 1, &header, &floats))?;
+    }
+
+    /// Arbitrary bytes behind a valid magic and version: the framing itself.
+    #[test]
+    fn arbitrary_bytes_behind_the_magic(which in 0usize..3, tail in prop::collection::vec(any::<u8>(), 0..200), fix_checksum in any::<bool>()) {
+        let (what, magic, _, load) = formats().swap_remove(which);
+        let mut b = magic.to_vec();
+        b.extend_from_slice(&1u32.to_le_bytes());
+        b.extend_from_slice(&tail);
+        if fix_checksum {
+            let sum = artefact::fnv1a64(&b);
+            b.extend_from_slice(&sum.to_le_bytes());
+        }
+        check(what, load, &b)?;
+    }
+}

@@ -1,0 +1,114 @@
+// The experiment config file (`ialp run --config FILE`) as one schema with the
+// type of every value, so that a mistake is an error naming the key and what
+// was expected, never something silently else: `{"envs": "coat"}` would
+// otherwise iterate letters, `{"envs": []}` produce an empty report and
+// `{"seeds": "3"}` fail deep inside with "got 3".
+
+import type { ExperimentConfig } from './experiment.js';
+import { IalpError } from './options.js';
+
+/** The type of one value: a leaf, a list, one of a few words, or an object of named fields. */
+export type ValueType =
+  | { type: 'string' }
+  | { type: 'integer'; min: number; max?: number }
+  | { type: 'number'; min?: number; max?: number }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'list'; of: ValueType; nonEmpty?: boolean }
+  | { type: 'either'; options: readonly ValueType[] }
+  | { type: 'object'; fields: Record<string, ValueType> };
+
+const str: ValueType = { type: 'string' };
+const int = (min: number, max?: number): ValueType => ({ type: 'integer', min, ...(max === undefined ? {} : { max }) });
+const num: ValueType = { type: 'number' };
+const nonEmptyStrings: ValueType = { type: 'list', of: str, nonEmpty: true };
+
+/** Every key of the experiment config with the type of its value. */
+export const EXPERIMENT_CONFIG: ValueType = {
+  type: 'object',
+  fields: {
+    envs: nonEmptyStrings,
+    data: str,
+    seeds: int(1, 100),
+    llm: { type: 'either', options: [str, nonEmptyStrings] },
+    earlyEpisodes: int(1),
+    compute: { type: 'enum', values: ['ndarray', 'torch'] },
+    device: { type: 'enum', values: ['auto', 'cpu', 'cuda'] },
+    distill: { type: 'object', fields: { users: int(1), candidates: int(2), statesPerUser: int(1) } },
+    pretrain: {
+      type: 'object',
+      fields: { steps: int(0), episodes: int(1), users: int(1), epochs: int(1), transitionsPerEpoch: int(1), entropyCoef: num },
+    },
+    online: { type: 'object', fields: { episodes: int(10), batchSize: int(1) } },
+    adaptive: {
+      type: 'object',
+      fields: Object.fromEntries([
+        ...['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'criticAgreement', 'floor'].map((k) => [k, num]),
+        ['proposals', int(1, 64)],
+      ]),
+    },
+  },
+};
+
+/** What a type expects, in words: `a non-empty list of strings`, `an integer >= 1`. */
+export function describeType(t: ValueType): string {
+  switch (t.type) {
+    case 'string': return 'a string';
+    case 'integer': return t.max === undefined ? `an integer >= ${t.min}` : `an integer in [${t.min}, ${t.max}]`;
+    case 'number': return 'a finite number';
+    case 'enum': return `one of ${t.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'list': return `${t.nonEmpty ? 'a non-empty' : 'a'} list of ${describeType(t.of).replace(/^an? /, '')}s`;
+    case 'either': return t.options.map(describeType).join(' or ');
+    case 'object': return `an object with ${Object.keys(t.fields).join(', ')}`;
+  }
+}
+
+/** A value as the error shows it: its JSON (shortened) and its JSON type. */
+function shown(v: unknown): string {
+  const kind = v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
+  const json = JSON.stringify(v) ?? String(v);
+  return `${json.length > 40 ? `${json.slice(0, 37)}...` : json} (${kind})`;
+}
+
+/** Errors found in `v` against `t`, each `path: expected ..., got ...`. */
+function check(t: ValueType, v: unknown, path: string): string | null {
+  const bad = () => `${path}: expected ${describeType(t)}, got ${shown(v)}`;
+  switch (t.type) {
+    case 'string':
+      return typeof v === 'string' && v !== '' ? null : bad();
+    case 'integer':
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= t.min && (t.max === undefined || v <= t.max) ? null : bad();
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v) && (t.min === undefined || v >= t.min) && (t.max === undefined || v <= t.max) ? null : bad();
+    case 'enum':
+      return typeof v === 'string' && t.values.includes(v) ? null : bad();
+    case 'list': {
+      if (!Array.isArray(v) || (t.nonEmpty && v.length === 0)) return bad();
+      for (const [i, x] of v.entries()) {
+        const e = check(t.of, x, `${path}[${i}]`);
+        if (e) return e;
+      }
+      return null;
+    }
+    case 'either':
+      return t.options.some((o) => check(o, v, path) === null) ? null : bad();
+    case 'object': {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad();
+      for (const [k, x] of Object.entries(v)) {
+        const field = t.fields[k];
+        const at = path ? `${path}.${k}` : k;
+        if (!field) return `unknown field "${at}" (expected one of ${Object.keys(t.fields).join(', ')})`;
+        const e = check(field, x, at);
+        if (e) return e;
+      }
+      return null;
+    }
+  }
+}
+
+/** `value` checked against the experiment config schema; errors are prefixed with `where` (the file). */
+export function parseExperimentConfig(value: unknown, where: string): ExperimentConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IalpError(`${where}: expected a JSON object, got ${shown(value)}`);
+  const e = check(EXPERIMENT_CONFIG, value, '');
+  if (e) throw new IalpError(`${where}: ${e}`);
+  return value as ExperimentConfig;
+}

@@ -1,0 +1,69 @@
+// The experiment's phase results, cached in the run folder under a hash of
+// their inputs and the core's version, so that an interrupted run resumes.
+// A damaged entry (a half-written file from an older ialp, a disk error, a
+// hand edit) is named in a warning and recomputed; it never blocks a run.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { IalpError } from './options.js';
+import { writeFileAtomic } from './paths.js';
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Prints a warning about the run (default: `process.emitWarning`, which the CLI shows on stderr). */
+export type Warn = (message: string) => void;
+const defaultWarn: Warn = (m) => process.emitWarning(m, { code: 'IALP_CACHE_DAMAGED' });
+
+export class PhaseCache {
+  constructor(
+    private readonly dir: string,
+    private readonly version: string,
+    private readonly warn: Warn = defaultWarn,
+    /** A phase not in the cache is an error naming it, not computed (ialp merge). */
+    private readonly readOnly = false,
+  ) {}
+
+  /** The file of an entry. */
+  file(name: string, key: unknown): string {
+    const hash = sha256(JSON.stringify({ key, version: this.version })).slice(0, 16);
+    return join(this.dir, `${name}-${hash}`);
+  }
+
+  /**
+   * The cached bytes of `name` for `key`, else `make()`'s (then cached).
+   * `check` throws on bytes that are not a good entry (e.g. loads the artefact);
+   * a cached entry that fails it is named in a warning and recomputed.
+   */
+  async bytes(name: string, key: unknown, make: () => Promise<Uint8Array>, check?: (bytes: Uint8Array) => unknown): Promise<Uint8Array> {
+    const f = this.file(name, key);
+    let hit: Uint8Array | undefined;
+    try {
+      hit = new Uint8Array(await readFile(f));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') this.warn(`phase cache ${f} could not be read (${(e as Error).message}); recomputing it`);
+    }
+    if (hit) {
+      try {
+        if (hit.length === 0) throw new Error('the file is empty');
+        await check?.(hit);
+        return hit;
+      } catch (e) {
+        this.warn(`phase cache ${f} is damaged (${(e as Error).message}); recomputing it`);
+      }
+    }
+    if (this.readOnly) throw new IalpError(`phase ${name} is in no shard's cache (${f}): were all shards of this experiment run, with the same config and ialp version, to the end?`);
+    const v = await make();
+    await mkdir(this.dir, { recursive: true });
+    await writeFileAtomic(f, v);
+    return v;
+  }
+
+  /** As `bytes`, for a JSON value; an entry that does not parse is recomputed. */
+  async json<T>(name: string, key: unknown, make: () => Promise<T>): Promise<T> {
+    const decode = (b: Uint8Array) => JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b)) as T;
+    const text = await this.bytes(`${name}.json`, key, async () => new TextEncoder().encode(JSON.stringify(await make())), decode);
+    return decode(text);
+  }
+}
