@@ -180,8 +180,12 @@ impl A2c {
                 self.uniforms
                     .iter_mut()
                     .for_each(|u| *u = self.rng.uniform());
-                self.backend
-                    .act(view, &self.uniforms, &mut self.actions, &mut self.values);
+                self.backend.act_recorded(
+                    view,
+                    &self.uniforms,
+                    &mut self.actions,
+                    &mut self.values,
+                );
             } else {
                 let (logits, values) = self.backend.forward(view);
                 self.values
@@ -232,7 +236,11 @@ impl A2c {
             advantages: &adv,
             returns: &returns,
         };
-        let stats = self.backend.update(&batch, &self.cfg.loss);
+        let stats = if fused {
+            self.backend.update_recorded(&batch, &self.cfg.loss)
+        } else {
+            self.backend.update(&batch, &self.cfg.loss)
+        };
         if !stats.total.is_finite() {
             return Err(Error::new(format!(
                 "training diverged: the loss became {} (lower the learning rate a2c.adam.lr = {})",

@@ -117,6 +117,22 @@ pub trait AcBackend: Send {
         }
         values.copy_from_slice(v.as_slice().expect("contiguous"));
     }
+    /// As `act`, also keeping the step's activations for [`Self::update_recorded`].
+    fn act_recorded(
+        &mut self,
+        obs: ArrayView2<f32>,
+        uniforms: &[f32],
+        actions: &mut [u32],
+        values: &mut [f32],
+    ) {
+        self.act(obs, uniforms, actions, values)
+    }
+    /// `update` on a batch whose rows are, in order, those of the
+    /// `act_recorded` calls since the weights last changed: the same result,
+    /// reusing their forward pass where it was kept.
+    fn update_recorded(&mut self, batch: &UpdateBatch, loss: &LossConfig) -> LossStats {
+        self.update(batch, loss)
+    }
     /// The loss of the batch and its gradients with respect to every parameter.
     fn gradients(&self, batch: &UpdateBatch, loss: &LossConfig) -> (LossStats, Params);
     /// One optimiser step on the batch (gradients, clipping, Adam).
@@ -166,6 +182,52 @@ struct Scratch {
     de: Vec<f32>,
     dv: Vec<f32>,
     grads: Option<Params>,
+    record: Record,
+}
+
+/// The forward passes of a rollout's steps, rows appended in order, for the
+/// update that follows (the weights do not change in between, and a row's
+/// activations do not depend on the rows computed with it, so they are the
+/// bits the update would compute).
+#[derive(Default)]
+struct Record {
+    /// The `version` of the params they were computed with.
+    of: Option<u64>,
+    actor: MlpCache,
+    critic: MlpCache,
+    /// Kept while rows x n_items stays within [`RECORD_LOGITS_MAX`].
+    logits: Vec<f32>,
+    with_logits: bool,
+}
+
+/// The most logits a record keeps (64 MiB); larger rollouts recompute them.
+const RECORD_LOGITS_MAX: usize = 1 << 24;
+
+impl Record {
+    fn reset(&mut self, version: u64) {
+        self.of = Some(version);
+        self.actor.rows = 0;
+        self.critic.rows = 0;
+        self.actor.acts.iter_mut().for_each(Vec::clear);
+        self.critic.acts.iter_mut().for_each(Vec::clear);
+        self.logits.clear();
+        self.with_logits = true;
+    }
+
+    fn append(dst: &mut MlpCache, src: &MlpCache) {
+        dst.acts.resize_with(src.acts.len(), Vec::new);
+        for (d, s) in dst.acts.iter_mut().zip(&src.acts) {
+            d.extend_from_slice(s);
+        }
+        dst.rows += src.rows;
+    }
+}
+
+/// Which parts of an update's forward pass `Scratch` already holds.
+#[derive(Clone, Copy)]
+struct Held {
+    towers: bool,
+    logits: bool,
 }
 
 /// The scratch behind a lock: `forward` takes `&self` and a `Policy` may be
@@ -183,6 +245,11 @@ impl ScratchCell {
     fn lock(&self) -> std::sync::MutexGuard<'_, Scratch> {
         // the buffers hold no invariant a panic could break
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The buffers, moved out (for `&mut self` methods that also change the weights).
+    fn take(&mut self) -> Scratch {
+        std::mem::take(self.0.get_mut().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -297,12 +364,19 @@ impl NdarrayNet {
         loss: &LossConfig,
         s: &mut Scratch,
         grads: &mut Params,
+        held: Held,
     ) -> LossStats {
         let rows = self.check_obs(batch.obs);
         let (n, d) = (self.n_items, self.cfg.embed_dim);
-        self.actor
-            .forward_into(&self.params, batch.obs, rows, &mut s.actor);
-        self.logits_into(s, rows);
+        if !held.towers {
+            self.actor
+                .forward_into(&self.params, batch.obs, rows, &mut s.actor);
+        }
+        if held.logits {
+            self.item_embeddings_into(s);
+        } else {
+            self.logits_into(s, rows);
+        }
         let inv_b = 1.0 / rows as f32;
         let beta = loss.entropy_coef;
         let (mut pl, mut ent_sum) = (0f32, 0f32);
@@ -350,8 +424,10 @@ impl NdarrayNet {
         self.actor
             .backward_into(&self.params, &s.actor, &s.dh, grads, false, &mut s.mlp);
         // value loss c_v * mean 0.5 (V - R)^2
-        self.critic
-            .forward_into(&self.params, batch.obs, rows, &mut s.critic);
+        if !held.towers {
+            self.critic
+                .forward_into(&self.params, batch.obs, rows, &mut s.critic);
+        }
         let mut vl = 0f32;
         s.dv.clear();
         for (&v, &ret) in s.critic.output().iter().zip(batch.returns) {
@@ -368,6 +444,75 @@ impl NdarrayNet {
             total: pl * inv_b + loss.value_coef * vl * inv_b - beta * ent_sum * inv_b,
             grad_norm: grads.l2_norm(),
         }
+    }
+
+    /// Logits in blocks of rows, each row sampled as soon as it is computed
+    /// (while it is in cache), with no logits matrix for the whole batch unless
+    /// `record` keeps them for the update.
+    fn act_into(
+        &self,
+        s: &mut Scratch,
+        obs: ArrayView2<f32>,
+        uniforms: &[f32],
+        actions: &mut [u32],
+        values: &mut [f32],
+        record: bool,
+    ) {
+        const BLOCK: usize = 32;
+        let obs = obs.as_standard_layout();
+        let x = obs.as_slice().expect("standard layout");
+        let rows = self.check_obs(x);
+        assert!(uniforms.len() == rows && actions.len() == rows && values.len() == rows);
+        let (n, d) = (self.n_items, self.cfg.embed_dim);
+        self.actor.forward_into(&self.params, x, rows, &mut s.actor);
+        self.critic
+            .forward_into(&self.params, x, rows, &mut s.critic);
+        values.copy_from_slice(s.critic.output());
+        self.item_embeddings_into(s);
+        if record {
+            if s.record.of != Some(self.version) {
+                s.record.reset(self.version);
+            }
+            Record::append(&mut s.record.actor, &s.actor);
+            Record::append(&mut s.record.critic, &s.critic);
+            let r = &mut s.record;
+            r.with_logits &= r.actor.rows * n <= RECORD_LOGITS_MAX;
+            if !r.with_logits {
+                r.logits = Vec::new();
+            }
+        }
+        s.row.resize(n, 0.0);
+        for r0 in (0..rows).step_by(BLOCK) {
+            let r1 = (r0 + BLOCK).min(rows);
+            let h = &s.actor.output()[r0 * d..r1 * d];
+            s.logits.resize((r1 - r0) * n, 0.0);
+            matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
+            add_row(&mut s.logits, self.params.get(self.item_bias));
+            for (r, row) in s.logits.chunks_exact(n).enumerate() {
+                actions[r0 + r] = sample_softmax(row, uniforms[r0 + r], &mut s.row);
+            }
+            if record && s.record.with_logits {
+                s.record.logits.extend_from_slice(&s.logits);
+            }
+        }
+    }
+
+    /// One optimiser step: gradients (with what `s` holds of the forward
+    /// pass), clipping, Adam.
+    fn update_with(
+        &mut self,
+        s: &mut Scratch,
+        batch: &UpdateBatch,
+        loss: &LossConfig,
+        held: Held,
+    ) -> LossStats {
+        let mut grads = s.grads.take().unwrap_or_else(|| self.params.zeros_like());
+        grads.fill(0.0);
+        let mut stats = self.gradients_into(batch, loss, s, &mut grads, held);
+        stats.grad_norm = self.adam.step(&mut self.params, &mut grads);
+        s.grads = Some(grads);
+        self.version += 1;
+        stats
     }
 
     fn check_obs(&self, obs: &[f32]) -> usize {
@@ -406,49 +551,91 @@ impl AcBackend for NdarrayNet {
         Array1::from_vec(s.critic.output().to_vec())
     }
 
-    /// Logits in blocks of rows, each row sampled as soon as it is computed
-    /// (while it is in cache), with no logits matrix for the whole batch.
     fn act(&self, obs: ArrayView2<f32>, uniforms: &[f32], actions: &mut [u32], values: &mut [f32]) {
-        const BLOCK: usize = 32;
-        let obs = obs.as_standard_layout();
-        let x = obs.as_slice().expect("standard layout");
-        let rows = self.check_obs(x);
-        assert!(uniforms.len() == rows && actions.len() == rows && values.len() == rows);
-        let (n, d) = (self.n_items, self.cfg.embed_dim);
-        let s = &mut *self.scratch.lock();
-        self.actor.forward_into(&self.params, x, rows, &mut s.actor);
-        self.item_embeddings_into(s);
-        s.row.resize(n, 0.0);
-        for r0 in (0..rows).step_by(BLOCK) {
-            let r1 = (r0 + BLOCK).min(rows);
-            let h = &s.actor.output()[r0 * d..r1 * d];
-            s.logits.resize((r1 - r0) * n, 0.0);
-            matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
-            add_row(&mut s.logits, self.params.get(self.item_bias));
-            for (r, row) in s.logits.chunks_exact(n).enumerate() {
-                actions[r0 + r] = sample_softmax(row, uniforms[r0 + r], &mut s.row);
+        self.act_into(
+            &mut self.scratch.lock(),
+            obs,
+            uniforms,
+            actions,
+            values,
+            false,
+        )
+    }
+
+    fn act_recorded(
+        &mut self,
+        obs: ArrayView2<f32>,
+        uniforms: &[f32],
+        actions: &mut [u32],
+        values: &mut [f32],
+    ) {
+        self.act_into(
+            &mut self.scratch.lock(),
+            obs,
+            uniforms,
+            actions,
+            values,
+            true,
+        )
+    }
+
+    fn update_recorded(&mut self, batch: &UpdateBatch, loss: &LossConfig) -> LossStats {
+        let mut scratch = self.scratch.take();
+        let s = &mut scratch;
+        let r = &mut s.record;
+        let usable = r.of == Some(self.version)
+            && r.actor.rows * self.in_dim == batch.obs.len()
+            && r.actor.acts.first().is_some_and(|x| x[..] == batch.obs[..]);
+        let held = if usable {
+            std::mem::swap(&mut s.actor, &mut r.actor);
+            std::mem::swap(&mut s.critic, &mut r.critic);
+            if r.with_logits {
+                std::mem::swap(&mut s.logits, &mut r.logits);
             }
-        }
-        self.critic
-            .forward_into(&self.params, x, rows, &mut s.critic);
-        values.copy_from_slice(s.critic.output());
+            r.of = None;
+            Held {
+                towers: true,
+                logits: r.with_logits,
+            }
+        } else {
+            Held {
+                towers: false,
+                logits: false,
+            }
+        };
+        let stats = self.update_with(s, batch, loss, held);
+        self.scratch = ScratchCell(std::sync::Mutex::new(scratch));
+        stats
     }
 
     fn gradients(&self, batch: &UpdateBatch, loss: &LossConfig) -> (LossStats, Params) {
         let mut grads = self.params.zeros_like();
         let s = &mut *self.scratch.lock();
-        let stats = self.gradients_into(batch, loss, s, &mut grads);
+        let stats = self.gradients_into(
+            batch,
+            loss,
+            s,
+            &mut grads,
+            Held {
+                towers: false,
+                logits: false,
+            },
+        );
         (stats, grads)
     }
 
     fn update(&mut self, batch: &UpdateBatch, loss: &LossConfig) -> LossStats {
-        let s = &mut *self.scratch.lock();
-        let mut grads = s.grads.take().unwrap_or_else(|| self.params.zeros_like());
-        grads.fill(0.0);
-        let mut stats = self.gradients_into(batch, loss, s, &mut grads);
-        stats.grad_norm = self.adam.step(&mut self.params, &mut grads);
-        s.grads = Some(grads);
-        self.version += 1;
+        let mut s = self.scratch.take();
+        let stats = self.update_with(
+            &mut s,
+            batch,
+            loss,
+            Held {
+                towers: false,
+                logits: false,
+            },
+        );
+        self.scratch = ScratchCell(std::sync::Mutex::new(s));
         stats
     }
 
@@ -584,6 +771,45 @@ mod tests {
         // a fresh copy of the weights computes the same logits as the one with a cache
         let fresh = net.clone();
         assert_eq!(fresh.forward(view).0, net.forward(view).0);
+    }
+
+    #[test]
+    fn update_recorded_equals_update_bit_for_bit() {
+        let (net, obs, actions, adv, ret) = small();
+        let batch = UpdateBatch {
+            obs: &obs,
+            actions: &actions,
+            advantages: &adv,
+            returns: &ret,
+        };
+        let loss = LossConfig::default();
+        let (mut plain, mut recorded) = (net.clone(), net);
+        for round in 0..3 {
+            let u = [0.1, 0.5, 0.9, 0.3, 0.7];
+            let (mut a, mut v) = ([0u32; 5], [0f32; 5]);
+            // two steps of 3 and 2 rows make up the batch
+            for (r0, r1) in [(0, 3), (3, 5)] {
+                let view = ArrayView2::from_shape((r1 - r0, 4), &obs[r0 * 4..r1 * 4]).unwrap();
+                recorded.act_recorded(view, &u[r0..r1], &mut a[r0..r1], &mut v[r0..r1]);
+            }
+            let want = plain.update(&batch, &loss);
+            // each round records afresh: the weights moved in the update before
+            let got = recorded.update_recorded(&batch, &loss);
+            assert_eq!(want, got, "round {round}");
+            assert_eq!(plain.params(), recorded.params(), "round {round}");
+        }
+        // a batch that is not the recorded rows is recomputed, not mixed up
+        let view = ArrayView2::from_shape((5, 4), &obs).unwrap();
+        recorded.act_recorded(view, &[0.5; 5], &mut [0; 5], &mut [0.0; 5]);
+        let other: Vec<f32> = obs.iter().map(|x| x * 0.5).collect();
+        let batch = UpdateBatch {
+            obs: &other,
+            ..batch
+        };
+        assert_eq!(
+            plain.update(&batch, &loss),
+            recorded.update_recorded(&batch, &loss)
+        );
     }
 
     #[test]
