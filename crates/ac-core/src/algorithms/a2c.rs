@@ -28,6 +28,42 @@ pub struct Progress {
     pub recent_return: Option<f32>,
 }
 
+/// The parts of one training iteration, in the order they run, for profiling
+/// ([`A2c::train_rollout_marked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// `VecEnv::step`: the simulated users answer.
+    Stepping,
+    /// Observing the batch and encoding it into the networks' inputs.
+    Encoding,
+    /// The networks' forward pass and drawing the actions.
+    Acting,
+    /// Storing the step, GAE and the last values.
+    Advantages,
+    /// Gradients, clipping and Adam.
+    Update,
+}
+
+impl Part {
+    pub const ALL: [Part; 5] = [
+        Part::Stepping,
+        Part::Encoding,
+        Part::Acting,
+        Part::Advantages,
+        Part::Update,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Stepping => "stepping",
+            Part::Encoding => "encoding",
+            Part::Acting => "forward+sampling",
+            Part::Advantages => "buffer+gae",
+            Part::Update => "backward+optimiser",
+        }
+    }
+}
+
 pub struct TrainOutcome {
     pub policy: Policy,
     /// Training episodes in the order they finished (the online learning curve).
@@ -161,6 +197,17 @@ impl A2c {
         env: &mut dyn VecEnv,
         selector: &mut dyn ActionSelector,
     ) -> Result<LossStats> {
+        self.train_rollout_marked(env, selector, &mut |_| {})
+    }
+
+    /// As `train_rollout_with`, calling `mark(part)` as each part of the
+    /// iteration ends (a profiler takes the time between calls).
+    pub fn train_rollout_marked(
+        &mut self,
+        env: &mut dyn VecEnv,
+        selector: &mut dyn ActionSelector,
+        mark: &mut dyn FnMut(Part),
+    ) -> Result<LossStats> {
         let b = env.batch_size();
         let od = self.encoder.out_dim();
         if self.actions.len() != b {
@@ -171,7 +218,9 @@ impl A2c {
         }
         let fused = selector.samples_own_policy();
         self.buf.clear();
+        mark(Part::Advantages);
         self.encode_current(env)?;
+        mark(Part::Encoding);
         for _ in 0..self.cfg.n_steps {
             let view = ArrayView2::from_shape((b, od), &self.obs)
                 .map_err(|e| Error::new(e.to_string()))?;
@@ -205,8 +254,10 @@ impl A2c {
                 }
                 self.actions.copy_from_slice(&actions);
             }
+            mark(Part::Acting);
             env.step(&self.actions, &mut self.rewards, &mut self.dones)?;
             selector.observe(&self.actions, &self.rewards, &self.dones);
+            mark(Part::Stepping);
             self.buf.push(
                 &self.obs,
                 &self.actions,
@@ -214,7 +265,9 @@ impl A2c {
                 &self.dones,
                 &self.values,
             )?;
+            mark(Part::Advantages);
             self.encode_current(env)?;
+            mark(Part::Encoding);
         }
         let view =
             ArrayView2::from_shape((b, od), &self.obs).map_err(|e| Error::new(e.to_string()))?;
@@ -236,11 +289,13 @@ impl A2c {
             advantages: &adv,
             returns: &returns,
         };
+        mark(Part::Advantages);
         let stats = if fused {
             self.backend.update_recorded(&batch, &self.cfg.loss)
         } else {
             self.backend.update(&batch, &self.cfg.loss)
         };
+        mark(Part::Update);
         if !stats.total.is_finite() {
             return Err(Error::new(format!(
                 "training diverged: the loss became {} (lower the learning rate a2c.adam.lr = {})",

@@ -318,9 +318,15 @@ pub fn tanh(x: f32) -> f32 {
 /// Cephes' `expf` for y in [-87, 88]: y = n ln 2 + r with n rounded to the
 /// nearest integer (by adding and removing 1.5 * 2^23), e^r by a degree-6
 /// polynomial, 2^n from exponent bits. Within 2 ulp (tested).
+///
+/// n is read from the bits of `t = y log2 e + 1.5 * 2^23` (in [2^23, 2^24)
+/// one unit is one ulp, so the bits are 0x4B40_0000 + n): integer arithmetic
+/// that vectorises, where `n as i32` (a saturating conversion) made the
+/// compiler convert lane by lane. The same 2^n, so the same bits.
 #[inline(always)]
 fn exp_core(y: f32) -> f32 {
-    let n = (y * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let t = y * std::f32::consts::LOG2_E + 12_582_912.0;
+    let n = t - 12_582_912.0;
     let r = (y - n * 0.693_359_4) - n * -2.121_944_4e-4;
     let p = (((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
         * r
@@ -330,7 +336,8 @@ fn exp_core(y: f32) -> f32 {
         * (r * r)
         + r
         + 1.0;
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    let biased = (t.to_bits() as i32 - 0x4B40_0000 + 127) as u32;
+    p * f32::from_bits(biased << 23)
 }
 
 /// `out[k] = e^(row[k] - shift)` for `row[k] <= shift` (a softmax numerator;
@@ -621,6 +628,14 @@ mod tests {
         exp_shifted_into(&[-100.0, f32::NEG_INFINITY, 5.0], 5.0, &mut o);
         assert_eq!(o, [0.0, 0.0, 1.0]);
         assert_eq!(exp_core(18.0).to_bits(), ((18f64).exp() as f32).to_bits());
+        // 2^n from t's bits is the 2^n of the conversion it replaced
+        for i in -870_000..=880_000 {
+            let y = i as f32 * 1e-4;
+            let t = y * std::f32::consts::LOG2_E + 12_582_912.0;
+            let n = t - 12_582_912.0;
+            let biased = (t.to_bits() as i32 - 0x4B40_0000 + 127) as u32;
+            assert_eq!(biased, (n as i32 + 127) as u32, "at {y}");
+        }
     }
 
     #[test]
