@@ -664,7 +664,7 @@ mod tests {
         // u at the top end never runs past the last item of non-zero probability
         let mut z = vec![0f32; 12];
         z[11] = -300.0;
-        assert_eq!(sample_softmax(&z, 0.999_999_9, &mut vec![0f32; 12]), 10);
+        assert_eq!(sample_softmax(&z, 0.999_999_9, &mut [0f32; 12]), 10);
         assert_eq!(max_of(&[1.0, -3.0, 7.5, 2.0, 7.5, 0.0, 1.0, 2.0, 3.0]), 7.5);
         assert_eq!(dot_lanes(&[1.0; 11], &[2.0; 11]), 22.0);
     }
