@@ -183,7 +183,12 @@ struct Scratch {
     dv: Vec<f32>,
     grads: Option<Params>,
     record: Record,
+    /// Rows per block of an update that recomputes its logits (0: [`UPDATE_ROWS`]).
+    update_rows: usize,
 }
+
+/// Rows per block of an update that recomputes its logits.
+const UPDATE_ROWS: usize = 256;
 
 /// The forward passes of a rollout's steps, rows appended in order, for the
 /// update that follows (the weights do not change in between, and a row's
@@ -372,43 +377,60 @@ impl NdarrayNet {
             self.actor
                 .forward_into(&self.params, batch.obs, rows, &mut s.actor);
         }
-        if held.logits {
-            self.item_embeddings_into(s);
+        self.item_embeddings_into(s);
+        // Without the rollout's logits, the rows go in blocks: no rows x n_items
+        // buffer, and the same bits (every product adds its rows in order, and
+        // a block's rows come after the previous block's).
+        let block = if held.logits {
+            rows.max(1)
         } else {
-            self.logits_into(s, rows);
-        }
+            match s.update_rows {
+                0 => UPDATE_ROWS,
+                r => r,
+            }
+        };
         let inv_b = 1.0 / rows as f32;
         let beta = loss.entropy_coef;
         let (mut pl, mut ent_sum) = (0f32, 0f32);
         s.row.resize(n, 0.0);
-        for r in 0..rows {
-            let z = &mut s.logits[r * n..(r + 1) * n];
-            let p = &mut s.row[..];
-            let m = max_of(z);
-            let sum = exp_shifted_into(z, m, p);
-            p.iter_mut().for_each(|x| *x /= sum);
-            let logz = m + libm::logf(sum);
-            // log p_j = z_j - log Z, kept in z
-            z.iter_mut().for_each(|x| *x -= logz);
-            let a = batch.actions[r] as usize;
-            let adv = batch.advantages[r];
-            // H = -sum p log p
-            let ent = -dot_lanes(p, z);
-            ent_sum += ent;
-            pl -= adv * z[a];
-            // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
-            for (g, &pj) in z.iter_mut().zip(p.iter()) {
-                *g = inv_b * (adv * pj + beta * pj * (*g + ent));
-            }
-            z[a] -= inv_b * adv;
-        }
-        // logits = h E^T + b
-        let dz = &s.logits;
         s.dh.resize(rows * d, 0.0);
-        matmul(dz, &s.e, &mut s.dh, rows, n, d, false);
         s.de.resize(n * d, 0.0);
-        matmul_tn(dz, s.actor.output(), &mut s.de, rows, n, d, false);
-        col_sums_into(dz, n, grads.get_mut(self.item_bias));
+        s.de.fill(0.0);
+        for r0 in (0..rows).step_by(block) {
+            let r1 = (r0 + block).min(rows);
+            let h = &s.actor.output()[r0 * d..r1 * d];
+            if !held.logits {
+                s.logits.resize((r1 - r0) * n, 0.0);
+                matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
+                add_row(&mut s.logits, self.params.get(self.item_bias));
+            }
+            for r in r0..r1 {
+                let z = &mut s.logits[(r - r0) * n..(r - r0 + 1) * n];
+                let p = &mut s.row[..];
+                let m = max_of(z);
+                let sum = exp_shifted_into(z, m, p);
+                p.iter_mut().for_each(|x| *x /= sum);
+                let logz = m + libm::logf(sum);
+                // log p_j = z_j - log Z, kept in z
+                z.iter_mut().for_each(|x| *x -= logz);
+                let a = batch.actions[r] as usize;
+                let adv = batch.advantages[r];
+                // H = -sum p log p
+                let ent = -dot_lanes(p, z);
+                ent_sum += ent;
+                pl -= adv * z[a];
+                // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
+                for (g, &pj) in z.iter_mut().zip(p.iter()) {
+                    *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+                }
+                z[a] -= inv_b * adv;
+            }
+            // logits = h E^T + b
+            let dz = &s.logits[..(r1 - r0) * n];
+            matmul(dz, &s.e, &mut s.dh[r0 * d..r1 * d], r1 - r0, n, d, false);
+            matmul_tn(dz, h, &mut s.de, r1 - r0, n, d, true);
+            col_sums_into(dz, n, grads.get_mut(self.item_bias));
+        }
         matmul_tn(
             &self.item_features,
             &s.de,
@@ -810,6 +832,25 @@ mod tests {
             plain.update(&batch, &loss),
             recorded.update_recorded(&batch, &loss)
         );
+    }
+
+    #[test]
+    fn an_update_in_blocks_of_rows_has_the_same_bits() {
+        let (net, obs, actions, adv, ret) = small();
+        let batch = UpdateBatch {
+            obs: &obs,
+            actions: &actions,
+            advantages: &adv,
+            returns: &ret,
+        };
+        let loss = LossConfig::default();
+        let (whole, blocked) = (net.clone(), net);
+        blocked.scratch.lock().update_rows = 2;
+        let (a, b) = (
+            whole.gradients(&batch, &loss),
+            blocked.gradients(&batch, &loss),
+        );
+        assert_eq!(a, b);
     }
 
     #[test]
