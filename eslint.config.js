@@ -2,7 +2,7 @@
 import eslint from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
-const tsFiles = ['packages/ts-api/src/**/*.ts', '__test__/**/*.ts', 'benches/**/*.ts', 'examples/**/*.d.mts']
+const tsFiles = ['packages/ts-api/src/**/*.ts', '__test__/**/*.ts', 'benches/**/*.ts', 'scripts/**/*.ts', 'examples/**/*.d.mts']
 
 export default tseslint.config(
   {

@@ -11,7 +11,7 @@ import { envGroup } from './groups/env.js';
 import { llmGroup } from './groups/llm.js';
 import { llmServeGroup } from './groups/llm-serve.js';
 import { mainGroup } from './groups/main.js';
-import { acGroup, buffersGroup } from './groups/rust.js';
+import { acGroup, buffersGroup, trainGroup } from './groups/rust.js';
 import { serveGroup } from './serve.js';
 import type { Group } from './lib/group.js';
 import type { Plan } from './lib/measure.js';
@@ -19,7 +19,7 @@ import { groupTable, machine, targetsTable, write, type Report } from './lib/rep
 import { judgeTargets } from './lib/targets.js';
 
 /** Every group, in the order they run; one line per group. */
-const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, llmGroup, llmServeGroup, mainGroup, serveGroup];
+const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, trainGroup, llmGroup, llmServeGroup, mainGroup, serveGroup];
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   full: { warmup: 2, reps: 10, repMs: 150 },

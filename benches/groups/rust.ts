@@ -1,4 +1,4 @@
-// Groups `ac` and `buffers`: there is no binding for a bare update or buffer, so
+// Groups `ac`, `buffers` and `train`: there is no binding for a bare update or buffer, so
 // these run the Rust program crates/ac-core/examples/bench_updates.rs (through
 // `cargo run --release`) and read the JSON lines it prints. It times itself, with
 // the same warm-up and repetition counts as the rest of the run.
@@ -68,6 +68,57 @@ export function torchUnavailable(root: string): string | null {
     return 'no torch build here (.venv-torch missing: run IALP_TORCH=1 bash scripts/setup.sh to add it)';
   }
   return null;
+}
+
+/** Why the JAX reference cannot run here, or null when it can. */
+export function jaxUnavailable(root: string): string | null {
+  if (!existsSync(join(root, 'benches/reference/a2c_jax.py'))) return 'benches/reference/a2c_jax.py is missing';
+  if (!existsSync(join(root, '.venv-jax/bin/python'))) return 'no JAX here (.venv-jax missing: run bash scripts/setup-jax.sh to add it)';
+  return null;
+}
+
+interface JaxCase {
+  batch: number;
+  nItems: number;
+  compileSeconds: number;
+  userSteps: number;
+  seconds: number[];
+}
+
+/** The JAX reference (benches/reference/a2c_jax.py, one CPU thread) at the
+ * group's shapes; compile time reported apart from the timed repetitions. */
+function jaxReference(ctx: GroupContext, batches: number[], items: number[]): { measurements: ReturnType<typeof measurement>[]; notes: string[] } {
+  const why = jaxUnavailable(ctx.root);
+  if (why) return { measurements: [], notes: [`JAX reference: not run, ${why}.`] };
+  const args = [
+    'benches/reference/a2c_jax.py',
+    ...['--batches', batches.join(','), '--items', items.join(',')],
+    ...['--rep-ms', String(ctx.plan.repMs), '--warmup', String(ctx.plan.warmup), '--reps', String(ctx.plan.reps)],
+  ];
+  ctx.log(`  .venv-jax/bin/python ${args.join(' ')}`);
+  const env = { ...process.env, XLA_FLAGS: '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1', JAX_PLATFORMS: 'cpu' };
+  const r = spawnSync(join(ctx.root, '.venv-jax/bin/python'), args, { cwd: ctx.root, encoding: 'utf8', env, maxBuffer: 16 << 20 });
+  if (r.error || r.status !== 0) {
+    return { measurements: [], notes: [`JAX reference: failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`] };
+  }
+  const cases = r.stdout.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as JaxCase);
+  return {
+    measurements: cases.map((c) =>
+      measurement({
+        group: 'train',
+        name: 'jax a2c train',
+        params: { batch: c.batch, nItems: c.nItems, compileSeconds: Number(c.compileSeconds.toFixed(2)) },
+        unit: 'user-steps',
+        perRep: c.userSteps,
+        cores: 1,
+        seconds: c.seconds,
+      }),
+    ),
+    notes: [
+      'jax a2c train: benches/reference/a2c_jax.py (jit + vmap + lax.scan, one XLA CPU thread) at the same shapes; ' +
+        'compileSeconds is its first call (tracing and XLA compilation), not in the timed repetitions. It runs after the ialp cases, not interleaved with them.',
+    ],
+  };
 }
 
 interface BackendCase {
@@ -156,5 +207,57 @@ export const buffersGroup: Group = {
       `Runs ${EXAMPLE} (Rust, single thread): RolloutBuffer push (T = 32 rows of B = 1024, 128 floats per observation), ` +
         'ReplayBuffer push (one transition per call) and sample (minibatches of 256, with replacement), GAE over T x B.',
     ]);
+  },
+};
+
+/** The share of each part of an A2C iteration, from the medians of the part lines. */
+function partShares(lines: Line[]): string[] {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const notes: string[] = [];
+  for (const whole of lines.filter((l) => l.name === 'a2c train')) {
+    const same = (l: Line) => l.params.batch === whole.params.batch && l.params.nItems === whole.params.nItems;
+    const total = median(whole.seconds);
+    const parts = lines.filter((l) => same(l) && l.name.startsWith('part:'));
+    const alone = lines.filter((l) => same(l) && l.name.startsWith('alone:'));
+    const pct = (l: Line) => `${l.name.slice(l.name.indexOf(':') + 1)} ${((100 * median(l.seconds)) / total).toFixed(0)}%`;
+    const perUpdate = (1000 * total) / Number(whole.params.updatesPerRep);
+    notes.push(
+      `B = ${whole.params.batch}, ${whole.params.nItems} items: ${perUpdate.toFixed(2)} ms per update; ` +
+        `${parts.map(pct).join(', ')} (alone: ${alone.map(pct).join(', ')})`,
+    );
+  }
+  return notes;
+}
+
+export const trainGroup: Group = {
+  name: 'train',
+  title: 'Whole A2C training iterations (stepping, encoding, forward, sampling, backward, Adam)',
+  unavailable: null,
+  async run(ctx) {
+    const batches = [16, 64, 1024];
+    const items = ctx.quick ? [500] : [500, 10000];
+    const lines = runExample(ctx, [
+      ...['--group', 'train', '--batches', batches.join(','), '--items', items.join(',')],
+      ...['--rep-ms', String(ctx.plan.repMs), '--warmup', String(ctx.plan.warmup), '--reps', String(ctx.plan.reps)],
+    ]);
+    const result = toResult(lines, [
+      `Runs ${EXAMPLE} --group train (Rust, single thread): A2C iterations as \`ialp train\` runs them (synthetic at its defaults, d = 16, ` +
+        'T = 8 steps of B users per update, hidden 64, depth 2, embedDim 32, Adam), user-steps/s including the update. ' +
+        '`part:` lines are the time of each part inside the same repetitions (throughput = if only that part ran); ' +
+        '`alone:` lines time the sampling and Adam by themselves at the same shapes, to split the fused parts.',
+      ...partShares(lines),
+    ]);
+    const jax = jaxReference(ctx, batches, items);
+    result.measurements.push(...jax.measurements);
+    result.notes.push(...jax.notes);
+    for (const j of jax.measurements) {
+      const ours = result.measurements.find((m) => m.name === 'a2c train' && m.params.batch === j.params.batch && m.params.nItems === j.params.nItems);
+      if (!ours) continue;
+      result.notes.push(
+        `ialp / JAX at B = ${j.params.batch}, ${j.params.nItems} items: ${(ours.throughput.median / j.throughput.median).toFixed(2)}x ` +
+          `(medians of runs made one after the other; JAX compiled in ${j.params.compileSeconds} s before its repetitions)`,
+      );
+    }
+    return result;
   },
 };

@@ -1,5 +1,5 @@
 //! Trains online A2C on `synthetic` and compares it with random and popularity.
-//! `cargo run --release -p ialp-ac-core --example train_synthetic -- [episodes] [seed]`
+//! `cargo run --release -p ialp-ac-core --example train_synthetic -- [episodes] [seed] [batch] [items]`
 
 use ialp_ac_core::{evaluate, train, Actor, Mode, TrainConfig, UserPool};
 use ialp_sim::{AnyWorld, EpisodeStat};
@@ -19,11 +19,17 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let episodes = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3000);
     let seed = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
-    let cfg = TrainConfig {
+    let mut cfg = TrainConfig {
         episodes,
         seed,
         ..Default::default()
     };
+    if let Some(b) = args.get(3).and_then(|s| s.parse().ok()) {
+        cfg.env.batch.batch_size = b;
+    }
+    if let Some(n) = args.get(4).and_then(|s| s.parse().ok()) {
+        cfg.env.synthetic.n_items = n;
+    }
     let world = AnyWorld::build(&cfg.env, None, None).expect("world");
     let t = std::time::Instant::now();
     let out = train(&cfg, &world, &mut |_| true).expect("training");

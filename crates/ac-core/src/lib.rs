@@ -32,7 +32,7 @@ pub use params::{Params, Tensor};
 pub use torch::TchNet;
 
 pub use a2c::{
-    train, train_from, train_from_with, A2c, A2cConfig, ActionSelector, Progress, Sampler,
+    train, train_from, train_from_with, A2c, A2cConfig, ActionSelector, Part, Progress, Sampler,
     StepContext, TrainConfig, TrainOutcome, UserPool,
 };
 pub use a_ialp::{train_adaptive, AdaptiveConfig, AdaptiveOutcome, AdaptiveTrace};

@@ -28,6 +28,42 @@ pub struct Progress {
     pub recent_return: Option<f32>,
 }
 
+/// The parts of one training iteration, in the order they run, for profiling
+/// ([`A2c::train_rollout_marked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// `VecEnv::step`: the simulated users answer.
+    Stepping,
+    /// Observing the batch and encoding it into the networks' inputs.
+    Encoding,
+    /// The networks' forward pass and drawing the actions.
+    Acting,
+    /// Storing the step, GAE and the last values.
+    Advantages,
+    /// Gradients, clipping and Adam.
+    Update,
+}
+
+impl Part {
+    pub const ALL: [Part; 5] = [
+        Part::Stepping,
+        Part::Encoding,
+        Part::Acting,
+        Part::Advantages,
+        Part::Update,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Stepping => "stepping",
+            Part::Encoding => "encoding",
+            Part::Acting => "forward+sampling",
+            Part::Advantages => "buffer+gae",
+            Part::Update => "backward+optimiser",
+        }
+    }
+}
+
 pub struct TrainOutcome {
     pub policy: Policy,
     /// Training episodes in the order they finished (the online learning curve).
@@ -55,6 +91,12 @@ pub trait ActionSelector {
         logits: &Array2<f32>,
         rng: &mut Rng,
     ) -> Result<Vec<u32>>;
+    /// True when `select` only samples from the learner's own policy, so the
+    /// learner may draw the actions itself, fused with its forward pass
+    /// (`AcBackend::act`: the same actions, without a logits matrix).
+    fn samples_own_policy(&self) -> bool {
+        false
+    }
     /// Called after the step with what was executed and how users responded.
     fn observe(&mut self, _actions: &[u32], _rewards: &[f32], _dones: &[u8]) {}
     /// Called after every update.
@@ -73,6 +115,10 @@ impl ActionSelector for Sampler {
     ) -> Result<Vec<u32>> {
         Ok(choose_actions(logits, rng, false))
     }
+
+    fn samples_own_policy(&self) -> bool {
+        true
+    }
 }
 
 pub struct A2c {
@@ -84,6 +130,12 @@ pub struct A2c {
     hist_items: Vec<u32>,
     hist_rewards: Vec<f32>,
     obs: Vec<f32>,
+    /// Per-step buffers, reused: one uniform, action, value, reward, done per user.
+    uniforms: Vec<f32>,
+    actions: Vec<u32>,
+    values: Vec<f32>,
+    rewards: Vec<f32>,
+    dones: Vec<u8>,
 }
 
 impl A2c {
@@ -116,6 +168,11 @@ impl A2c {
             hist_items: vec![0; b * h],
             hist_rewards: vec![0.0; b * h],
             obs: vec![0.0; b * encoder.out_dim()],
+            uniforms: vec![0.0; b],
+            actions: vec![0; b],
+            values: vec![0.0; b],
+            rewards: vec![0.0; b],
+            dones: vec![0; b],
             cfg,
             backend,
             encoder,
@@ -140,36 +197,81 @@ impl A2c {
         env: &mut dyn VecEnv,
         selector: &mut dyn ActionSelector,
     ) -> Result<LossStats> {
+        self.train_rollout_marked(env, selector, &mut |_| {})
+    }
+
+    /// As `train_rollout_with`, calling `mark(part)` as each part of the
+    /// iteration ends (a profiler takes the time between calls).
+    pub fn train_rollout_marked(
+        &mut self,
+        env: &mut dyn VecEnv,
+        selector: &mut dyn ActionSelector,
+        mark: &mut dyn FnMut(Part),
+    ) -> Result<LossStats> {
         let b = env.batch_size();
         let od = self.encoder.out_dim();
-        let (mut rewards, mut dones) = (vec![0f32; b], vec![0u8; b]);
+        if self.actions.len() != b {
+            return Err(Error::new(format!(
+                "the environment's batch size {b} differs from the learner's {}",
+                self.actions.len()
+            )));
+        }
+        let fused = selector.samples_own_policy();
         self.buf.clear();
+        mark(Part::Advantages);
         self.encode_current(env)?;
+        mark(Part::Encoding);
         for _ in 0..self.cfg.n_steps {
             let view = ArrayView2::from_shape((b, od), &self.obs)
                 .map_err(|e| Error::new(e.to_string()))?;
-            let (logits, values) = self.backend.forward(view);
-            let ctx = StepContext {
-                obs: &self.obs,
-                hist_items: &self.hist_items,
-                hist_rewards: &self.hist_rewards,
-                values: values.as_slice().expect("contiguous"),
-            };
-            let actions = selector.select(&ctx, &logits, &mut self.rng)?;
-            env.step(&actions, &mut rewards, &mut dones)?;
-            selector.observe(&actions, &rewards, &dones);
+            if fused {
+                // one uniform per user in order, as `choose_actions` draws them
+                self.uniforms
+                    .iter_mut()
+                    .for_each(|u| *u = self.rng.uniform());
+                self.backend.act_recorded(
+                    view,
+                    &self.uniforms,
+                    &mut self.actions,
+                    &mut self.values,
+                );
+            } else {
+                let (logits, values) = self.backend.forward(view);
+                self.values
+                    .copy_from_slice(values.as_slice().expect("contiguous"));
+                let ctx = StepContext {
+                    obs: &self.obs,
+                    hist_items: &self.hist_items,
+                    hist_rewards: &self.hist_rewards,
+                    values: &self.values,
+                };
+                let actions = selector.select(&ctx, &logits, &mut self.rng)?;
+                if actions.len() != b {
+                    return Err(Error::new(format!(
+                        "the action selector chose {} actions for {b} users",
+                        actions.len()
+                    )));
+                }
+                self.actions.copy_from_slice(&actions);
+            }
+            mark(Part::Acting);
+            env.step(&self.actions, &mut self.rewards, &mut self.dones)?;
+            selector.observe(&self.actions, &self.rewards, &self.dones);
+            mark(Part::Stepping);
             self.buf.push(
                 &self.obs,
-                &actions,
-                &rewards,
-                &dones,
-                values.as_slice().expect("contiguous"),
+                &self.actions,
+                &self.rewards,
+                &self.dones,
+                &self.values,
             )?;
+            mark(Part::Advantages);
             self.encode_current(env)?;
+            mark(Part::Encoding);
         }
         let view =
             ArrayView2::from_shape((b, od), &self.obs).map_err(|e| Error::new(e.to_string()))?;
-        let (_, last_values) = self.backend.forward(view);
+        let last_values = self.backend.values(view);
         let (mut adv, returns) = gae(
             &self.buf.rewards,
             &self.buf.values,
@@ -187,7 +289,13 @@ impl A2c {
             advantages: &adv,
             returns: &returns,
         };
-        let stats = self.backend.update(&batch, &self.cfg.loss);
+        mark(Part::Advantages);
+        let stats = if fused {
+            self.backend.update_recorded(&batch, &self.cfg.loss)
+        } else {
+            self.backend.update(&batch, &self.cfg.loss)
+        };
+        mark(Part::Update);
         if !stats.total.is_finite() {
             return Err(Error::new(format!(
                 "training diverged: the loss became {} (lower the learning rate a2c.adam.lr = {})",

@@ -7,6 +7,7 @@
 
 use crate::adam::AdamConfig;
 use crate::encoder::StateEncoder;
+use crate::linalg::{max_of, sample_softmax};
 use crate::net::{AcBackend, NdarrayNet, NetConfig};
 use crate::params::{Params, Tensor};
 use ialp_sim::{artefact, Error, Result, Rng, PAD_ITEM};
@@ -69,21 +70,14 @@ pub struct Policy {
 pub fn choose_actions(logits: &Array2<f32>, rng: &mut Rng, greedy: bool) -> Vec<u32> {
     let n = logits.ncols();
     let flat = logits.as_slice().expect("standard layout");
+    let mut scratch = vec![0f32; if greedy { 0 } else { n }];
     flat.chunks_exact(n)
         .map(|row| {
-            let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             if greedy {
+                let m = max_of(row);
                 return row.iter().position(|&z| z == m).unwrap_or(0) as u32;
             }
-            let total: f32 = row.iter().map(|&z| libm::expf(z - m)).sum();
-            let mut u = rng.uniform() * total;
-            for (j, &z) in row.iter().enumerate() {
-                u -= libm::expf(z - m);
-                if u < 0.0 {
-                    return j as u32;
-                }
-            }
-            (n - 1) as u32
+            sample_softmax(row, rng.uniform(), &mut scratch)
         })
         .collect()
 }

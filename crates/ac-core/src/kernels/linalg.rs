@@ -318,9 +318,15 @@ pub fn tanh(x: f32) -> f32 {
 /// Cephes' `expf` for y in [-87, 88]: y = n ln 2 + r with n rounded to the
 /// nearest integer (by adding and removing 1.5 * 2^23), e^r by a degree-6
 /// polynomial, 2^n from exponent bits. Within 2 ulp (tested).
+///
+/// n is read from the bits of `t = y log2 e + 1.5 * 2^23` (in [2^23, 2^24)
+/// one unit is one ulp, so the bits are 0x4B40_0000 + n): integer arithmetic
+/// that vectorises, where `n as i32` (a saturating conversion) made the
+/// compiler convert lane by lane. The same 2^n, so the same bits.
 #[inline(always)]
 fn exp_core(y: f32) -> f32 {
-    let n = (y * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let t = y * std::f32::consts::LOG2_E + 12_582_912.0;
+    let n = t - 12_582_912.0;
     let r = (y - n * 0.693_359_4) - n * -2.121_944_4e-4;
     let p = (((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
         * r
@@ -330,7 +336,8 @@ fn exp_core(y: f32) -> f32 {
         * (r * r)
         + r
         + 1.0;
-    p * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    let biased = (t.to_bits() as i32 - 0x4B40_0000 + 127) as u32;
+    p * f32::from_bits(biased << 23)
 }
 
 /// `out[k] = e^(row[k] - shift)` for `row[k] <= shift` (a softmax numerator;
@@ -381,6 +388,84 @@ fn exp_shifted(row: &[f32], shift: f32, out: &mut [f32]) -> f32 {
         l[j] += v;
     }
     ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
+
+/// The largest element (NEG_INFINITY for an empty row), taken in 8 lanes: max
+/// is exact, so the result is the plain loop's whatever the order.
+#[inline]
+pub fn max_of(row: &[f32]) -> f32 {
+    let mut l = [f32::NEG_INFINITY; 8];
+    let chunks = row.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..8 {
+            l[j] = l[j].max(c[j]);
+        }
+    }
+    for (j, &v) in tail.iter().enumerate() {
+        l[j] = l[j].max(v);
+    }
+    ((l[0].max(l[4])).max(l[2].max(l[6]))).max((l[1].max(l[5])).max(l[3].max(l[7])))
+}
+
+/// Sum of `a[k] * b[k]`, in 8 interleaved lanes combined in a fixed order (the
+/// same bits on every target).
+#[inline]
+pub fn dot_lanes(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "dot_lanes: lengths differ");
+    let mut l = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ta, tb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..8 {
+            l[j] += x[j] * y[j];
+        }
+    }
+    for (j, (&x, &y)) in ta.iter().zip(tb).enumerate() {
+        l[j] += x * y;
+    }
+    ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
+
+/// Draws an index from softmax(row) with one uniform `u01` in [0, 1): the
+/// unnormalised probabilities `e^(z - max)` go to `scratch` (as in
+/// [`exp_shifted_into`]), then `u01 * sum` is walked down 8 elements at a time
+/// (each block's sum in a fixed order) and inside the block where it turns
+/// negative. The same bits on every target; rounding that leaves it
+/// non-negative at the end picks the last item of non-zero probability.
+pub fn sample_softmax(row: &[f32], u01: f32, scratch: &mut [f32]) -> u32 {
+    let m = max_of(row);
+    let total = exp_shifted_into(row, m, scratch);
+    let mut u = u01 * total;
+    let n = row.len();
+    let mut j = 0;
+    while j + 8 <= n {
+        let c = &scratch[j..j + 8];
+        let block = ((c[0] + c[4]) + (c[2] + c[6])) + ((c[1] + c[5]) + (c[3] + c[7]));
+        if u - block < 0.0 {
+            break;
+        }
+        u -= block;
+        j += 8;
+    }
+    for (k, &p) in scratch[j..].iter().enumerate() {
+        u -= p;
+        if u < 0.0 {
+            return (j + k) as u32;
+        }
+    }
+    scratch.iter().rposition(|&p| p > 0.0).unwrap_or(n - 1) as u32
+}
+
+/// `transpose` into a reused buffer.
+pub fn transpose_into(a: &[f32], rows: usize, cols: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(rows * cols, 0.0);
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = a[r * cols + c];
+        }
+    }
 }
 
 /// Transpose of a row-major (rows x cols) matrix.
@@ -543,6 +628,45 @@ mod tests {
         exp_shifted_into(&[-100.0, f32::NEG_INFINITY, 5.0], 5.0, &mut o);
         assert_eq!(o, [0.0, 0.0, 1.0]);
         assert_eq!(exp_core(18.0).to_bits(), ((18f64).exp() as f32).to_bits());
+        // 2^n from t's bits is the 2^n of the conversion it replaced
+        for i in -870_000..=880_000 {
+            let y = i as f32 * 1e-4;
+            let t = y * std::f32::consts::LOG2_E + 12_582_912.0;
+            let n = t - 12_582_912.0;
+            let biased = (t.to_bits() as i32 - 0x4B40_0000 + 127) as u32;
+            assert_eq!(biased, (n as i32 + 127) as u32, "at {y}");
+        }
+    }
+
+    #[test]
+    fn sample_softmax_draws_in_proportion_and_never_a_zero() {
+        // 21 items (two blocks of 8 and a tail); item 3 has probability ~0
+        let mut z: Vec<f32> = (0..21).map(|i| (i % 5) as f32 * 0.4).collect();
+        z[3] = -200.0;
+        let mut e = vec![0f32; z.len()];
+        let total = exp_shifted_into(&z, max_of(&z), &mut e);
+        let mut counts = [0u32; 21];
+        let draws = 200_000;
+        let mut scratch = vec![0f32; 21];
+        for k in 0..draws {
+            let u = (k as f32 + 0.5) / draws as f32;
+            counts[sample_softmax(&z, u, &mut scratch) as usize] += 1;
+        }
+        assert_eq!(counts[3], 0);
+        for j in 0..21 {
+            let want = e[j] / total * draws as f32;
+            assert!(
+                (counts[j] as f32 - want).abs() <= 2.0,
+                "item {j}: {} vs {want}",
+                counts[j]
+            );
+        }
+        // u at the top end never runs past the last item of non-zero probability
+        let mut z = vec![0f32; 12];
+        z[11] = -300.0;
+        assert_eq!(sample_softmax(&z, 0.999_999_9, &mut [0f32; 12]), 10);
+        assert_eq!(max_of(&[1.0, -3.0, 7.5, 2.0, 7.5, 0.0, 1.0, 2.0, 3.0]), 7.5);
+        assert_eq!(dot_lanes(&[1.0; 11], &[2.0; 11]), 22.0);
     }
 
     #[test]

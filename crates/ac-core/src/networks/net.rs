@@ -6,8 +6,11 @@
 //! backend; `torch` (a cargo feature) implements the same trait.
 
 use crate::adam::{Adam, AdamConfig};
-use crate::linalg::{add_row, col_sums_into, matmul, matmul_tn, transpose};
-use crate::mlp::Mlp;
+use crate::linalg::{
+    add_row, col_sums_into, dot_lanes, exp_shifted_into, matmul, matmul_tn, max_of, sample_softmax,
+    transpose_into,
+};
+use crate::mlp::{Mlp, MlpCache, MlpScratch};
 use crate::params::{Params, Tensor};
 use ialp_sim::{Error, Result, Rng};
 use ndarray::{Array1, Array2, ArrayView2};
@@ -141,6 +144,36 @@ pub trait AcBackend: Send {
     fn values(&self, obs: ArrayView2<f32>) -> Array1<f32> {
         self.forward(obs).1
     }
+    /// The rollout step: one action per row drawn from pi(.|s) with the
+    /// uniform `uniforms[r]` (in [0, 1)), and V(s) into `values`. The actions
+    /// are those [`crate::policy::choose_actions`] draws from `forward`'s logits
+    /// with the same uniforms.
+    fn act(&self, obs: ArrayView2<f32>, uniforms: &[f32], actions: &mut [u32], values: &mut [f32]) {
+        let (logits, v) = self.forward(obs);
+        let n = logits.ncols();
+        let flat = logits.as_slice().expect("standard layout");
+        let mut scratch = vec![0f32; n];
+        for ((a, row), &u) in actions.iter_mut().zip(flat.chunks_exact(n)).zip(uniforms) {
+            *a = sample_softmax(row, u, &mut scratch);
+        }
+        values.copy_from_slice(v.as_slice().expect("contiguous"));
+    }
+    /// As `act`, also keeping the step's activations for [`Self::update_recorded`].
+    fn act_recorded(
+        &mut self,
+        obs: ArrayView2<f32>,
+        uniforms: &[f32],
+        actions: &mut [u32],
+        values: &mut [f32],
+    ) {
+        self.act(obs, uniforms, actions, values)
+    }
+    /// `update` on a batch whose rows are, in order, those of the
+    /// `act_recorded` calls since the weights last changed: the same result,
+    /// reusing their forward pass where it was kept.
+    fn update_recorded(&mut self, batch: &UpdateBatch, loss: &LossConfig) -> LossStats {
+        self.update(batch, loss)
+    }
     /// The loss of the batch and its gradients with respect to every parameter.
     fn gradients(&self, batch: &UpdateBatch, loss: &LossConfig) -> (LossStats, Params);
     /// One optimiser step on the batch (gradients, clipping, Adam).
@@ -164,6 +197,106 @@ pub struct NdarrayNet {
     item_free: usize,
     item_bias: usize,
     adam: Adam,
+    /// Bumped whenever `params` change, so `scratch` knows when its item
+    /// embeddings are stale.
+    version: u64,
+    scratch: ScratchCell,
+}
+
+/// Buffers reused across calls, so a rollout step or an update allocates
+/// nothing once they have grown to the batch's size.
+#[derive(Default)]
+struct Scratch {
+    /// The `version` of the params `e` / `et` were computed from.
+    embeddings_of: Option<u64>,
+    /// e = F W + E (n_items x d) and its transpose (d x n_items).
+    e: Vec<f32>,
+    et: Vec<f32>,
+    actor: MlpCache,
+    critic: MlpCache,
+    mlp: MlpScratch,
+    /// Logits (rows x n_items), then d(loss)/d(logits) in place.
+    logits: Vec<f32>,
+    /// One row of probabilities.
+    row: Vec<f32>,
+    dh: Vec<f32>,
+    de: Vec<f32>,
+    dv: Vec<f32>,
+    grads: Option<Params>,
+    record: Record,
+    /// Rows per block of an update that recomputes its logits (0: [`UPDATE_ROWS`]).
+    update_rows: usize,
+}
+
+/// Rows per block of an update that recomputes its logits.
+const UPDATE_ROWS: usize = 256;
+
+/// The forward passes of a rollout's steps, rows appended in order, for the
+/// update that follows (the weights do not change in between, and a row's
+/// activations do not depend on the rows computed with it, so they are the
+/// bits the update would compute).
+#[derive(Default)]
+struct Record {
+    /// The `version` of the params they were computed with.
+    of: Option<u64>,
+    actor: MlpCache,
+    critic: MlpCache,
+    /// Kept while rows x n_items stays within [`RECORD_LOGITS_MAX`].
+    logits: Vec<f32>,
+    with_logits: bool,
+}
+
+/// The most logits a record keeps (64 MiB); larger rollouts recompute them.
+const RECORD_LOGITS_MAX: usize = 1 << 24;
+
+impl Record {
+    fn reset(&mut self, version: u64) {
+        self.of = Some(version);
+        self.actor.rows = 0;
+        self.critic.rows = 0;
+        self.actor.acts.iter_mut().for_each(Vec::clear);
+        self.critic.acts.iter_mut().for_each(Vec::clear);
+        self.logits.clear();
+        self.with_logits = true;
+    }
+
+    fn append(dst: &mut MlpCache, src: &MlpCache) {
+        dst.acts.resize_with(src.acts.len(), Vec::new);
+        for (d, s) in dst.acts.iter_mut().zip(&src.acts) {
+            d.extend_from_slice(s);
+        }
+        dst.rows += src.rows;
+    }
+}
+
+/// Which parts of an update's forward pass `Scratch` already holds.
+#[derive(Clone, Copy)]
+struct Held {
+    towers: bool,
+    logits: bool,
+}
+
+/// The scratch behind a lock: `forward` takes `&self` and a `Policy` may be
+/// shared between threads; the lock is uncontended in training.
+#[derive(Default)]
+struct ScratchCell(std::sync::Mutex<Scratch>);
+
+impl Clone for ScratchCell {
+    fn clone(&self) -> Self {
+        ScratchCell::default()
+    }
+}
+
+impl ScratchCell {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Scratch> {
+        // the buffers hold no invariant a panic could break
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The buffers, moved out (for `&mut self` methods that also change the weights).
+    fn take(&mut self) -> Scratch {
+        std::mem::take(self.0.get_mut().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// Per-row log-softmax, entropy and probabilities of logits (rows x n).
@@ -226,6 +359,8 @@ impl NdarrayNet {
             item_free,
             item_bias,
             adam,
+            version: 0,
+            scratch: ScratchCell::default(),
         })
     }
 
@@ -238,20 +373,210 @@ impl NdarrayNet {
         &self.adam.cfg
     }
 
-    /// e = F W + E (n_items x d)
-    fn item_embeddings(&self) -> Vec<f32> {
+    /// e = F W + E (n_items x d) and its transpose into `s`, unless they are
+    /// already those of the current params.
+    fn item_embeddings_into(&self, s: &mut Scratch) {
+        if s.embeddings_of == Some(self.version) {
+            return;
+        }
         let d = self.cfg.embed_dim;
-        let mut e = self.params.get(self.item_free).to_vec();
+        s.e.clear();
+        s.e.extend_from_slice(self.params.get(self.item_free));
         matmul(
             &self.item_features,
             self.params.get(self.item_w),
-            &mut e,
+            &mut s.e,
             self.n_items,
             self.feat_dim,
             d,
             true,
         );
-        e
+        transpose_into(&s.e, self.n_items, d, &mut s.et);
+        s.embeddings_of = Some(self.version);
+    }
+
+    /// logits = h e^T + b for the actor's output `h` (rows x d), into `s.logits`.
+    fn logits_into(&self, s: &mut Scratch, rows: usize) {
+        let (n, d) = (self.n_items, self.cfg.embed_dim);
+        self.item_embeddings_into(s);
+        s.logits.resize(rows * n, 0.0);
+        matmul(s.actor.output(), &s.et, &mut s.logits, rows, d, n, false);
+        add_row(&mut s.logits, self.params.get(self.item_bias));
+    }
+
+    /// The loss of the batch; its gradients are added to `grads`.
+    fn gradients_into(
+        &self,
+        batch: &UpdateBatch,
+        loss: &LossConfig,
+        s: &mut Scratch,
+        grads: &mut Params,
+        held: Held,
+    ) -> LossStats {
+        let rows = self.check_obs(batch.obs);
+        let (n, d) = (self.n_items, self.cfg.embed_dim);
+        if !held.towers {
+            self.actor
+                .forward_into(&self.params, batch.obs, rows, &mut s.actor);
+        }
+        self.item_embeddings_into(s);
+        // Without the rollout's logits, the rows go in blocks: no rows x n_items
+        // buffer, and the same bits (every product adds its rows in order, and
+        // a block's rows come after the previous block's).
+        let block = if held.logits {
+            rows.max(1)
+        } else {
+            match s.update_rows {
+                0 => UPDATE_ROWS,
+                r => r,
+            }
+        };
+        let inv_b = 1.0 / rows as f32;
+        let beta = loss.entropy_coef;
+        let (mut pl, mut ent_sum) = (0f32, 0f32);
+        s.row.resize(n, 0.0);
+        s.dh.resize(rows * d, 0.0);
+        s.de.resize(n * d, 0.0);
+        s.de.fill(0.0);
+        for r0 in (0..rows).step_by(block) {
+            let r1 = (r0 + block).min(rows);
+            let h = &s.actor.output()[r0 * d..r1 * d];
+            if !held.logits {
+                s.logits.resize((r1 - r0) * n, 0.0);
+                matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
+                add_row(&mut s.logits, self.params.get(self.item_bias));
+            }
+            for r in r0..r1 {
+                let z = &mut s.logits[(r - r0) * n..(r - r0 + 1) * n];
+                let p = &mut s.row[..];
+                let m = max_of(z);
+                let sum = exp_shifted_into(z, m, p);
+                p.iter_mut().for_each(|x| *x /= sum);
+                let logz = m + libm::logf(sum);
+                // log p_j = z_j - log Z, kept in z
+                z.iter_mut().for_each(|x| *x -= logz);
+                let a = batch.actions[r] as usize;
+                let adv = batch.advantages[r];
+                // H = -sum p log p
+                let ent = -dot_lanes(p, z);
+                ent_sum += ent;
+                pl -= adv * z[a];
+                // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
+                for (g, &pj) in z.iter_mut().zip(p.iter()) {
+                    *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+                }
+                z[a] -= inv_b * adv;
+            }
+            // logits = h E^T + b
+            let dz = &s.logits[..(r1 - r0) * n];
+            matmul(dz, &s.e, &mut s.dh[r0 * d..r1 * d], r1 - r0, n, d, false);
+            matmul_tn(dz, h, &mut s.de, r1 - r0, n, d, true);
+            col_sums_into(dz, n, grads.get_mut(self.item_bias));
+        }
+        matmul_tn(
+            &self.item_features,
+            &s.de,
+            grads.get_mut(self.item_w),
+            n,
+            self.feat_dim,
+            d,
+            true,
+        );
+        for (g, &v) in grads.get_mut(self.item_free).iter_mut().zip(&s.de) {
+            *g += v;
+        }
+        self.actor
+            .backward_into(&self.params, &s.actor, &s.dh, grads, false, &mut s.mlp);
+        // value loss c_v * mean 0.5 (V - R)^2
+        if !held.towers {
+            self.critic
+                .forward_into(&self.params, batch.obs, rows, &mut s.critic);
+        }
+        let mut vl = 0f32;
+        s.dv.clear();
+        for (&v, &ret) in s.critic.output().iter().zip(batch.returns) {
+            let diff = v - ret;
+            vl += 0.5 * diff * diff;
+            s.dv.push(loss.value_coef * inv_b * diff);
+        }
+        self.critic
+            .backward_into(&self.params, &s.critic, &s.dv, grads, false, &mut s.mlp);
+        LossStats {
+            policy_loss: pl * inv_b,
+            value_loss: vl * inv_b,
+            entropy: ent_sum * inv_b,
+            total: pl * inv_b + loss.value_coef * vl * inv_b - beta * ent_sum * inv_b,
+            grad_norm: grads.l2_norm(),
+        }
+    }
+
+    /// Logits in blocks of rows, each row sampled as soon as it is computed
+    /// (while it is in cache), with no logits matrix for the whole batch unless
+    /// `record` keeps them for the update.
+    fn act_into(
+        &self,
+        s: &mut Scratch,
+        obs: ArrayView2<f32>,
+        uniforms: &[f32],
+        actions: &mut [u32],
+        values: &mut [f32],
+        record: bool,
+    ) {
+        const BLOCK: usize = 32;
+        let obs = obs.as_standard_layout();
+        let x = obs.as_slice().expect("standard layout");
+        let rows = self.check_obs(x);
+        assert!(uniforms.len() == rows && actions.len() == rows && values.len() == rows);
+        let (n, d) = (self.n_items, self.cfg.embed_dim);
+        self.actor.forward_into(&self.params, x, rows, &mut s.actor);
+        self.critic
+            .forward_into(&self.params, x, rows, &mut s.critic);
+        values.copy_from_slice(s.critic.output());
+        self.item_embeddings_into(s);
+        if record {
+            if s.record.of != Some(self.version) {
+                s.record.reset(self.version);
+            }
+            Record::append(&mut s.record.actor, &s.actor);
+            Record::append(&mut s.record.critic, &s.critic);
+            let r = &mut s.record;
+            r.with_logits &= r.actor.rows * n <= RECORD_LOGITS_MAX;
+            if !r.with_logits {
+                r.logits = Vec::new();
+            }
+        }
+        s.row.resize(n, 0.0);
+        for r0 in (0..rows).step_by(BLOCK) {
+            let r1 = (r0 + BLOCK).min(rows);
+            let h = &s.actor.output()[r0 * d..r1 * d];
+            s.logits.resize((r1 - r0) * n, 0.0);
+            matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
+            add_row(&mut s.logits, self.params.get(self.item_bias));
+            for (r, row) in s.logits.chunks_exact(n).enumerate() {
+                actions[r0 + r] = sample_softmax(row, uniforms[r0 + r], &mut s.row);
+            }
+            if record && s.record.with_logits {
+                s.record.logits.extend_from_slice(&s.logits);
+            }
+        }
+    }
+
+    /// One optimiser step: gradients (with what `s` holds of the forward
+    /// pass), clipping, Adam.
+    fn update_with(
+        &mut self,
+        s: &mut Scratch,
+        batch: &UpdateBatch,
+        loss: &LossConfig,
+        held: Held,
+    ) -> LossStats {
+        let mut grads = s.grads.take().unwrap_or_else(|| self.params.zeros_like());
+        grads.fill(0.0);
+        let mut stats = self.gradients_into(batch, loss, s, &mut grads, held);
+        stats.grad_norm = self.adam.step(&mut self.params, &mut grads);
+        s.grads = Some(grads);
+        self.version += 1;
+        stats
     }
 
     fn check_obs(&self, obs: &[f32]) -> usize {
@@ -269,16 +594,14 @@ impl AcBackend for NdarrayNet {
         let obs = obs.as_standard_layout();
         let x = obs.as_slice().expect("standard layout");
         let rows = self.check_obs(x);
-        let (n, d) = (self.n_items, self.cfg.embed_dim);
-        let h = self.actor.forward(&self.params, x, rows);
-        let et = transpose(&self.item_embeddings(), n, d);
-        let mut logits = vec![0f32; rows * n];
-        matmul(h.output(), &et, &mut logits, rows, d, n, false);
-        add_row(&mut logits, self.params.get(self.item_bias));
-        let v = self.critic.forward(&self.params, x, rows);
+        let s = &mut *self.scratch.lock();
+        self.actor.forward_into(&self.params, x, rows, &mut s.actor);
+        self.logits_into(s, rows);
+        self.critic
+            .forward_into(&self.params, x, rows, &mut s.critic);
         (
-            Array2::from_shape_vec((rows, n), logits).expect("shape"),
-            Array1::from_vec(v.output().to_vec()),
+            Array2::from_shape_vec((rows, self.n_items), s.logits.clone()).expect("shape"),
+            Array1::from_vec(s.critic.output().to_vec()),
         )
     }
 
@@ -286,90 +609,97 @@ impl AcBackend for NdarrayNet {
         let obs = obs.as_standard_layout();
         let x = obs.as_slice().expect("standard layout");
         let rows = self.check_obs(x);
-        Array1::from_vec(self.critic.forward(&self.params, x, rows).output().to_vec())
+        let s = &mut *self.scratch.lock();
+        self.critic
+            .forward_into(&self.params, x, rows, &mut s.critic);
+        Array1::from_vec(s.critic.output().to_vec())
+    }
+
+    fn act(&self, obs: ArrayView2<f32>, uniforms: &[f32], actions: &mut [u32], values: &mut [f32]) {
+        self.act_into(
+            &mut self.scratch.lock(),
+            obs,
+            uniforms,
+            actions,
+            values,
+            false,
+        )
+    }
+
+    fn act_recorded(
+        &mut self,
+        obs: ArrayView2<f32>,
+        uniforms: &[f32],
+        actions: &mut [u32],
+        values: &mut [f32],
+    ) {
+        self.act_into(
+            &mut self.scratch.lock(),
+            obs,
+            uniforms,
+            actions,
+            values,
+            true,
+        )
+    }
+
+    fn update_recorded(&mut self, batch: &UpdateBatch, loss: &LossConfig) -> LossStats {
+        let mut scratch = self.scratch.take();
+        let s = &mut scratch;
+        let r = &mut s.record;
+        let usable = r.of == Some(self.version)
+            && r.actor.rows * self.in_dim == batch.obs.len()
+            && r.actor.acts.first().is_some_and(|x| x[..] == batch.obs[..]);
+        let held = if usable {
+            std::mem::swap(&mut s.actor, &mut r.actor);
+            std::mem::swap(&mut s.critic, &mut r.critic);
+            if r.with_logits {
+                std::mem::swap(&mut s.logits, &mut r.logits);
+            }
+            r.of = None;
+            Held {
+                towers: true,
+                logits: r.with_logits,
+            }
+        } else {
+            Held {
+                towers: false,
+                logits: false,
+            }
+        };
+        let stats = self.update_with(s, batch, loss, held);
+        self.scratch = ScratchCell(std::sync::Mutex::new(scratch));
+        stats
     }
 
     fn gradients(&self, batch: &UpdateBatch, loss: &LossConfig) -> (LossStats, Params) {
-        let rows = self.check_obs(batch.obs);
-        let (n, d) = (self.n_items, self.cfg.embed_dim);
         let mut grads = self.params.zeros_like();
-        let h = self.actor.forward(&self.params, batch.obs, rows);
-        let e = self.item_embeddings();
-        let et = transpose(&e, n, d);
-        let mut logits = vec![0f32; rows * n];
-        matmul(h.output(), &et, &mut logits, rows, d, n, false);
-        add_row(&mut logits, self.params.get(self.item_bias));
-        let (probs, logz) = softmax_rows(&logits, n);
-        let inv_b = 1.0 / rows as f32;
-        let beta = loss.entropy_coef;
-        let mut dz = vec![0f32; rows * n];
-        let (mut pl, mut ent_sum) = (0f32, 0f32);
-        for r in 0..rows {
-            let z = &logits[r * n..(r + 1) * n];
-            let p = &probs[r * n..(r + 1) * n];
-            let a = batch.actions[r] as usize;
-            let adv = batch.advantages[r];
-            // H = -sum p log p
-            let mut ent = 0f32;
-            for j in 0..n {
-                ent -= p[j] * (z[j] - logz[r]);
-            }
-            ent_sum += ent;
-            pl -= adv * (z[a] - logz[r]);
-            let g = &mut dz[r * n..(r + 1) * n];
-            for j in 0..n {
-                let logp = z[j] - logz[r];
-                // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
-                g[j] = inv_b * (adv * p[j] + beta * p[j] * (logp + ent));
-            }
-            g[a] -= inv_b * adv;
-        }
-        // logits = h E^T + b
-        let mut dh = vec![0f32; rows * d];
-        matmul(&dz, &e, &mut dh, rows, n, d, false);
-        let mut de = vec![0f32; n * d];
-        matmul_tn(&dz, h.output(), &mut de, rows, n, d, false);
-        col_sums_into(&dz, n, grads.get_mut(self.item_bias));
-        matmul_tn(
-            &self.item_features,
-            &de,
-            grads.get_mut(self.item_w),
-            n,
-            self.feat_dim,
-            d,
-            true,
+        let s = &mut *self.scratch.lock();
+        let stats = self.gradients_into(
+            batch,
+            loss,
+            s,
+            &mut grads,
+            Held {
+                towers: false,
+                logits: false,
+            },
         );
-        grads.get_mut(self.item_free).copy_from_slice(&de);
-        self.actor
-            .backward(&self.params, &h, &dh, &mut grads, false);
-        // value loss c_v * mean 0.5 (V - R)^2
-        let v = self.critic.forward(&self.params, batch.obs, rows);
-        let mut vl = 0f32;
-        let dv: Vec<f32> = v
-            .output()
-            .iter()
-            .zip(batch.returns)
-            .map(|(&v, &ret)| {
-                let diff = v - ret;
-                vl += 0.5 * diff * diff;
-                loss.value_coef * inv_b * diff
-            })
-            .collect();
-        self.critic
-            .backward(&self.params, &v, &dv, &mut grads, false);
-        let stats = LossStats {
-            policy_loss: pl * inv_b,
-            value_loss: vl * inv_b,
-            entropy: ent_sum * inv_b,
-            total: pl * inv_b + loss.value_coef * vl * inv_b - beta * ent_sum * inv_b,
-            grad_norm: grads.l2_norm(),
-        };
         (stats, grads)
     }
 
     fn update(&mut self, batch: &UpdateBatch, loss: &LossConfig) -> LossStats {
-        let (mut stats, mut grads) = self.gradients(batch, loss);
-        stats.grad_norm = self.adam.step(&mut self.params, &mut grads);
+        let mut s = self.scratch.take();
+        let stats = self.update_with(
+            &mut s,
+            batch,
+            loss,
+            Held {
+                towers: false,
+                logits: false,
+            },
+        );
+        self.scratch = ScratchCell(std::sync::Mutex::new(s));
         stats
     }
 
@@ -380,6 +710,7 @@ impl AcBackend for NdarrayNet {
     fn set_params(&mut self, params: Params) -> Result<()> {
         self.params.check_compatible(&params, "policy weights")?;
         self.params = params;
+        self.version += 1;
         Ok(())
     }
 }
@@ -476,6 +807,92 @@ mod tests {
         }
         let after = net.gradients(&batch, &loss).0.total;
         assert!(after < before - 0.1, "{before} -> {after}");
+    }
+
+    #[test]
+    fn act_draws_what_choose_actions_draws_from_forward() {
+        let (mut net, obs, actions, adv, ret) = small();
+        let view = ArrayView2::from_shape((5, 4), &obs).unwrap();
+        for round in 0..3 {
+            let (logits, values) = net.forward(view);
+            let mut rng = Rng::new(40 + round);
+            let want = crate::policy::choose_actions(&logits, &mut rng, false);
+            let mut rng = Rng::new(40 + round);
+            let u: Vec<f32> = (0..5).map(|_| rng.uniform()).collect();
+            let (mut got, mut v) = (vec![9u32; 5], vec![0f32; 5]);
+            net.act(view, &u, &mut got, &mut v);
+            assert_eq!(got, want);
+            assert_eq!(v, values.to_vec());
+            // the cached item embeddings follow the weights
+            let batch = UpdateBatch {
+                obs: &obs,
+                actions: &actions,
+                advantages: &adv,
+                returns: &ret,
+            };
+            net.update(&batch, &LossConfig::default());
+        }
+        // a fresh copy of the weights computes the same logits as the one with a cache
+        let fresh = net.clone();
+        assert_eq!(fresh.forward(view).0, net.forward(view).0);
+    }
+
+    #[test]
+    fn update_recorded_equals_update_bit_for_bit() {
+        let (net, obs, actions, adv, ret) = small();
+        let batch = UpdateBatch {
+            obs: &obs,
+            actions: &actions,
+            advantages: &adv,
+            returns: &ret,
+        };
+        let loss = LossConfig::default();
+        let (mut plain, mut recorded) = (net.clone(), net);
+        for round in 0..3 {
+            let u = [0.1, 0.5, 0.9, 0.3, 0.7];
+            let (mut a, mut v) = ([0u32; 5], [0f32; 5]);
+            // two steps of 3 and 2 rows make up the batch
+            for (r0, r1) in [(0, 3), (3, 5)] {
+                let view = ArrayView2::from_shape((r1 - r0, 4), &obs[r0 * 4..r1 * 4]).unwrap();
+                recorded.act_recorded(view, &u[r0..r1], &mut a[r0..r1], &mut v[r0..r1]);
+            }
+            let want = plain.update(&batch, &loss);
+            // each round records afresh: the weights moved in the update before
+            let got = recorded.update_recorded(&batch, &loss);
+            assert_eq!(want, got, "round {round}");
+            assert_eq!(plain.params(), recorded.params(), "round {round}");
+        }
+        // a batch that is not the recorded rows is recomputed, not mixed up
+        let view = ArrayView2::from_shape((5, 4), &obs).unwrap();
+        recorded.act_recorded(view, &[0.5; 5], &mut [0; 5], &mut [0.0; 5]);
+        let other: Vec<f32> = obs.iter().map(|x| x * 0.5).collect();
+        let batch = UpdateBatch {
+            obs: &other,
+            ..batch
+        };
+        assert_eq!(
+            plain.update(&batch, &loss),
+            recorded.update_recorded(&batch, &loss)
+        );
+    }
+
+    #[test]
+    fn an_update_in_blocks_of_rows_has_the_same_bits() {
+        let (net, obs, actions, adv, ret) = small();
+        let batch = UpdateBatch {
+            obs: &obs,
+            actions: &actions,
+            advantages: &adv,
+            returns: &ret,
+        };
+        let loss = LossConfig::default();
+        let (whole, blocked) = (net.clone(), net);
+        blocked.scratch.lock().update_rows = 2;
+        let (a, b) = (
+            whole.gradients(&batch, &loss),
+            blocked.gradients(&batch, &loss),
+        );
+        assert_eq!(a, b);
     }
 
     #[test]
