@@ -465,9 +465,9 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
   const files = await writeReport(out, results, meta, early);
   // seeds finish in any order: the file is sorted, so that it is the same every run
   const key = (r: UpdateRecord) => [r.env, r.source ?? '', r.method, String(r.seed).padStart(12, '0'), String(r.update).padStart(12, '0')].join('\u0000');
-  metrics.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  const sorted = metrics.map((r) => ({ r, k: key(r) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.r);
   const metricsFile = join(out, 'metrics.jsonl');
-  await writeMetricsJsonl(metricsFile, metrics);
+  await writeMetricsJsonl(metricsFile, sorted);
   files.push(metricsFile);
   if (o.json) return void console.log(JSON.stringify({ meta, results, files }, null, 2));
   if (o.shard) console.log(`shard ${o.shard.index}/${o.shard.count}: its seeds only; \`ialp merge\` the shards' folders for the whole experiment`);

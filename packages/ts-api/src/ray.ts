@@ -73,10 +73,9 @@ export async function runShardsOnRay(o: RayShardsOptions): Promise<void> {
     });
     return id;
   };
-  const lastLine = async (id: string) => {
+  const logLines = async (id: string) => {
     const r = await call(o.address, `/api/jobs/${id}/logs`).catch(() => ({ logs: '' }));
-    const lines = String((r as { logs?: unknown }).logs ?? '').trim().split('\n');
-    return lines;
+    return String((r as { logs?: unknown }).logs ?? '').trim().split('\n');
   };
   const jobs = await Promise.all(Array.from({ length: o.shards }, async (_, i) => ({ shard: i, attempt: 1, id: await submit(i, 1), status: 'PENDING' as RayJobStatus })));
   for (;;) {
@@ -85,7 +84,7 @@ export async function runShardsOnRay(o: RayShardsOptions): Promise<void> {
       if (j.status === 'SUCCEEDED') continue;
       const info = (await call(o.address, `/api/jobs/${j.id}`)) as { status?: string; message?: string };
       const status = String(info.status ?? 'PENDING') as RayJobStatus;
-      const lines = status === j.status && status !== 'RUNNING' ? [] : await lastLine(j.id);
+      const lines = status === j.status && status !== 'RUNNING' ? [] : await logLines(j.id);
       if (status !== j.status || status === 'RUNNING') o.onStatus?.(j.shard, status, j.attempt, lines.at(-1) ?? '');
       j.status = status;
       if (status === 'FAILED' || status === 'STOPPED') {

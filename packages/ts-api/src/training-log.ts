@@ -172,7 +172,9 @@ export async function exportTensorBoard(dir: string, records: readonly UpdateRec
   const runs = new Map<string, UpdateRecord[]>();
   for (const r of records) {
     const k = runFolder(r);
-    runs.set(k, [...(runs.get(k) ?? []), r]);
+    const run = runs.get(k);
+    if (run) run.push(r);
+    else runs.set(k, [r]);
   }
   const files: string[] = [];
   for (const [folder, rs] of runs) {

@@ -212,7 +212,6 @@ impl ActionSelector for Expansion<'_> {
 /// proposals, bias-corrected as Adam's: their correlation says whether the
 /// critic ranks as users do. A compromised critic (one that prefers what users
 /// dislike) correlates negatively and loses its say.
-#[derive(Default)]
 struct CriticCheck {
     /// E[q], E[r], E[q^2], E[r^2], E[qr]
     m: [f64; 5],
@@ -221,12 +220,19 @@ struct CriticCheck {
     seen: u64,
 }
 
+impl Default for CriticCheck {
+    fn default() -> Self {
+        CriticCheck {
+            m: [0.0; 5],
+            decay: 1.0,
+            seen: 0,
+        }
+    }
+}
+
 impl CriticCheck {
     fn observe(&mut self, q: f32, r: f32, eta: f32) {
         let (q, r, eta) = (q as f64, r as f64, eta as f64);
-        if self.seen == 0 {
-            self.decay = 1.0;
-        }
         for (m, x) in self.m.iter_mut().zip([q, r, q * q, r * r, q * r]) {
             *m = (1.0 - eta) * *m + eta * x;
         }
