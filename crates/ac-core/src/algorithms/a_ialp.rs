@@ -90,8 +90,14 @@ impl ActionSelector for Expansion<'_> {
         let np = self.cfg.proposals;
         // proposals[2j] from pi_0, proposals[2j + 1] from pi_1, j < np
         let mut proposals = Vec::with_capacity(2 * np);
+        let t0 = self.cfg.pretrained_temperature;
+        let greedy0 = (t0 == 0.0).then(|| choose_actions(&l0, rng, true));
+        let l0 = if t0 == 0.0 || t0 == 1.0 { l0 } else { l0 / t0 };
         for _ in 0..np {
-            proposals.push(choose_actions(&l0, rng, false));
+            proposals.push(match &greedy0 {
+                Some(a) => a.clone(),
+                None => choose_actions(&l0, rng, false),
+            });
             proposals.push(choose_actions(logits, rng, false));
         }
         let rows = proposals[0].len();
@@ -301,6 +307,88 @@ pub fn train_adaptive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoder::StateEncoder;
+    use crate::net::NetConfig;
+    use crate::policy::PolicyMeta;
+
+    /// pi_0 with its say made total (rho 1 for ever, no exploration bonus, a
+    /// cold softmax), and what it executes for 64 random states.
+    fn executed_by_pi0(temperature: f32) -> (Vec<u32>, Vec<u32>) {
+        let (h, n) = (4, 12);
+        let encoder =
+            StateEncoder::new(h, n, (0..n * 2).map(|i| (i % 7) as f32 / 7.0).collect()).unwrap();
+        let meta = PolicyMeta {
+            env: "test".into(),
+            source: String::new(),
+            fingerprint: String::new(),
+            n_items: n,
+            history: h,
+            net: NetConfig {
+                hidden: 8,
+                depth: 1,
+                embed_dim: 4,
+            },
+            training: serde_json::Value::Null,
+            created_with: "test".into(),
+        };
+        let pi0 = Policy::untrained(meta, encoder.clone(), 5).unwrap();
+        let cfg = AdaptiveConfig {
+            prior: 1.0,
+            trust_steps: 0.0,
+            exploration: 0.0,
+            temperature: 1e-6,
+            pretrained_temperature: temperature,
+            ..Default::default()
+        };
+        let mut sel = Expansion {
+            cfg,
+            pi0: &pi0,
+            critic: None,
+            categories: (0..n as u32).map(|i| i % 3).collect(),
+            shown: vec![0; 3],
+            weights: [0.0; 2],
+            decays: [1.0; 2],
+            chosen: Vec::new(),
+            chosen_q: Vec::new(),
+            critic_check: CriticCheck::default(),
+            from_pi0: 0,
+            executed_pi0: 0,
+            total: 0,
+            trace: Vec::new(),
+        };
+        let rows = 64;
+        let mut rng = Rng::new(11);
+        let obs: Vec<f32> = (0..rows * encoder.out_dim())
+            .map(|_| rng.normal())
+            .collect();
+        let hist_items = vec![0u32; rows * h];
+        let hist_rewards = vec![0f32; rows * h];
+        let values = vec![0f32; rows];
+        let ctx = StepContext {
+            obs: &obs,
+            hist_items: &hist_items,
+            hist_rewards: &hist_rewards,
+            values: &values,
+        };
+        let logits = Array2::<f32>::zeros((rows, n));
+        let executed = sel.select(&ctx, &logits, &mut rng).unwrap();
+        assert!(sel.chosen.iter().all(|&k| k == 0), "pi_0 has the whole say");
+        let (l0, _) = pi0.forward_encoded(&obs).unwrap();
+        (executed, choose_actions(&l0, &mut rng, true))
+    }
+
+    #[test]
+    fn a_greedy_pi0_proposes_its_top_item() {
+        let (executed, top) = executed_by_pi0(0.0);
+        assert_eq!(executed, top);
+        // sampled, the same pi_0 proposes other items too, less often when sharpened
+        let differ = |t| {
+            let (executed, top) = executed_by_pi0(t);
+            executed.iter().zip(&top).filter(|(a, b)| a != b).count()
+        };
+        let (sharp, sampled) = (differ(0.2), differ(1.0));
+        assert!(sampled > 0 && sharp < sampled, "{sharp} vs {sampled}");
+    }
 
     #[test]
     fn the_critic_check_follows_the_sign_of_agreement() {

@@ -200,6 +200,12 @@ pub struct AdaptiveConfig {
     /// Proposals each policy samples per step (1 = one action each, as in
     /// policy expansion); the softmax runs over all of them.
     pub proposals: usize,
+    /// Temperature of pi_0's proposals: its softmax over items sharpened
+    /// (logits / t) before sampling; 0 proposes its top item, 1 samples it as
+    /// trained. pi_0 does not learn, so it needs little exploration of its
+    /// own (pi_1 and the category bonus explore), and a frozen policy's
+    /// sampled tail bores users (a third item of a category drawn by chance).
+    pub pretrained_temperature: f32,
 }
 
 impl Default for AdaptiveConfig {
@@ -216,6 +222,7 @@ impl Default for AdaptiveConfig {
             critic_agreement: 0.2,
             floor: 0.0,
             proposals: 1,
+            pretrained_temperature: 0.0,
         }
     }
 }
@@ -242,6 +249,12 @@ impl AdaptiveConfig {
             1.0,
         )?;
         check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
+        check_range(
+            "adaptive.pretrainedTemperature",
+            self.pretrained_temperature as f64,
+            0.0,
+            100.0,
+        )?;
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
     }
 }
