@@ -21,6 +21,8 @@ const cases: [unknown, string][] = [
   [{ online: { episodes: '300' } }, 'online.episodes: expected an integer >= 10, got "300" (a string)'],
   [{ pretrain: { entropyCoef: null } }, 'pretrain.entropyCoef: expected a finite number, got null (null)'],
   [{ adaptive: { proposals: 1000 } }, 'adaptive.proposals: expected an integer in [1, 64], got 1000 (a number)'],
+  [{ adaptive: { pretrainedTemperature: 'low' } }, 'adaptive.pretrainedTemperature: expected a finite number, got "low" (a string)'],
+  [{ deploy: 'argmax' }, 'deploy: expected one of "greedy", "sample", got "argmax" (a string)'],
   [{ online: { episodez: 5 } }, 'unknown field "online.episodez" (expected one of episodes, batchSize)'],
   [[1], 'expected a JSON object, got [1] (a list)'],
 ];
@@ -29,7 +31,7 @@ test('each value of the config is checked against its type, the error naming the
   for (const [cfg, message] of cases) {
     t.throws(() => parseExperimentConfig(cfg, 'cfg.json'), { message: `cfg.json: ${message}` }, JSON.stringify(cfg));
   }
-  const good = { envs: ['coat'], seeds: 3, llm: ['oracle', 'oracle:0.2'], online: { episodes: 100 }, adaptive: { temperature: 0.5 } };
+  const good = { envs: ['coat'], seeds: 3, llm: ['oracle', 'oracle:0.2'], online: { episodes: 100 }, adaptive: { temperature: 0.5, pretrainedTemperature: 1 }, deploy: 'sample' };
   t.deepEqual(parseExperimentConfig(good, 'cfg.json'), good);
 });
 

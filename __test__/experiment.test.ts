@@ -42,11 +42,11 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   t.regex(await readFile(join(out, 'results.csv'), 'utf8'), /^env,source,method,seed,/);
   // the pre-trained policies are artefacts a user can load and query
   t.deepEqual((await readdir(join(out, 'policies'))).sort(), ['coat-ialp-seed1000.ialp', 'coat-ialp-seed1001.ialp', 'coat-logs-seed1000.ialp', 'coat-logs-seed1001.ialp', 'coat-logs-world-seed1000.ialp', 'coat-logs-world-seed1001.ialp']);
-  // the iALP row is pi_0 itself, frozen: replaying the saved policy gives its episodes exactly
+  // the iALP row is pi_0 itself, frozen and serving its top item: replaying the saved policy gives its episodes exactly
   const world = await World.load({ name: 'coat' }, 'native');
   for (const [s, seed] of [[0, 1000], [1, 1001]] as const) {
     const pi0 = await Policy.load(join(out, 'policies', `coat-ialp-seed${seed}.ialp`), 'native');
-    const eps = await evaluate({ world, env: { name: 'coat', batchSize: 16 }, policy: pi0, episodes: 120, seed, users: 'heldOut' });
+    const eps = await evaluate({ world, env: { name: 'coat', batchSize: 16 }, policy: pi0, episodes: 120, seed, users: 'heldOut', mode: 'greedy' });
     const early = summarize(eps.slice(0, 30)).meanReturn;
     t.is(a.results[0]!.methods.find((m) => m.method === 'ialp')!.early[s], early, `seed ${seed}`);
   }
@@ -177,4 +177,8 @@ test('a changed setting recomputes the phases it feeds, and only those', async (
   const c = await run({ pretrain: { entropyCoef: 0.3, users: 32 }, adaptive: { exploration: 2 } });
   for (const m of ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c', 'offline-logs+ft']) t.is(c.get(m), b.get(m), m);
   for (const m of ['logs-world', 'ialp', 'a-ialp-ft', 'a-ialp-ap']) t.not(c.get(m), b.get(m), m);
+  // the frozen policies sampled instead of serving their top item; pi_0's proposals in A-iALP_ap likewise
+  const d = await run({ pretrain: { entropyCoef: 0.3, users: 32 }, adaptive: { exploration: 2, pretrainedTemperature: 1 }, deploy: 'sample' });
+  for (const m of ['random', 'popularity', 'greedy-logs', 'greedy-llm', 'a2c', 'offline-logs+ft', 'a-ialp-ft']) t.is(d.get(m), c.get(m), m);
+  for (const m of ['logs-world', 'ialp', 'a-ialp-ap']) t.not(d.get(m), c.get(m), m);
 });

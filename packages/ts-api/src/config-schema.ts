@@ -31,6 +31,7 @@ export const EXPERIMENT_CONFIG: ValueType = {
     seeds: int(1, 100),
     llm: { type: 'either', options: [str, nonEmptyStrings] },
     earlyEpisodes: int(1),
+    deploy: { type: 'enum', values: ['greedy', 'sample'] },
     compute: { type: 'enum', values: ['ndarray', 'torch'] },
     device: { type: 'enum', values: ['auto', 'cpu', 'cuda'] },
     distill: { type: 'object', fields: { users: int(1), candidates: int(2), statesPerUser: int(1) } },
@@ -42,7 +43,7 @@ export const EXPERIMENT_CONFIG: ValueType = {
     adaptive: {
       type: 'object',
       fields: Object.fromEntries([
-        ...['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'criticAgreement', 'floor'].map((k) => [k, num]),
+        ...['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'criticAgreement', 'floor', 'pretrainedTemperature'].map((k) => [k, num]),
         ['proposals', int(1, 64)],
       ]),
     },

@@ -37,8 +37,8 @@ export const METHOD_INFO: Record<Method, string> = {
   'greedy-llm': 'greedy on r_phi, the reward model learnt from the preference source (no RL)',
   a2c: 'online actor-critic from scratch',
   'offline-logs+ft': 'actor-critic pre-trained on the logged transitions (TD), fine-tuned online',
-  'logs-world': "pre-trained as iALP but in the world the logs' reward model imagines (no LLM), deployed frozen",
-  ialp: 'iALP: pi_0 pre-trained in the world r_phi imagines, deployed frozen (no online update)',
+  'logs-world': "pre-trained as iALP but in the world the logs' reward model imagines (no LLM), deployed frozen as ialp is",
+  ialp: 'iALP: pi_0 pre-trained in the world r_phi imagines, deployed frozen, serving its top item (no online update)',
   'a-ialp-ft': 'A-iALP_ft: pi_0 fine-tuned online with the actor-critic',
   'a-ialp-ap': "A-iALP_ap: frozen pi_0 and an online pi_1 propose; a softmax over r_phi's values and realised rewards picks",
 };
@@ -66,6 +66,8 @@ export interface ExperimentConfig {
   online?: { episodes?: number; batchSize?: number };
   /** N of "the first N episodes". */
   earlyEpisodes?: number;
+  /** How the frozen pre-trained policies (ialp, logs-world) choose: their top item (default) or a sample of their softmax. */
+  deploy?: 'greedy' | 'sample';
   /** A-iALP_ap's knobs (temperature, weightRate, weightScale, exploration, initialWeight, proposals). */
   adaptive?: AdaptiveOptions;
   /** The actor-critic backend of pre-training and online training (`torch`: the native-torch build). */
@@ -113,9 +115,12 @@ export const DEFAULTS = {
   distill: { oracle: { users: 3000, requests: 12_000, candidates: 10 }, llm: { users: 40, statesPerUser: 1, candidates: 5 } },
   /** Held-out users' requests r_phi is scored on. */
   evalUsers: 200, evalStatesPerUser: 2,
-  pretrain: { steps: 100_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
+  pretrain: { steps: 300_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
   online: { episodes: 300, batchSize: 16 },
   early: 50,
+  /** A frozen policy serves its top item: sampling its softmax's tail sometimes draws a
+   * third item of one category in a row, and users leave bored (pre-training already explored). */
+  deploy: 'greedy' as 'greedy' | 'sample',
 };
 
 /** Part of every phase's cache key: bump it when an algorithm changes what a
@@ -125,7 +130,7 @@ const PHASES_REVISION = 7;
 export { meanCi };
 
 /** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults change. */
-const ADAPTIVE_REVISION = 8;
+const ADAPTIVE_REVISION = 9;
 
 /** An online run; training runs keep their per-update progress (metrics.jsonl). */
 /** The index-th of `count` parts of an experiment (`ialp run --shard I/N`). */
@@ -197,6 +202,7 @@ export async function runExperiment(
   const ptEpochs = checkInt('pretrain.epochs', pt.epochs ?? DEFAULTS.pretrain.epochs, 1);
   const ptTransitions = checkInt('pretrain.transitionsPerEpoch', pt.transitionsPerEpoch ?? DEFAULTS.pretrain.transitionsPerEpoch, 1);
   const ptEntropy = checkNumber('pretrain.entropyCoef', pt.entropyCoef ?? DEFAULTS.pretrain.entropyCoef, 0, 10);
+  const deploy = config.deploy ?? DEFAULTS.deploy;
   const cells = sources(config);
   // seeds run side by side (each on a thread of the native build's pool); results do not depend on it
   const parallel = Math.max(1, Math.min(4, availableParallelism()));
@@ -240,7 +246,7 @@ export async function runExperiment(
     const piLogs: Policy[] = [];
     const piLogsWorld: Policy[] = [];
     const ev = (seed: number, policy: 'random' | 'popularity' | Policy | { greedy: Uint8Array }) => async (): Promise<Run> =>
-      ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut' }) });
+      ({ episodes: await evaluate({ world, env, policy, episodes, seed, users: 'heldOut', ...(policy instanceof Policy ? { mode: deploy } : {}) }) });
     const tr = (seed: number, init?: Policy, adaptive?: AdaptiveOptions, critic?: Uint8Array) => async (): Promise<Run> => {
       const updates: TrainProgress[] = [];
       const r = await train({ world, env, episodes, seed, users: 'heldOut', init, adaptive, critic: adaptive ? critic : undefined, a2c: { ...compute }, onProgress: (p) => updates.push(p) });
@@ -280,7 +286,7 @@ export async function runExperiment(
       m.set('greedy-logs', await online('greedy-logs', ev(seed, { greedy: logsRm }), sha256(logsRm)));
       m.set('a2c', await online('a2c', tr(seed)));
       m.set('offline-logs+ft', await online('offline-logs+ft', tr(seed, piLogs[s]), sha256(piLogs[s]!.toBytes())));
-      m.set('logs-world', await online('logs-world', ev(seed, piLogsWorld[s]!), sha256(piLogsWorld[s]!.toBytes())));
+      m.set('logs-world', await online('logs-world', ev(seed, piLogsWorld[s]!), { pi: sha256(piLogsWorld[s]!.toBytes()), deploy }));
       baseBySeed[s] = m;
     });
     for (const m of BASELINES) baseRuns.set(m, seedIdx.map((s) => baseBySeed[s]!.get(m)!));
@@ -343,7 +349,7 @@ export async function runExperiment(
         const pi0Hash = sha256(pi0.toBytes());
         const m = new Map<Method, Run>();
         m.set('greedy-llm', await online('greedy-llm', ev(seed, { greedy: rphi })));
-        m.set('ialp', await online('ialp', ev(seed, pi0), pi0Hash));
+        m.set('ialp', await online('ialp', ev(seed, pi0), { pi: pi0Hash, deploy }));
         m.set('a-ialp-ft', await online('a-ialp-ft', tr(seed, pi0), pi0Hash));
         m.set('a-ialp-ap', await online('a-ialp-ap', tr(seed, pi0, config.adaptive ?? {}, rphi), { pi0: pi0Hash, adaptive: config.adaptive ?? {}, defaults: ADAPTIVE_REVISION }));
         bySeed[s] = m;

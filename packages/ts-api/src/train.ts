@@ -61,6 +61,8 @@ export interface AdaptiveOptions {
   floor?: number;
   /** Proposals each policy samples per step; the softmax runs over all of them. Default 1. */
   proposals?: number;
+  /** Temperature of pi_0's proposals: its softmax sharpened (logits / t) before sampling, 0 = its top item, 1 = as trained (pi_0 does not learn, so it needs little exploration of its own). Default 0. */
+  pretrainedTemperature?: number;
 }
 
 /** A-iALP_ap's adaptation after one update. */
