@@ -5,7 +5,7 @@
 //! naming the field.
 
 use crate::adam::AdamConfig;
-use crate::compute::{Compute, Device};
+use crate::compute::{Compute, Device, NetworkSettings};
 use crate::net::{LossConfig, NetConfig};
 use ialp_sim::error::check_range;
 use ialp_sim::{AnyWorld, EnvSpec, Error, Result, VecEnv};
@@ -43,6 +43,17 @@ impl Default for A2cConfig {
             net: NetConfig::default(),
             compute: Compute::default(),
             device: Device::default(),
+        }
+    }
+}
+
+impl<'a> From<&'a A2cConfig> for NetworkSettings<'a> {
+    fn from(cfg: &'a A2cConfig) -> Self {
+        NetworkSettings {
+            net: &cfg.net,
+            adam: &cfg.adam,
+            compute: cfg.compute,
+            device: cfg.device,
         }
     }
 }
@@ -243,5 +254,30 @@ impl AdaptiveConfig {
         )?;
         check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::HAS_TORCH;
+
+    #[test]
+    fn unavailable_choices_are_errors_naming_the_field() {
+        let e = TrainConfig::from_json(r#"{"a2c": {"device": "cuda"}}"#)
+            .err()
+            .unwrap();
+        assert!(e.message().contains("a2c.device"), "{e}");
+        let e = TrainConfig::from_json(r#"{"a2c": {"compute": "tensorflow"}}"#)
+            .err()
+            .unwrap();
+        assert!(e.message().contains("compute"), "{e}");
+        let torch = TrainConfig::from_json(r#"{"a2c": {"compute": "torch", "device": "cpu"}}"#);
+        if HAS_TORCH {
+            assert!(torch.is_ok());
+        } else {
+            let e = torch.err().unwrap();
+            assert!(e.message().contains("a2c.compute"), "{e}");
+        }
     }
 }
