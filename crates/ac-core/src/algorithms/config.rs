@@ -12,6 +12,7 @@ use ialp_sim::{AnyWorld, EnvSpec, Error, Result, VecEnv};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct A2cConfig {
     /// T: steps collected from each user slot per update.
@@ -92,6 +93,7 @@ impl A2cConfig {
 
 /// Online training until `episodes` episodes have finished.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrainConfig {
     pub env: EnvSpec,
@@ -109,6 +111,7 @@ pub struct TrainConfig {
 
 /// A subset of a world's users (see `AnyWorld::user_split`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum UserPool {
     #[default]
@@ -175,6 +178,7 @@ impl TrainConfig {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct AdaptiveConfig {
     /// tau: temperature of the softmax over proposals.
