@@ -16,6 +16,7 @@ use crate::policy::Policy;
 use crate::reward_model::{RewardExamples, RewardModel, RewardModelConfig};
 use ialp_sim::data::DataFiles;
 use ialp_sim::error::from_value;
+pub use ialp_sim::preference::{PreferenceRequest, RequestConfig};
 use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, VecEnv};
 use serde::{Deserialize, Serialize};
 pub use serde_json::Value;
@@ -127,6 +128,7 @@ pub fn train(
 
 /// Offline pre-training (iALP, or logs only without a reward model).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct PretrainJob {
     pub ialp: crate::ialp::IalpConfig,
@@ -181,6 +183,7 @@ pub fn pretrain(
 
 /// Who plays the episodes of an evaluation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum ActorKind {
     #[default]
@@ -193,6 +196,7 @@ pub enum ActorKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct EvalOptions {
     pub actor: ActorKind,
@@ -261,25 +265,37 @@ pub fn info(world: &AnyWorld) -> Value {
     record(&world.info())
 }
 
+/// What [`inspect`] answers.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct Inspection {
+    pub info: ialp_sim::registry::WorldInfo,
+    /// How well the user model predicts held-out feedback (dataset worlds
+    /// with a user model, when asked to validate).
+    pub validation: Option<ialp_sim::dataset_world::Validation>,
+}
+
 /// The world's [`info`] and, for dataset worlds with a user model and
 /// `validate`, how well that model predicts held-out feedback (this fits a
 /// second model on the training split, so it takes a moment).
-pub fn inspect(world: &AnyWorld, validate: bool) -> Result<Value> {
+pub fn inspect(world: &AnyWorld, validate: bool) -> Result<Inspection> {
     let validation = match (world, validate) {
         (AnyWorld::Dataset(d), true) if d.user_model().is_some() => Some(
             ialp_sim::dataset_world::validate(&d.dataset, &d.config.user_model)?,
         ),
         _ => None,
     };
-    Ok(serde_json::json!({ "info": world.info(), "validation": validation }))
+    Ok(Inspection {
+        info: world.info(),
+        validation,
+    })
 }
 
 /// Preference requests for the LLM (states, candidates, ground truth).
-pub fn preference_requests(world: &AnyWorld, config: Value) -> Result<Value> {
-    let cfg: ialp_sim::preference::RequestConfig = from_value("request config", config)?;
-    Ok(record(&ialp_sim::preference::preference_requests(
-        world, &cfg,
-    )?))
+pub fn preference_requests(world: &AnyWorld, config: Value) -> Result<Vec<PreferenceRequest>> {
+    let cfg: RequestConfig = from_value("request config", config)?;
+    ialp_sim::preference::preference_requests(world, &cfg)
 }
 
 /// The item in words, for prompts.
@@ -312,8 +328,16 @@ pub fn train_reward_model(
     })
 }
 
+/// One category and how many items it has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CategorySize {
+    pub category: String,
+    pub items: usize,
+}
+
 /// Items per category, named: `[{category, items}]`.
-pub fn category_sizes(world: &AnyWorld) -> Result<Value> {
+pub fn category_sizes(world: &AnyWorld) -> Result<Vec<CategorySize>> {
     let w = world.world();
     let mut counts = vec![0usize; w.n_categories()];
     (0..w.n_items()).for_each(|i| counts[w.item_category(i) as usize] += 1);
@@ -324,32 +348,41 @@ pub fn category_sizes(world: &AnyWorld) -> Result<Value> {
             .cloned()
             .unwrap_or_else(|| format!("category {c}"))
     };
-    Ok(Value::Array(
-        counts
-            .iter()
-            .enumerate()
-            .map(|(c, n)| serde_json::json!({ "category": name(c), "items": n }))
-            .collect(),
-    ))
+    Ok(counts
+        .iter()
+        .enumerate()
+        .map(|(c, &items)| CategorySize {
+            category: name(c),
+            items,
+        })
+        .collect())
 }
 
-/// The world's queries that return a record, declared once for both bindings:
-/// `rust_name jsName (arg: Type, ...) => function;`, where the function takes
-/// the world first. Each binding expands this list with a macro of its own
-/// (`crates/node/src/world.rs`, `crates/wasm/src/world.rs`), so a query added
-/// here (and its function above) is on `World` in both builds, and in napi's
-/// generated TypeScript declarations. (Docs are `#[doc = "..."]`: napi copies
-/// a `///` comment passed through a macro with its raw-string quotes.)
+/// The world's queries that return a record, declared once for both bindings
+/// and TypeScript: `rust_name jsName (arg: Type [as Request], ...) -> Result
+/// => function;`, where the function takes the world first and returns
+/// `Result<Result>`. `Type` is what the binding receives (a [`Value`] for a
+/// request object, parsed by the function), `as Request` the config type that
+/// [`Value`] must hold, and `Result` the record the function returns. Each
+/// binding expands this list with a macro of its own (`crates/node/src/world.rs`,
+/// `crates/wasm/src/world.rs`), so a query added here (and its function
+/// above) is on `World` in both builds; `crates/types` expands it into the
+/// TypeScript signatures of those methods (`WorldQueries` in
+/// `packages/ts-api/src/core-types.ts`). (Docs are `#[doc = "..."]`: napi
+/// copies a `///` comment passed through a macro with its raw-string quotes.)
 #[macro_export]
 macro_rules! world_queries {
     ($expand:ident) => {
         $expand! {
             #[doc = "`info` plus the user model's validation on held-out data."]
-            inspect inspect (validate: bool) => $crate::api::inspect;
+            inspect inspect (validate: bool) -> $crate::api::Inspection
+                => $crate::api::inspect;
             #[doc = "Preference requests (user states, K candidates, ground truth)."]
-            preference_requests preferenceRequests (config: Value) => $crate::api::preference_requests;
+            preference_requests preferenceRequests (config: Value as $crate::api::RequestConfig)
+                -> Vec<$crate::api::PreferenceRequest> => $crate::api::preference_requests;
             #[doc = "Items per category, named: `[{category, items}]`."]
-            category_sizes categorySizes () => $crate::api::category_sizes;
+            category_sizes categorySizes () -> Vec<$crate::api::CategorySize>
+                => $crate::api::category_sizes;
         }
     };
 }
@@ -404,7 +437,7 @@ mod tests {
         assert!(Policy::from_bytes(&pi0.artefact).is_ok());
         assert!(pi0.stats.get("loggedTransitions").is_some());
         assert!(evaluate(spec, None, None, json!({"actor": "greedy"})).is_err());
-        let info = inspect(&world, true).unwrap();
+        let info = record(&inspect(&world, true).unwrap());
         assert_eq!(info["info"]["items"], 500);
         assert!(info["validation"].is_null());
     }

@@ -133,14 +133,15 @@ impl World {
 
 /// One `#[napi]` method on `World` per query of `ialp_ac_core::world_queries!`.
 macro_rules! napi_world_queries {
-    ($($(#[doc = $doc:tt])* $name:ident $js:ident ($($arg:ident: $ty:ty),*) => $f:path;)*) => {
+    ($($(#[doc = $doc:tt])* $name:ident $js:ident ($($arg:ident: $ty:ty $(as $req:ty)?),*)
+        -> $ret:ty => $f:path;)*) => {
         #[napi]
         impl World {
             $(
                 $(#[doc = $doc])*
                 #[napi(catch_unwind)]
                 pub fn $name(&self, $($arg: $ty),*) -> Result<Value> {
-                    $f(&self.inner, $($arg),*).map_err(js_error)
+                    $f(&self.inner, $($arg),*).map(|r| api::record(&r)).map_err(js_error)
                 }
             )*
         }

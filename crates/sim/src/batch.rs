@@ -26,6 +26,7 @@ pub const MIN_SLOTS_PER_THREAD: usize = 4096;
 pub const MAX_THREADS: usize = 256;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct BatchConfig {
     /// B: users stepped together.
@@ -108,6 +109,7 @@ fn check_threads(threads: usize) -> Result<()> {
 
 /// A finished episode.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EpisodeStat {
     pub slot: u32,
     pub user: u32,

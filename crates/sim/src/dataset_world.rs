@@ -11,6 +11,7 @@ use crate::world::World;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct DatasetConfig {
     /// The matrix factorisation that completes the reward matrix.
@@ -276,6 +277,7 @@ impl World for DatasetWorld {
 
 /// How well a user model predicts held-out feedback, next to simple baselines.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Validation {
     /// How the held-out data was chosen.

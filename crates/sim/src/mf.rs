@@ -12,6 +12,7 @@ pub const MAGIC: &[u8; 8] = b"IALPUMF\0";
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct MfConfig {
     /// k: latent factors per user and item.

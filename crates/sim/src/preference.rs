@@ -10,6 +10,7 @@ use crate::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct CandidateMix {
     /// Share of candidates from the most popular items.
@@ -31,6 +32,7 @@ impl Default for CandidateMix {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct RequestConfig {
     /// Users to ask about (drawn from `pool`).
@@ -43,6 +45,7 @@ pub struct RequestConfig {
     /// H: interactions shown as the user's state.
     pub history: usize,
     /// "train", "heldOut" or "all".
+    #[cfg_attr(feature = "ts", ts(type = r#""train" | "heldOut" | "all""#))]
     pub pool: String,
     pub seed: u64,
 }
@@ -62,6 +65,7 @@ impl Default for RequestConfig {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PreferenceRequest {
     pub user: u32,
@@ -70,6 +74,10 @@ pub struct PreferenceRequest {
     pub hist_rewards: Vec<f32>,
     pub candidates: Vec<u32>,
     /// "popular", "similar" or "random" per candidate.
+    #[cfg_attr(
+        feature = "ts",
+        ts(type = r#"Array<"popular" | "similar" | "random">"#)
+    )]
     pub sources: Vec<String>,
     /// The simulator's expected reward (0-1) of each candidate for this user.
     pub truth: Vec<f32>,

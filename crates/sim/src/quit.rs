@@ -5,6 +5,7 @@ use crate::error::{check_min, check_range, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct QuitConfig {
     /// W: how many of the latest recommendations the user remembers.
@@ -119,6 +120,7 @@ mod tests {
 /// Quit settings as a user gives them: any field left out takes the
 /// environment's default.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct QuitSpec {
     pub window: Option<usize>,

@@ -17,6 +17,7 @@ pub const ENVIRONMENTS: &[&str] = &["synthetic", "movielens", "coat", "kuairec",
 
 /// Everything needed to build an environment; the JSON form the bindings accept.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnvSpec {
     pub name: String,
@@ -337,6 +338,7 @@ mod tests {
 
 /// What `ialp envs` and `ialp env inspect` print about a world.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct WorldInfo {
     pub env: String,

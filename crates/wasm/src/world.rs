@@ -125,7 +125,8 @@ impl World {
 /// One method on `World` per query of `ialp_ac_core::world_queries!`; each
 /// argument arrives as a JS value and is converted to the declared type.
 macro_rules! wasm_world_queries {
-    ($($(#[doc = $doc:tt])* $name:ident $js:ident ($($arg:ident: $ty:ty),*) => $f:path;)*) => {
+    ($($(#[doc = $doc:tt])* $name:ident $js:ident ($($arg:ident: $ty:ty $(as $req:ty)?),*)
+        -> $ret:ty => $f:path;)*) => {
         #[wasm_bindgen]
         impl World {
             $(
@@ -133,7 +134,7 @@ macro_rules! wasm_world_queries {
                 #[wasm_bindgen(js_name = $js)]
                 pub fn $name(&self, $($arg: JsValue),*) -> Result<JsValue, JsError> {
                     $(let $arg: $ty = argument(stringify!($arg), $arg)?;)*
-                    Ok(record(&$f(&self.inner, $($arg),*).map_err(js)?))
+                    Ok(record(&api::record(&$f(&self.inner, $($arg),*).map_err(js)?)))
                 }
             )*
         }

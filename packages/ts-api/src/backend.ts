@@ -1,37 +1,41 @@
 // The Rust core behind one interface, whichever build loaded it (builds.ts).
 // Every build exports the same surface, declared once in the core
 // (crates/ac-core/src/api.rs): requests and records cross as objects, artefacts
-// and per-item or per-episode numbers as typed arrays. The types come from the
-// declarations napi generates for crates/node (packages/native/index.d.ts); the
-// wasm build answers synchronously with the same shapes, so every call is awaited.
+// and per-item or per-episode numbers as typed arrays. The classes and typed
+// arrays are typed by napi's declarations for crates/node (packages/native/
+// index.d.ts), the requests and records by those generated from the Rust types
+// (core-types.ts). The wasm build answers synchronously, so every call is awaited.
 
 import type * as Core from '@ialp/native';
 import { loadBuild, type BackendKind, type CoreModule } from './builds.js';
-import { checkAborted, IalpError } from './options.js';
+import type * as T from './core-types.js';
+import { checkAborted, checkFinite, IalpError } from './options.js';
 
 export { backendFor, nativePackageName, torchAddonPath, type BackendKind } from './builds.js';
 
-export type RawWorld = Core.World;
+type Req<X> = T.Request<X>;
+export type RawWorld = Omit<Core.World, 'info' | keyof T.WorldQueries> & T.WorldQueries & { readonly info: T.WorldInfo };
 export type RawEnv = Core.Env;
-export type RawPolicy = Core.Policy;
+export type RawPolicy = Omit<Core.Policy, 'meta'> & { readonly meta: T.PolicyMeta };
 export type RawRewardModel = Core.RewardModel;
 export type RewardExamplesInput = Core.RewardExamplesInput;
+export type TrainOutput = Omit<Core.TrainOutput, 'trace'> & { trace?: T.AdaptiveTrace[] | null };
 
 export interface Backend {
   readonly kind: BackendKind;
   version(): string;
   environments(): string[];
-  buildWorld(spec: object, files: Map<string, Uint8Array>, userModel?: Uint8Array): Promise<RawWorld>;
+  buildWorld(spec: Req<T.EnvSpec>, files: Map<string, Uint8Array>, userModel?: Uint8Array): Promise<RawWorld>;
   /** An environment of `spec`, over `world` when given (dataset environments need one). */
-  createEnv(spec: object, world?: RawWorld): RawEnv;
+  createEnv(spec: Req<T.EnvSpec>, world?: RawWorld): RawEnv;
   /** Online training; `onProgress` gets each update's record, `signal` stops it after the current update. */
-  train(config: object, world: RawWorld, onProgress?: (progress: unknown) => void, signal?: AbortSignal,
-    init?: Uint8Array, critic?: Uint8Array): Promise<Core.TrainOutput>;
-  pretrain(world: RawWorld, job: object, critic?: Uint8Array): Promise<Core.PretrainOutput>;
+  train(config: Req<T.TrainConfig>, world: RawWorld, onProgress?: (progress: T.Progress) => void, signal?: AbortSignal,
+    init?: Uint8Array, critic?: Uint8Array): Promise<TrainOutput>;
+  pretrain(world: RawWorld, job: Req<T.PretrainJob>, critic?: Uint8Array): Promise<{ policy: Uint8Array; stats: T.PretrainStats }>;
   /** `[slot, user, totalReward, length]` per episode. */
-  evaluate(spec: object, world: RawWorld, artefact: Uint8Array | null, options: object): Promise<Float64Array>;
+  evaluate(spec: Req<T.EnvSpec>, world: RawWorld, artefact: Uint8Array | null, options: Req<T.EvalOptions>): Promise<Float64Array>;
   loadPolicy(bytes: Uint8Array): RawPolicy;
-  trainRewardModel(world: RawWorld, examples: RewardExamplesInput, config: object): Promise<Core.RewardTrainOutput>;
+  trainRewardModel(world: RawWorld, examples: RewardExamplesInput, config: Req<T.RewardModelConfig>): Promise<{ model: Uint8Array; fit: T.RewardFit }>;
   loadRewardModel(bytes: Uint8Array): RawRewardModel;
 }
 
@@ -41,8 +45,8 @@ export interface Backend {
  * ends (in a browser, train in a Web Worker); either checks the token after
  * every update, so an abort or an exception from `onProgress` stops it there.
  */
-async function train(m: CoreModule, config: object, world: RawWorld, onProgress?: (p: unknown) => void,
-  signal?: AbortSignal, init?: Uint8Array, critic?: Uint8Array): Promise<Core.TrainOutput> {
+async function train(m: CoreModule, config: Req<T.TrainConfig>, world: RawWorld, onProgress?: (p: T.Progress) => void,
+  signal?: AbortSignal, init?: Uint8Array, critic?: Uint8Array): Promise<TrainOutput> {
   checkAborted(signal);
   const token = new m.CancelToken();
   const onAbort = () => token.cancel();
@@ -54,7 +58,7 @@ async function train(m: CoreModule, config: object, world: RawWorld, onProgress?
         received++;
         if (thrown !== undefined) return;
         try {
-          onProgress(p);
+          onProgress(p as T.Progress);
         } catch (e) {
           thrown = e; // it must not escape as uncaught: training stops and the promise rejects
           token.cancel();
@@ -62,7 +66,7 @@ async function train(m: CoreModule, config: object, world: RawWorld, onProgress?
       }
     : null;
   try {
-    const out = await m.train(config, world, relay, token, init ?? null, critic ?? null);
+    const out = await m.train(checkFinite('training config', config), world as Core.World, relay, token, init ?? null, critic ?? null);
     // Native progress events travel separately from the result: deliver every
     // one (one per update) before resolving.
     const deadline = Date.now() + 5000;
@@ -75,18 +79,22 @@ async function train(m: CoreModule, config: object, world: RawWorld, onProgress?
   }
 }
 
+// The records the builds return are those core-types.ts declares (napi types them `any`).
+const typed = <X>(value: unknown) => value as X;
+const spec = (s: Req<T.EnvSpec>) => checkFinite('environment spec', s);
+
 function adapt(kind: BackendKind, m: CoreModule): Backend {
   return {
     kind,
     version: () => m.version(),
     environments: () => m.environments(),
-    buildWorld: async (spec, files, userModel) => m.World.build(spec, Object.fromEntries(files), userModel ?? null),
-    createEnv: (spec, world) => (world ? world.env(spec) : new m.Env(spec)),
+    buildWorld: async (s, files, userModel) => typed(await m.World.build(spec(s), Object.fromEntries(files), userModel ?? null)),
+    createEnv: (s, world) => (world ? (world as Core.World).env(spec(s)) : new m.Env(spec(s))),
     train: (...args) => train(m, ...args),
-    pretrain: async (world, job, critic) => m.pretrain(world, job, critic ?? null),
-    evaluate: async (spec, world, artefact, options) => m.evaluate(spec, world, artefact, options),
-    loadPolicy: (bytes) => m.Policy.fromBytes(bytes),
-    trainRewardModel: async (world, examples, config) => m.trainRewardModel(world, examples, config),
+    pretrain: async (world, job, critic) => typed(await m.pretrain(world as Core.World, checkFinite('pre-training config', job), critic ?? null)),
+    evaluate: async (s, world, artefact, options) => m.evaluate(spec(s), world as Core.World, artefact, checkFinite('evaluation options', options)),
+    loadPolicy: (bytes) => typed(m.Policy.fromBytes(bytes)),
+    trainRewardModel: async (world, examples, config) => typed(await m.trainRewardModel(world as Core.World, examples, checkFinite('reward model config', config))),
     loadRewardModel: (bytes) => m.RewardModel.fromBytes(bytes),
   };
 }

@@ -61,8 +61,8 @@ async function importBuild(kind: BackendKind): Promise<CoreModule> {
 }
 
 /** The backend that can train with `compute` (`torch` needs the native-torch build). */
-export function backendFor(compute: Compute | undefined, backend: BackendKind | 'auto' | undefined): BackendKind | 'auto' {
-  if (compute === undefined || compute === 'ndarray') return backend ?? 'auto';
+export function backendFor(compute: Compute | null | undefined, backend: BackendKind | 'auto' | undefined): BackendKind | 'auto' {
+  if (compute === undefined || compute === null || compute === 'ndarray') return backend ?? 'auto';
   if (compute !== 'torch') throw new IalpError(`a2c.compute: expected "ndarray" or "torch", got ${JSON.stringify(compute)}`);
   if (backend !== undefined && backend !== 'auto' && backend !== 'native-torch') {
     throw new IalpError(`a2c.compute: "torch" runs in the native-torch build, not the ${backend} build`);

@@ -11,6 +11,9 @@ export { runOnline, type RunOptions, type RunReport, type RunRow } from './train
 export { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace, type EvaluateOptions, type PretrainOptions, type TrainOptions, type TrainProgress, type TrainResult, type UserPool } from './train.js';
 export { DATASET_ENVS, World, type Validation, type WorldInfo, type WorldOptions } from './world.js';
 export { cacheDir } from './paths.js';
+/** The core's request and record types (generated from the Rust types) and its defaults. */
+export * as core from './core-types.js';
+export { CORE_DEFAULTS } from './core-types.js';
 export { MAX_ARTEFACT_BYTES, readFileBounded } from './read.js';
 export { distillPreferences, saveDistillation, type DistillEnvOptions, type DistillEnvReport, type DistillEnvResult, type QualityRow } from './preferences.js';
 export * as llm from './llm/index.js';

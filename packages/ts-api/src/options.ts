@@ -1,91 +1,45 @@
-// Typed options with their defaults. The defaults themselves live in the Rust
-// core (one source of truth); the comments here repeat them for readers.
+// The options of the library. Those the core reads are its own types
+// (core-types.ts, generated from the Rust config structs) as requests: every
+// member optional. Their defaults are the core's, in one place: the Rust
+// `Default` impls, published as `CORE_DEFAULTS`; the core checks every value,
+// naming the field, so nothing here checks them again.
 
-/** When a simulated user leaves. */
-export interface QuitOptions {
-  /** W: recommendations the user remembers. Default 5. */
-  window?: number;
-  /** Quit once this many of the last W share the current category (0 = off). Default 3. */
-  maxSameCategory?: number;
-  /** Quit once the mean reward over a full window drops below this (0 = off). Default 0.25. */
-  minMeanReward?: number;
-  /** T: the most steps of an episode. Default 50. */
-  maxSteps?: number;
-}
+import type { A2cConfig, DatasetConfig, EnvSpec, QuitConfig, Request, SyntheticConfig } from './core-types.js';
 
-/** The `synthetic` world: a seeded latent-topic population. */
-export interface SyntheticOptions {
-  /** Default 10,000. */
-  nUsers?: number;
-  /** Default 500. */
-  nItems?: number;
-  /** Default 10. */
-  nCategories?: number;
-  /** Latent dimension d. Default 16. */
-  dim?: number;
-  /** Categories each user favours. Default 2. */
-  userFocus?: number;
-  itemSpread?: number;
-  gain?: number;
-  bias?: number;
-  noise?: number;
-  /** Interest drift per step. Default 0.05. */
-  drift?: number;
-  featureNoise?: number;
-  /** Seed of the world itself (items, users). Default 0. */
-  seed?: number;
-}
+export type { Compute } from './core-types.js';
 
+/** When a simulated user leaves (defaults: the environment's, `WorldInfo.quit`). */
+export type QuitOptions = Request<QuitConfig>;
+
+/** The `synthetic` world: a seeded latent-topic population (defaults: `CORE_DEFAULTS.train.env.synthetic`). */
+export type SyntheticOptions = Request<SyntheticConfig>;
+
+/** The environment: its name and the batch settings (defaults: `CORE_DEFAULTS.train.env.batch`). */
 export interface EnvOptions {
   /** Environment name; see `environments()`. Default "synthetic". */
   name?: string;
-  /** B: users stepped together. Default 64. */
+  /** B: users stepped together. */
   batchSize?: number;
-  /** H: interactions in an observation. Default 10. */
+  /** H: interactions in an observation. */
   history?: number;
-  /** Random interactions already in a new user's history. Default 3. */
+  /** Random interactions already in a new user's history. */
   warmStart?: number;
-  /** Replace users who quit within the same step. Default true. */
+  /** Replace users who quit within the same step. */
   autoReset?: boolean;
-  /** Seed of the episodes (which users arrive, reward noise). Default 0. */
+  /** Seed of the episodes (which users arrive, reward noise). */
   seed?: number;
-  /** Threads stepping large batches (one per 4,096 users at most; results do not depend on it). Default 1. */
+  /** Threads stepping large batches (one per 4,096 users at most; results do not depend on it). */
   threads?: number;
   quit?: QuitOptions;
   synthetic?: SyntheticOptions;
   dataset?: DatasetOptions;
 }
 
-/** Dataset environments (movielens, coat, kuairec, kuairand). */
-export interface DatasetOptions {
-  /** The matrix factorisation completing the reward matrix. Defaults: dim 16, 40 epochs, lr 0.01, reg 0.05. */
-  userModel?: { dim?: number; epochs?: number; lr?: number; reg?: number; initStd?: number; seed?: number };
-  /** Noise on each simulated reward (0-1 scale). Default 0.05. */
-  noise?: number;
-  /** Share of users held out for online deployment. Default 0.2. */
-  heldOutFraction?: number;
-  splitSeed?: number;
-}
+/** Dataset environments (movielens, coat, kuairec, kuairand); defaults: `CORE_DEFAULTS.train.env.dataset`. */
+export type DatasetOptions = Request<DatasetConfig>;
 
-export interface A2cOptions {
-  /** T: steps per user slot per update. Default 8. */
-  nSteps?: number;
-  /** Discount. Default 0.9. */
-  gamma?: number;
-  /** GAE lambda. Default 0.95. */
-  gaeLambda?: number;
-  normalizeAdvantages?: boolean;
-  loss?: { entropyCoef?: number; valueCoef?: number };
-  adam?: { lr?: number; beta1?: number; beta2?: number; eps?: number; maxGradNorm?: number };
-  net?: { hidden?: number; depth?: number; embedDim?: number };
-  /** Backend of the networks: "ndarray" (pure Rust) or "torch" (libtorch; needs `npm run build:torch`). Default "ndarray". */
-  compute?: Compute;
-  /** Device of the torch backend: "auto" (CUDA when present), "cpu" or "cuda". Default "auto". */
-  device?: 'auto' | 'cpu' | 'cuda';
-}
-
-/** What computes the actor-critic networks. */
-export type Compute = 'ndarray' | 'torch';
+/** A2C's settings (defaults: `CORE_DEFAULTS.train.a2c`); `compute: "torch"` needs `npm run build:torch`. */
+export type A2cOptions = Request<A2cConfig>;
 
 export class IalpError extends Error {
   override name = 'IalpError';
@@ -131,15 +85,29 @@ export function checkNumber(what: string, value: unknown, min: number, max: numb
   return value;
 }
 
+/**
+ * Returns the request `value` once no number in it is NaN or infinite, else
+ * throws an error naming `what` and the member (`training config:
+ * a2c.adam.lr: ...`). The core checks every setting itself, naming the field;
+ * only this it cannot: such numbers do not survive the trip as an object.
+ */
+export function checkFinite<T>(what: string, value: T): T {
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (typeof v === 'number' && !Number.isFinite(v)) {
+      throw new IalpError(`${what}: ${path || '(the request)'}: expected a finite number, got ${String(v)}`);
+    }
+    if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || depth > 32) return;
+    for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k, depth + 1);
+  };
+  walk(value, '', 0);
+  return value;
+}
+
 /** H: the longest history anything accepts (the core's `ialp_sim::limits::MAX_HISTORY`). */
 export const MAX_HISTORY = 4096;
 
-/** The JSON environment spec the Rust core reads. */
-export function envSpec(o: EnvOptions = {}): object {
-  if (o.batchSize !== undefined) checkInt('batchSize', o.batchSize, 1, 1 << 24);
-  if (o.history !== undefined) checkInt('history', o.history, 1, MAX_HISTORY);
-  if (o.seed !== undefined) checkInt('seed', o.seed, 0, 2 ** 32 - 1);
-  if (o.threads !== undefined) checkInt('threads', o.threads, 1, 256);
+/** The environment spec the Rust core reads (which checks it, naming each field). */
+export function envSpec(o: EnvOptions = {}): Request<EnvSpec> {
   return {
     name: o.name ?? 'synthetic',
     batch: { batchSize: o.batchSize, history: o.history, warmStart: o.warmStart, autoReset: o.autoReset, seed: o.seed, threads: o.threads },

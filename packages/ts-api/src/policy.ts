@@ -1,4 +1,5 @@
 import { loadBackend, type Backend, type BackendKind, type RawPolicy } from './backend.js';
+import type { PolicyMeta } from './core-types.js';
 import { checkInt, checkNumber, IalpError } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { readFileBounded } from './read.js';
@@ -49,7 +50,8 @@ export class Policy {
   toBytes(): Uint8Array { return this.bytes; }
   get nItems(): number { return this.raw.nItems; }
   get history(): number { return this.raw.history; }
-  get meta(): Record<string, unknown> { return this.raw.meta as Record<string, unknown>; }
+  /** How the policy was trained (environment, data, network, settings). */
+  get meta(): PolicyMeta { return this.raw.meta; }
 
   /** The k most probable items for a user with this history (oldest first). */
   recommend(history: readonly HistoryEntry[], options: { k?: number; excludeSeen?: boolean } = {}): Recommendation[] {

@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendKind } from './backend.js';
+import type { Request, RewardFit, RewardModelConfig } from './core-types.js';
 import { agreement, distill, PreferenceCache, renderPrompt, resolveLlm, type AgreementMetrics, type AgreementReport, type DistillMode, type DistillProgress, type LlmBackend, type PreferenceRequest } from './llm/index.js';
 import { checkInt, IalpError } from './options.js';
 import { cacheDir, writeFileAtomic } from './paths.js';
@@ -12,14 +13,8 @@ import { World, type EnvPreferenceRequest, type WorldOptions } from './world.js'
 
 const PAD = 0xffffffff;
 
-export interface RewardModelOptions {
-  hidden?: number;
-  depth?: number;
-  embedDim?: number;
-  epochs?: number;
-  batchSize?: number;
-  seed?: number;
-}
+/** r_phi's network and fit (defaults: `CORE_DEFAULTS.rewardModel`). */
+export type RewardModelOptions = Request<RewardModelConfig>;
 
 export interface DistillEnvOptions {
   env?: WorldOptions;
@@ -70,7 +65,7 @@ export interface DistillEnvReport {
   /** Agreement with ground truth on the training users' requests (LLM, random, popularity). */
   quality: QualityRow[];
   /** r_phi's fit and agreement with ground truth on held-out users. */
-  rewardModel: { examples: number; fit: Record<string, number | null>; heldOut: QualityRow } | null;
+  rewardModel: { examples: number; fit: RewardFit; heldOut: QualityRow } | null;
   failureReasons: Record<string, number>;
   /** One failure in words (its reason and detail), to show the user. */
   failureExample?: string;
@@ -219,7 +214,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
     const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, { ...(options.rewardModel ?? {}), seed });
     rewardModel = fitted.model;
     const a = rewardModelQuality(world, rewardModel, { users: evalUsers, statesPerUser: options.evalStatesPerUser ?? 1, candidates: k, seed: seed + 1 });
-    rmReport = { examples: ex.items.length, fit: fitted.fit as Record<string, number | null>, heldOut: row('reward model r_phi (held-out users)', a) };
+    rmReport = { examples: ex.items.length, fit: fitted.fit, heldOut: row('reward model r_phi (held-out users)', a) };
   }
   const s = out.summary;
   return {

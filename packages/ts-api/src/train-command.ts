@@ -7,14 +7,18 @@ import type { Policy } from './policy.js';
 import { evaluate, train, type TrainProgress } from './train.js';
 import { World, type WorldOptions } from './world.js';
 
+/** The defaults of `ialp train` (`runOnline`): a longer run than the core's
+ * own default (`CORE_DEFAULTS.train.episodes`), so that its report shows a curve. */
+export const RUN_DEFAULTS = { episodes: 5000, evalEpisodes: 512, seed: 1 };
+
 export interface RunOptions {
   env?: WorldOptions;
   a2c?: A2cOptions;
-  /** Online training episodes. Default 5000. */
+  /** Online training episodes (default: `RUN_DEFAULTS`). */
   episodes?: number;
-  /** Episodes per evaluation. Default 512. */
+  /** Episodes per evaluation (default: `RUN_DEFAULTS`). */
   evalEpisodes?: number;
-  /** Default 1. */
+  /** Seed of training; evaluation uses its own, derived from it (default: `RUN_DEFAULTS`). */
   seed?: number;
   backend?: BackendKind | 'auto';
   /** Called as phases start and as training advances. */
@@ -49,9 +53,10 @@ export interface RunReport {
 /** Online A2C on one environment against random and popularity policies: the `ialp run` job. */
 export async function runOnline(options: RunOptions = {}): Promise<RunReport> {
   const backend = await loadBackend(backendFor(options.a2c?.compute, options.backend));
-  const seed = checkInt('seed', options.seed ?? 1, 0, 2 ** 32 - 1);
-  const episodes = checkInt('episodes', options.episodes ?? 5000, 10);
-  const evalEpisodes = checkInt('evalEpisodes', options.evalEpisodes ?? 512, 1);
+  // checked here because they are used here (the evaluation seed, the curve's bins)
+  const seed = checkInt('seed', options.seed ?? RUN_DEFAULTS.seed, 0, 2 ** 32 - 1);
+  const episodes = checkInt('episodes', options.episodes ?? RUN_DEFAULTS.episodes, 10);
+  const evalEpisodes = checkInt('evalEpisodes', options.evalEpisodes ?? RUN_DEFAULTS.evalEpisodes, 1);
   const env = options.env ?? {};
   const evalSeed = (seed + 1_000_003) % 2 ** 32;
   const report = options.onProgress ?? (() => {});

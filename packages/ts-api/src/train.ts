@@ -1,31 +1,25 @@
 import { backendFor, type BackendKind } from './backend.js';
 import { episodesFromFlat, type Episode } from './metrics.js';
-import { checkNumber, envSpec, IalpError, type A2cOptions, type QuitOptions } from './options.js';
+import type { ActorKind, AdaptiveConfig, AdaptiveTrace, IalpConfig, Mode, PretrainStats, Progress, Request, UserPool } from './core-types.js';
+import { envSpec, IalpError, type A2cOptions } from './options.js';
 import { Policy } from './policy.js';
 import { World, type WorldOptions } from './world.js';
 
-export type UserPool = 'all' | 'train' | 'heldOut';
+export type { UserPool } from './core-types.js';
 
-export interface TrainProgress {
-  updates: number;
-  envSteps: number;
-  episodes: number;
-  targetEpisodes: number;
-  loss: { policyLoss: number; valueLoss: number; entropy: number; total: number; gradNorm: number };
-  /** Mean return of the episodes finished during this update (null if none). */
-  recentReturn: number | null;
-}
+/** Reported after every update (the core's `Progress`). */
+export type TrainProgress = Progress;
 
 export interface TrainOptions {
   env?: WorldOptions;
   /** A world already loaded (saves parsing the data and fitting the user model again). */
   world?: World;
   a2c?: A2cOptions;
-  /** Stop after this many training episodes. Default 3000. */
+  /** Stop after this many training episodes (default: `CORE_DEFAULTS.train.episodes`). */
   episodes?: number;
-  /** Seed of initial weights, action sampling and arriving users. Default 0. */
+  /** Seed of initial weights, action sampling and arriving users. */
   seed?: number;
-  /** Which users arrive: all, the training users, or the held-out ones. Default "all". */
+  /** Which users arrive: all (the default), the training users, or the held-out ones. */
   users?: UserPool;
   /** Start from this (pre-trained) policy: A-iALP_ft; with `adaptive`, pi_0 of A-iALP_ap. */
   init?: Policy;
@@ -38,44 +32,11 @@ export interface TrainOptions {
   signal?: AbortSignal;
 }
 
-/** A-iALP_ap's knobs (defaults in crates/ac-core/src/algorithms/config.rs). */
-export interface AdaptiveOptions {
-  /** tau: softmax temperature over the proposals. Default 0.1. */
-  temperature?: number;
-  /** eta: step of each policy's moving average of realised reward. Default 0.02. */
-  weightRate?: number;
-  /** kappa: weight of that average in the proposal scores. Default 5. */
-  weightScale?: number;
-  /** c: bonus for under-exposed categories. Default 0.05. */
-  exploration?: number;
-  initialWeight?: number;
-  /** rho: a lasting bonus on pi_0's average realised reward in the scores (trust in pre-training). Default 0.05. */
-  prior?: number;
-  /** N: the trust fades as rho exp(-n0 / N) after n0 executed pi_0 proposals (0 = never). Default 500. */
-  trustSteps?: number;
-  /** beta: weight of r_phi's value of a proposal in its score. Default 0.2. */
-  criticScale?: number;
-  /** beta counts in full once r_phi correlates with the realised rewards of executed proposals this much, in proportion below, not at all at or below 0 (a compromised critic loses its say), and rho the same way down to -rho at minus this (a source that contradicts users makes its pi_0 distrusted); 0 = no check. Default 0.2. */
-  criticAgreement?: number;
-  /** epsilon: share of steps whose executed proposal is drawn uniformly (keeps both policies measured). Default 0. */
-  floor?: number;
-  /** Proposals each policy samples per step; the softmax runs over all of them. Default 1. */
-  proposals?: number;
-  /** Temperature of pi_0's proposals: its softmax sharpened (logits / t) before sampling, 0 = its top item, 1 = as trained (pi_0 does not learn, so it needs little exploration of its own). Default 0. */
-  pretrainedTemperature?: number;
-}
+/** A-iALP_ap's knobs (tau, eta, kappa, ...; defaults: `CORE_DEFAULTS.adaptive`). */
+export type AdaptiveOptions = Request<AdaptiveConfig>;
 
 /** A-iALP_ap's adaptation after one update. */
-export interface AdaptiveTrace {
-  updates: number;
-  envSteps: number;
-  weightPretrained: number;
-  weightOnline: number;
-  /** Share of executed actions proposed by the pre-trained policy during the update. */
-  sharePretrained: number;
-  /** g_t in [-1, 1]: how far r_phi agrees with the realised rewards (its correlation with them over `criticAgreement`); 0 without a critic. */
-  criticAgreement: number;
-}
+export type { AdaptiveTrace } from './core-types.js';
 
 export interface TrainResult {
   policy: Policy;
@@ -96,20 +57,17 @@ async function worldFor(env: WorldOptions | undefined, world: World | undefined,
 
 /** Trains an online actor-critic (A2C) policy; the work runs off the JavaScript thread on the native build. */
 export async function train(options: TrainOptions = {}): Promise<TrainResult> {
-  // The core checks and defaults every setting (crates/ac-core/src/algorithms/config.rs),
-  // naming the field. NaN is checked here: it does not survive the trip as an object.
-  const lr = options.a2c?.adam?.lr;
-  if (lr !== undefined) checkNumber('a2c.adam.lr (learning rate)', lr, Number.MIN_VALUE, 10);
+  // The core checks and defaults every setting (crates/ac-core/src/algorithms/config.rs), naming the field.
   const world = await worldFor(options.env, options.world, backendFor(options.a2c?.compute, options.backend));
   if (options.adaptive && !options.init) throw new IalpError('adaptive: needs `init`, the pre-trained policy to deploy');
   const adaptive = options.adaptive === true ? {} : options.adaptive;
-  const a2c = options.a2c ?? (options.init ? { net: (options.init.meta.net ?? undefined) as A2cOptions['net'] } : undefined);
+  const a2c = options.a2c ?? (options.init ? { net: options.init.meta.net } : undefined);
   const config = { env: envSpec(options.env), a2c, episodes: options.episodes, seed: options.seed, users: options.users, adaptive };
   const onProgress = options.onProgress;
   const out = await world.backend.train(
     config,
     world.raw,
-    onProgress ? (p) => onProgress(p as TrainProgress) : undefined,
+    onProgress,
     options.signal,
     options.init?.toBytes(),
     options.critic,
@@ -119,35 +77,18 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     episodes: episodesFromFlat(out.episodes),
     updates: out.updates,
     envSteps: out.envSteps,
-    ...(out.trace ? { trace: out.trace as AdaptiveTrace[] } : {}),
+    ...(out.trace ? { trace: out.trace } : {}),
   };
 }
 
 export interface PretrainOptions {
   env?: WorldOptions;
   world?: World;
-  /** iALP's settings (crates/ac-core/src/algorithms/ialp.rs, defaults there). */
-  ialp?: {
-    a2c?: A2cOptions;
-    /** Passes of TD(0) steps over the logs (default 0 with a reward model's world to train in). */
-    epochs?: number; transitionsPerEpoch?: number; batchSize?: number;
-    /** A2C in the world r_phi imagines until this many imagined episodes ended (0 = logs only). Default 3000. */
-    episodes?: number;
-    /** ... or this many imagined user-steps were taken, whichever comes first (0 = no step budget). Default 0. */
-    steps?: number;
-    /** Imagined users stepped together. Default 64. */
-    users?: number;
-    /** Random items in an imagined user's observation at arrival. Default 3. */
-    warmStart?: number;
-    /** Map r_phi's scores onto the logged feedback's scale (isotonic fit). Default true. */
-    calibrate?: boolean;
-    /** The quit model of imagined users; left-out fields take the environment's defaults. */
-    quit?: QuitOptions;
-    seed?: number;
-  };
-  /** H of the logged states. Default 10. */
+  /** iALP's settings (crates/ac-core/src/algorithms/ialp.rs; defaults: `CORE_DEFAULTS.pretrain.ialp`). */
+  ialp?: Request<IalpConfig>;
+  /** H of the logged states (default: `CORE_DEFAULTS.pretrain.history`). */
   history?: number;
-  /** Whose logs. Default "train". */
+  /** Whose logs (default: the training users). */
   users?: UserPool;
   /** r_phi (a reward model artefact): the world iALP trains in; without it, logs only. */
   rewardModel?: Uint8Array;
@@ -156,11 +97,11 @@ export interface PretrainOptions {
 
 /** Offline pre-training of pi_0 on the environment's logs: iALP with a reward
  * model, the logs-only baseline without one. */
-export async function pretrain(options: PretrainOptions = {}): Promise<{ policy: Policy; stats: Record<string, number> }> {
+export async function pretrain(options: PretrainOptions = {}): Promise<{ policy: Policy; stats: PretrainStats }> {
   const world = await worldFor(options.env, options.world, backendFor(options.ialp?.a2c?.compute, options.backend));
   const job = { ialp: options.ialp, history: options.history, users: options.users };
   const out = await world.backend.pretrain(world.raw, job, options.rewardModel);
-  return { policy: await Policy.fromBytes(out.policy, world.backend.kind), stats: out.stats as Record<string, number> };
+  return { policy: await Policy.fromBytes(out.policy, world.backend.kind), stats: out.stats };
 }
 
 export interface EvaluateOptions {
@@ -168,12 +109,12 @@ export interface EvaluateOptions {
   world?: World;
   /** A trained policy, "random", "popularity", or greedy on a reward model artefact. Default "random". */
   policy?: Policy | 'random' | 'popularity' | { greedy: Uint8Array };
-  /** Default 500. */
+  /** Episodes played (default: `CORE_DEFAULTS.evaluate.episodes`). */
   episodes?: number;
-  /** Seed of the evaluation episodes. Default 0. */
+  /** Seed of the evaluation episodes. */
   seed?: number;
-  /** "sample" draws from the policy, "greedy" takes its top item. Default "sample". */
-  mode?: 'sample' | 'greedy';
+  /** "sample" (the default) draws from the policy, "greedy" takes its top item. */
+  mode?: Mode;
   users?: UserPool;
   backend?: BackendKind | 'auto';
 }
@@ -187,9 +128,9 @@ export async function evaluate(options: EvaluateOptions = {}): Promise<Episode[]
   const isPolicy = policy instanceof Policy;
   const backend = options.backend ?? (isPolicy ? policy.backend.kind : options.world?.backend.kind);
   const world = await worldFor(options.env, options.world, backend);
-  const actor = typeof policy === 'string' ? policy : isPolicy ? 'policy' : 'greedy';
+  const actor: ActorKind = typeof policy === 'string' ? policy : isPolicy ? 'policy' : 'greedy';
   const artefact = typeof policy === 'string' ? null : isPolicy ? policy.toBytes() : policy.greedy;
-  // episodes (default 500), seed, mode and users: checked and defaulted by the core (api.rs EvalOptions)
+  // episodes, seed, mode and users: checked and defaulted by the core (api.rs EvalOptions)
   const opts = { actor, episodes: options.episodes, seed: options.seed, mode: options.mode, users: options.users };
   const flat = await world.backend.evaluate(envSpec(options.env), world.raw, artefact, opts);
   return episodesFromFlat(flat);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loadBackend, type Backend, type BackendKind, type RawWorld } from './backend.js';
-import { checkInt, envSpec, IalpError, MAX_HISTORY, type EnvOptions } from './options.js';
+import type { EnvSpec, Inspection, PreferenceRequest, Request, RequestConfig, WorldInfo } from './core-types.js';
+import { checkFinite, checkInt, envSpec, IalpError, MAX_HISTORY, type EnvOptions } from './options.js';
 import { cacheDir, shippedDataDir, writeFileAtomic } from './paths.js';
 import { readFileBounded } from './read.js';
 
@@ -14,67 +15,14 @@ export const DATASET_ENVS: Record<string, { shipped?: string; needs: string }> =
   kuairand: { needs: 'log_standard_*_pure.csv, video_features_basic_pure.csv' },
 };
 
-export interface WorldInfo {
-  env: string;
-  source: string;
-  users: number;
-  items: number;
-  categories: number;
-  interactions: number;
-  testInteractions: number;
-  density: number;
-  fullyObserved: boolean;
-  userModel: string | null;
-  fingerprint: string;
-  quit: { window: number; maxSameCategory: number; minMeanReward: number; maxSteps: number };
-  trainUsers: number;
-  heldOutUsers: number;
-  /** Logged transitions of the training users, for offline pre-training. */
-  loggedTransitions: number;
-  /** Rows of the data files that repeated another row exactly (same user, item,
-   * value and time): dropped, the first of each kept, and warned about at load. */
-  duplicateRows: number;
-}
+/** What the core says about a world (sizes, density, quit defaults, ...). */
+export type { WorldInfo, Validation } from './core-types.js';
 
-export interface PreferenceRequestConfig {
-  /** Users asked about. Default 20. */
-  users?: number;
-  /** States per user. Default 1. */
-  statesPerUser?: number;
-  /** K: candidates per request. Default 5. */
-  candidates?: number;
-  /** Shares of popular / similar / random candidates. Default 0.3 / 0.4 / 0.3. */
-  mix?: { popular?: number; similar?: number; random?: number };
-  /** H: interactions in the state. Default 10. */
-  history?: number;
-  /** Which users: "train" (default), "heldOut" or "all". */
-  pool?: 'train' | 'heldOut' | 'all';
-  seed?: number;
-}
+/** Which preference requests to draw (defaults: `CORE_DEFAULTS.preferenceRequests`). */
+export type PreferenceRequestConfig = Request<RequestConfig>;
 
-export interface EnvPreferenceRequest {
-  user: number;
-  /** H items, oldest first, 0xffffffff where empty. */
-  histItems: number[];
-  histRewards: number[];
-  candidates: number[];
-  sources: ('popular' | 'similar' | 'random')[];
-  /** The simulator's expected reward (0-1) of each candidate for this user. */
-  truth: number[];
-  popularity: number[];
-}
-
-export interface Validation {
-  split: string;
-  trainInteractions: number;
-  testInteractions: number;
-  likeThreshold: number;
-  modelRmse: number;
-  itemMeanRmse: number;
-  modelAuc: number;
-  popularityAuc: number;
-  aucUsers: number;
-}
+/** A user state, K candidates and the simulator's ground truth, for the LLM. */
+export type EnvPreferenceRequest = PreferenceRequest;
 
 export interface WorldOptions extends EnvOptions {
   /** Dataset folder; defaults to the copy shipped with ialp where there is one. */
@@ -112,7 +60,7 @@ export class World {
   private constructor(
     readonly backend: Backend,
     readonly raw: RawWorld,
-    readonly spec: object,
+    readonly spec: Request<EnvSpec>,
     readonly dataDir: string | null,
   ) {}
 
@@ -127,7 +75,7 @@ export class World {
     const files = await readTree(dir);
     if (files.size === 0) throw new IalpError(`data folder ${dir} has no files (expected ${known.needs})`);
     // The user model is cached by the data and its configuration.
-    const hash = createHash('sha256').update(JSON.stringify((spec as { dataset?: unknown }).dataset ?? null));
+    const hash = createHash('sha256').update(JSON.stringify(spec.dataset ?? null));
     for (const [k, v] of [...files.entries()].sort(([a], [c]) => a.localeCompare(c))) hash.update(k).update(v);
     const cacheRoot = options.cache === false ? null : join(options.cache ?? cacheDir(), 'user-models');
     const cacheFile = cacheRoot ? join(cacheRoot, `${name}-${hash.digest('hex').slice(0, 24)}.ialpmf`) : null;
@@ -144,18 +92,18 @@ export class World {
       await mkdir(cacheRoot, { recursive: true });
       await writeFileAtomic(cacheFile, model);
     }
-    const dups = (raw.info as WorldInfo).duplicateRows;
+    const dups = raw.info.duplicateRows;
     if (dups > 0) {
       process.emitWarning(`${dir}: ${dups} duplicated rows (the same user, item, value and time as an earlier row) were dropped, the first of each kept`, { code: 'IALP_DUPLICATE_ROWS' });
     }
     return new World(b, raw, spec, dir);
   }
 
-  get info(): WorldInfo { return this.raw.info as WorldInfo; }
+  get info(): WorldInfo { return this.raw.info; }
 
   /** Info and the user model's validation on held-out data (fits a second model). */
-  inspect(validate = true): { info: WorldInfo; validation: Validation | null } {
-    return this.raw.inspect(validate) as { info: WorldInfo; validation: Validation | null };
+  inspect(validate = true): Inspection {
+    return this.raw.inspect(validate);
   }
 
   itemText(item: number): string { return this.raw.itemText(checkInt('item', item, 0, this.info.items - 1)); }
@@ -170,7 +118,7 @@ export class World {
 
   /** Questions for the LLM: user states with K candidates and the simulator's ground truth. */
   preferenceRequests(config: PreferenceRequestConfig = {}): EnvPreferenceRequest[] {
-    return this.raw.preferenceRequests(config) as EnvPreferenceRequest[];
+    return this.raw.preferenceRequests(checkFinite('request config', config));
   }
   categoryNames(): string[] { return this.raw.categoryNames(); }
   popularity(): Float32Array { return this.raw.popularity(); }

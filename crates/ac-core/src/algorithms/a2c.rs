@@ -16,6 +16,7 @@ pub use crate::config::{A2cConfig, TrainConfig, UserPool};
 
 /// Reported after every update.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Progress {
     pub updates: u64,

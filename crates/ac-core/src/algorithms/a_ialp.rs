@@ -32,6 +32,7 @@ pub use crate::config::AdaptiveConfig;
 
 /// The adaptation, sampled after every update.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct AdaptiveTrace {
     pub updates: u64,

@@ -5,13 +5,14 @@
 //! naming the field.
 
 use crate::adam::AdamConfig;
-use crate::compute::{Compute, Device};
+use crate::compute::{Compute, Device, NetworkSettings};
 use crate::net::{LossConfig, NetConfig};
 use ialp_sim::error::check_range;
 use ialp_sim::{AnyWorld, EnvSpec, Error, Result, VecEnv};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct A2cConfig {
     /// T: steps collected from each user slot per update.
@@ -43,6 +44,17 @@ impl Default for A2cConfig {
             net: NetConfig::default(),
             compute: Compute::default(),
             device: Device::default(),
+        }
+    }
+}
+
+impl<'a> From<&'a A2cConfig> for NetworkSettings<'a> {
+    fn from(cfg: &'a A2cConfig) -> Self {
+        NetworkSettings {
+            net: &cfg.net,
+            adam: &cfg.adam,
+            compute: cfg.compute,
+            device: cfg.device,
         }
     }
 }
@@ -81,6 +93,7 @@ impl A2cConfig {
 
 /// Online training until `episodes` episodes have finished.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct TrainConfig {
     pub env: EnvSpec,
@@ -98,6 +111,7 @@ pub struct TrainConfig {
 
 /// A subset of a world's users (see `AnyWorld::user_split`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum UserPool {
     #[default]
@@ -164,6 +178,7 @@ impl TrainConfig {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct AdaptiveConfig {
     /// tau: temperature of the softmax over proposals.
@@ -256,5 +271,30 @@ impl AdaptiveConfig {
             100.0,
         )?;
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compute::HAS_TORCH;
+
+    #[test]
+    fn unavailable_choices_are_errors_naming_the_field() {
+        let e = TrainConfig::from_json(r#"{"a2c": {"device": "cuda"}}"#)
+            .err()
+            .unwrap();
+        assert!(e.message().contains("a2c.device"), "{e}");
+        let e = TrainConfig::from_json(r#"{"a2c": {"compute": "tensorflow"}}"#)
+            .err()
+            .unwrap();
+        assert!(e.message().contains("compute"), "{e}");
+        let torch = TrainConfig::from_json(r#"{"a2c": {"compute": "torch", "device": "cpu"}}"#);
+        if HAS_TORCH {
+            assert!(torch.is_ok());
+        } else {
+            let e = torch.err().unwrap();
+            assert!(e.message().contains("a2c.compute"), "{e}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat, Error, Result, Rng};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Mode {
     /// Draw from the policy's distribution.

@@ -20,6 +20,7 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// What a policy is and where it came from; stored in the artefact header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyMeta {
     /// The environment name (`synthetic`, `movielens`, ...).

@@ -16,6 +16,7 @@ pub const MAGIC: &[u8; 8] = b"IALPRWD\0";
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct RewardModelConfig {
     pub hidden: usize,
@@ -158,6 +159,7 @@ impl RewardExamples {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct RewardFit {
     pub examples: usize,

@@ -1,13 +1,14 @@
 //! Which backend computes the actor-critic networks (`a2c.compute`) and on
 //! which device (`a2c.device`), and the one place that builds it.
 
-use crate::config::A2cConfig;
-use crate::net::{AcBackend, NdarrayNet};
+use crate::adam::AdamConfig;
+use crate::net::{AcBackend, NdarrayNet, NetConfig};
 use ialp_sim::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Compute {
     /// Pure Rust (`net.rs`), CPU, bit-identical on native and WebAssembly.
@@ -18,6 +19,7 @@ pub enum Compute {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub enum Device {
     /// CUDA when libtorch sees a GPU, else CPU (`ndarray` is always CPU).
@@ -63,16 +65,26 @@ fn torch_device(_device: Device) -> Result<()> {
     Ok(())
 }
 
+/// What [`build_backend`] reads of a configuration (`&A2cConfig` converts,
+/// in `algorithms/config.rs`, so that this layer does not import that one).
+pub struct NetworkSettings<'a> {
+    pub net: &'a NetConfig,
+    pub adam: &'a AdamConfig,
+    pub compute: Compute,
+    pub device: Device,
+}
+
 /// The backend `cfg.compute` names, on `cfg.device`, initialised from `seed`.
 /// Both backends start from the same weights for the same seed: the torch one
 /// copies the ndarray initialisation.
-pub fn build_backend(
-    cfg: &A2cConfig,
+pub fn build_backend<'a>(
+    cfg: impl Into<NetworkSettings<'a>>,
     in_dim: usize,
     item_features: Arc<Vec<f32>>,
     n_items: usize,
     seed: u64,
 ) -> Result<Box<dyn AcBackend>> {
+    let cfg = cfg.into();
     let (compute, device) = (cfg.compute, cfg.device);
     check(compute, device)?;
     let nd = NdarrayNet::new(
@@ -92,30 +104,5 @@ pub fn build_backend(
         )?)),
         #[cfg(not(feature = "torch"))]
         Compute::Torch => unreachable!("check() refuses torch without the feature"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::a2c::TrainConfig;
-
-    #[test]
-    fn unavailable_choices_are_errors_naming_the_field() {
-        let e = TrainConfig::from_json(r#"{"a2c": {"device": "cuda"}}"#)
-            .err()
-            .unwrap();
-        assert!(e.message().contains("a2c.device"), "{e}");
-        let e = TrainConfig::from_json(r#"{"a2c": {"compute": "tensorflow"}}"#)
-            .err()
-            .unwrap();
-        assert!(e.message().contains("compute"), "{e}");
-        let torch = TrainConfig::from_json(r#"{"a2c": {"compute": "torch", "device": "cpu"}}"#);
-        if HAS_TORCH {
-            assert!(torch.is_ok());
-        } else {
-            let e = torch.err().unwrap();
-            assert!(e.message().contains("a2c.compute"), "{e}");
-        }
     }
 }

@@ -17,6 +17,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct NetConfig {
     /// Width of the hidden layers of both towers.
@@ -100,6 +101,7 @@ impl NetConfig {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 pub struct LossConfig {
     /// beta: weight of the entropy bonus.
@@ -126,6 +128,7 @@ pub struct UpdateBatch<'a> {
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LossStats {
     pub policy_loss: f32,
