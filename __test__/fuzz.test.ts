@@ -7,7 +7,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { loadBackend, Policy, train } from '../packages/ts-api/src/index.js';
-import { parseExperimentConfig } from '../packages/ts-api/src/config-schema.js';
+import { EXPERIMENT_CONFIG, parseExperimentConfig, type ValueType } from '../packages/ts-api/src/config-schema.js';
 import { IalpError } from '../packages/ts-api/src/options.js';
 import { parseRecommendRequest } from '../examples/serve/server.mjs';
 import { forge } from './forge.js';
@@ -22,6 +22,9 @@ test.before(async () => {
 });
 
 /** Sizes a hostile header would use: small, at the limits, past 2^31, 2^32, 2^53. */
+/** Names Object.prototype has: a lookup by such a key must not find its member. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
 const size = fc.oneof(
   fc.nat({ max: 64 }),
   fc.constantFrom(0, 4096, 4097, 16384, 16385, 2 ** 27, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40, 2 ** 53),
@@ -123,12 +126,20 @@ for (const backend of backends) {
 
 test('the experiment config: any JSON is accepted or refused naming the file, never a TypeError', (t) => {
   fc.assert(
-    fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('envs', 'seeds', 'llm', 'online', 'adaptive', 'pretrain', 'x'), fc.jsonValue())), (cfg) => {
+    // keys include Object.prototype's names, as JSON.parse makes them: own keys
+    fc.property(fc.oneof(fc.jsonValue(), fc.array(fc.tuple(fc.constantFrom('envs', 'seeds', 'llm', 'online', 'adaptive', 'pretrain', 'x', ...PROTOTYPE_KEYS), fc.jsonValue())).map((kv) => Object.fromEntries(kv))), (cfg) => {
       try {
         parseExperimentConfig(cfg, 'cfg.json');
       } catch (e) {
         if (!(e instanceof IalpError) || !e.message.startsWith('cfg.json: ')) throw e;
+        return;
       }
+      // accepted: every key, at every depth, is one the schema names
+      const fields = (t: ValueType): Record<string, ValueType> => (t.type === 'object' ? t.fields : {});
+      const known = (v: unknown, t: ValueType): boolean =>
+        typeof v !== 'object' || v === null || Array.isArray(v) || t.type !== 'object'
+        || Object.entries(v).every(([k, x]) => Object.hasOwn(fields(t), k) && known(x, fields(t)[k]!));
+      if (!known(cfg, EXPERIMENT_CONFIG)) throw new Error(`accepted unknown keys: ${JSON.stringify(cfg)}`);
     }),
     { ...params, numRuns: runs * 4 },
   );

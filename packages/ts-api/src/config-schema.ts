@@ -94,7 +94,9 @@ function check(t: ValueType, v: unknown, path: string): string | null {
     case 'object': {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad();
       for (const [k, x] of Object.entries(v)) {
-        const field = t.fields[k];
+        // own keys only: "__proto__", "constructor" or "toString" are unknown
+        // fields like any other, not Object.prototype's members
+        const field = Object.hasOwn(t.fields, k) ? t.fields[k] : undefined;
         const at = path ? `${path}.${k}` : k;
         if (!field) return `unknown field "${at}" (expected one of ${Object.keys(t.fields).join(', ')})`;
         const e = check(field, x, at);

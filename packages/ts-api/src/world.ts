@@ -14,6 +14,12 @@ export const DATASET_ENVS: Record<string, { shipped?: string; needs: string }> =
   kuairand: { needs: 'log_standard_*_pure.csv, video_features_basic_pure.csv' },
 };
 
+/** The dataset environment called `name`, if any: own keys only, so that a name
+ * like "constructor" or "__proto__" is an unknown environment, not Object's member. */
+export function datasetEnv(name: string): { shipped?: string; needs: string } | undefined {
+  return Object.hasOwn(DATASET_ENVS, name) ? DATASET_ENVS[name] : undefined;
+}
+
 export interface WorldInfo {
   env: string;
   source: string;
@@ -120,8 +126,12 @@ export class World {
     const b = await loadBackend(backend);
     const spec = envSpec(options);
     const name = options.name ?? 'synthetic';
-    const known = DATASET_ENVS[name];
-    if (!known) return new World(b, await b.buildWorld(spec, new Map()), spec, null);
+    const known = datasetEnv(name);
+    if (!known) {
+      // a data folder for a world that reads none would be silently ignored
+      if (options.data !== undefined) throw new IalpError(`data ${options.data}: environment "${name}" reads no data files (a data folder is for ${Object.keys(DATASET_ENVS).join(', ')})`);
+      return new World(b, await b.buildWorld(spec, new Map()), spec, null);
+    }
     const dir = options.data ?? (known.shipped ? join(shippedDataDir(), known.shipped) : undefined);
     if (!dir) throw new IalpError(`environment "${name}" needs its data files (${known.needs}): pass the folder with --data DIR`);
     const files = await readTree(dir);
