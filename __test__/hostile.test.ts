@@ -142,3 +142,51 @@ test('the command line: forged and unbounded policies, and ids that do not fit',
   t.is(neg.code, 2, neg.stderr);
   for (const r of [f, z, u, neg]) t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
 });
+
+test('the command line: an option given twice or empty, or ignored by the command, is an error, not the last or the default', async (t) => {
+  const policy = join(dir, 'good.ialp');
+  await writeFile(policy, good);
+  const cases: [string[], number, RegExp][] = [
+    [['recommend', '--policy', policy, '--user', '3', '--user', '4'], 2, /--user: given twice \("3" and "4"\); give it once/],
+    [['train', '--json', '--json'], 2, /--json: given twice; give it once/],
+    [['run', '--env', ''], 2, /--env: expected a value, got ""/],
+    [['distill', '--llm', ' '], 2, /--llm: expected a value, got " "/],
+    [['run', '--out', ''], 2, /--out: expected a value, got ""/],
+    // a data folder the environment would not read
+    [['recommend', '--policy', policy, '--user', '3', '--data', join(dir, 'none')], 1, /data .*none: environment "synthetic" reads no data files/],
+    // checked before any work: a bad oracle spec, a Ray address that is no URL
+    [['run', '--env', 'synthetic', '--llm', 'oracle:2', '--out', join(dir, 'o2')], 1, /llm "oracle:2": expected oracle, oracle:NOISE with NOISE in \[0, 1\]/],
+    [['run', '--env', 'synthetic', '--ray', 'head:8265', '--out', join(dir, 'o3')], 1, /--ray "head:8265": expected the http\(s\):\/\/ address of a Ray dashboard/],
+  ];
+  const t0 = performance.now();
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  for (const [i, r] of results.entries()) {
+    const [args, code, message] = cases[i]!;
+    t.is(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message, args.join(' '));
+    t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+  t.true(performance.now() - t0 < 60_000, 'every case fails before any work');
+});
+
+test('the command line: output files are checked before training, and unbounded or looping paths fail at once', async (t) => {
+  const cases: [string[], RegExp][] = [
+    // a folder where --save names a file: found before training, not after
+    [['train', '--episodes', '10000000', '--save', dir], /--save .*: cannot write there: a folder is in the way \(expected a file name\)/],
+    [['train', '--episodes', '10000000', '--metrics', join(dir, 'good.ialp', 'm.jsonl')], /--metrics .*: cannot write there: a part of the path is a file, not a folder/],
+    // Node's recursive mkdir loops for ever where the file system says ENOENT for a parent that exists
+    [['train', '--episodes', '10000000', '--save', '/proc/ialp-no/such/p.ialp'], /--save \/proc\/ialp-no\/such\/p\.ialp: cannot write there: the file system does not let a folder be created there \(ENOENT on \/proc\/ialp-no\)/],
+    [['run', '--env', 'synthetic', '--out', '/proc/ialp-no/out'], /--out \/proc\/ialp-no\/out: cannot write there/],
+    [['export', 'tensorboard', join(dir, 'tb'), '--from', '/dev/zero'], /metrics file \/dev\/zero: a character device, expected a regular file of at most 268435456 bytes/],
+    [['merge', '/dev'], /merge: results file \/dev\/results\.json: /],
+  ];
+  await writeFile(join(dir, 'good.ialp'), good);
+  const t0 = performance.now();
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  for (const [i, r] of results.entries()) {
+    const [args, message] = cases[i]!;
+    t.is(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message, args.join(' '));
+  }
+  t.true(performance.now() - t0 < 60_000, `${performance.now() - t0} ms: every case fails before any work`);
+});
