@@ -361,6 +361,9 @@ pub struct WorldInfo {
     /// Rows of the data files that repeated another row exactly and were
     /// dropped (the first of each kept); 0 for synthetic.
     pub duplicate_rows: usize,
+    /// Rows whose (user, item) pair an earlier row has at another time or
+    /// value: kept (re-ratings, re-watches), counted to be reported; 0 for synthetic.
+    pub repeated_pairs: usize,
 }
 
 impl AnyWorld {
@@ -400,6 +403,7 @@ impl AnyWorld {
                 held_out_users: 0,
                 logged_transitions: 0,
                 duplicate_rows: 0,
+                repeated_pairs: 0,
             },
             AnyWorld::Dataset(d) => WorldInfo {
                 env: self.env_name().into(),
@@ -424,6 +428,7 @@ impl AnyWorld {
                 held_out_users: 0,
                 logged_transitions: 0,
                 duplicate_rows: d.dataset.duplicate_rows,
+                repeated_pairs: d.dataset.repeated_pairs,
             },
         };
         info.train_users = train.len();

@@ -273,6 +273,7 @@ async function cmdEnv(argv: string[]): Promise<void> {
   if (info.source !== 'synthetic') {
     console.log(`  ${info.interactions} logged interactions (density ${info.density.toPrecision(3)})${info.testInteractions ? `, ${info.testInteractions} held-out test interactions` : ''}`);
     if (info.duplicateRows) console.log(`  ${info.duplicateRows} duplicated rows dropped (exact repeats of an earlier row; the first of each kept)`);
+    if (info.repeatedPairs) console.log(`  ${info.repeatedPairs} rows repeat a (user, item) pair at another time or value (kept)`);
   }
   console.log(`  users: ${info.trainUsers} for training, ${info.heldOutUsers} held out for online deployment; ${info.loggedTransitions} logged transitions of the training users${info.interactions ? '' : ' (from a random logging policy)'}`);
   const rewards = info.source === 'synthetic' ? 'latent-topic affinity plus noise, with interest drift'

@@ -40,6 +40,8 @@ export interface WorldInfo {
   /** Rows of the data files that repeated another row exactly (same user, item,
    * value and time): dropped, the first of each kept, and warned about at load. */
   duplicateRows: number;
+  /** Rows whose (user, item) pair an earlier row has at another time or value (re-ratings, re-watches): kept, and warned about. */
+  repeatedPairs: number;
 }
 
 export interface PreferenceRequestConfig {
@@ -157,6 +159,10 @@ export class World {
     const dups = (raw.info as WorldInfo).duplicateRows;
     if (dups > 0) {
       process.emitWarning(`${dir}: ${dups} duplicated rows (the same user, item, value and time as an earlier row) were dropped, the first of each kept`, { code: 'IALP_DUPLICATE_ROWS' });
+    }
+    const repeats = (raw.info as WorldInfo).repeatedPairs;
+    if (repeats > 0) {
+      process.emitWarning(`${dir}: ${repeats} rows give a (user, item) pair that an earlier row gives at another time or with another value (a re-rating or a re-watch); all are kept, and the user model fits each`, { code: 'IALP_REPEATED_PAIRS' });
     }
     return new World(b, raw, spec, dir);
   }
