@@ -190,3 +190,38 @@ test('the command line: output files are checked before training, and unbounded 
   }
   t.true(performance.now() - t0 < 60_000, `${performance.now() - t0} ms: every case fails before any work`);
 });
+
+test('every typed-array argument of the backend surface is named, with the same words on both builds', async (t) => {
+  const messages = new Map<string, string[]>();
+  for (const backend of backends) {
+    const b = await loadBackend(backend);
+    const world = await World.load({ name: 'synthetic', synthetic: { nUsers: 50, nItems: 30 } }, backend);
+    const wrong: unknown[] = ['a string', [1, 2, 3], new Float64Array(3), null];
+    const got: string[] = [];
+    const attempt = async (f: () => unknown) => {
+      try {
+        await f();
+        got.push('accepted');
+      } catch (e) {
+        got.push((e as Error).message);
+      }
+    };
+    for (const v of wrong) {
+      const x = v as Uint8Array;
+      await attempt(() => b.loadPolicy(x));
+      await attempt(() => b.loadRewardModel(x));
+      await attempt(() => Policy.fromBytes(x, backend));
+      if (v !== null) {
+        await attempt(() => b.buildWorld({ name: 'synthetic' }, new Map(), x));
+        await attempt(() => b.evaluate({ name: 'synthetic' }, world.raw, x, {}));
+        await attempt(() => b.pretrain(world.raw, {}, x));
+        await attempt(() => b.train({ episodes: 10 }, world.raw, undefined, undefined, x));
+      }
+      await attempt(() => b.trainRewardModel(world.raw, { histItems: new Uint32Array(2), histRewards: new Float32Array(2), items: x as unknown as Uint32Array, labels: new Float32Array(2) }, {}));
+    }
+    messages.set(backend, got);
+  }
+  const [native, wasm] = [messages.get('native')!, messages.get('wasm')!];
+  t.deepEqual(wasm, native, 'the same error for the same input on both builds');
+  for (const m of native) t.regex(m, /^(bytes|userModel|artefact|critic|init|examples\.items): expected a (Uint8Array|Uint32Array), got (string|Array|Float64Array|null)$/);
+});

@@ -7,7 +7,7 @@
 
 import type * as Core from '@ialp/native';
 import { loadBuild, type BackendKind, type CoreModule } from './builds.js';
-import { checkAborted, IalpError } from './options.js';
+import { checkAborted, checkTypedArray, IalpError } from './options.js';
 
 export { backendFor, nativePackageName, torchAddonPath, type BackendKind } from './builds.js';
 
@@ -75,19 +75,45 @@ async function train(m: CoreModule, config: object, world: RawWorld, onProgress?
   }
 }
 
+/** `v` unless it is given and not a Uint8Array (a Buffer is one). */
+function optionalBytes<T>(what: string, v: T): T {
+  if (v !== undefined && v !== null) checkTypedArray(what, v, Uint8Array);
+  return v;
+}
+
+/** The reward-model examples, each array of its own kind. */
+function checkExamples(e: RewardExamplesInput): RewardExamplesInput {
+  if (typeof e !== 'object' || e === null) throw new IalpError(`examples: expected an object of typed arrays, got ${e === null ? 'null' : typeof e}`);
+  checkTypedArray('examples.histItems', e.histItems, Uint32Array);
+  checkTypedArray('examples.histRewards', e.histRewards, Float32Array);
+  checkTypedArray('examples.items', e.items, Uint32Array);
+  checkTypedArray('examples.labels', e.labels, Float32Array);
+  return e;
+}
+
+/**
+ * Every typed-array argument of the surface is checked here, for both builds,
+ * so that a wrong kind is the same error naming the argument on either
+ * (napi's own says "Expected a TypedArray value" without a name, and the
+ * wasm glue would convert some where napi refuses).
+ */
 function adapt(kind: BackendKind, m: CoreModule): Backend {
   return {
     kind,
     version: () => m.version(),
     environments: () => m.environments(),
-    buildWorld: async (spec, files, userModel) => m.World.build(spec, Object.fromEntries(files), userModel ?? null),
+    buildWorld: async (spec, files, userModel) => {
+      for (const [name, bytes] of files) checkTypedArray(`files[${JSON.stringify(name)}]`, bytes, Uint8Array);
+      return m.World.build(spec, Object.fromEntries(files), optionalBytes('userModel', userModel) ?? null);
+    },
     createEnv: (spec, world) => (world ? world.env(spec) : new m.Env(spec)),
-    train: (...args) => train(m, ...args),
-    pretrain: async (world, job, critic) => m.pretrain(world, job, critic ?? null),
-    evaluate: async (spec, world, artefact, options) => m.evaluate(spec, world, artefact, options),
-    loadPolicy: (bytes) => m.Policy.fromBytes(bytes),
-    trainRewardModel: async (world, examples, config) => m.trainRewardModel(world, examples, config),
-    loadRewardModel: (bytes) => m.RewardModel.fromBytes(bytes),
+    train: (config, world, onProgress, signal, init, critic) =>
+      train(m, config, world, onProgress, signal, optionalBytes('init', init), optionalBytes('critic', critic)),
+    pretrain: async (world, job, critic) => m.pretrain(world, job, optionalBytes('critic', critic) ?? null),
+    evaluate: async (spec, world, artefact, options) => m.evaluate(spec, world, optionalBytes('artefact', artefact), options),
+    loadPolicy: (bytes) => m.Policy.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)),
+    trainRewardModel: async (world, examples, config) => m.trainRewardModel(world, checkExamples(examples), config),
+    loadRewardModel: (bytes) => m.RewardModel.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)),
   };
 }
 
