@@ -36,8 +36,8 @@ test.before(async () => {
 test.after.always(async () => rm(dir, { recursive: true, force: true }));
 
 const forgeries: [string, (h: PolicyHeader) => void, RegExp][] = [
-  // (a 32-bit usize, in wasm, cannot even hold 2^40: the header does not parse)
-  ['hidden 2^40', (h) => (h.meta.net.hidden = 2 ** 40), /^policy file: (net\.hidden: expected an integer in \[1, 16384\]|header is not valid JSON: invalid value: integer `1099511627776`, expected usize)/],
+  // (a 32-bit usize, in wasm, cannot hold 2^40: the same size error, from the header's parse)
+  ['hidden 2^40', (h) => (h.meta.net.hidden = 2 ** 40), /^policy file: (header: meta\.)?net\.hidden: expected an integer in \[\d+, \d+\], got 1099511627776$/],
   ['hidden 16384, depth 64', (h) => Object.assign(h.meta.net, { hidden: 16384, depth: 64 }), /has (\d+|too many) parameters, but the file holds \d+/],
   ['embedDim 16384', (h) => (h.meta.net.embedDim = 16384), /parameters, but the file holds/],
   ['nItems 2^40', (h) => (h.meta.nItems = 2 ** 40), /^policy file: /],
@@ -224,4 +224,21 @@ test('every typed-array argument of the backend surface is named, with the same 
   const [native, wasm] = [messages.get('native')!, messages.get('wasm')!];
   t.deepEqual(wasm, native, 'the same error for the same input on both builds');
   for (const m of native) t.regex(m, /^(bytes|userModel|artefact|critic|init|examples\.items): expected a (Uint8Array|Uint32Array), got (string|Array|Float64Array|null)$/);
+});
+
+test('a header size too large for the build is a size error naming the field on both builds, never "not valid JSON"', async (t) => {
+  const edits: [string, (h: PolicyHeader) => void, RegExp][] = [
+    ['hidden', (h) => (h.meta.net.hidden = 2 ** 40), /net\.hidden: expected an integer in \[\d+, \d+\], got 1099511627776/],
+    ['history', (h) => (h.meta.history = 2 ** 33), /history: expected (at most 4096|an integer in \[0, 4294967295\]), got 8589934592/],
+    ['nItems', (h) => (h.meta.nItems = 2 ** 40), /nItems/],
+    ['a tensor offset', (h) => ((h as unknown as { tensors: { offset: number }[] }).tensors[0]!.offset = 2 ** 40), /tensor|offset/],
+    ['hidden -1', (h) => (h.meta.net.hidden = -1), /net\.hidden: expected an integer in \[\d+, \d+\], got -1/],
+  ];
+  for (const [what, edit, message] of edits) {
+    for (const backend of backends) {
+      const e = await t.throwsAsync(Policy.fromBytes(forge(good, edit), backend), undefined, `${backend}: ${what}`);
+      t.regex(e!.message, message, `${backend}: ${what}`);
+      t.notRegex(e!.message, /not valid JSON/, `${backend}: ${what}`);
+    }
+  }
 });

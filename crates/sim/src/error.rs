@@ -47,14 +47,47 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// Parses JSON into `T`; errors name `what` and the path of the offending field.
 pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| path_error(what, e))
+}
+
+/// Parses the JSON header of an artefact into `T`. Text that is not JSON is
+/// "header is not valid JSON"; JSON of the wrong shape names the field's path
+/// (`policy file: header: meta.net.hidden: ...`), so that a size too large for
+/// the build (2^40 in a 32-bit wasm `usize`) is a size error on the field, as
+/// the native build's range check gives, never "not valid JSON".
+pub fn from_json_header<T: serde::de::DeserializeOwned>(what: &str, json: &[u8]) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_slice(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        if path.is_empty() || path == "." || path == "?" {
-            Error::new(format!("{what}: {}", e.inner()))
+        if e.inner().is_data() {
+            path_error(&format!("{what}: header"), e)
         } else {
-            Error::new(format!("{what}: {path}: {}", e.inner()))
+            Error::new(format!("{what}: header is not valid JSON: {}", e.inner()))
         }
     })
+}
+
+/// `what: path: message`, with an integer too large for the build's `usize`
+/// said the same way on every build: `expected an integer in [0, MAX], got N`.
+fn path_error(what: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    let path = e.path().to_string();
+    let inner = e.inner().to_string();
+    let message = match usize_overflow(&inner) {
+        Some(n) => format!("expected an integer in [0, {}], got {n}", usize::MAX),
+        None => inner,
+    };
+    if path.is_empty() || path == "." || path == "?" {
+        Error::new(format!("{what}: {message}"))
+    } else {
+        Error::new(format!("{what}: {path}: {message}"))
+    }
+}
+
+/// The integer of serde's "invalid value: integer `N`, expected usize" (a
+/// number that fits a `u64` but not this build's `usize`), if that is the error.
+fn usize_overflow(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("invalid value: integer `")?;
+    let (n, rest) = rest.split_once('`')?;
+    rest.starts_with(", expected usize").then_some(n)
 }
 
 /// Parses an already-decoded JSON value (a JavaScript object handed over by a
@@ -70,14 +103,7 @@ pub fn from_value<T: serde::de::DeserializeOwned>(
         value = serde_json::Value::Object(Default::default()); // no options at all
     }
     normalise(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        if path.is_empty() || path == "." || path == "?" {
-            Error::new(format!("{what}: {}", e.inner()))
-        } else {
-            Error::new(format!("{what}: {path}: {}", e.inner()))
-        }
-    })
+    serde_path_to_error::deserialize(value).map_err(|e| path_error(what, e))
 }
 
 fn normalise(v: &mut serde_json::Value) {
@@ -121,4 +147,58 @@ pub fn check_min(what: &str, value: usize, lo: usize) -> Result<()> {
         return Err(Error::invalid(what, &format!("an integer >= {lo}"), value));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Sizes {
+        net: Net,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Net {
+        hidden: usize,
+        small: u8,
+    }
+
+    #[test]
+    fn header_errors_say_json_or_name_the_field() {
+        let e = from_json_header::<Sizes>("policy file", b"{\"net\": ").unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("policy file: header is not valid JSON"),
+            "{e}"
+        );
+        let e =
+            from_json_header::<Sizes>("policy file", br#"{"net": {"hidden": "x", "small": 1}}"#)
+                .unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("policy file: header: net.hidden: invalid type"),
+            "{e}"
+        );
+        // the same words for an integer too large for the field, whatever the build's usize
+        let e =
+            from_json_header::<Sizes>("policy file", br#"{"net": {"hidden": 1, "small": 300}}"#)
+                .unwrap_err();
+        assert!(
+            e.message()
+                .starts_with("policy file: header: net.small: invalid value: integer `300`"),
+            "{e}"
+        );
+        assert_eq!(
+            usize_overflow(
+                "invalid value: integer `1099511627776`, expected usize at line 1 column 9"
+            ),
+            Some("1099511627776")
+        );
+        assert_eq!(
+            usize_overflow("invalid value: integer `300`, expected u8"),
+            None
+        );
+    }
 }
