@@ -242,3 +242,26 @@ test('a header size too large for the build is a size error naming the field on 
     }
   }
 });
+
+test('options nested without end, cyclic or exponentially shared are errors naming the path on both builds, and the wasm module survives', async (t) => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  let shared: unknown = [1];
+  for (let i = 0; i < 40; i++) shared = [shared, shared]; // 2^40 values as the core would read it
+  const quit = { window: 5 };
+  for (const backend of backends) {
+    const b = await loadBackend(backend);
+    t.throws(() => b.createEnv({ name: 'synthetic', quit: deep }), { message: /^spec\.quit(\[0\]){31}: nested more than 32 deep, or it refers to itself/ }, backend);
+    t.throws(() => b.createEnv({ name: 'synthetic', quit: cyclic }), { message: /^spec\.quit(\.self)+: nested more than 32 deep, or it refers to itself/ }, backend);
+    const t0 = performance.now();
+    t.throws(() => b.createEnv({ name: 'synthetic', quit: shared }), { message: /nested more than 32 deep|more than 1000000 values/ }, backend);
+    t.true(performance.now() - t0 < 5000, `${backend}: shared values are not walked 2^40 times`);
+    const world = await World.load({ name: 'synthetic', synthetic: { nUsers: 50, nItems: 30 } }, backend);
+    await t.throwsAsync(b.evaluate({ name: 'synthetic' }, world.raw, null, { deep }), { message: /^options\.deep(\[0\]){31}: nested more than 32/ });
+    // a value used twice is no cycle; and the module still answers
+    const e = b.createEnv({ name: 'synthetic', batch: { batchSize: 2 }, quit, synthetic: { nUsers: 50, nItems: 30 } });
+    t.is(e.batchSize, 2, backend);
+  }
+});

@@ -75,6 +75,32 @@ async function train(m: CoreModule, config: object, world: RawWorld, onProgress?
   }
 }
 
+/** Deepest nesting of a spec, config or options object handed to the core. */
+export const MAX_NESTING = 32;
+/** Most values (numbers, strings, objects) in one such object. */
+export const MAX_VALUES = 1_000_000;
+
+/**
+ * `v` unless it nests deeper than MAX_NESTING (a cycle nests without end) or
+ * holds more than MAX_VALUES values as the core would read it (an object
+ * shared at every level doubles per level): a value 100,000 arrays deep
+ * overflowed the wasm build's stack, and the trap left the module answering
+ * "memory access out of bounds" to every later call; napi refused it without
+ * naming the argument. Walked without recursion.
+ */
+export function checkNesting<T>(what: string, v: T): T {
+  const stack: [unknown, number, string][] = [[v, 0, what]];
+  let values = 0;
+  while (stack.length) {
+    const [x, depth, at] = stack.pop()!;
+    if (++values > MAX_VALUES) throw new IalpError(`${what}: more than ${MAX_VALUES} values (expected a plain options object)`);
+    if (typeof x !== 'object' || x === null || ArrayBuffer.isView(x)) continue;
+    if (depth >= MAX_NESTING) throw new IalpError(`${at}: nested more than ${MAX_NESTING} deep, or it refers to itself (expected a plain options object)`);
+    for (const [k, y] of Object.entries(x)) stack.push([y, depth + 1, Array.isArray(x) ? `${at}[${k}]` : `${at}.${k}`]);
+  }
+  return v;
+}
+
 /** `v` unless it is given and not a Uint8Array (a Buffer is one). */
 function optionalBytes<T>(what: string, v: T): T {
   if (v !== undefined && v !== null) checkTypedArray(what, v, Uint8Array);
@@ -104,15 +130,15 @@ function adapt(kind: BackendKind, m: CoreModule): Backend {
     environments: () => m.environments(),
     buildWorld: async (spec, files, userModel) => {
       for (const [name, bytes] of files) checkTypedArray(`files[${JSON.stringify(name)}]`, bytes, Uint8Array);
-      return m.World.build(spec, Object.fromEntries(files), optionalBytes('userModel', userModel) ?? null);
+      return m.World.build(checkNesting('spec', spec), Object.fromEntries(files), optionalBytes('userModel', userModel) ?? null);
     },
-    createEnv: (spec, world) => (world ? world.env(spec) : new m.Env(spec)),
+    createEnv: (spec, world) => (world ? world.env(checkNesting('spec', spec)) : new m.Env(checkNesting('spec', spec))),
     train: (config, world, onProgress, signal, init, critic) =>
-      train(m, config, world, onProgress, signal, optionalBytes('init', init), optionalBytes('critic', critic)),
-    pretrain: async (world, job, critic) => m.pretrain(world, job, optionalBytes('critic', critic) ?? null),
-    evaluate: async (spec, world, artefact, options) => m.evaluate(spec, world, optionalBytes('artefact', artefact), options),
+      train(m, checkNesting('config', config), world, onProgress, signal, optionalBytes('init', init), optionalBytes('critic', critic)),
+    pretrain: async (world, job, critic) => m.pretrain(world, checkNesting('job', job), optionalBytes('critic', critic) ?? null),
+    evaluate: async (spec, world, artefact, options) => m.evaluate(checkNesting('spec', spec), world, optionalBytes('artefact', artefact), checkNesting('options', options)),
     loadPolicy: (bytes) => m.Policy.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)),
-    trainRewardModel: async (world, examples, config) => m.trainRewardModel(world, checkExamples(examples), config),
+    trainRewardModel: async (world, examples, config) => m.trainRewardModel(world, checkExamples(examples), checkNesting('config', config)),
     loadRewardModel: (bytes) => m.RewardModel.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)),
   };
 }
