@@ -3,7 +3,7 @@
 // an output folder that cannot be written says why before any work starts.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,6 +48,9 @@ test('an output folder that cannot be written says why, not ENOENT', async (t) =
   const file = join(dir, 'a-file');
   await writeFile(file, 'x');
   await t.throwsAsync(ensureWritableDir(join(file, 'run')), { message: /cannot write there: a part of the path is a file, not a folder \(ENOTDIR/ });
+  // a symbolic link to nothing is named as one (it was "ENOENT" on the probe)
+  await symlink(join(dir, 'nowhere'), join(dir, 'dangling'));
+  await t.throwsAsync(ensureWritableDir(join(dir, 'dangling', 'run')), { message: /cannot write there: a symbolic link that points to nothing \(EDANGLING on .*dangling\)$/ });
   await ensureWritableDir(join(dir, 'fresh', 'run'));
   t.deepEqual(await readdir(join(dir, 'fresh', 'run')), [], 'the probe leaves nothing behind');
 });

@@ -3,7 +3,7 @@
 // a file in the way), not as whatever a later write happens to fail with.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { IalpError } from './options.js';
 
@@ -17,6 +17,7 @@ const REASONS: Record<string, string> = {
   EDQUOT: 'over the disk quota',
   ENAMETOOLONG: 'the name is too long',
   ENOENT: 'the file system does not let a folder be created there',
+  EDANGLING: 'a symbolic link that points to nothing',
 };
 
 /** `what` (e.g. `--out runs/x`) could not be written because of `e`, said in words. */
@@ -40,6 +41,8 @@ export async function makeDirs(dir: string): Promise<void> {
     });
     if (s?.isDirectory()) break;
     if (s) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${d}'`), { code: 'ENOTDIR', path: d });
+    const link = await readlink(d).catch(() => null);
+    if (link !== null) throw Object.assign(new Error(`a symbolic link to ${link}, which does not exist`), { code: 'EDANGLING', path: d });
     missing.push(d);
     if (dirname(d) === d) break;
   }
