@@ -265,3 +265,11 @@ test('options nested without end, cyclic or exponentially shared are errors nami
     t.is(e.batchSize, 2, backend);
   }
 });
+
+test('the command line: a dataset too small for a statistic shows it as missing, never a TypeError', async (t) => {
+  // three users: no user has both liked and unliked test items, so the AUCs are null
+  const r = await runCli(['env', 'inspect', 'movielens', '--data', join('crates', 'sim', 'tests', 'fixtures', 'movielens', 'latest'), '--episodes', '5']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^matrix factorisation\s+\d\.\d+\s+-$/m);
+  t.notRegex(r.stderr, /Cannot read properties/);
+});
