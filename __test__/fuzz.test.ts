@@ -110,9 +110,10 @@ for (const backend of backends) {
     const p = await Policy.fromBytes(good, backend);
     const entry = fc.record({ item: fc.oneof(fc.integer({ min: -3, max: 15 }), fc.double(), fc.constant(2 ** 32)), reward: fc.oneof(fc.double(), fc.constant(1e300)) });
     await fc.assert(
-      fc.property(fc.array(entry, { maxLength: 6 }), fc.oneof(fc.integer({ min: -1, max: 14 }), fc.double()), (history, k) => {
+      // any value where the history, an entry or excludeSeen goes, not only well-shaped ones
+      fc.property(fc.oneof(fc.array(fc.oneof(entry, entry, fc.anything()), { maxLength: 6 }), fc.anything()), fc.oneof(fc.integer({ min: -1, max: 14 }), fc.double()), fc.oneof(fc.boolean(), fc.anything()), (history, k, excludeSeen) => {
         try {
-          const recs = p.recommend(history, { k });
+          const recs = p.recommend(history as { item: number; reward: number }[], { k, excludeSeen: excludeSeen as boolean });
           if (recs.length !== k || recs.some((r) => !Number.isFinite(r.score))) throw new Error(`bad answer for k ${k}`);
         } catch (e) {
           if (!(e instanceof IalpError)) throw e;
