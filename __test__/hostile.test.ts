@@ -217,7 +217,7 @@ test('every typed-array argument of the backend surface is named, with the same 
         await attempt(() => b.pretrain(world.raw, {}, x));
         await attempt(() => b.train({ episodes: 10 }, world.raw, undefined, undefined, x));
       }
-      await attempt(() => b.trainRewardModel(world.raw, { histItems: new Uint32Array(2), histRewards: new Float32Array(2), items: x as unknown as Uint32Array, labels: new Float32Array(2) }, {}));
+      await attempt(() => b.trainRewardModel(world.raw, { history: 1, histItems: new Uint32Array(2), histRewards: new Float32Array(2), items: x as unknown as Uint32Array, labels: new Float32Array(2) }, {}));
     }
     messages.set(backend, got);
   }
