@@ -51,7 +51,9 @@ for (const backend of backends) {
       const t0 = performance.now();
       await t.throwsAsync(Policy.fromBytes(bytes, backend), { message }, what);
       t.throws(() => m.loadPolicy(bytes), { message }, `raw ${what}`);
-      t.true(performance.now() - t0 < 2000, `${what}: ${performance.now() - t0} ms`);
+      // at once: an allocation of what the header says would abort, and a read without
+      // end never returns; 10 s leaves room for a loaded CI machine
+      t.true(performance.now() - t0 < 10_000, `${what}: ${performance.now() - t0} ms`);
     }
     // the untouched file still loads (the forgery, not the checker, fails)
     t.is((await Policy.fromBytes(forge(good, () => {}), backend)).nItems, 30);
@@ -117,7 +119,7 @@ test('reads of policy files are bounded: /dev/zero, a folder and an oversized fi
   const t0 = performance.now();
   await t.throwsAsync(Policy.load('/dev/zero'), { message: /^policy file \/dev\/zero: a character device, expected a regular file of at most 1073741824 bytes/ });
   await t.throwsAsync(Policy.load(dir), { message: /: a folder, expected a regular file/ });
-  t.true(performance.now() - t0 < 2000);
+  t.true(performance.now() - t0 < 10_000, 'at once (reading /dev/zero would not end), with room for a loaded machine');
   const big = join(dir, 'big.bin');
   await writeFile(big, new Uint8Array(100));
   await t.throwsAsync(readFileBounded(big, 'policy file', 99), { message: /100 bytes is more than the limit of 99 bytes/ });

@@ -51,19 +51,63 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Resu
 }
 
 /// Parses the JSON header of an artefact into `T`. Text that is not JSON is
-/// "header is not valid JSON"; JSON of the wrong shape names the field's path
-/// (`policy file: header: meta.net.hidden: ...`), so that a size too large for
-/// the build (2^40 in a 32-bit wasm `usize`) is a size error on the field, as
-/// the native build's range check gives, never "not valid JSON".
+/// "header is not valid JSON"; JSON of the wrong shape is "header: ..." with
+/// serde's words, and a size too large for the build's `usize` (2^40 in a
+/// 32-bit wasm `usize`) names its field (`policy file: header: meta.net.hidden:
+/// expected an integer in [0, 4294967295], got 1099511627776`), a size error as
+/// the native build's range check gives, never "not valid JSON". (The field is
+/// found afterwards, in the parsed value, so that the fast path stays serde's
+/// own: path tracking for every header type cost the wasm build 30 KB.)
 pub fn from_json_header<T: serde::de::DeserializeOwned>(what: &str, json: &[u8]) -> Result<T> {
-    let de = &mut serde_json::Deserializer::from_slice(json);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        if e.inner().is_data() {
-            path_error(&format!("{what}: header"), e)
-        } else {
-            Error::new(format!("{what}: header is not valid JSON: {}", e.inner()))
+    serde_json::from_slice(json).map_err(|e| {
+        if !e.is_data() {
+            return Error::new(format!("{what}: header is not valid JSON: {e}"));
+        }
+        let message = e.to_string();
+        let found = usize_overflow(&message).and_then(|n| {
+            let value: serde_json::Value = serde_json::from_slice(json).ok()?;
+            Some((find_number(&value, n)?, n))
+        });
+        match found {
+            Some((path, n)) => Error::new(format!(
+                "{what}: header: {path}: expected an integer in [0, {}], got {n}",
+                usize::MAX
+            )),
+            None => Error::new(format!("{what}: header: {message}")),
         }
     })
+}
+
+/// The path (`meta.net.hidden`, `tensors[0].len`) of the first number written
+/// `n` in `v`, in document order, outside the free-form `training` record.
+fn find_number(v: &serde_json::Value, n: &str) -> Option<String> {
+    use serde_json::Value;
+    let mut stack = vec![(v, String::new())];
+    while let Some((x, path)) = stack.pop() {
+        match x {
+            Value::Number(m) if m.to_string() == n => return Some(path),
+            Value::Object(o) => {
+                for (k, y) in o.iter().rev() {
+                    if k == "training" {
+                        continue;
+                    }
+                    let at = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    stack.push((y, at));
+                }
+            }
+            Value::Array(a) => {
+                for (i, y) in a.iter().enumerate().rev() {
+                    stack.push((y, format!("{path}[{i}]")));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `what: path: message`, with an integer too large for the build's `usize`
@@ -178,18 +222,21 @@ mod tests {
                 .unwrap_err();
         assert!(
             e.message()
-                .starts_with("policy file: header: net.hidden: invalid type"),
+                .starts_with("policy file: header: invalid type: string"),
             "{e}"
         );
-        // the same words for an integer too large for the field, whatever the build's usize
-        let e =
-            from_json_header::<Sizes>("policy file", br#"{"net": {"hidden": 1, "small": 300}}"#)
-                .unwrap_err();
-        assert!(
-            e.message()
-                .starts_with("policy file: header: net.small: invalid value: integer `300`"),
-            "{e}"
+        // a size that does not fit the build's usize names its field
+        let e = from_json_header::<Sizes>("policy file", br#"{"net": {"small": 1, "hidden": -1}}"#)
+            .unwrap_err();
+        assert_eq!(
+            e.message(),
+            format!(
+                "policy file: header: net.hidden: expected an integer in [0, {}], got -1",
+                usize::MAX
+            )
         );
+        let json = serde_json::json!({"training": {"x": 7}, "a": [1, {"b": 7}]});
+        assert_eq!(find_number(&json, "7").as_deref(), Some("a[1].b"));
         assert_eq!(
             usize_overflow(
                 "invalid value: integer `1099511627776`, expected usize at line 1 column 9"
