@@ -129,6 +129,12 @@ test('reads of policy files are bounded: /dev/zero, a folder and an oversized fi
 test('the command line: forged and unbounded policies, and ids that do not fit', async (t) => {
   const forged = join(dir, 'forged.ialp');
   await writeFile(forged, forge(good, (h) => (h.meta.net.hidden = 2 ** 40)));
+  // another environment's policy with the same number of items: its ids mean other items
+  const coatSized = join(dir, 'coat-sized.ialp');
+  await writeFile(coatSized, (await train({ env: { name: 'synthetic', synthetic: { nUsers: 50, nItems: 300 } }, episodes: 10, seed: 1, backend: 'native' })).policy.toBytes());
+  const other = await runCli(['recommend', '--policy', coatSized, '--user', '1', '--env', 'coat']);
+  t.is(other.code, 1, other.stderr);
+  t.regex(other.stderr, /coat-sized\.ialp: the policy was trained on environment "synthetic", not "coat"; its item ids mean other items/);
   const [f, z, u, neg] = await Promise.all([
     runCli(['recommend', '--policy', forged, '--user', '1']),
     runCli(['recommend', '--policy', '/dev/zero', '--user', '1']),

@@ -515,6 +515,9 @@ async function cmdRecommend(argv: string[]): Promise<void> {
   const backend = await loadBackend(backendOption(values.backend));
   const policy = await Policy.load(values.policy, backend.kind);
   const name = envOption(backend.environments(), values.env ?? String(policy.meta.env ?? 'synthetic'));
+  const trainedOn = policy.meta.env;
+  // another environment's item ids mean other items, whatever the counts
+  if (typeof trainedOn === 'string' && trainedOn !== name) throw new IalpError(`${values.policy}: the policy was trained on environment "${trainedOn}", not "${name}"; its item ids mean other items`);
   const world = await World.load({ name, data: values.data }, backend.kind);
   if (world.info.items !== policy.nItems) throw new IalpError(`${values.policy}: the policy has ${policy.nItems} items, environment "${name}" has ${world.info.items}`);
   const fp = policy.meta.fingerprint;
