@@ -22,6 +22,10 @@ const cases: [unknown, string][] = [
   [{ pretrain: { entropyCoef: null } }, 'pretrain.entropyCoef: expected a finite number, got null (null)'],
   [{ adaptive: { proposals: 1000 } }, 'adaptive.proposals: expected an integer in [1, 64], got 1000 (a number)'],
   [{ online: { episodez: 5 } }, 'unknown field "online.episodez" (expected one of episodes, batchSize)'],
+  // environments and sources are sets: one given twice would run (and report) twice
+  [{ envs: ['synthetic', 'coat', 'synthetic'] }, 'envs[2]: "synthetic" is given twice (also envs[0]); give each once'],
+  [{ llm: ['oracle', 'oracle'] }, 'llm[1]: "oracle" is given twice (also llm[0]); give each once'],
+  [{ llm: ['oracle', 3] }, 'llm[1]: expected a string, got 3 (a number)'],
   [[1], 'expected a JSON object, got [1] (a list)'],
   // keys that Object.prototype has are unknown fields too, never its members
   [JSON.parse('{"__proto__": {"seeds": 5}}'), 'unknown field "__proto__" (expected one of envs, data, seeds, llm, earlyEpisodes, compute, device, distill, pretrain, online, adaptive)'],
