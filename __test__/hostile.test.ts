@@ -229,9 +229,29 @@ test('every typed-array argument of the backend surface is named, with the same 
     }
     messages.set(backend, got);
   }
+  // and the objects it returns: an Env, a Policy, a RewardModel
+  for (const backend of backends) {
+    const b = await loadBackend(backend);
+    const got = messages.get(backend)!;
+    const e = b.createEnv({ name: 'synthetic', batch: { batchSize: 2 } });
+    const p = b.loadPolicy(good);
+    for (const v of ['a string', [1, 2], new Float64Array(2), null]) {
+      const x = v as unknown as Uint32Array;
+      for (const f of [() => e.step(x, new Float32Array(2), new Uint8Array(2)), () => e.observe(x, new Float32Array(60)), () => e.setUserPool(x), () => p.recommend(x, new Float32Array(2), 3, true)]) {
+        try {
+          f();
+          got.push('accepted');
+        } catch (err) {
+          got.push((err as Error).message);
+        }
+      }
+    }
+    e.step(Uint32Array.of(1, 2), new Float32Array(2), new Uint8Array(2));
+    t.is(p.recommend(Uint32Array.of(1, 2), Float32Array.of(1, 0), 3, true).items.length, 3, `${backend}: the checked methods still work`);
+  }
   const [native, wasm] = [messages.get('native')!, messages.get('wasm')!];
   t.deepEqual(wasm, native, 'the same error for the same input on both builds');
-  for (const m of native) t.regex(m, /^(bytes|userModel|artefact|critic|init|examples\.items): expected a (Uint8Array|Uint32Array), got (string|Array|Float64Array|null)$/);
+  for (const m of native) t.regex(m, /^(bytes|userModel|artefact|critic|init|examples\.items|actions|items|users): expected a (Uint8Array|Uint32Array), got (string|Array|Float64Array|null)$/);
 });
 
 test('a header size too large for the build is a size error naming the field on both builds, never "not valid JSON"', async (t) => {

@@ -117,6 +117,38 @@ function checkExamples(e: RewardExamplesInput): RewardExamplesInput {
   return e;
 }
 
+type Kind = abstract new (...args: never[]) => unknown;
+
+/**
+ * `obj` with each named method checking its leading typed-array arguments
+ * first (own properties shadowing the class's methods), so that the objects
+ * the surface returns (an Env, a Policy, a RewardModel) name a wrong argument
+ * on either build as the surface itself does.
+ */
+function namedArgs<T extends object>(obj: T, methods: Record<string, [string, Kind][]>): T {
+  const o = obj as Record<string, unknown>;
+  for (const [name, args] of Object.entries(methods)) {
+    const f = o[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (typeof f !== 'function') continue;
+    Object.defineProperty(obj, name, {
+      configurable: true,
+      value: (...a: unknown[]) => {
+        args.forEach(([what, kind], i) => checkTypedArray(what, a[i], kind));
+        return f.apply(obj, a);
+      },
+    });
+  }
+  return obj;
+}
+
+const ENV_ARGS: Record<string, [string, Kind][]> = {
+  step: [['actions', Uint32Array], ['rewards', Float32Array], ['dones', Uint8Array]],
+  observe: [['items', Uint32Array], ['rewards', Float32Array]],
+  setUserPool: [['users', Uint32Array]],
+};
+const POLICY_ARGS: Record<string, [string, Kind][]> = { recommend: [['items', Uint32Array], ['rewards', Float32Array]] };
+const REWARD_MODEL_ARGS: Record<string, [string, Kind][]> = { score: [['histItems', Uint32Array], ['histRewards', Float32Array], ['items', Uint32Array]] };
+
 /**
  * Every typed-array argument of the surface is checked here, for both builds,
  * so that a wrong kind is the same error naming the argument on either
@@ -132,14 +164,14 @@ function adapt(kind: BackendKind, m: CoreModule): Backend {
       for (const [name, bytes] of files) checkTypedArray(`files[${JSON.stringify(name)}]`, bytes, Uint8Array);
       return m.World.build(checkNesting('spec', spec), Object.fromEntries(files), optionalBytes('userModel', userModel) ?? null);
     },
-    createEnv: (spec, world) => (world ? world.env(checkNesting('spec', spec)) : new m.Env(checkNesting('spec', spec))),
+    createEnv: (spec, world) => namedArgs(world ? world.env(checkNesting('spec', spec)) : new m.Env(checkNesting('spec', spec)), ENV_ARGS),
     train: (config, world, onProgress, signal, init, critic) =>
       train(m, checkNesting('config', config), world, onProgress, signal, optionalBytes('init', init), optionalBytes('critic', critic)),
     pretrain: async (world, job, critic) => m.pretrain(world, checkNesting('job', job), optionalBytes('critic', critic) ?? null),
     evaluate: async (spec, world, artefact, options) => m.evaluate(checkNesting('spec', spec), world, optionalBytes('artefact', artefact), checkNesting('options', options)),
-    loadPolicy: (bytes) => m.Policy.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)),
+    loadPolicy: (bytes) => namedArgs(m.Policy.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)), POLICY_ARGS),
     trainRewardModel: async (world, examples, config) => m.trainRewardModel(world, checkExamples(examples), checkNesting('config', config)),
-    loadRewardModel: (bytes) => m.RewardModel.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)),
+    loadRewardModel: (bytes) => namedArgs(m.RewardModel.fromBytes(checkTypedArray('bytes', bytes, Uint8Array)), REWARD_MODEL_ARGS),
   };
 }
 
