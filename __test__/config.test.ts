@@ -24,7 +24,16 @@ const cases: [unknown, string][] = [
   [{ adaptive: { pretrainedTemperature: 'low' } }, 'adaptive.pretrainedTemperature: expected a finite number, got "low" (a string)'],
   [{ deploy: 'argmax' }, 'deploy: expected one of "greedy", "sample", got "argmax" (a string)'],
   [{ online: { episodez: 5 } }, 'unknown field "online.episodez" (expected one of episodes, batchSize)'],
+  // environments and sources are sets: one given twice would run (and report) twice
+  [{ envs: ['synthetic', 'coat', 'synthetic'] }, 'envs[2]: "synthetic" is given twice (also envs[0]); give each once'],
+  [{ llm: ['oracle', 'oracle'] }, 'llm[1]: "oracle" is given twice (also llm[0]); give each once'],
+  [{ llm: ['oracle', 3] }, 'llm[1]: expected a string, got 3 (a number)'],
   [[1], 'expected a JSON object, got [1] (a list)'],
+  // keys that Object.prototype has are unknown fields too, never its members
+  [JSON.parse('{"__proto__": {"seeds": 5}}'), 'unknown field "__proto__" (expected one of envs, data, seeds, llm, earlyEpisodes, compute, device, distill, pretrain, online, adaptive)'],
+  [{ constructor: 1 }, 'unknown field "constructor" (expected one of envs, data, seeds, llm, earlyEpisodes, compute, device, distill, pretrain, online, adaptive)'],
+  [{ distill: { hasOwnProperty: 3 } }, 'unknown field "distill.hasOwnProperty" (expected one of users, candidates, statesPerUser)'],
+  [{ adaptive: { toString: 'x' } }, 'unknown field "adaptive.toString" (expected one of temperature, weightRate, weightScale, exploration, initialWeight, prior, trustSteps, criticScale, criticAgreement, floor, proposals)'],
 ];
 
 test('each value of the config is checked against its type, the error naming the key', (t) => {

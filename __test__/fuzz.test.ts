@@ -7,7 +7,7 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { loadBackend, Policy, train } from '../packages/ts-api/src/index.js';
-import { parseExperimentConfig } from '../packages/ts-api/src/config-schema.js';
+import { EXPERIMENT_CONFIG, parseExperimentConfig, type ValueType } from '../packages/ts-api/src/config-schema.js';
 import { IalpError } from '../packages/ts-api/src/options.js';
 import { parseRecommendRequest } from '../examples/serve/server.mjs';
 import { forge } from './forge.js';
@@ -22,6 +22,9 @@ test.before(async () => {
 });
 
 /** Sizes a hostile header would use: small, at the limits, past 2^31, 2^32, 2^53. */
+/** Names Object.prototype has: a lookup by such a key must not find its member. */
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
 const size = fc.oneof(
   fc.nat({ max: 64 }),
   fc.constantFrom(0, 4096, 4097, 16384, 16385, 2 ** 27, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 40, 2 ** 53),
@@ -107,9 +110,10 @@ for (const backend of backends) {
     const p = await Policy.fromBytes(good, backend);
     const entry = fc.record({ item: fc.oneof(fc.integer({ min: -3, max: 15 }), fc.double(), fc.constant(2 ** 32)), reward: fc.oneof(fc.double(), fc.constant(1e300)) });
     await fc.assert(
-      fc.property(fc.array(entry, { maxLength: 6 }), fc.oneof(fc.integer({ min: -1, max: 14 }), fc.double()), (history, k) => {
+      // any value where the history, an entry or excludeSeen goes, not only well-shaped ones
+      fc.property(fc.oneof(fc.array(fc.oneof(entry, entry, fc.anything()), { maxLength: 6 }), fc.anything()), fc.oneof(fc.integer({ min: -1, max: 14 }), fc.double()), fc.oneof(fc.boolean(), fc.anything()), (history, k, excludeSeen) => {
         try {
-          const recs = p.recommend(history, { k });
+          const recs = p.recommend(history as { item: number; reward: number }[], { k, excludeSeen: excludeSeen as boolean });
           if (recs.length !== k || recs.some((r) => !Number.isFinite(r.score))) throw new Error(`bad answer for k ${k}`);
         } catch (e) {
           if (!(e instanceof IalpError)) throw e;
@@ -123,12 +127,20 @@ for (const backend of backends) {
 
 test('the experiment config: any JSON is accepted or refused naming the file, never a TypeError', (t) => {
   fc.assert(
-    fc.property(fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('envs', 'seeds', 'llm', 'online', 'adaptive', 'pretrain', 'x'), fc.jsonValue())), (cfg) => {
+    // keys include Object.prototype's names, as JSON.parse makes them: own keys
+    fc.property(fc.oneof(fc.jsonValue(), fc.array(fc.tuple(fc.constantFrom('envs', 'seeds', 'llm', 'online', 'adaptive', 'pretrain', 'x', ...PROTOTYPE_KEYS), fc.jsonValue())).map((kv) => Object.fromEntries(kv))), (cfg) => {
       try {
         parseExperimentConfig(cfg, 'cfg.json');
       } catch (e) {
         if (!(e instanceof IalpError) || !e.message.startsWith('cfg.json: ')) throw e;
+        return;
       }
+      // accepted: every key, at every depth, is one the schema names
+      const fields = (t: ValueType): Record<string, ValueType> => (t.type === 'object' ? t.fields : {});
+      const known = (v: unknown, t: ValueType): boolean =>
+        typeof v !== 'object' || v === null || Array.isArray(v) || t.type !== 'object'
+        || Object.entries(v).every(([k, x]) => Object.hasOwn(fields(t), k) && known(x, fields(t)[k]!));
+      if (!known(cfg, EXPERIMENT_CONFIG)) throw new Error(`accepted unknown keys: ${JSON.stringify(cfg)}`);
     }),
     { ...params, numRuns: runs * 4 },
   );

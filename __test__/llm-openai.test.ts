@@ -110,6 +110,33 @@ test('a hanging server hits the per-request timeout, retried a bounded number of
   t.is(srv.requests.length, 2);
 });
 
+test('a server that streams without end, answers garbage or closes mid-answer is a named failure, never unbounded memory', async (t) => {
+  // an endless 200 body: refused once it passes the 16 MiB limit, not read until memory runs out
+  const chunk = Buffer.alloc(1 << 20, 0x20);
+  const endless = await serve(t, (_s, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const more = () => { while (res.write(chunk)); };
+    res.on('drain', more);
+    more();
+  });
+  const before = process.memoryUsage().rss;
+  const llm = new OpenAiCompatible({ baseUrl: endless.baseUrl, model: 'm', maxRetries: 0 });
+  await t.throwsAsync(llm.complete(rendered.prompt, opts), { instanceOf: IalpError, message: /the response is larger than the limit of 16777216 bytes \(HTTP 200\)/ });
+  t.true(process.memoryUsage().rss - before < 512 * 2 ** 20, 'memory stays bounded');
+  // a declared size over the limit is refused before reading
+  const declared = await serve(t, (_s, res) => res.writeHead(200, { 'content-length': String(2 ** 30) }).write('{'));
+  await t.throwsAsync(new OpenAiCompatible({ baseUrl: declared.baseUrl, model: 'm', maxRetries: 0 }).complete(rendered.prompt, opts), { message: /larger than the limit/ });
+  const garbage = await serve(t, (_s, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('\u0000\u00ff<html>not json'));
+  await t.throwsAsync(new OpenAiCompatible({ baseUrl: garbage.baseUrl, model: 'm', maxRetries: 0 }).complete(rendered.prompt, opts), { instanceOf: IalpError, message: /the response is not JSON/ });
+  const closes = await serve(t, (_s, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+    res.write('{"choices": [');
+    setTimeout(() => res.destroy(), 10);
+  });
+  await t.throwsAsync(new OpenAiCompatible({ baseUrl: closes.baseUrl, model: 'm', maxRetries: 1, backoffMs: 5 }).complete(rendered.prompt, opts), { instanceOf: IalpError, message: /network error: .*\(after 2 attempts\)/ });
+  t.is(closes.requests.length, 2, 'a connection closed mid-answer is retried');
+});
+
 test('the caller can abort a request in flight', async (t) => {
   const ctl = new AbortController();
   const srv = await serve(t, () => ctl.abort());

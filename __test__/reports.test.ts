@@ -2,12 +2,14 @@
 // last report in place, a damaged phase-cache entry is named and recomputed, and
 // an output folder that cannot be written says why before any work starts.
 import test from 'ava';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describeWriteError, ensureWritableDir } from '../packages/ts-api/src/out-dir.js';
 import { PhaseCache } from '../packages/ts-api/src/phase-cache.js';
-import { runCli } from './helpers.js';
+import { cli, root, runCli } from './helpers.js';
 
 let dir: string;
 test.before(async () => { dir = await mkdtemp(join(tmpdir(), 'ialp-reports-')); });
@@ -46,6 +48,9 @@ test('an output folder that cannot be written says why, not ENOENT', async (t) =
   const file = join(dir, 'a-file');
   await writeFile(file, 'x');
   await t.throwsAsync(ensureWritableDir(join(file, 'run')), { message: /cannot write there: a part of the path is a file, not a folder \(ENOTDIR/ });
+  // a symbolic link to nothing is named as one (it was "ENOENT" on the probe)
+  await symlink(join(dir, 'nowhere'), join(dir, 'dangling'));
+  await t.throwsAsync(ensureWritableDir(join(dir, 'dangling', 'run')), { message: /cannot write there: a symbolic link that points to nothing \(EDANGLING on .*dangling\)$/ });
   await ensureWritableDir(join(dir, 'fresh', 'run'));
   t.deepEqual(await readdir(join(dir, 'fresh', 'run')), [], 'the probe leaves nothing behind');
 });
@@ -63,4 +68,21 @@ test('a failing rerun into a finished --out leaves its report in place', async (
   const blocked = await runCli(['run', '--env', 'synthetic', '--llm', 'oracle', '--quick', '--out', join(dir, 'in-the-way', 'run')]);
   t.is(blocked.code, 1, blocked.stderr);
   t.regex(blocked.stderr, /^ialp: --out .*in-the-way\/run: cannot write there: a part of the path is a file/m);
+});
+
+test('a folder this user may not write is reported as permission denied, by a real EACCES', async (t) => {
+  // As root (CI) chmod denies nothing, so the CLI runs as `nobody` there
+  // (setpriv); as any other user the folder is made read-only instead.
+  const asRoot = process.getuid?.() === 0;
+  const base = await mkdtemp(join(tmpdir(), 'ialp-eacces-'));
+  t.teardown(async () => { await chmod(base, 0o755); await rm(base, { recursive: true, force: true }); });
+  await chmod(base, asRoot ? 0o755 : 0o555); // root's 0755: others may enter, not write
+  const [cmd, pre] = asRoot ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath]] : [process.execPath, []];
+  for (const out of [base, join(base, 'new', 'run')]) {
+    const r = await promisify(execFile)(cmd, [...pre, '--import=tsx', cli, 'run', '--env', 'synthetic', '--out', out], { cwd: root, env: { ...process.env, HOME: tmpdir() } })
+      .then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+    t.is(r.code, 1, r.stderr);
+    t.regex(r.stderr, new RegExp(`^ialp: --out ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot write there: permission denied \\(the folder is not writable by this user\\) \\(EACCES on `, 'm'));
+  }
+  t.deepEqual(await readdir(base), [], 'nothing was written');
 });

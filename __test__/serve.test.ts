@@ -174,3 +174,20 @@ test.serial('rewards too large for the core are 400, bodies over 1 MiB are 413',
   t.is(s.status, 413);
   t.is((await post('/recommend', { history: [] })).status, 200, 'the service still answers');
 });
+
+test.serial('swaps at once (a SIGHUP during a POST) run one after the other, each checked against the policy before it', async (t) => {
+  const other = await train({ env: { name: 'synthetic', synthetic: { nUsers: 100, nItems: 60 } }, episodes: 10, seed: 4 });
+  // both asked before either finishes: the second must be checked against the first's policy
+  // (the first reads a file, the second has its bytes: unserialised, the second finished first)
+  const otherFile = join(dir, 'other.ialp');
+  writeFileSync(otherFile, other.policy.toBytes());
+  const forced = server.swap(otherFile, { replaceEnvironment: true });
+  const same = server.swap(bytesB);
+  await forced;
+  await t.throwsAsync(same, { message: /trained on environment "synthetic" with 40 items.*the service serves environment "synthetic" with 60 items/ });
+  t.is(server.policy.nItems, 60, 'the checked swap stands');
+  // a failed swap does not block the ones after it
+  await t.throwsAsync(server.swap('/dev/zero'), { message: /a character device/ });
+  await server.swap(fileA, { replaceEnvironment: true });
+  t.is(server.policy.nItems, 40);
+});

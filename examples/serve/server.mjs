@@ -113,7 +113,17 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   // Loads and checks first, then swaps one reference (see the note at the top).
   // A policy of another environment or data (its item ids mean other items) is
   // refused unless `replaceEnvironment` says that is intended.
-  async function swap(next, source, { replaceEnvironment = false } = {}) {
+  // Swaps run one at a time: two at once (a SIGHUP during a POST) would each
+  // check the new policy against the same old one, and the later to finish
+  // would land unchecked against the other's.
+  let swapping = Promise.resolve();
+  function swap(next, source, options) {
+    const run = swapping.then(() => swapNow(next, source, options));
+    swapping = run.catch(() => {});
+    return run;
+  }
+
+  async function swapNow(next, source, { replaceEnvironment = false } = {}) {
     const p = next instanceof Uint8Array ? await Policy.fromBytes(next, policy.backend.kind) : await Policy.load(next, policy.backend.kind);
     const mismatch = environmentMismatch(policy, p);
     if (mismatch && !replaceEnvironment) {

@@ -199,8 +199,7 @@ impl MfModel {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "user model";
         let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
-        let h: Header = serde_json::from_slice(header)
-            .map_err(|e| Error::new(format!("{WHAT}: header is not valid JSON: {e}")))?;
+        let h: Header = crate::error::from_json_header(WHAT, header)?;
         h.config.validate().map_err(|e| e.context(WHAT))?;
         let (nu, ni, k) = (h.n_users, h.n_items, h.config.dim);
         let sizes = [

@@ -454,6 +454,22 @@ fn duplicated_rows_are_counted_and_dropped() {
     let d = data::load("movielens", &again).unwrap();
     assert_eq!(d.duplicate_rows, 0);
     assert_eq!(d.interactions.len(), once.interactions.len() + 1);
+    // ... but counted, to be reported, as is a conflicting value at the same time
+    assert_eq!((once.repeated_pairs, d.repeated_pairs), (0, 1));
+    let first = rows[0].rsplitn(3, ',').collect::<Vec<_>>(); // [time, rating, "user,item"]
+    let conflict = format!(
+        "{},{},{}",
+        first[2],
+        if first[1] == "1.0" { "2.0" } else { "1.0" },
+        first[0]
+    );
+    let mut conflicting = base.clone();
+    conflicting.insert(
+        "ratings.csv".into(),
+        format!("{ratings}\n{conflict}\n").into_bytes(),
+    );
+    let d = data::load("movielens", &conflicting).unwrap();
+    assert_eq!((d.duplicate_rows, d.repeated_pairs), (0, 1), "{conflict}");
 }
 
 /// ml-100k's u.item is Latin-1; one line saved as Latin-1 in a file otherwise

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `ialp` command line.
 
-import { parseArgs } from 'node:util';
-import { copyFile, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,9 @@ import { evaluate } from './train.js';
 import { distillPreferences, saveDistillation } from './preferences.js';
 import { runExperiment, type ExperimentConfig, type Shard } from './experiment.js';
 import { resultTable, writeReport } from './report.js';
-import { DATASET_ENVS, World } from './world.js';
+import { datasetEnv, World } from './world.js';
 import { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
-import { ensureWritableDir } from './out-dir.js';
+import { describeWriteError, ensureWritableDir, ensureWritableFile } from './out-dir.js';
 import { parseExperimentConfig } from './config-schema.js';
 import { readFileBounded } from './read.js';
 
@@ -108,6 +108,27 @@ function intOption(name: string, value: string | undefined, min: number, max = 2
   return n;
 }
 
+/**
+ * `parseArgs` with two more rules, so that no option silently means something
+ * else: an option given twice (`--user 3 --user 4`) is an error, not the last
+ * one, and a string option's value may not be empty (`--env ""` would
+ * otherwise be taken as absent and mean the default).
+ */
+function parseOptions<T extends ParseArgsConfig>(config: T) {
+  const parsed = parseArgs({ ...config, tokens: true });
+  const seen = new Map<string, string | undefined>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== 'option') continue;
+    if (seen.has(t.name)) {
+      const was = seen.get(t.name);
+      throw new UsageError(`--${t.name}: given twice${was === undefined ? '' : ` (${JSON.stringify(was)} and ${JSON.stringify(t.value)})`}; give it once`);
+    }
+    seen.set(t.name, t.value);
+    if (t.value !== undefined && t.value.trim() === '') throw new UsageError(`--${t.name}: expected a value, got ${JSON.stringify(t.value)}`);
+  }
+  return parsed;
+}
+
 function backendOption(value: string | undefined): BackendKind | 'auto' {
   const b = value ?? 'auto';
   if (b !== 'native' && b !== 'wasm' && b !== 'auto') throw new UsageError(`--backend: expected native, wasm or auto, got "${b}"`);
@@ -132,7 +153,7 @@ const status = (msg: string, json: boolean) => {
 const clearStatus = () => { if (process.stderr.isTTY) process.stderr.write('\r\x1b[K'); };
 
 async function cmdTrain(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: argv,
     strict: true,
     options: {
@@ -151,6 +172,9 @@ async function cmdTrain(argv: string[]): Promise<void> {
     },
   });
   const a2c = computeOption(values.compute, values.device);
+  // the outputs are checked before training, so a bad name does not lose the run
+  if (values.save !== undefined) await ensureWritableFile(values.save, '--save');
+  if (values.metrics !== undefined) await ensureWritableFile(values.metrics, '--metrics');
   const records: UpdateRecord[] = [];
   const backend = await loadBackend(backendFor(a2c?.compute, backendOption(values.backend)));
   const name = envOption(backend.environments(), values.env);
@@ -175,14 +199,8 @@ async function cmdTrain(argv: string[]): Promise<void> {
   });
   bar.done();
   clearStatus();
-  if (values.save) {
-    await mkdir(dirname(values.save), { recursive: true });
-    await report.policy.save(values.save);
-  }
-  if (values.metrics) {
-    await mkdir(dirname(values.metrics), { recursive: true });
-    await writeMetricsJsonl(values.metrics, records);
-  }
+  if (values.save) await report.policy.save(values.save).catch((e: unknown) => { throw describeWriteError(`--save ${values.save}`, e); });
+  if (values.metrics) await writeMetricsJsonl(values.metrics, records).catch((e: unknown) => { throw describeWriteError(`--metrics ${values.metrics}`, e); });
   if (values.json) {
     const { policy: _policy, ...rest } = report;
     process.stdout.write(JSON.stringify({ ...rest, policyFile: values.save ?? null }, null, 2) + '\n');
@@ -201,11 +219,11 @@ async function cmdTrain(argv: string[]): Promise<void> {
 }
 
 async function cmdEnvs(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, strict: true, options: { json: { type: 'boolean', default: false }, backend: { type: 'string' } } });
+  const { values } = parseOptions({ args: argv, strict: true, options: { json: { type: 'boolean', default: false }, backend: { type: 'string' } } });
   const backend = await loadBackend(backendOption(values.backend));
   const rows = [];
   for (const name of backend.environments()) {
-    const ds = DATASET_ENVS[name];
+    const ds = datasetEnv(name);
     if (ds && !ds.shipped) {
       rows.push({ name, source: `bring your own (--data DIR: ${ds.needs})`, users: null, items: null, density: null, interactions: null });
       continue;
@@ -223,7 +241,7 @@ async function cmdEnvs(argv: string[]): Promise<void> {
 async function cmdEnv(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub !== 'inspect') throw new UsageError(`ialp env: expected "inspect NAME", got ${sub === undefined ? 'nothing' : `"${sub}"`}`);
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args: rest,
     strict: true,
     allowPositionals: true,
@@ -255,6 +273,7 @@ async function cmdEnv(argv: string[]): Promise<void> {
   if (info.source !== 'synthetic') {
     console.log(`  ${info.interactions} logged interactions (density ${info.density.toPrecision(3)})${info.testInteractions ? `, ${info.testInteractions} held-out test interactions` : ''}`);
     if (info.duplicateRows) console.log(`  ${info.duplicateRows} duplicated rows dropped (exact repeats of an earlier row; the first of each kept)`);
+    if (info.repeatedPairs) console.log(`  ${info.repeatedPairs} rows repeat a (user, item) pair at another time or value (kept)`);
   }
   console.log(`  users: ${info.trainUsers} for training, ${info.heldOutUsers} held out for online deployment; ${info.loggedTransitions} logged transitions of the training users${info.interactions ? '' : ' (from a random logging policy)'}`);
   const rewards = info.source === 'synthetic' ? 'latent-topic affinity plus noise, with interest drift'
@@ -274,7 +293,7 @@ async function cmdEnv(argv: string[]): Promise<void> {
 }
 
 async function cmdDistill(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: argv,
     strict: true,
     options: {
@@ -347,7 +366,7 @@ async function readConfig(file: string): Promise<ExperimentConfig> {
 }
 
 async function cmdExperiment(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: argv,
     strict: true,
     options: {
@@ -482,7 +501,7 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
 }
 
 async function cmdRecommend(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = parseOptions({
     args: argv,
     strict: true,
     options: {
@@ -496,6 +515,9 @@ async function cmdRecommend(argv: string[]): Promise<void> {
   const backend = await loadBackend(backendOption(values.backend));
   const policy = await Policy.load(values.policy, backend.kind);
   const name = envOption(backend.environments(), values.env ?? String(policy.meta.env ?? 'synthetic'));
+  const trainedOn = policy.meta.env;
+  // another environment's item ids mean other items, whatever the counts
+  if (typeof trainedOn === 'string' && trainedOn !== name) throw new IalpError(`${values.policy}: the policy was trained on environment "${trainedOn}", not "${name}"; its item ids mean other items`);
   const world = await World.load({ name, data: values.data }, backend.kind);
   if (world.info.items !== policy.nItems) throw new IalpError(`${values.policy}: the policy has ${policy.nItems} items, environment "${name}" has ${world.info.items}`);
   const fp = policy.meta.fingerprint;
@@ -512,7 +534,7 @@ async function cmdRecommend(argv: string[]): Promise<void> {
 }
 
 async function cmdMerge(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOptions({
     args: argv, strict: true, allowPositionals: true,
     options: { out: { type: 'string' }, json: { type: 'boolean', default: false }, backend: { type: 'string' } },
   });
@@ -525,9 +547,10 @@ async function mergeShards(positionals: string[], out: string, backend: Awaited<
   const metas: { config: ExperimentConfig; shard?: Shard; version?: string }[] = [];
   for (const dir of positionals) {
     const f = join(dir, 'results.json');
-    const text = await readFile(f, 'utf8').catch((e: Error) => {
-      throw new IalpError(`merge: ${f}: ${e.message} (is ${dir} the --out folder of a finished shard?)`);
-    });
+    // bounded, as every file a user names: results.json is a few MB at most
+    const text = (await readFileBounded(f, 'merge: results file', 256 * 2 ** 20).catch((e: Error) => {
+      throw new IalpError(`${e.message} (is ${dir} the --out folder of a finished shard?)`);
+    })).toString('utf8');
     let meta: unknown;
     try {
       meta = (JSON.parse(text) as { meta?: unknown }).meta;
@@ -572,7 +595,7 @@ async function copyTreeNew(from: string, to: string): Promise<void> {
 }
 
 async function cmdExport(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { from: { type: 'string' } } });
+  const { values, positionals } = parseOptions({ args: argv, strict: true, allowPositionals: true, options: { from: { type: 'string' } } });
   const [format, dir, ...extra] = positionals;
   if (format !== 'tensorboard') throw new UsageError(`export: expected "ialp export tensorboard DIR", got format ${JSON.stringify(format ?? '')} (tensorboard is the one there is)`);
   if (!dir || extra.length) throw new UsageError('export tensorboard: expected one output folder, DIR');
@@ -580,6 +603,7 @@ async function cmdExport(argv: string[]): Promise<void> {
   const file = (await stat(from).catch(() => null))?.isDirectory() ? join(from, 'metrics.jsonl') : from;
   const records = await readMetricsJsonl(file);
   if (!records.length) throw new IalpError(`export tensorboard: ${file} has no training records (runs of untrained methods only?)`);
+  await ensureWritableDir(dir, `export tensorboard ${dir}`);
   const files = await exportTensorBoard(dir, records);
   console.log(`${records.length} updates of ${files.length} runs from ${file} written to ${dir} (tensorboard --logdir ${dir})`);
 }

@@ -13,14 +13,15 @@ export type ValueType =
   | { type: 'integer'; min: number; max?: number }
   | { type: 'number'; min?: number; max?: number }
   | { type: 'enum'; values: readonly string[] }
-  | { type: 'list'; of: ValueType; nonEmpty?: boolean }
+  | { type: 'list'; of: ValueType; nonEmpty?: boolean; unique?: boolean }
   | { type: 'either'; options: readonly ValueType[] }
   | { type: 'object'; fields: Record<string, ValueType> };
 
 const str: ValueType = { type: 'string' };
 const int = (min: number, max?: number): ValueType => ({ type: 'integer', min, ...(max === undefined ? {} : { max }) });
 const num: ValueType = { type: 'number' };
-const nonEmptyStrings: ValueType = { type: 'list', of: str, nonEmpty: true };
+// environments and preference sources are sets: one given twice would run twice
+const nonEmptyStrings: ValueType = { type: 'list', of: str, nonEmpty: true, unique: true };
 
 /** Every key of the experiment config with the type of its value. */
 export const EXPERIMENT_CONFIG: ValueType = {
@@ -87,15 +88,22 @@ function check(t: ValueType, v: unknown, path: string): string | null {
       for (const [i, x] of v.entries()) {
         const e = check(t.of, x, `${path}[${i}]`);
         if (e) return e;
+        if (t.unique && v.indexOf(x) < i) return `${path}[${i}]: ${JSON.stringify(x)} is given twice (also ${path}[${v.indexOf(x)}]); give each once`;
       }
       return null;
     }
-    case 'either':
-      return t.options.some((o) => check(o, v, path) === null) ? null : bad();
+    case 'either': {
+      const errors = t.options.map((o) => check(o, v, path));
+      if (errors.includes(null)) return null;
+      // an error inside the value (llm[1]) says more than "expected this or that"
+      return errors.find((e) => e !== null && !e.startsWith(`${path}: `)) ?? bad();
+    }
     case 'object': {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad();
       for (const [k, x] of Object.entries(v)) {
-        const field = t.fields[k];
+        // own keys only: "__proto__", "constructor" or "toString" are unknown
+        // fields like any other, not Object.prototype's members
+        const field = Object.hasOwn(t.fields, k) ? t.fields[k] : undefined;
         const at = path ? `${path}.${k}` : k;
         if (!field) return `unknown field "${at}" (expected one of ${Object.keys(t.fields).join(', ')})`;
         const e = check(field, x, at);

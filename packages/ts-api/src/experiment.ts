@@ -204,6 +204,7 @@ export async function runExperiment(
   const ptEntropy = checkNumber('pretrain.entropyCoef', pt.entropyCoef ?? DEFAULTS.pretrain.entropyCoef, 0, 10);
   const deploy = config.deploy ?? DEFAULTS.deploy;
   const cells = sources(config);
+  for (const c of cells) parseOracle(c); // a bad oracle:NOISE fails here, not after the logs' phases
   // seeds run side by side (each on a thread of the native build's pool); results do not depend on it
   const parallel = Math.max(1, Math.min(4, availableParallelism()));
   const onPhase = opts.onPhase ?? (() => {});

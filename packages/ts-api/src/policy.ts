@@ -56,16 +56,20 @@ export class Policy {
   /** The k most probable items for a user with this history (oldest first). */
   recommend(history: readonly HistoryEntry[], options: { k?: number; excludeSeen?: boolean } = {}): Recommendation[] {
     const k = checkInt('k', options.k ?? 10, 1, this.nItems);
+    if (!Array.isArray(history)) throw new IalpError(`history: expected an array of {item, reward}, got ${history === null ? 'null' : typeof history}`);
+    const excludeSeen = options.excludeSeen ?? true;
+    if (typeof excludeSeen !== 'boolean') throw new IalpError(`excludeSeen: expected true or false, got ${JSON.stringify(excludeSeen)}`);
     const items = new Uint32Array(history.length);
     const rewards = new Float32Array(history.length);
     history.forEach((h, i) => {
+      if (typeof h !== 'object' || h === null) throw new IalpError(`history[${i}]: expected {item, reward}, got ${JSON.stringify(h)}`);
       items[i] = checkInt(`history[${i}].item`, h.item, 0, this.nItems - 1);
       // finite and within 1e6: larger rewards overflow the core's 32-bit floats
       rewards[i] = checkNumber(`history[${i}].reward`, h.reward, -MAX_REWARD, MAX_REWARD);
     });
     let r;
     try {
-      r = this.raw.recommend(items, rewards, k, options.excludeSeen ?? true);
+      r = this.raw.recommend(items, rewards, k, excludeSeen);
     } catch (e) {
       throw new IalpError(`recommend: ${(e as Error).message}`);
     }

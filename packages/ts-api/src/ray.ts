@@ -63,6 +63,15 @@ const sleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve, 
  * up to `tries` times; rejects naming the shard and its log's last lines if a
  * shard fails on its last try. */
 export async function runShardsOnRay(o: RayShardsOptions): Promise<void> {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(o.address);
+  } catch {
+    // falls through to the error below
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new IalpError(`--ray ${JSON.stringify(o.address)}: expected the http(s):// address of a Ray dashboard (e.g. http://head:8265)`);
+  }
   const tries = o.tries ?? 2;
   const poll = (o.pollSeconds ?? 1) * 1000;
   const submit = async (shard: number, attempt: number): Promise<string> => {

@@ -2,10 +2,11 @@
 // as metrics.jsonl (one JSON object per line) and exported to TensorBoard's
 // event files (TFRecord framing, Event protos) without TensorBoard itself.
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IalpError } from './options.js';
 import { writeFileAtomic } from './paths.js';
+import { readFileBounded } from './read.js';
 import type { TrainProgress } from './train.js';
 
 /** One update of one training run (a line of metrics.jsonl). */
@@ -47,13 +48,12 @@ export async function writeMetricsJsonl(path: string, records: readonly UpdateRe
 }
 
 /** Reads metrics.jsonl, naming the file, line and field of anything that is not a record. */
+/** Largest metrics.jsonl read back: 256 MiB (about a million update records). */
+export const MAX_METRICS_BYTES = 256 * 2 ** 20;
+
 export async function readMetricsJsonl(path: string): Promise<UpdateRecord[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new IalpError(`metrics file ${path}: ${(e as Error).message}`);
-  }
+  // bounded: /dev/zero or a FIFO fails at once instead of growing without end
+  const text = (await readFileBounded(path, 'metrics file', MAX_METRICS_BYTES)).toString('utf8');
   const out: UpdateRecord[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;

@@ -15,6 +15,13 @@ export const DATASET_ENVS: Record<string, { shipped?: string; needs: string }> =
   kuairand: { needs: 'log_standard_*_pure.csv, video_features_basic_pure.csv' },
 };
 
+/** The dataset environment called `name`, if any: own keys only, so that a name
+ * like "constructor" or "__proto__" is an unknown environment, not Object's member. */
+export function datasetEnv(name: string): { shipped?: string; needs: string } | undefined {
+  return Object.hasOwn(DATASET_ENVS, name) ? DATASET_ENVS[name] : undefined;
+}
+
+
 /** What the core says about a world (sizes, density, quit defaults, ...). */
 export type { WorldInfo, Validation } from './core-types.js';
 
@@ -68,8 +75,12 @@ export class World {
     const b = await loadBackend(backend);
     const spec = envSpec(options);
     const name = options.name ?? 'synthetic';
-    const known = DATASET_ENVS[name];
-    if (!known) return new World(b, await b.buildWorld(spec, new Map()), spec, null);
+    const known = datasetEnv(name);
+    if (!known) {
+      // a data folder for a world that reads none would be silently ignored
+      if (options.data !== undefined) throw new IalpError(`data ${options.data}: environment "${name}" reads no data files (a data folder is for ${Object.keys(DATASET_ENVS).join(', ')})`);
+      return new World(b, await b.buildWorld(spec, new Map()), spec, null);
+    }
     const dir = options.data ?? (known.shipped ? join(shippedDataDir(), known.shipped) : undefined);
     if (!dir) throw new IalpError(`environment "${name}" needs its data files (${known.needs}): pass the folder with --data DIR`);
     const files = await readTree(dir);
@@ -95,6 +106,10 @@ export class World {
     const dups = raw.info.duplicateRows;
     if (dups > 0) {
       process.emitWarning(`${dir}: ${dups} duplicated rows (the same user, item, value and time as an earlier row) were dropped, the first of each kept`, { code: 'IALP_DUPLICATE_ROWS' });
+    }
+    const repeats = (raw.info as WorldInfo).repeatedPairs;
+    if (repeats > 0) {
+      process.emitWarning(`${dir}: ${repeats} rows give a (user, item) pair that an earlier row gives at another time or with another value (a re-rating or a re-watch); all are kept, and the user model fits each`, { code: 'IALP_REPEATED_PAIRS' });
     }
     return new World(b, raw, spec, dir);
   }

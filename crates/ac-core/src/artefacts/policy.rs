@@ -206,8 +206,7 @@ impl Policy {
         const WHAT: &str = "policy file";
         let err = |m: String| Error::new(format!("{WHAT}: {m}"));
         let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
-        let header: Header = serde_json::from_slice(header)
-            .map_err(|e| err(format!("header is not valid JSON: {e}")))?;
+        let header: Header = ialp_sim::error::from_json_header(WHAT, header)?;
         if header.format != "ialp-policy" {
             return Err(err(format!(
                 "format \"{}\" is not \"ialp-policy\"",

@@ -488,8 +488,7 @@ impl RewardModel {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "reward model";
         let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
-        let h: Header = serde_json::from_slice(header)
-            .map_err(|e| Error::new(format!("{WHAT}: header is not valid JSON: {e}")))?;
+        let h: Header = ialp_sim::error::from_json_header(WHAT, header)?;
         let nf = artefact::tensor_len(WHAT, "item_features", &[h.n_items, h.feature_dim])?;
         let feats = artefact::slice(WHAT, "item_features", &floats, 0, nf)?;
         let encoder =

@@ -272,6 +272,7 @@ pub fn load(files: &DataFiles) -> Result<Dataset> {
         value_range: (1.0, 5.0),
         fully_observed: false,
         duplicate_rows: 0,
+        repeated_pairs: 0,
     })
 }
 

@@ -89,6 +89,7 @@ pub fn load(files: &DataFiles) -> Result<Dataset> {
         value_range: (0.0, 1.0),
         fully_observed: false,
         duplicate_rows: 0,
+        repeated_pairs: 0,
     })
 }
 

@@ -158,6 +158,7 @@ pub fn load(files: &DataFiles) -> Result<Dataset> {
         value_range: (lo, hi),
         fully_observed: small,
         duplicate_rows: 0,
+        repeated_pairs: 0,
     })
 }
 

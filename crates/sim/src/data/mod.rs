@@ -65,6 +65,10 @@ pub struct Dataset {
     /// Rows that repeated another row exactly (same user, item, value and
     /// time) and were dropped, the first of each kept; in `test` as well.
     pub duplicate_rows: usize,
+    /// Rows (after dropping duplicates) whose (user, item) pair an earlier row
+    /// already has, at another time or with another value (a re-rating, a
+    /// re-watch); kept, and counted so that they are reported, not hidden.
+    pub repeated_pairs: usize,
 }
 
 impl Dataset {
@@ -281,7 +285,16 @@ pub fn load(format: &str, files: &DataFiles) -> Result<Dataset> {
     }?;
     ds.duplicate_rows =
         drop_duplicate_rows(&mut ds.interactions) + drop_duplicate_rows(&mut ds.test);
+    ds.repeated_pairs = count_repeated_pairs(&ds.interactions) + count_repeated_pairs(&ds.test);
     Ok(ds)
+}
+
+/// Rows whose (user, item) pair an earlier row already has.
+pub fn count_repeated_pairs(rows: &[Interaction]) -> usize {
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    rows.iter()
+        .filter(|r| !seen.insert((r.user, r.item)))
+        .count()
 }
 
 /// Drops rows that repeat an earlier row exactly (user, item, value, time),

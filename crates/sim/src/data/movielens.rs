@@ -571,6 +571,7 @@ fn assemble(
         value_range,
         fully_observed: false,
         duplicate_rows: 0,
+        repeated_pairs: 0,
     }
 }
 

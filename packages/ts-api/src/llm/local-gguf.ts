@@ -11,6 +11,7 @@ import { AbortError, IalpError, checkInt } from '../options.js';
 import type { ChatPrompt, CompleteOptions, JsonSchema, LlmClient, YesNoOptions, YesNoQuery, YesNoScore } from './client.js';
 import { cacheDir, writeFileAtomic } from '../paths.js';
 import { Semaphore, canonicalJson } from './util.js';
+import { checkGgufHeader } from './gguf-check.js';
 
 export interface LocalGgufOptions {
   /** Sequences of the context: prompts decoded at once. Default 4. */
@@ -77,6 +78,8 @@ export class LocalGguf implements LlmClient {
     const threads = checkInt('LocalGguf threads', opts.threads ?? Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2))), 1, 1024);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) throw new IalpError(`${path}: no such model file`);
+    // a forged header made node-llama-cpp hang; its counts are checked first
+    await checkGgufHeader(path);
     const sha = opts.sha256 ?? (await fileSha256(path, opts.cacheDir ?? cacheDir()));
     const id = `gguf:${sha.slice(0, 16)}:${basename(path)}`;
     const nlc = await import('node-llama-cpp');

@@ -220,7 +220,12 @@ export class OpenAiCompatible implements LlmClient {
     let text: string;
     try {
       res = await this.fetch(this.url, { method: 'POST', headers, body: JSON.stringify(body), signal: both });
-      text = await res.text();
+      const read = await readBodyBounded(res, MAX_RESPONSE_BYTES);
+      if (read === null) {
+        await res.body?.cancel().catch(() => {});
+        return { kind: 'fatal', problem: `the response is larger than the limit of ${MAX_RESPONSE_BYTES} bytes (HTTP ${res.status})` };
+      }
+      text = read;
     } catch (e) {
       if (signal?.aborted) throw new AbortError(signal.reason);
       if (timeout.aborted || isTimeoutReason(e)) return { kind: 'retry', problem: `no answer within ${this.timeoutMs} ms` };
@@ -234,6 +239,25 @@ export class OpenAiCompatible implements LlmClient {
       return { kind: 'fatal', problem: `the response is not JSON: ${text.slice(0, 120)}` };
     }
   }
+}
+
+/** Largest answer read from a server: 16 MiB (an answer is a few hundred bytes;
+ * a server that streams without end must not grow memory until the process dies). */
+export const MAX_RESPONSE_BYTES = 16 * 2 ** 20;
+
+/** The body as text, or null once it passes `limit` bytes (then it is not read further). */
+async function readBodyBounded(res: Response, limit: number): Promise<string | null> {
+  if (!res.body) return '';
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) return null;
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    n += chunk.length;
+    if (n > limit) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A non-2xx answer: retried when the status says so, else fatal. */
