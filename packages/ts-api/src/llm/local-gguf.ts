@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ChatWrapper, ControlledEvaluateInputItem, GbnfJsonSchema, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { AbortError, IalpError, checkInt } from '../options.js';
 import type { ChatPrompt, CompleteOptions, JsonSchema, LlmClient, YesNoOptions, YesNoQuery, YesNoScore } from './client.js';
+import { importOptional } from '../optional.js';
 import { cacheDir, writeFileAtomic } from '../paths.js';
 import { Semaphore, canonicalJson } from './util.js';
 
@@ -77,9 +78,9 @@ export class LocalGguf implements LlmClient {
     const threads = checkInt('LocalGguf threads', opts.threads ?? Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2))), 1, 1024);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) throw new IalpError(`${path}: no such model file`);
+    const nlc = await importOptional('node-llama-cpp', `running the GGUF model ${path}`, () => import('node-llama-cpp'));
     const sha = opts.sha256 ?? (await fileSha256(path, opts.cacheDir ?? cacheDir()));
     const id = `gguf:${sha.slice(0, 16)}:${basename(path)}`;
-    const nlc = await import('node-llama-cpp');
     let llama: Llama | undefined;
     let model: LlamaModel | undefined;
     try {
