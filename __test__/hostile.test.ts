@@ -37,7 +37,7 @@ test.after.always(async () => rm(dir, { recursive: true, force: true }));
 
 const forgeries: [string, (h: PolicyHeader) => void, RegExp][] = [
   // (a 32-bit usize, in wasm, cannot even hold 2^40: the header does not parse)
-  ['hidden 2^40', (h) => (h.meta.net.hidden = 2 ** 40), /^policy file: (net\.hidden: expected an integer in \[1, 16384\]|header is not valid JSON: invalid value: integer `1099511627776`, expected usize)/],
+  ['hidden 2^40', (h) => (h.meta.net.hidden = 2 ** 40), /^policy file: (net\.hidden: expected an integer in \[1, 16384\]|__metadata__\.meta is not valid policy metadata: invalid value: integer `1099511627776`, expected usize)/],
   ['hidden 16384, depth 64', (h) => Object.assign(h.meta.net, { hidden: 16384, depth: 64 }), /has (\d+|too many) parameters, but the file holds \d+/],
   ['embedDim 16384', (h) => (h.meta.net.embedDim = 16384), /parameters, but the file holds/],
   ['nItems 2^40', (h) => (h.meta.nItems = 2 ** 40), /^policy file: /],
