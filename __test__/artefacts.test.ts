@@ -63,7 +63,7 @@ for (const backend of backends) {
     for (let len = 0; len < good.length; len += len < 40 ? 1 : step) {
       await t.throwsAsync(
         Policy.fromBytes(good.subarray(0, len), backend),
-        { message: /^policy file: (\d+ bytes is too short|safetensors header length \d+ runs past the end of the file|tensor "[\w.]+": shape \[[\d,]+\] \(\d+ F32 values\) does not fit|the tensors cover \d+ of the \d+ data bytes)/ },
+        { message: /^policy file: (\d+ bytes is too short|safetensors header length \d+ runs past the end of the file|tensor "[\w.]+": shape \[[\d, ]+\] \(\d+ F32 values\) does not fit|the tensors cover \d+ of the \d+ data bytes)/ },
         `${len} bytes`,
       );
     }

@@ -89,6 +89,58 @@ struct Entry {
     data_offsets: [usize; 2],
 }
 
+/// The header, parsed straight into its two kinds of entry (no `serde_json::Value`
+/// in between: it keeps the WebAssembly build small).
+struct Header {
+    metadata: BTreeMap<String, String>,
+    tensors: Vec<(String, Entry)>,
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Header;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object of tensors and __metadata__")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Header, A::Error> {
+                let mut h = Header {
+                    metadata: BTreeMap::new(),
+                    tensors: Vec::new(),
+                };
+                let mut seen = std::collections::BTreeSet::new();
+                while let Some(name) = map.next_key::<String>()? {
+                    if name == "__metadata__" {
+                        h.metadata = map.next_value().map_err(|e: A::Error| {
+                            serde::de::Error::custom(format!(
+                                "__metadata__: expected an object of strings: {e}"
+                            ))
+                        })?;
+                    } else {
+                        let e = map.next_value::<Entry>().map_err(|e: A::Error| {
+                            serde::de::Error::custom(format!(
+                                "tensor \"{name}\": expected {{\"dtype\", \"shape\", \"data_offsets\"}}: {e}"
+                            ))
+                        })?;
+                        if !seen.insert(name.clone()) {
+                            return Err(serde::de::Error::custom(format!(
+                                "tensor \"{name}\" appears twice"
+                            )));
+                        }
+                        h.tensors.push((name, e));
+                    }
+                }
+                Ok(h)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// The checked metadata and tensors (sorted by offset) of a safetensors file;
 /// `what` names the file kind in errors.
 pub fn read<'a>(
@@ -128,26 +180,12 @@ pub fn read<'a>(
             "not a {what}: neither an ialp artefact nor a safetensors file (its header does not start with '{{')"
         )));
     }
-    let header: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(text.trim_end_matches(' '))
-            .map_err(|e| err(format!("safetensors header is not a JSON object: {e}")))?;
+    let header: Header = serde_json::from_slice(text.trim_end_matches(' ').as_bytes())
+        .map_err(|e| err(format!("safetensors header is not a JSON object: {e}")))?;
     let data = &bytes[8 + n..];
-    let mut metadata = BTreeMap::new();
+    let metadata = header.metadata;
     let mut tensors = Vec::new();
-    for (name, value) in header {
-        if name == "__metadata__" {
-            metadata = serde_json::from_value(value).map_err(|e| {
-                err(format!(
-                    "safetensors __metadata__: expected an object of strings: {e}"
-                ))
-            })?;
-            continue;
-        }
-        let e: Entry = serde_json::from_value(value).map_err(|e| {
-            err(format!(
-                "tensor \"{name}\": expected {{\"dtype\", \"shape\", \"data_offsets\"}}: {e}"
-            ))
-        })?;
+    for (name, e) in header.tensors {
         if e.dtype != "F32" {
             return Err(err(format!(
                 "tensor \"{name}\": dtype {}, expected F32",
@@ -292,6 +330,11 @@ mod tests {
             ),
             (r#"[1,2]"#, 0, "header does not start with '{'"),
             (r#"{"a":"#, 0, "not a JSON object"),
+            (
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                8,
+                "tensor \"a\" appears twice",
+            ),
         ];
         for (header, data, says) in cases {
             let e = read("test file", &with_header(header, *data)).unwrap_err();

@@ -322,7 +322,7 @@ impl Policy {
                 "checksum mismatch: the file is truncated or corrupted".into()
             ));
         }
-        let meta: PolicyMeta = serde_json::from_str(meta_json).map_err(|e| {
+        let meta: PolicyMeta = serde_json::from_slice(meta_json.as_bytes()).map_err(|e| {
             err(format!(
                 "__metadata__.meta is not valid policy metadata: {e}"
             ))
