@@ -123,7 +123,7 @@ test('the .wasm files and the glue stay within the size budget (packages/wasm/RE
   for (const file of ['ialp_wasm_bg.wasm', 'ialp_wasm_simd_bg.wasm']) {
     const bytes = await readFile(join(dist, file));
     t.true(bytes.length <= 1 << 20, `${file}: ${bytes.length} bytes > 1 MiB`);
-    t.true(gzipSync(bytes, { level: 9 }).length <= 350 << 10, `${file}: over 350 KiB gzipped`);
+    t.true(gzipSync(bytes, { level: 9 }).length <= 365 << 10, `${file}: over 365 KiB gzipped`);
   }
   const glue = (await stat(join(dist, 'ialp_wasm.js'))).size;
   t.true(glue <= 64 << 10, `ialp_wasm.js: ${glue} bytes > 64 KiB`);

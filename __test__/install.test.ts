@@ -1,18 +1,21 @@
-// `npm i ialp` as a user would: pack every package (scripts/pack.mjs), install the
-// tarballs into a fresh project with no Rust toolchain on PATH, and use the API and
-// the `ialp` command; then remove the prebuilt addon and check the WebAssembly
-// fallback (one warning) and that forcing native is a clear error.
+// `npm i ialp` as a user would: pack every package (scripts/pack.mjs) and install the
+// tarballs into fresh projects with no Rust toolchain on PATH.
+// - A service install (no LLM extras): its size, `require('ialp')` + `Policy.load` +
+//   `recommend` from CommonJS, the LLM features' errors saying what to install, the API
+//   and the `ialp` command; then the prebuilt addon removed, for the WebAssembly
+//   fallback (one warning) and forcing native being a clear error.
+// - A full install (with the optional better-sqlite3 and node-llama-cpp): its size,
+//   `import 'ialp'` resolving neither of them, and `ialp run` end to end.
 //
-// Offline: our packages come from the tarballs; the third-party ones (better-sqlite3,
-// node-llama-cpp and theirs) from the npm cache that `npm ci` filled, with a retry
-// that may use the registry if the cache lacks one. Install scripts are skipped:
-// better-sqlite3's would download or compile SQLite (minutes, and no download
-// here), and its addon is only loaded when the LLM preference cache opens, which
-// this test does not use; our packages have no install scripts (napi-rs packages
-// need none).
+// Offline: our packages come from the tarballs; the third-party ones from the npm cache
+// that `npm ci` filled, with a retry that may use the registry if the cache lacks one.
+// Install scripts are skipped: better-sqlite3's would download or compile SQLite
+// (minutes, and no download here), so the full install gets the addon the workspace's
+// `npm ci` built for this same version and Node (what that script would have made);
+// our packages have no install scripts (napi-rs packages need none).
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +25,10 @@ const run = promisify(execFile);
 const hostPackage = `@ialp/native-${process.platform}-${process.arch}${process.platform === 'linux' ? '-gnu' : process.platform === 'win32' ? '-msvc' : ''}`;
 const work = mkdtempSync(join(tmpdir(), 'ialp-install-'));
 const project = join(work, 'project');
+const full = join(work, 'full');
+/** The optional packages, at the versions the workspace is tested with. */
+const extras = ['better-sqlite3', 'node-llama-cpp'].map((name) => `${name}@${(JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`);
+const MB = 1e6;
 
 // PATH with node and npm only (they sit next to cargo in /usr/bin on Debian).
 const bin = join(work, 'bin');
@@ -37,9 +44,9 @@ const cleanEnv = (extra: Record<string, string> = {}) => {
   return env;
 };
 
-async function sh(cmd: string, args: string[], extra: Record<string, string> = {}, timeout = 90_000) {
+async function sh(cmd: string, args: string[], extra: Record<string, string> = {}, timeout = 90_000, cwd = project) {
   try {
-    const { stdout, stderr } = await run(cmd, args, { cwd: project, env: cleanEnv(extra), timeout, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run(cmd, args, { cwd, env: cleanEnv(extra), timeout, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -47,22 +54,46 @@ async function sh(cmd: string, args: string[], extra: Record<string, string> = {
   }
 }
 
-interface UseResult { backend: string; policyBackend: string; meanReturn: number; recs: { item: number; score: number }[] }
+interface UseResult { backend: string; policyBackend: string; meanReturn: number; file: string; recs: { item: number; score: number }[] }
+
+/** Bytes of the files under `dir` (symbolic links not followed): what the install puts on disk. */
+function treeBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += treeBytes(p);
+    else if (e.isFile()) n += lstatSync(p).size;
+  }
+  return n;
+}
+
+async function npmInstall(cwd: string, specs: string[]) {
+  mkdirSync(cwd);
+  writeFileSync(join(cwd, 'package.json'), JSON.stringify({ name: 'ialp-user', private: true, type: 'module' }));
+  const args = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...specs];
+  let r = await sh(bin + '/npm', [...args, '--offline'], {}, 300_000, cwd);
+  if (r.code !== 0 && /ENOTCACHED/.test(r.stderr)) r = await sh(bin + '/npm', [...args, '--prefer-offline'], {}, 300_000, cwd);
+  if (r.code !== 0) throw new Error(`npm install ${specs.join(' ')} failed in ${cwd}:\n${r.stderr}`);
+}
 
 let installed = false;
+let serviceBytes = 0;
+let fullBytes = 0;
 
 test.before(async () => {
   const packs = join(work, 'packs');
   const { stdout } = await run(process.execPath, [join(root, 'scripts', 'pack.mjs'), '--out', packs], { cwd: root, maxBuffer: 16 << 20 });
   const tarballs = JSON.parse(stdout) as string[];
   if (!tarballs.some((t) => t.includes(hostPackage.slice(1).replace('/', '-')))) return; // no prebuilt addon for this host
-  mkdirSync(project);
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'ialp-user', private: true, type: 'module' }));
-  writeFileSync(join(project, 'use-ialp.mjs'), readFileSync(join(root, '__test__', 'fixtures', 'install', 'use-ialp.mjs')));
-  const args = ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs];
-  let r = await sh(bin + '/npm', [...args, '--offline'], {}, 180_000);
-  if (r.code !== 0 && /ENOTCACHED/.test(r.stderr)) r = await sh(bin + '/npm', [...args, '--prefer-offline'], {}, 180_000);
-  if (r.code !== 0) throw new Error(`npm install of the tarballs failed:\n${r.stderr}`);
+  await npmInstall(project, tarballs);
+  await npmInstall(full, [...tarballs, ...extras]);
+  // what better-sqlite3's install script would have built (see the top)
+  const addon = join('better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  mkdirSync(dirname(join(full, 'node_modules', addon)), { recursive: true });
+  copyFileSync(join(root, 'node_modules', addon), join(full, 'node_modules', addon));
+  serviceBytes = treeBytes(join(project, 'node_modules'));
+  fullBytes = treeBytes(join(full, 'node_modules'));
+  for (const dir of [project, full]) for (const f of ['use-ialp.mjs', 'use-ialp.cjs', 'trace-imports.mjs', 'trace-hooks.mjs']) copyFileSync(join(root, '__test__', 'fixtures', 'install', f), join(dir, f));
   installed = true;
 });
 
@@ -75,6 +106,55 @@ test.serial('the installed project has no Rust toolchain on PATH', async (t) => 
     t.not(r.code, 0, `${tool} found at ${r.stdout.trim()}`);
   }
   t.true(existsSync(join(project, 'node_modules', ...hostPackage.split('/'))), `${hostPackage} was installed`);
+});
+
+test.serial('a service install (no LLM extras) is at most 60 MB; require(\'ialp\') loads a policy and recommends', async (t) => {
+  if (!installed) return t.pass(`no prebuilt ${hostPackage} here; skipped`);
+  t.log(`installed node_modules: service ${(serviceBytes / MB).toFixed(1)} MB, full (with ${extras.join(', ')}) ${(fullBytes / MB).toFixed(1)} MB`);
+  t.true(serviceBytes <= 60 * MB, `service install ${(serviceBytes / MB).toFixed(1)} MB`);
+  t.true(fullBytes > serviceBytes, 'the extras add to it');
+  for (const name of ['better-sqlite3', 'node-llama-cpp']) t.false(existsSync(join(project, 'node_modules', name)), `${name} not installed`);
+
+  const made = await sh(join(bin, 'node'), ['use-ialp.mjs']);
+  t.is(made.code, 0, made.stderr);
+  const { file, recs } = JSON.parse(made.stdout) as UseResult;
+  const r = await sh(join(bin, 'node'), ['use-ialp.cjs', file, mkdtempSync(join(work, 'scratch-'))]);
+  t.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { backend: string; recs: unknown[]; cacheError: string; ggufError: string; loaded: string[] };
+  t.is(out.backend, 'native');
+  t.deepEqual(out.recs, recs, 'the CommonJS service recommends what the ESM script did');
+  t.regex(out.cacheError, /the LLM preference cache \(.*preferences\.sqlite\) needs the optional package better-sqlite3, which is not installed; install it with `npm install better-sqlite3@12\.\d+\.\d+` \(or run Node 22\.5 or later/);
+  t.regex(out.ggufError, /running the GGUF model .*model\.gguf needs the optional package node-llama-cpp, which is not installed; install it with `npm install node-llama-cpp@3\.21\.1`/);
+  // the command line says the same, without a stack trace
+  const d2 = await sh('ialp', ['distill', '--env', 'coat', '--users', '2', '--llm', 'oracle'], { IALP_CACHE_DIR: join(work, 'cache-service') });
+  t.not(d2.code, 0);
+  t.regex(d2.stderr, /needs the optional package better-sqlite3.*npm install better-sqlite3@12/);
+  t.notRegex(d2.stderr, /^\s+at /m, 'no stack trace');
+});
+
+test.serial('a full install (with the LLM extras): import \'ialp\' reaches neither extra; ialp run works', async (t) => {
+  if (!installed) return t.pass(`no prebuilt ${hostPackage} here; skipped`);
+  const trace = join(work, 'imports.txt');
+  const r = await sh(join(bin, 'node'), ['--import', './trace-imports.mjs', 'use-ialp.mjs'], { IALP_TRACE_FILE: trace }, 90_000, full);
+  t.is(r.code, 0, r.stderr);
+  const urls = readFileSync(trace, 'utf8').split('\n').filter(Boolean);
+  t.true(urls.some((u) => /node_modules\/ialp\/dist\/index\.js$/.test(u)), 'the trace saw ialp itself');
+  t.deepEqual(urls.filter((u) => /node_modules\/(better-sqlite3|node-llama-cpp)\//.test(u)), []);
+  // with the extras there, the same LLM features get past the missing-package check
+  const c = await sh(join(bin, 'node'), ['use-ialp.cjs', (JSON.parse(r.stdout) as UseResult).file, mkdtempSync(join(work, 'scratch-'))], {}, 90_000, full);
+  t.is(c.code, 0, c.stderr);
+  const out = JSON.parse(c.stdout) as { cacheError: string; ggufError: string; loaded: string[] };
+  t.is(out.cacheError, '');
+  t.regex(out.ggufError, /could not load the model with node-llama-cpp/);
+  t.true(out.loaded.some((f) => f.includes('better-sqlite3')), 'the cache opened better-sqlite3, lazily');
+
+  const outDir = join(work, 'run-out');
+  const run = await sh('ialp', ['run', '--env', 'coat', '--quick', '--seeds', '1', '--llm', 'oracle', '--out', outDir, '--json'], { IALP_CACHE_DIR: join(work, 'cache-full'), PATH: [join(full, 'node_modules', '.bin'), bin].join(delimiter) }, 300_000, full);
+  t.is(run.code, 0, run.stderr);
+  const res = JSON.parse(run.stdout) as { results: { env: string; methods: { method: string }[] }[] };
+  t.is(res.results[0]!.env, 'coat');
+  t.true(res.results[0]!.methods.some((m) => m.method === 'a-ialp-ap'));
+  t.true(existsSync(join(outDir, 'report.html')));
 });
 
 test.serial('with the prebuilt addon: the API and the ialp command run on the native build', async (t) => {

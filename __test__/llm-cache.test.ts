@@ -60,3 +60,31 @@ test('two processes distilling overlapping requests into one file: no duplicates
   t.is(backend.calls, 0, 'every request of the union is in the cache');
   t.is(summary.cacheHits, 450);
 });
+
+test('the SQLite driver: better-sqlite3 where installed, node:sqlite where this Node has it, else a clear error', (t) => {
+  const getBuiltin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  const hasNodeSqlite = (() => {
+    try {
+      return typeof getBuiltin === 'function' && getBuiltin('node:sqlite') !== undefined;
+    } catch {
+      return false;
+    }
+  })();
+  const dir = tempDir(t);
+  if (hasNodeSqlite) {
+    const cache = new PreferenceCache(join(dir, 'n.sqlite'), { driver: 'node:sqlite' });
+    t.teardown(() => cache.close());
+    t.is(cache.driver, 'node:sqlite');
+    t.is(cache.putMany('m', [['k', { status: 'ok', answer: { kind: 'choice', chosen: [1] }, raw: 'r', attempts: 1, createdAt: 7 }]]), 1);
+    t.deepEqual({ ...cache.get('m', 'k') }, { status: 'ok', answer: { kind: 'choice', chosen: [1] }, raw: 'r', attempts: 1, createdAt: 7 });
+    t.deepEqual(cache.stats(), { rows: 1, ok: 1, failed: 0, models: 1 });
+  } else {
+    t.throws(() => new PreferenceCache(join(dir, 'n.sqlite'), { driver: 'node:sqlite' }), { message: new RegExp(`driver node:sqlite: this Node \\(${process.version}\\) has no node:sqlite module`) });
+  }
+  const b = new PreferenceCache(join(dir, 'b.sqlite'), { driver: 'better-sqlite3' });
+  t.is(b.driver, 'better-sqlite3');
+  b.close();
+  b.close(); // twice is harmless
+  t.throws(() => new PreferenceCache(join(dir, 'x.sqlite'), { driver: 'sqlite4' as 'auto' }), { message: /driver: expected "better-sqlite3", "node:sqlite" or "auto", got "sqlite4"/ });
+  t.throws(() => new PreferenceCache(join(dir, 'x.sqlite'), { busyTimeoutMs: -1 }), { message: /busyTimeoutMs: expected an integer >= 0, got -1/ });
+});

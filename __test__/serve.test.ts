@@ -1,10 +1,11 @@
 // examples/serve: the recommendation service, on an ephemeral loopback port.
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { train } from 'ialp';
-import { startServer, type RunningServer } from '../examples/serve/server.mjs';
+import { jsonLog, LATENCY_BUCKETS, OPENAPI, startServer, tokenMatches, type LogEvent, type RunningServer } from '../examples/serve/server.mjs';
 import { forge } from './forge.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ialp-serve-'));
@@ -13,13 +14,14 @@ const fileA = join(dir, 'a.ialp');
 const fileB = join(dir, 'b.ialp');
 let server: RunningServer;
 let bytesB: Uint8Array;
+const logged: LogEvent[] = [];
 
 test.before(async () => {
   const [a, b] = await Promise.all([train({ env, episodes: 30, seed: 1 }), train({ env, episodes: 30, seed: 2 })]);
   await a.policy.save(fileA);
   await b.policy.save(fileB);
   bytesB = b.policy.toBytes();
-  server = await startServer({ policy: fileA, port: 0, k: 5, adminToken: 'secret' });
+  server = await startServer({ policy: fileA, port: 0, k: 5, adminToken: 'secret', log: (e) => logged.push(e) });
 });
 
 test.after.always(async () => {
@@ -190,4 +192,100 @@ test.serial('swaps at once (a SIGHUP during a POST) run one after the other, eac
   await t.throwsAsync(server.swap('/dev/zero'), { message: /a character device/ });
   await server.swap(fileA, { replaceEnvironment: true });
   t.is(server.policy.nItems, 40);
+});
+
+/** The samples of a Prometheus text exposition: "name{labels}" -> value. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a Prometheus sample line: ${line}`);
+    out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
+test.serial('GET /metrics: request counts by route and status, a latency histogram, the policy generation', async (t) => {
+  const before = samples(await (await fetch(`${server.url}/metrics`)).text());
+  const ok = '{route="/recommend",status="200"}';
+  const bad = '{route="/recommend",status="400"}';
+  for (let i = 0; i < 5; i++) t.is((await post('/recommend', { history: [{ item: 1, reward: 1 }] })).status, 200);
+  t.is((await post('/recommend', { history: 'x' })).status, 400);
+  t.is((await fetch(`${server.url}/no/such/path/${Math.random()}`)).status, 404);
+  const r = await fetch(`${server.url}/metrics`);
+  t.is(r.status, 200);
+  t.regex(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const text = await r.text();
+  const m = samples(text);
+  t.is(m.get(`ialp_http_requests_total${ok}`)! - (before.get(`ialp_http_requests_total${ok}`) ?? 0), 5);
+  t.is(m.get(`ialp_http_requests_total${bad}`)! - (before.get(`ialp_http_requests_total${bad}`) ?? 0), 1);
+  t.true(m.get('ialp_http_requests_total{route="other",status="404"}')! >= 1, 'unknown paths share one label');
+  t.notRegex(text, /no\/such\/path/);
+  // the histogram: cumulative buckets, +Inf = count, a sum of positive seconds
+  const route = '/recommend';
+  const counts = [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) => m.get(`ialp_http_request_duration_seconds_bucket{route="${route}",le="${le}"}`)!);
+  t.true(counts.every((c, i) => Number.isInteger(c) && (i === 0 || c >= counts[i - 1]!)), `cumulative: ${counts}`);
+  const count = m.get(`ialp_http_request_duration_seconds_count{route="${route}"}`)!;
+  t.is(counts.at(-1), count);
+  const allStatuses = [...m].filter(([k]) => k.startsWith(`ialp_http_requests_total{route="${route}",`)).reduce((a, [, v]) => a + v, 0);
+  t.is(count, allStatuses, 'one observation per answered request');
+  t.true(m.get(`ialp_http_request_duration_seconds_sum{route="${route}"}`)! > 0);
+  const health = (await (await fetch(`${server.url}/health`)).json()) as { policy: { generation: number; nItems: number } };
+  t.is(m.get('ialp_policy_generation'), health.policy.generation);
+  t.regex(text, new RegExp(`^ialp_policy_info\\{generation="${health.policy.generation}",env="synthetic",items="40",.*\\} 1$`, 'm'));
+  t.true(m.get('ialp_policy_swaps_total')! >= 1 && m.get('ialp_policy_swap_failures_total')! >= 1, 'the earlier tests swapped and were refused');
+  t.is((await post('/metrics', '')).status, 405);
+});
+
+test.serial('GET /openapi.json serves the document in the repository, and it describes the routes the service has', async (t) => {
+  const file = JSON.parse(readFileSync(new URL('../examples/serve/openapi.json', import.meta.url), 'utf8')) as typeof OPENAPI;
+  const r = await fetch(`${server.url}/openapi.json`);
+  t.is(r.status, 200);
+  t.deepEqual(await r.json(), file);
+  t.deepEqual(OPENAPI, file);
+  t.is(file.openapi, '3.1.0');
+  const paths = file.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  t.deepEqual(Object.keys(paths).sort(), ['/admin/policy', '/health', '/metrics', '/openapi.json', '/recommend']);
+  for (const [path, ops] of Object.entries(paths)) {
+    for (const method of Object.keys(ops)) {
+      const res = await fetch(server.url + path, { method: method.toUpperCase(), body: method === 'post' ? '{}' : undefined });
+      t.not(res.status, 404, `${method} ${path} exists`);
+      t.true(String(res.status) in ops[method]!.responses, `${method} ${path}: status ${res.status} is documented`);
+      const wrong = await fetch(server.url + path, { method: method === 'get' ? 'POST' : 'GET' });
+      t.is(wrong.status, 405, `the other method on ${path}`);
+    }
+  }
+  // a 200 answer has the fields its schema requires
+  const schemas = (file.components as { schemas: Record<string, { required: string[] }> }).schemas;
+  const rec = (await (await post('/recommend', { history: [{ item: 2, reward: 1 }], k: 3 })).json()) as Record<string, unknown>;
+  for (const f of schemas.RecommendResponse!.required) t.true(f in rec, `RecommendResponse.${f}`);
+  const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, Record<string, unknown>>;
+  for (const f of schemas.Health!.required) t.true(f in health, `Health.${f}`);
+  for (const f of schemas.PolicyInfo!.required) t.true(f in health.policy!, `PolicyInfo.${f}`);
+});
+
+test('the admin token is compared as SHA-256 digests in constant time', (t) => {
+  t.true(tokenMatches('Bearer secret', 'secret'));
+  for (const h of ['Bearer secreT', 'Bearer secret ', 'Bearer', '', 'bearer secret', 'Bearer s']) t.false(tokenMatches(h, 'secret'), JSON.stringify(h));
+  t.false(tokenMatches(undefined, 'secret'));
+  t.false(tokenMatches(['Bearer secret'], 'secret'), 'a repeated header is no match');
+  const src = readFileSync(new URL('../examples/serve/server.mjs', import.meta.url), 'utf8');
+  t.notRegex(src, /authorization\s*!==/, 'no plain comparison left');
+});
+
+test.serial('logs are JSON lines with time, level and message', (t) => {
+  t.true(logged.some((e) => e.level === 'info' && e.msg === 'policy loaded' && e.generation === 2), JSON.stringify(logged));
+  t.true(logged.some((e) => e.level === 'warn' && e.msg === 'policy swap refused' && typeof e.error === 'string'));
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (c: Buffer) => (text += c.toString()));
+  const log = jsonLog(stream);
+  log({ level: 'warn', msg: 'a "quoted"\nline', n: 3 });
+  log('plain');
+  const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as LogEvent & { time: string });
+  t.is(lines.length, 2);
+  t.like(lines[0], { level: 'warn', msg: 'a "quoted"\nline', n: 3 });
+  t.like(lines[1], { level: 'info', msg: 'plain' });
+  t.false(Number.isNaN(Date.parse(lines[0]!.time)));
 });

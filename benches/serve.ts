@@ -26,8 +26,9 @@ function startService(root: string, policy: string, backend: string): Promise<{ 
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => {
       err += d;
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) resolve({ url: m[1]!, child });
+      // its JSON log line {"msg":"listening","url":...} (older versions: "listening on URL")
+      const m = /"msg":"listening","url":"(http:\/\/[^"]+)"|listening on (http:\/\/\S+)/.exec(err);
+      if (m) resolve({ url: (m[1] ?? m[2])!, child });
     });
     child.once('exit', (code) => reject(new Error(`examples/serve exited with ${code} before listening: ${err.trim()}`)));
   });

@@ -13,7 +13,16 @@ export interface ServerOptions {
   backend?: BackendKind | 'auto';
   /** Enables POST /admin/policy with `Authorization: Bearer <token>`. */
   adminToken?: string;
-  log?: (line: string) => void;
+  /** Receives the service's log events (the command line writes them as JSON lines). */
+  log?: (event: LogEvent) => void;
+  /** A log event per request (route, status, ms). Default false. */
+  accessLog?: boolean;
+}
+
+export interface LogEvent {
+  level: 'info' | 'warn' | 'error';
+  msg: string;
+  [field: string]: unknown;
 }
 
 export interface PolicyInfo {
@@ -39,3 +48,11 @@ export function startServer(options: ServerOptions): Promise<RunningServer>;
 export function environmentMismatch(current: Policy, next: Policy): string | null;
 export const MAX_REWARD: number;
 export function parseRecommendRequest(body: Uint8Array, nItems: number, defaultK: number): { history: HistoryEntry[]; k: number; excludeSeen: boolean };
+/** Whether an Authorization header carries the admin token (constant time, as SHA-256 digests). */
+export function tokenMatches(header: unknown, token: string): boolean;
+/** A logger writing one JSON object a line ({"time", "level", "msg", ...}) to `stream`. */
+export function jsonLog(stream: { write(s: string): unknown }): (event: LogEvent | string) => void;
+/** The OpenAPI document served at GET /openapi.json (examples/serve/openapi.json). */
+export const OPENAPI: Record<string, unknown> & { openapi: string; paths: Record<string, unknown>; components: Record<string, unknown> };
+/** The latency histogram's bucket bounds, seconds. */
+export const LATENCY_BUCKETS: number[];

@@ -3,22 +3,107 @@
 //   POST /recommend     {"history": [{"item": 12, "reward": 1}, ...], "k": 10}
 //                       -> {"items": [{"item": 7, "score": 0.031}, ...], "policy": {...}}
 //   GET  /health        -> {"status": "ok", "backend": "native", "policy": {...}}
-//   POST /admin/policy  body: the bytes of a new artefact (needs --admin-token)
+//   GET  /metrics       -> Prometheus text format: requests by route and status, a
+//                          latency histogram, the policy's generation and description
+//   GET  /openapi.json  -> the OpenAPI 3.1 description (examples/serve/openapi.json)
+//   POST /admin/policy  body: the bytes of a new artefact (needs --admin-token; the
+//                       token is compared in constant time, as SHA-256 digests)
 // and reloads the artefact file on SIGHUP. A swap loads and checks the new policy
 // first and then replaces one reference: requests already running finish on the
 // old policy (a recommendation is one synchronous call), later ones use the new
 // one, none is dropped, and a bad artefact leaves the old policy serving.
 //
+// Logs are JSON lines on stderr ({"time", "level", "msg", ...}); --access-log adds one
+// per request (route, status, milliseconds).
+//
 // Run: node examples/serve/server.mjs --policy policy.ialp [--port 8080] [--host 127.0.0.1]
-//        [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN]
+//        [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN] [--access-log]
 // (IALP_ADMIN_TOKEN may hold the token instead of the command line.)
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { IalpError, Policy } from 'ialp';
 
 const MAX_BODY = 1 << 20; // 1 MiB of JSON is ~50k history entries; artefacts may be larger
 const MAX_POLICY = 256 << 20;
+
+/** The OpenAPI document of this service (served at GET /openapi.json). */
+export const OPENAPI = JSON.parse(readFileSync(fileURLToPath(new URL('./openapi.json', import.meta.url)), 'utf8'));
+const OPENAPI_TEXT = JSON.stringify(OPENAPI);
+
+const ROUTES = ['/recommend', '/health', '/metrics', '/openapi.json', '/admin/policy'];
+/** Upper bounds of the latency histogram, seconds. */
+export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+const sha256 = (s) => createHash('sha256').update(s, 'utf8').digest();
+
+/** Whether an Authorization header carries the admin token: both sides hashed to
+ * 32-byte digests first, so timingSafeEqual compares equal lengths and the time
+ * taken says nothing about the token (not even its length). */
+export function tokenMatches(header, token) {
+  return timingSafeEqual(sha256(typeof header === 'string' ? header : ''), sha256(`Bearer ${token}`));
+}
+
+/** Request counts, a latency histogram per route, and the policy gauges, in Prometheus' text format. */
+class Metrics {
+  constructor() {
+    this.requests = new Map(); // "route status" -> count
+    this.latency = new Map(); // route -> { buckets: number[], sum, count }
+    this.swaps = 0;
+    this.swapFailures = 0;
+  }
+
+  observe(route, status, seconds) {
+    const key = `${route}\u0000${status}`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    let h = this.latency.get(route);
+    if (!h) this.latency.set(route, (h = { buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    const i = LATENCY_BUCKETS.findIndex((b) => seconds <= b);
+    if (i >= 0) h.buckets[i] += 1;
+    h.sum += seconds;
+    h.count += 1;
+  }
+
+  render(info, backend) {
+    const esc = (v) => String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    const out = [
+      '# HELP ialp_http_requests_total HTTP requests answered, by route and status code.',
+      '# TYPE ialp_http_requests_total counter',
+    ];
+    for (const [key, n] of [...this.requests].sort()) {
+      const [route, status] = key.split('\u0000');
+      out.push(`ialp_http_requests_total{route="${esc(route)}",status="${status}"} ${n}`);
+    }
+    out.push('# HELP ialp_http_request_duration_seconds Time from a request\'s arrival to its answer, by route.', '# TYPE ialp_http_request_duration_seconds histogram');
+    for (const [route, h] of [...this.latency].sort()) {
+      let acc = 0;
+      LATENCY_BUCKETS.forEach((b, i) => {
+        acc += h.buckets[i];
+        out.push(`ialp_http_request_duration_seconds_bucket{route="${esc(route)}",le="${b}"} ${acc}`);
+      });
+      out.push(`ialp_http_request_duration_seconds_bucket{route="${esc(route)}",le="+Inf"} ${h.count}`);
+      out.push(`ialp_http_request_duration_seconds_sum{route="${esc(route)}"} ${h.sum}`);
+      out.push(`ialp_http_request_duration_seconds_count{route="${esc(route)}"} ${h.count}`);
+    }
+    out.push(
+      '# HELP ialp_policy_generation Generation of the policy serving: 1 at start, +1 per swap.',
+      '# TYPE ialp_policy_generation gauge',
+      `ialp_policy_generation ${info.generation}`,
+      '# HELP ialp_policy_info The policy serving (value 1).',
+      '# TYPE ialp_policy_info gauge',
+      `ialp_policy_info{generation="${info.generation}",env="${esc(info.env ?? '')}",items="${info.nItems}",history="${info.history}",source="${esc(info.source)}",backend="${esc(backend)}",loaded_at="${esc(info.loadedAt)}"} 1`,
+      '# HELP ialp_policy_swaps_total Policy swaps done (SIGHUP, POST /admin/policy, swap()).',
+      '# TYPE ialp_policy_swaps_total counter',
+      `ialp_policy_swaps_total ${this.swaps}`,
+      '# HELP ialp_policy_swap_failures_total Policy swaps refused (a bad artefact or another environment); the old policy kept serving.',
+      '# TYPE ialp_policy_swap_failures_total counter',
+      `ialp_policy_swap_failures_total ${this.swapFailures}`,
+    );
+    return `${out.join('\n')}\n`;
+  }
+}
 
 class HttpError extends Error {
   constructor(status, message) {
@@ -102,8 +187,10 @@ export function environmentMismatch(current, next) {
  * Starts the service. `policy` is the artefact's path; port 0 picks a free one.
  * Resolves once it listens, with its URL and the means to swap the policy and stop.
  */
-export async function startServer({ policy: policyFile, port = 8080, host = '127.0.0.1', k = 10, backend = 'auto', adminToken, log = () => {} }) {
+export async function startServer({ policy: policyFile, port = 8080, host = '127.0.0.1', k = 10, backend = 'auto', adminToken, log = () => {}, accessLog = false }) {
   if (typeof policyFile !== 'string' || policyFile === '') throw new IalpError('policy: expected the path of a policy artefact (ialp train --save FILE)');
+  if (adminToken !== undefined && (typeof adminToken !== 'string' || adminToken === '')) throw new IalpError('adminToken: expected a non-empty string');
+  const metrics = new Metrics();
   const describe = (p, source, generation) => ({ source, generation, loadedAt: new Date().toISOString(), nItems: p.nItems, history: p.history, env: p.meta.env ?? null });
   let generation = 1;
   let policy = await Policy.load(policyFile, backend);
@@ -124,23 +211,40 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   }
 
   async function swapNow(next, source, { replaceEnvironment = false } = {}) {
-    const p = next instanceof Uint8Array ? await Policy.fromBytes(next, policy.backend.kind) : await Policy.load(next, policy.backend.kind);
-    const mismatch = environmentMismatch(policy, p);
-    if (mismatch && !replaceEnvironment) {
-      throw new HttpError(409, `policy artefact: ${mismatch}; item ids would change meaning, so the policy serving stays (POST /admin/policy?replaceEnvironment=true to swap anyway)`);
+    try {
+      const p = next instanceof Uint8Array ? await Policy.fromBytes(next, policy.backend.kind) : await Policy.load(next, policy.backend.kind);
+      const mismatch = environmentMismatch(policy, p);
+      if (mismatch && !replaceEnvironment) {
+        throw new HttpError(409, `policy artefact: ${mismatch}; item ids would change meaning, so the policy serving stays (POST /admin/policy?replaceEnvironment=true to swap anyway)`);
+      }
+      generation += 1;
+      policy = p;
+      info = describe(p, source, generation);
+      metrics.swaps += 1;
+      log({ level: 'info', msg: 'policy loaded', generation, source, items: p.nItems, env: info.env });
+      return info;
+    } catch (e) {
+      metrics.swapFailures += 1;
+      log({ level: 'warn', msg: 'policy swap refused', source, error: e.message });
+      throw e;
     }
-    generation += 1;
-    policy = p;
-    info = describe(p, source, generation);
-    log(`policy ${generation} loaded from ${source}: ${p.nItems} items`);
-    return info;
   }
 
-  async function handle(req, res) {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+  async function handle(req, res, path) {
     if (path === '/health') {
       if (req.method !== 'GET') throw new HttpError(405, `${req.method} ${path}: expected GET`);
       return send(res, 200, { status: 'ok', backend: policy.backend.kind, served, policy: info });
+    }
+    if (path === '/metrics') {
+      if (req.method !== 'GET') throw new HttpError(405, `${req.method} ${path}: expected GET`);
+      const text = metrics.render(info, policy.backend.kind);
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      return res.end(text);
+    }
+    if (path === '/openapi.json') {
+      if (req.method !== 'GET') throw new HttpError(405, `${req.method} ${path}: expected GET`);
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(OPENAPI_TEXT) });
+      return res.end(OPENAPI_TEXT);
     }
     if (path === '/recommend') {
       if (req.method !== 'POST') throw new HttpError(405, `${req.method} ${path}: expected POST`);
@@ -154,7 +258,7 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
     if (path === '/admin/policy') {
       if (req.method !== 'POST') throw new HttpError(405, `${req.method} ${path}: expected POST`);
       if (!adminToken) throw new HttpError(404, `${path}: disabled; start the server with --admin-token (or IALP_ADMIN_TOKEN) to enable it`);
-      if (req.headers.authorization !== `Bearer ${adminToken}`) throw new HttpError(401, 'authorization: expected "Bearer <admin token>"');
+      if (!tokenMatches(req.headers.authorization, adminToken)) throw new HttpError(401, 'authorization: expected "Bearer <admin token>"');
       const bytes = await readBody(req, MAX_POLICY);
       if (bytes.length === 0) throw new HttpError(400, 'body: expected the bytes of a policy artefact, got nothing');
       const replaceEnvironment = new URL(req.url ?? '/', 'http://x').searchParams.get('replaceEnvironment') === 'true';
@@ -165,13 +269,22 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
         throw new HttpError(400, `policy artefact: ${e.message}`);
       }
     }
-    throw new HttpError(404, `${path}: not found; expected POST /recommend, GET /health or POST /admin/policy`);
+    throw new HttpError(404, `${path}: not found; expected POST /recommend, GET /health, GET /metrics, GET /openapi.json or POST /admin/policy`);
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((e) => {
+    const t0 = process.hrtime.bigint();
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    // a fixed set of route labels, whatever paths clients send
+    const route = ROUTES.includes(path) ? path : 'other';
+    res.once('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      metrics.observe(route, res.statusCode, seconds);
+      if (accessLog) log({ level: 'info', msg: 'request', method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e6) / 1e3 });
+    });
+    handle(req, res, path).catch((e) => {
       const status = e instanceof HttpError ? e.status : e instanceof IalpError ? 400 : 500;
-      if (status === 500) log(`error: ${e.stack ?? e}`);
+      if (status === 500) log({ level: 'error', msg: 'internal error', route, error: String(e.stack ?? e) });
       if (!res.headersSent) send(res, status, { error: status === 500 ? 'internal error' : e.message });
       else res.destroy();
     });
@@ -199,6 +312,11 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   };
 }
 
+/** A logger writing one JSON object a line: {"time", "level", "msg", ...fields}. */
+export function jsonLog(stream) {
+  return (event) => stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...(typeof event === 'string' ? { level: 'info', msg: event } : event) })}\n`);
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -208,28 +326,29 @@ async function main() {
       k: { type: 'string', default: '10' },
       backend: { type: 'string', default: 'auto' },
       'admin-token': { type: 'string' },
+      'access-log': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const usage = 'usage: node examples/serve/server.mjs --policy FILE [--port 8080] [--host 127.0.0.1] [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN]';
+  const usage = 'usage: node examples/serve/server.mjs --policy FILE [--port 8080] [--host 127.0.0.1] [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN] [--access-log]';
   if (values.help) return console.log(usage);
   if (!values.policy) throw new IalpError(`--policy: expected the path of a policy artefact (train one with: ialp train --save policy.ialp)\n${usage}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new IalpError(`--port: expected an integer in [0, 65535], got "${values.port}"`);
   const k = Number(values.k);
   if (!Number.isInteger(k) || k < 1) throw new IalpError(`--k: expected an integer >= 1, got "${values.k}"`);
-  const log = (line) => console.error(`[serve] ${line}`);
-  const s = await startServer({ policy: values.policy, port, host: values.host, k, backend: values.backend, adminToken: values['admin-token'] ?? process.env.IALP_ADMIN_TOKEN, log });
-  log(`listening on ${s.url} with ${values.policy} (${s.policy.nItems} items, ${s.policy.backend.kind} build); SIGHUP reloads it`);
+  const log = jsonLog(process.stderr);
+  const s = await startServer({ policy: values.policy, port, host: values.host, k, backend: values.backend, adminToken: values['admin-token'] ?? process.env.IALP_ADMIN_TOKEN, log, accessLog: values['access-log'] });
+  log({ level: 'info', msg: 'listening', url: s.url, policy: values.policy, items: s.policy.nItems, backend: s.policy.backend.kind });
   process.on('SIGHUP', () => {
-    s.swap().catch((e) => log(`reload failed, still serving the previous policy: ${e.message}`));
+    s.swap().catch(() => log({ level: 'warn', msg: 'reload failed, still serving the previous policy' }));
   });
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => s.close().then(() => process.exit(0)));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().catch((e) => {
-    console.error(`serve: ${e.message}`);
+    jsonLog(process.stderr)({ level: 'error', msg: `serve: ${e.message}` });
     process.exit(1);
   });
 }

@@ -1,6 +1,8 @@
 //! The three artefact formats (policy IALPPOL, reward model IALPRWD, user model
 //! IALPUMF; docs/artefacts.md) against damaged, foreign and newer files: every
 //! one is an error that names the file kind, never a panic and never a model.
+//! The policy's format version 1 (IALPPOL framing, still read) is checked here with
+//! the other two; its version 2 (safetensors) has its own tests at the end.
 
 use ialp_ac_core::encoder::StateEncoder;
 use ialp_ac_core::{NetConfig, Policy, PolicyMeta, RewardModel, RewardModelConfig};
@@ -15,7 +17,7 @@ fn encoder() -> StateEncoder {
     StateEncoder::new(4, 8, (0..16).map(|i| i as f32 / 16.0).collect()).unwrap()
 }
 
-fn policy_bytes() -> Vec<u8> {
+fn policy() -> Policy {
     let meta = PolicyMeta {
         env: "test".into(),
         source: String::new(),
@@ -30,7 +32,11 @@ fn policy_bytes() -> Vec<u8> {
         training: serde_json::Value::Null,
         created_with: "test".into(),
     };
-    Policy::untrained(meta, encoder(), 1).unwrap().to_bytes()
+    Policy::untrained(meta, encoder(), 1).unwrap()
+}
+
+fn policy_bytes() -> Vec<u8> {
+    policy().to_bytes_v1()
 }
 
 fn reward_model_bytes() -> Vec<u8> {
@@ -261,4 +267,279 @@ fn header_and_file_sizes_have_stated_limits() {
         );
     }
     assert_eq!(ialp_sim::limits::MAX_ARTEFACT_BYTES, 1 << 30);
+}
+
+// ---- policy format version 2: safetensors ----
+
+/// (header JSON, data) of a version-2 file.
+fn v2_parts(bytes: &[u8]) -> (serde_json::Map<String, serde_json::Value>, Vec<u8>) {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = serde_json::from_slice(
+        std::str::from_utf8(&bytes[8..8 + n])
+            .unwrap()
+            .trim_end()
+            .as_bytes(),
+    )
+    .unwrap();
+    (header, bytes[8 + n..].to_vec())
+}
+
+/// The checksum a version-2 file with this header, `meta` and data carries.
+fn v2_sum(header: &serde_json::Map<String, serde_json::Value>, meta: &str, data: &[u8]) -> String {
+    let named: Vec<(&str, &[u8])> = header
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(k, e)| {
+            let a = e["data_offsets"][0].as_u64()? as usize;
+            let b = e["data_offsets"][1].as_u64()? as usize;
+            Some((k.as_str(), data.get(a..b)?))
+        })
+        .collect();
+    ialp_ac_core::policy::checksum_v2(meta, &named)
+}
+
+/// A version-2 file from a header and data, its checksum made valid again.
+fn v2_frame(mut header: serde_json::Map<String, serde_json::Value>, data: &[u8]) -> Vec<u8> {
+    let meta = header
+        .get("__metadata__")
+        .and_then(|m| m["meta"].as_str())
+        .unwrap_or("")
+        .to_string();
+    let sum = v2_sum(&header, &meta, data);
+    if let Some(m) = header
+        .get_mut("__metadata__")
+        .and_then(|m| m.as_object_mut())
+    {
+        m.insert("checksum".into(), sum.into());
+    }
+    let h = serde_json::to_string(&header).unwrap();
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(h.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn load_policy(bytes: &[u8], case: &str) -> Result<Policy, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        Policy::from_bytes(bytes).map_err(|e| e.to_string())
+    }))
+    .unwrap_or_else(|_| panic!("policy file: loading {case} panicked"))
+}
+
+#[test]
+fn v2_is_safetensors_with_ialp_metadata_and_round_trips() {
+    let p = policy();
+    let bytes = p.to_bytes();
+    let (header, data) = v2_parts(&bytes);
+    let m = header["__metadata__"].as_object().unwrap();
+    assert_eq!(m["format"], "ialp-policy");
+    assert_eq!(m["version"], "2");
+    assert!(
+        m.values().all(|v| v.is_string()),
+        "metadata values are strings"
+    );
+    let meta: serde_json::Value = serde_json::from_str(m["meta"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["nItems"], 8);
+    assert_eq!(header["item_features"]["shape"], serde_json::json!([8, 2]));
+    assert_eq!(header["item_features"]["dtype"], "F32");
+    assert_eq!(
+        header["item_features"]["data_offsets"],
+        serde_json::json!([0, 64])
+    );
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!((8 + n) % 8, 0, "data 8-byte aligned");
+    let total: usize = p
+        .params()
+        .tensors
+        .iter()
+        .map(|t| t.data.len())
+        .sum::<usize>()
+        + 16;
+    assert_eq!(data.len(), 4 * total);
+    let q = Policy::from_bytes(&bytes).unwrap();
+    assert_eq!(p.params(), q.params());
+    assert_eq!(q.to_bytes(), bytes, "writing again gives the same bytes");
+    // tensors in another order (as PyTorch's writer may sort them) load the same
+    let mut names: Vec<String> = header
+        .keys()
+        .filter(|k| *k != "__metadata__")
+        .cloned()
+        .collect();
+    names.reverse();
+    let mut reordered = serde_json::Map::new();
+    reordered.insert("__metadata__".into(), header["__metadata__"].clone());
+    let mut new_data = Vec::new();
+    for name in &names {
+        let mut e = header[name].clone();
+        let [a, b] = [
+            e["data_offsets"][0].as_u64().unwrap() as usize,
+            e["data_offsets"][1].as_u64().unwrap() as usize,
+        ];
+        e["data_offsets"] = serde_json::json!([new_data.len(), new_data.len() + b - a]);
+        new_data.extend_from_slice(&data[a..b]);
+        reordered.insert(name.clone(), e);
+    }
+    let r = load_policy(&v2_frame(reordered, &new_data), "tensors reordered").unwrap();
+    assert_eq!(r.params(), p.params());
+    assert_eq!(
+        r.recommend(&[1, 2], &[1.0, 0.0], 3, true).unwrap(),
+        p.recommend(&[1, 2], &[1.0, 0.0], 3, true).unwrap()
+    );
+}
+
+#[test]
+fn v1_files_are_still_read() {
+    // written by the version-1 code (commit 055a31e) from `policy()`; the numbers are what it recommended
+    let old = include_bytes!("../../../__test__/fixtures/artefacts/policy-v1.ialp");
+    assert_eq!(&old[..8], b"IALPPOL\0");
+    let p = load_policy(old, "the version-1 fixture").unwrap();
+    assert_eq!(p.params(), policy().params());
+    let recs = p.recommend(&[1, 2], &[1.0, 0.0], 6, true).unwrap();
+    let expected = [
+        (7, 0.12528655),
+        (6, 0.12520456),
+        (5, 0.12512265),
+        (4, 0.12504078),
+        (3, 0.124958955),
+        (0, 0.12471383),
+    ];
+    assert_eq!(recs, expected);
+    assert_eq!(
+        policy().to_bytes_v1(),
+        old.to_vec(),
+        "the version-1 writer is unchanged"
+    );
+    // converted to version 2, the same policy
+    let v2 = load_policy(&p.to_bytes(), "converted").unwrap();
+    assert_eq!(
+        v2.recommend(&[1, 2], &[1.0, 0.0], 6, true).unwrap(),
+        expected
+    );
+}
+
+#[test]
+fn v2_every_truncation_and_flipped_byte_is_an_error() {
+    let bytes = policy().to_bytes();
+    for len in 0..bytes.len() {
+        let e = load_policy(&bytes[..len], &format!("the first {len} bytes"))
+            .map(drop)
+            .unwrap_err();
+        assert!(e.starts_with("policy file: "), "{len}: {e}");
+    }
+    for at in 0..bytes.len() {
+        for mask in [0x5a, 0x01, 0x80] {
+            let mut bad = bytes.clone();
+            bad[at] ^= mask;
+            let e = load_policy(&bad, &format!("byte {at} ^ {mask:#x}")).map(drop);
+            assert!(
+                e.as_ref().is_err_and(|e| e.starts_with("policy file: ")),
+                "byte {at} ^ {mask:#x}: {e:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn v2_forged_metadata_and_tensors_with_valid_checksums_are_errors_before_allocating() {
+    let (header, data) = v2_parts(&policy().to_bytes());
+    let meta = header["__metadata__"]["meta"].as_str().unwrap().to_string();
+    let huge = (1usize << 40).to_string();
+    let with_meta = |m: String| {
+        let mut h = header.clone();
+        h["__metadata__"]["meta"] = m.into();
+        v2_frame(h, &data)
+    };
+    let meta_forgeries = [
+        ("\"hidden\":6", format!("\"hidden\":{huge}"), "hidden"),
+        ("\"hidden\":6", "\"hidden\":16384".to_string(), "parameters"),
+        ("\"depth\":1", format!("\"depth\":{huge}"), "depth"),
+        ("\"depth\":1", "\"depth\":64".to_string(), "parameters"),
+        ("\"embedDim\":3", format!("\"embedDim\":{huge}"), "embedDim"),
+        (
+            "\"nItems\":8",
+            format!("\"nItems\":{}", usize::MAX),
+            "item_features",
+        ),
+        ("\"history\":4", format!("\"history\":{huge}"), "history"),
+        ("{", "[".to_string(), "not valid policy metadata"),
+    ];
+    for (from, to, says) in &meta_forgeries {
+        assert!(meta.contains(from), "no {from} in {meta}");
+        let t0 = std::time::Instant::now();
+        let e = load_policy(&with_meta(meta.replacen(from, to, 1)), to)
+            .map(drop)
+            .unwrap_err();
+        assert!(
+            e.starts_with("policy file: ") && e.contains(says),
+            "{to}: {e}"
+        );
+        assert!(
+            t0.elapsed().as_secs_f64() < 1.0,
+            "{to}: took {:?}",
+            t0.elapsed()
+        );
+    }
+    let edit = |f: &dyn Fn(&mut serde_json::Map<String, serde_json::Value>)| {
+        let mut h = header.clone();
+        f(&mut h);
+        v2_frame(h, &data)
+    };
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (
+            edit(&|h| h["item_features"]["shape"] = serde_json::json!([usize::MAX, usize::MAX])),
+            "too large",
+        ),
+        (
+            edit(&|h| h["item_features"]["dtype"] = "F16".into()),
+            "dtype F16, expected F32",
+        ),
+        (
+            edit(&|h| h["actor.0.w"]["data_offsets"][1] = serde_json::json!(usize::MAX)),
+            "does not fit",
+        ),
+        (
+            edit(&|h| {
+                h.remove("actor.0.b");
+            }),
+            "without gaps or overlaps",
+        ),
+        (
+            edit(&|h| h["__metadata__"]["format"] = "other".into()),
+            "not an ialp policy (its __metadata__ has format \"other\"",
+        ),
+        (
+            edit(&|h| {
+                h.remove("__metadata__");
+            }),
+            "has format missing",
+        ),
+        (
+            edit(&|h| h["__metadata__"]["version"] = "3".into()),
+            "format version 3 is not supported (this build reads versions 1 and 2); upgrade ialp",
+        ),
+        (
+            edit(&|h| h["__metadata__"]["version"] = "1".into()),
+            "format version 1 is not supported",
+        ),
+    ];
+    for (bytes, says) in &cases {
+        let e = load_policy(bytes, says).map(drop).unwrap_err();
+        assert!(
+            e.starts_with("policy file: ") && e.contains(says),
+            "{says}: {e}"
+        );
+    }
+    // a checksum that does not match
+    let mut h = header.clone();
+    h["__metadata__"]["checksum"] = "fnv1a64:0000000000000000".into();
+    let s = serde_json::to_string(&h).unwrap();
+    let mut bad = (s.len() as u64).to_le_bytes().to_vec();
+    bad.extend_from_slice(s.as_bytes());
+    bad.extend_from_slice(&data);
+    assert_eq!(
+        load_policy(&bad, "bad checksum").map(drop).unwrap_err(),
+        "policy file: checksum mismatch: the file is truncated or corrupted"
+    );
+    // the untouched header, re-framed, still loads
+    assert!(load_policy(&v2_frame(header.clone(), &data), "re-framed").is_ok());
 }

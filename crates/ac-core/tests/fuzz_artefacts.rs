@@ -45,7 +45,8 @@ fn formats() -> Vec<(&'static str, &'static [u8; 8], Vec<u8>, Load)> {
         training: Value::Null,
         created_with: "test".into(),
     };
-    let policy = Policy::untrained(meta, encoder(), 1).unwrap().to_bytes();
+    // format version 1 here; version 2 (safetensors) has its own properties below
+    let policy = Policy::untrained(meta, encoder(), 1).unwrap().to_bytes_v1();
     let rm = RewardModel::new(
         RewardModelConfig {
             hidden: 5,
@@ -85,6 +86,76 @@ fn formats() -> Vec<(&'static str, &'static [u8; 8], Vec<u8>, Load)> {
             MfModel::from_bytes(b).map(drop).map_err(|e| e.to_string())
         }),
     ]
+}
+
+/// A policy file of format version 2 (safetensors).
+fn policy_v2() -> Vec<u8> {
+    let meta = PolicyMeta {
+        env: "test".into(),
+        source: String::new(),
+        fingerprint: String::new(),
+        n_items: 8,
+        history: 4,
+        net: NetConfig {
+            hidden: 6,
+            depth: 1,
+            embed_dim: 3,
+        },
+        training: Value::Null,
+        created_with: "test".into(),
+    };
+    Policy::untrained(meta, encoder(), 1).unwrap().to_bytes()
+}
+
+fn load_policy(b: &[u8]) -> Result<(), String> {
+    Policy::from_bytes(b).map(drop).map_err(|e| e.to_string())
+}
+
+/// (header JSON text, data) of a version-2 file.
+fn v2_split(bytes: &[u8]) -> (String, Vec<u8>) {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    (
+        String::from_utf8(bytes[8..8 + n].to_vec()).unwrap(),
+        bytes[8 + n..].to_vec(),
+    )
+}
+
+/// A version-2 file of `header` (its `__metadata__.checksum` made valid, when it
+/// has one) and `data`.
+fn v2_frame(header: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut header = header.to_vec();
+    if let Ok(mut h) = serde_json::from_slice::<Value>(&header) {
+        let meta = h["__metadata__"]["meta"].as_str().map(str::to_string);
+        let named: Vec<(String, Vec<u8>)> = h
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "__metadata__")
+            .filter_map(|(k, e)| {
+                let a = e["data_offsets"][0].as_u64()? as usize;
+                let b = e["data_offsets"][1].as_u64()? as usize;
+                Some((k.clone(), data.get(a..b)?.to_vec()))
+            })
+            .collect();
+        let named: Vec<(&str, &[u8])> = named
+            .iter()
+            .map(|(k, b)| (k.as_str(), b.as_slice()))
+            .collect();
+        if let (Some(meta), Some(m)) = (
+            meta,
+            h.get_mut("__metadata__").and_then(Value::as_object_mut),
+        ) {
+            m.insert(
+                "checksum".into(),
+                ialp_ac_core::policy::checksum_v2(&meta, &named).into(),
+            );
+            header = serde_json::to_vec(&h).unwrap();
+        }
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    out.extend_from_slice(data);
+    out
 }
 
 /// Loads `bytes`, failing the property on a panic, a slow load or an error
@@ -209,5 +280,51 @@ proptest! {
             b.extend_from_slice(&sum.to_le_bytes());
         }
         check(what, load, &b)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    /// Version 2: one to three numbers of the safetensors header or of the
+    /// metadata it carries replaced, the checksum made valid again.
+    #[test]
+    fn v2_forged_header_numbers(picks in prop::collection::vec((any::<prop::sample::Index>(), hostile_number()), 1..4), in_meta in any::<bool>()) {
+        let (header, data) = v2_split(&policy_v2());
+        let mut h: Value = serde_json::from_str(header.trim_end()).unwrap();
+        let mut meta: Value = serde_json::from_str(h["__metadata__"]["meta"].as_str().unwrap()).unwrap();
+        let target = if in_meta { &mut meta } else { &mut h };
+        let mut paths = Vec::new();
+        number_paths(target, &mut Vec::new(), &mut paths);
+        for (i, n) in picks {
+            *at_path(target, &paths[i.index(paths.len())]) = n;
+        }
+        h["__metadata__"]["meta"] = serde_json::to_string(&meta).unwrap().into();
+        check("policy file", load_policy, &v2_frame(&serde_json::to_vec(&h).unwrap(), &data))?;
+    }
+
+    /// Version 2: bytes of the header text edited and the data resized, the
+    /// checksum made valid again where the header still parses.
+    #[test]
+    fn v2_edited_header_bytes_and_data(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        resize in -9i64..9,
+    ) {
+        let (header, mut data) = v2_split(&policy_v2());
+        let mut header = header.into_bytes();
+        for (i, b) in edits {
+            let at = i.index(header.len());
+            header[at] = b;
+        }
+        data.resize((data.len() as i64 + resize).max(0) as usize, 0x3f);
+        check("policy file", load_policy, &v2_frame(&header, &data))?;
+    }
+
+    /// Version 2: arbitrary bytes behind a header length.
+    #[test]
+    fn v2_arbitrary_bytes(len in prop::sample::select(vec![0u64, 1, 2, 8, 100, 1 << 24, (1 << 24) + 1, u64::MAX]), tail in prop::collection::vec(any::<u8>(), 0..200)) {
+        let mut b = len.to_le_bytes().to_vec();
+        b.extend_from_slice(&tail);
+        check("policy file", load_policy, &b)?;
     }
 }

@@ -17,6 +17,7 @@ pub mod preference;
 pub mod quit;
 pub mod registry;
 pub mod rng;
+pub mod safetensors;
 pub mod synthetic;
 pub mod world;
 

@@ -27,9 +27,12 @@ export class Policy {
     private readonly bytes: Uint8Array,
   ) {}
 
+  /** A policy file of format version 2 (safetensors) or 1 (`IALPPOL`; written again as version 2). */
   static async fromBytes(bytes: Uint8Array, backend: BackendKind | 'auto' = 'auto'): Promise<Policy> {
     const b = await loadBackend(backend);
-    return new Policy(b, b.loadPolicy(bytes), bytes);
+    const raw = b.loadPolicy(bytes);
+    const v1 = bytes.length >= 8 && Buffer.from(bytes.buffer, bytes.byteOffset, 8).toString('latin1') === 'IALPPOL\0';
+    return new Policy(b, raw, v1 ? raw.toBytes() : bytes);
   }
 
   static async load(file: string, backend: BackendKind | 'auto' = 'auto'): Promise<Policy> {
@@ -47,6 +50,7 @@ export class Policy {
     await writeFileAtomic(file, this.bytes);
   }
 
+  /** The policy file (format version 2: safetensors, docs/artefacts.md). */
   toBytes(): Uint8Array { return this.bytes; }
   get nItems(): number { return this.raw.nItems; }
   get history(): number { return this.raw.history; }

@@ -1,8 +1,12 @@
 //! A trained policy: state encoder, item features and actor-critic weights, with
 //! the versioned artefact format that stores them.
 //!
-//! Artefact: `ialp_sim::artefact` framing with magic `b"IALPPOL\0"`; the JSON
-//! header holds the metadata and a tensor table, the f32 payload the item
+//! Artefact, format version 2 (written): a safetensors file (`ialp_sim::safetensors`)
+//! holding `item_features` and the network's tensors, with ialp's metadata as
+//! strings in `__metadata__` (`format`, `version`, `meta`, `checksum`; see
+//! docs/artefacts.md), so that PyTorch or NumPy read it without ialp.
+//! Version 1 (still read): `ialp_sim::artefact` framing with magic `b"IALPPOL\0"`;
+//! the JSON header holds the metadata and a tensor table, the f32 payload the item
 //! features and then each tensor at the header's offsets.
 
 use crate::adam::AdamConfig;
@@ -10,13 +14,18 @@ use crate::encoder::StateEncoder;
 use crate::linalg::{max_of, sample_softmax};
 use crate::net::{AcBackend, NdarrayNet, NetConfig};
 use crate::params::{Params, Tensor};
-use ialp_sim::{artefact, Error, Result, Rng, PAD_ITEM};
+use ialp_sim::limits::MAX_HEADER_BYTES;
+use ialp_sim::{artefact, safetensors, Error, Result, Rng, PAD_ITEM};
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// The magic bytes of format version 1.
 pub const MAGIC: &[u8; 8] = b"IALPPOL\0";
-pub const FORMAT_VERSION: u32 = 1;
+/// The version this build writes (safetensors); version 1 is still read.
+pub const FORMAT_VERSION: u32 = 2;
+/// The framing version of `MAGIC` files.
+pub const FORMAT_VERSION_V1: u32 = 1;
 
 /// What a policy is and where it came from; stored in the artefact header.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -58,6 +67,30 @@ struct Header {
     feature_dim: usize,
     item_features: TensorEntry,
     tensors: Vec<TensorEntry>,
+}
+
+/// Format version 2's guard against damaged files, `__metadata__.checksum`:
+/// `fnv1a64:<16 hex digits>`, the FNV-1a 64 hash of the `meta` string's bytes, then
+/// for each tensor in name order (byte-wise) its name, a 0 byte and its data bytes.
+/// Name order, not file order, so a file rewritten by another safetensors writer
+/// (which may reorder the tensors) keeps a valid checksum.
+pub fn checksum_v2(meta: &str, tensors: &[(&str, &[u8])]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(meta.as_bytes());
+    let mut sorted: Vec<&(&str, &[u8])> = tensors.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, data) in sorted {
+        eat(name.as_bytes());
+        eat(&[0]);
+        eat(data);
+    }
+    format!("fnv1a64:{h:016x}")
 }
 
 #[derive(Clone)]
@@ -163,7 +196,46 @@ impl Policy {
             .collect())
     }
 
+    /// The policy file, format version 2: safetensors with ialp's metadata.
     pub fn to_bytes(&self) -> Vec<u8> {
+        let params = self.net.params();
+        let feats = &self.encoder.item_features;
+        let feat_shape = [self.encoder.n_items, self.encoder.feature_dim];
+        let mut tensors = vec![safetensors::TensorOut {
+            name: "item_features",
+            shape: &feat_shape,
+            data: feats,
+        }];
+        tensors.extend(params.tensors.iter().map(|t| safetensors::TensorOut {
+            name: &t.name,
+            shape: &t.shape,
+            data: &t.data,
+        }));
+        let meta = serde_json::to_string(&self.meta).expect("metadata serialises");
+        let le: Vec<Vec<u8>> = tensors
+            .iter()
+            .map(|t| t.data.iter().flat_map(|x| x.to_le_bytes()).collect())
+            .collect();
+        let named: Vec<(&str, &[u8])> = tensors
+            .iter()
+            .zip(&le)
+            .map(|(t, b)| (t.name, b.as_slice()))
+            .collect();
+        let sum = checksum_v2(&meta, &named);
+        let version = FORMAT_VERSION.to_string();
+        safetensors::write(
+            &[
+                ("format", "ialp-policy"),
+                ("version", &version),
+                ("meta", &meta),
+                ("checksum", &sum),
+            ],
+            &tensors,
+        )
+    }
+
+    /// Format version 1 (`IALPPOL`), for files older readers take.
+    pub fn to_bytes_v1(&self) -> Vec<u8> {
         let params = self.net.params();
         let feats = &self.encoder.item_features;
         let mut offset = feats.len();
@@ -199,13 +271,118 @@ impl Policy {
             .chain(params.tensors.iter().flat_map(|t| t.data.iter()))
             .copied()
             .collect();
-        artefact::write(MAGIC, FORMAT_VERSION, &json, &payload)
+        artefact::write(MAGIC, FORMAT_VERSION_V1, &json, &payload)
     }
 
+    /// Reads a policy file of format version 2 (safetensors) or 1 (`IALPPOL`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        // ialp's own framing, of any kind ("IALPRWD\0" etc.), or bytes that are no
+        // safetensors file (whose first 8 bytes are a header length within the
+        // limit): the version-1 reader names what they are
+        let st_len = bytes
+            .get(..8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        if bytes.starts_with(b"IALP") || st_len.is_some_and(|n| n > MAX_HEADER_BYTES as u64) {
+            return Self::from_bytes_v1(bytes);
+        }
+        Self::from_bytes_v2(bytes)
+    }
+
+    fn from_bytes_v2(bytes: &[u8]) -> Result<Self> {
         const WHAT: &str = "policy file";
         let err = |m: String| Error::new(format!("{WHAT}: {m}"));
-        let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION, bytes)?;
+        let (metadata, tensors) = safetensors::read(WHAT, bytes)?;
+        match metadata.get("format").map(String::as_str) {
+            Some("ialp-policy") => {}
+            other => {
+                return Err(err(format!(
+                    "a safetensors file, but not an ialp policy (its __metadata__ has format {}, expected \"ialp-policy\")",
+                    other.map_or("missing".to_string(), |f| format!("{f:?}"))
+                )))
+            }
+        }
+        let version = metadata
+            .get("version")
+            .map(String::as_str)
+            .unwrap_or("missing");
+        if version != FORMAT_VERSION.to_string() {
+            let newer = version.parse::<u32>().is_ok_and(|v| v > FORMAT_VERSION);
+            return Err(err(format!(
+                "format version {version} is not supported (this build reads versions 1 and {FORMAT_VERSION}){}",
+                if newer { "; upgrade ialp" } else { "" }
+            )));
+        }
+        let meta_json = metadata
+            .get("meta")
+            .ok_or_else(|| err("__metadata__ has no \"meta\"".into()))?;
+        let named: Vec<(&str, &[u8])> =
+            tensors.iter().map(|t| (t.name.as_str(), t.bytes)).collect();
+        let sum = checksum_v2(meta_json, &named);
+        if metadata.get("checksum") != Some(&sum) {
+            return Err(err(
+                "checksum mismatch: the file is truncated or corrupted".into()
+            ));
+        }
+        // (the safetensors header's meta: a size too large for usize names its field)
+        let meta: PolicyMeta = ialp_sim::error::from_json_header(WHAT, meta_json.as_bytes())?;
+        let mut by_name: std::collections::BTreeMap<&str, &safetensors::TensorIn> =
+            tensors.iter().map(|t| (t.name.as_str(), t)).collect();
+        let feats = by_name
+            .remove("item_features")
+            .ok_or_else(|| err("no tensor \"item_features\"".into()))?;
+        if feats.shape.len() != 2 || feats.shape[0] != meta.n_items {
+            return Err(err(format!(
+                "tensor \"item_features\" has shape {:?}, expected [nItems = {}, featureDim]",
+                feats.shape, meta.n_items
+            )));
+        }
+        let encoder = StateEncoder::new(meta.history, meta.n_items, feats.to_f32())
+            .map_err(|e| e.context(WHAT))?;
+        // as in version 1: the network the metadata describes must hold exactly
+        // the values present, checked before it is built
+        let net = &meta.net;
+        net.validate().map_err(|e| e.context(WHAT))?;
+        let expected = net.param_count(encoder.out_dim(), encoder.feature_dim, encoder.n_items);
+        let held: usize = by_name.values().map(|t| t.bytes.len() / 4).sum();
+        if expected != Some(held) {
+            return Err(err(format!(
+                "its network (hidden {}, depth {}, embedDim {} over {} items) has {} parameters, but the file holds {held}",
+                net.hidden,
+                net.depth,
+                net.embed_dim,
+                encoder.n_items,
+                expected.map_or("too many".to_string(), |n| n.to_string()),
+            )));
+        }
+        // the tensors in the network's order, whatever order the file has them in
+        let mut policy = Policy::untrained(meta, encoder, 0).map_err(|e| e.context(WHAT))?;
+        let mut params = Params::default();
+        for want in policy.net.params().tensors {
+            let t = by_name.remove(want.name.as_str()).ok_or_else(|| {
+                err(format!(
+                    "no tensor \"{}\" (shape {:?}), which its network has",
+                    want.name, want.shape
+                ))
+            })?;
+            params.push(Tensor {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                data: t.to_f32(),
+            });
+        }
+        if let Some(extra) = by_name.keys().next() {
+            return Err(err(format!(
+                "tensor \"{extra}\" is not part of its network"
+            )));
+        }
+        policy.net.set_params(params).map_err(|e| e.context(WHAT))?;
+        Ok(policy)
+    }
+
+    fn from_bytes_v1(bytes: &[u8]) -> Result<Self> {
+        const WHAT: &str = "policy file";
+        let err = |m: String| Error::new(format!("{WHAT}: {m}"));
+        let (header, floats) = artefact::read(WHAT, MAGIC, FORMAT_VERSION_V1, bytes)?;
         let header: Header = ialp_sim::error::from_json_header(WHAT, header)?;
         if header.format != "ialp-policy" {
             return Err(err(format!(
@@ -318,7 +495,7 @@ mod tests {
 
     #[test]
     fn rejects_truncated_corrupted_and_newer_files() {
-        let bytes = policy().to_bytes();
+        let bytes = policy().to_bytes_v1();
         let e = Policy::from_bytes(&bytes[..bytes.len() - 10])
             .err()
             .unwrap();
@@ -335,11 +512,9 @@ mod tests {
         let e = Policy::from_bytes(&newer).err().unwrap();
         assert!(e.message().contains("version 9"), "{e}");
         assert!(Policy::from_bytes(b"hello").is_err());
-        assert!(Policy::from_bytes(&[0u8; 100])
-            .err()
-            .unwrap()
-            .message()
-            .contains("magic"));
+        // zeros read as a safetensors header of length 0: not JSON, so not a policy
+        let e = Policy::from_bytes(&[0u8; 100]).err().unwrap();
+        assert!(e.message().contains("not a policy file"), "{e}");
     }
 
     #[test]

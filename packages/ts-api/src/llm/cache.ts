@@ -2,8 +2,9 @@
 // process on the same file) never asks the same question twice.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { IalpError } from '../options.js';
+import { missingPackage, requireOptional } from '../optional.js';
 import { cacheDir } from './default-model.js';
 import type { ParsedAnswer } from './prompt.js';
 
@@ -31,6 +32,60 @@ export interface CacheStats {
 export interface PreferenceCacheOptions {
   /** How long a writer waits for another process's lock, ms. Default 10,000. */
   busyTimeoutMs?: number;
+  /**
+   * The SQLite driver: `'better-sqlite3'` (the optional package), `'node:sqlite'` (built
+   * into Node 22.5 and later) or `'auto'` (default; also `$IALP_SQLITE`): better-sqlite3
+   * where it is installed, else node:sqlite where the running Node has it.
+   */
+  driver?: SqliteDriver | 'auto';
+}
+
+export type SqliteDriver = 'better-sqlite3' | 'node:sqlite';
+
+/** What the cache needs of a SQLite binding; better-sqlite3 and node:sqlite both have it. */
+interface SqlStatement {
+  get(...args: unknown[]): unknown;
+  run(...args: unknown[]): { changes: number | bigint };
+}
+interface SqlDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): SqlStatement;
+  close(): void;
+}
+
+interface NodeSqlite {
+  DatabaseSync: new (path: string) => SqlDatabase;
+}
+
+/** node:sqlite where this Node has it (22.5+), without a static import Node 20 would reject. */
+function nodeSqlite(): NodeSqlite | undefined {
+  const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (typeof builtin !== 'function') return undefined;
+  try {
+    return (builtin('node:sqlite') as NodeSqlite | undefined) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Opens `path` with the driver asked for, or says what to install. */
+function openSqlite(path: string, want: SqliteDriver | 'auto'): { db: SqlDatabase; driver: SqliteDriver } {
+  if (want !== 'auto' && want !== 'better-sqlite3' && want !== 'node:sqlite') {
+    throw new IalpError(`preference cache driver: expected "better-sqlite3", "node:sqlite" or "auto", got ${JSON.stringify(want)}`);
+  }
+  if (want !== 'node:sqlite') {
+    const Better = requireOptional<typeof BetterSqlite3>('better-sqlite3');
+    if (Better) return { db: new Better(path) as unknown as SqlDatabase, driver: 'better-sqlite3' };
+    if (want === 'better-sqlite3') throw missingPackage('better-sqlite3', `the preference cache ${path} (driver better-sqlite3)`);
+  }
+  const builtin = nodeSqlite();
+  if (builtin) return { db: new builtin.DatabaseSync(path), driver: 'node:sqlite' };
+  if (want === 'node:sqlite') throw new IalpError(`preference cache ${path}: driver node:sqlite: this Node (${process.version}) has no node:sqlite module (Node 22.5 and later have it)`);
+  throw missingPackage(
+    'better-sqlite3',
+    `the LLM preference cache (${path})`,
+    `(or run Node 22.5 or later, which has node:sqlite built in; this is ${process.version})`,
+  );
 }
 
 interface Row {
@@ -49,19 +104,28 @@ export function defaultPreferenceCachePath(): string {
 
 export class PreferenceCache {
   readonly path: string;
-  private readonly db: Database.Database;
-  private readonly selectOne: Database.Statement<[string, string], Row>;
-  private readonly upsert: Database.Statement<unknown[]>;
+  /** The SQLite binding in use. */
+  readonly driver: SqliteDriver;
+  private readonly db: SqlDatabase;
+  private readonly selectOne: SqlStatement;
+  private readonly upsert: SqlStatement;
+  private open = true;
 
   constructor(path: string = defaultPreferenceCachePath(), opts: PreferenceCacheOptions = {}) {
     this.path = path;
-    let db: Database.Database | undefined;
+    const busy = opts.busyTimeoutMs ?? 10_000;
+    if (!Number.isInteger(busy) || busy < 0) throw new IalpError(`preference cache ${path}: busyTimeoutMs: expected an integer >= 0, got ${busy}`);
+    const want = opts.driver ?? ((process.env.IALP_SQLITE || 'auto') as SqliteDriver | 'auto');
+    let db: SqlDatabase | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path, { timeout: opts.busyTimeoutMs ?? 10_000 });
+      const opened = openSqlite(path, want);
+      db = opened.db;
+      this.driver = opened.driver;
+      db.exec(`PRAGMA busy_timeout = ${busy}`);
       // WAL: readers never block the writer, and a crash loses at most the open transaction.
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
       db.exec(`CREATE TABLE IF NOT EXISTS preferences (
         model TEXT NOT NULL,
         key TEXT NOT NULL,
@@ -73,7 +137,7 @@ export class PreferenceCache {
         created_at INTEGER NOT NULL,
         PRIMARY KEY (model, key)
       ) WITHOUT ROWID`);
-      this.selectOne = db.prepare<[string, string], Row>(
+      this.selectOne = db.prepare(
         'SELECT status, answer, raw, attempts, reason, created_at FROM preferences WHERE model = ? AND key = ?',
       );
       // The first answer stays, except that a valid answer replaces a recorded failure.
@@ -86,12 +150,13 @@ export class PreferenceCache {
       this.db = db;
     } catch (e) {
       db?.close();
+      if (e instanceof IalpError) throw e;
       throw new IalpError(`preference cache ${path}: ${(e as Error).message}`);
     }
   }
 
   get(model: string, key: string): CachedPreference | undefined {
-    const row = this.selectOne.get(model, key);
+    const row = this.selectOne.get(model, key) as Row | undefined;
     if (!row) return undefined;
     return {
       status: row.status,
@@ -110,10 +175,13 @@ export class PreferenceCache {
 
   /** Stores several answers in one transaction; returns how many rows were written. */
   putMany(model: string, entries: readonly (readonly [string, Omit<CachedPreference, 'createdAt'> & { createdAt?: number }])[]): number {
-    const write = this.db.transaction(() => {
+    // IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
+    // instead of failing when a read lock cannot be upgraded.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
       let n = 0;
       for (const [key, v] of entries) {
-        n += this.upsert.run(
+        n += Number(this.upsert.run(
           model,
           key,
           v.status,
@@ -122,28 +190,34 @@ export class PreferenceCache {
           v.attempts,
           v.reason ?? null,
           v.createdAt ?? Date.now(),
-        ).changes;
+        ).changes);
       }
+      this.db.exec('COMMIT');
       return n;
-    });
-    // IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout
-    // instead of failing when a read lock cannot be upgraded.
-    return write.immediate();
+    } catch (e) {
+      try {
+        this.db.exec('ROLLBACK');
+      } catch {
+        // SQLite already rolled back (e.g. on a full disk); the first error is the one to report
+      }
+      throw e;
+    }
   }
 
   stats(model?: string): CacheStats {
     const where = model === undefined ? '' : ' WHERE model = ?';
     const args = model === undefined ? [] : [model];
     const r = this.db
-      .prepare<unknown[], { rows: number; ok: number | null; models: number }>(
-        `SELECT COUNT(*) AS rows, SUM(status = 'ok') AS ok, COUNT(DISTINCT model) AS models FROM preferences${where}`,
-      )
-      .get(...args)!;
-    const ok = r.ok ?? 0;
-    return { rows: r.rows, ok, failed: r.rows - ok, models: r.models };
+      .prepare(`SELECT COUNT(*) AS rows, SUM(status = 'ok') AS ok, COUNT(DISTINCT model) AS models FROM preferences${where}`)
+      .get(...args) as { rows: number; ok: number | null; models: number };
+    const ok = Number(r.ok ?? 0);
+    return { rows: Number(r.rows), ok, failed: Number(r.rows) - ok, models: Number(r.models) };
   }
 
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.open) {
+      this.open = false;
+      this.db.close();
+    }
   }
 }

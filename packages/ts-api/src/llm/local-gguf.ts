@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ChatWrapper, ControlledEvaluateInputItem, GbnfJsonSchema, Llama, LlamaContext, LlamaContextSequence, LlamaGrammar, LlamaModel, Token } from 'node-llama-cpp';
 import { AbortError, IalpError, checkInt } from '../options.js';
 import type { ChatPrompt, CompleteOptions, JsonSchema, LlmClient, YesNoOptions, YesNoQuery, YesNoScore } from './client.js';
+import { importOptional } from '../optional.js';
 import { cacheDir, writeFileAtomic } from '../paths.js';
 import { Semaphore, canonicalJson } from './util.js';
 import { checkGgufHeader } from './gguf-check.js';
@@ -80,9 +81,9 @@ export class LocalGguf implements LlmClient {
     if (!info?.isFile()) throw new IalpError(`${path}: no such model file`);
     // a forged header made node-llama-cpp hang; its counts are checked first
     await checkGgufHeader(path);
+    const nlc = await importOptional('node-llama-cpp', `running the GGUF model ${path}`, () => import('node-llama-cpp'));
     const sha = opts.sha256 ?? (await fileSha256(path, opts.cacheDir ?? cacheDir()));
     const id = `gguf:${sha.slice(0, 16)}:${basename(path)}`;
-    const nlc = await import('node-llama-cpp');
     let llama: Llama | undefined;
     let model: LlamaModel | undefined;
     try {

