@@ -107,7 +107,15 @@ floor: number,
  * Proposals each policy samples per step (1 = one action each, as in
  * policy expansion); the softmax runs over all of them.
  */
-proposals: number, };
+proposals: number, 
+/**
+ * Temperature of pi_0's proposals: its softmax over items sharpened
+ * (logits / t) before sampling; 0 proposes its top item, 1 samples it as
+ * trained. pi_0 does not learn, so it needs little exploration of its
+ * own (pi_1 and the category bonus explore), and a frozen policy's
+ * sampled tail bores users (a third item of a category drawn by chance).
+ */
+pretrainedTemperature: number, };
 
 /**
  * The adaptation, sampled after every update.
@@ -562,7 +570,12 @@ loggedTransitions: number,
  * Rows of the data files that repeated another row exactly and were
  * dropped (the first of each kept); 0 for synthetic.
  */
-duplicateRows: number, };
+duplicateRows: number, 
+/**
+ * Rows whose (user, item) pair an earlier row has at another time or
+ * value: kept (re-ratings, re-watches), counted to be reported; 0 for synthetic.
+ */
+repeatedPairs: number, };
 
 /** The world's queries, one per line of `world_queries!` (crates/ac-core/src/api.rs), on `World` in both builds. */
 export interface WorldQueries {
@@ -663,7 +676,8 @@ export const CORE_DEFAULTS = {
     "criticScale": 0.2,
     "criticAgreement": 0.2,
     "floor": 0.0,
-    "proposals": 1
+    "proposals": 1,
+    "pretrainedTemperature": 0.0
   },
   "pretrain": {
     "ialp": {
