@@ -37,7 +37,7 @@ test.after.always(async () => rm(dir, { recursive: true, force: true }));
 
 const forgeries: [string, (h: PolicyHeader) => void, RegExp][] = [
   // (a 32-bit usize, in wasm, cannot hold 2^40: the same size error, from the header's parse)
-  ['hidden 2^40', (h) => (h.meta.net.hidden = 2 ** 40), /^policy file: (header: (meta\.)?)?net\.hidden: expected an integer in \[\d+, \d+\], got 1099511627776$/],
+  ['hidden 2^40', (h) => (h.meta.net.hidden = 2 ** 40), /^policy file: (header: meta\.|__metadata__\.meta: )?net\.hidden: expected an integer in \[\d+, \d+\], got 1099511627776$/],
   ['hidden 16384, depth 64', (h) => Object.assign(h.meta.net, { hidden: 16384, depth: 64 }), /has (\d+|too many) parameters, but the file holds \d+/],
   ['embedDim 16384', (h) => (h.meta.net.embedDim = 16384), /parameters, but the file holds/],
   ['nItems 2^40', (h) => (h.meta.nItems = 2 ** 40), /^policy file: /],

@@ -461,7 +461,7 @@ fn v2_forged_metadata_and_tensors_with_valid_checksums_are_errors_before_allocat
             "item_features",
         ),
         ("\"history\":4", format!("\"history\":{huge}"), "history"),
-        ("{", "[".to_string(), "not valid policy metadata"),
+        ("{", "[".to_string(), "__metadata__.meta is not valid JSON"),
     ];
     for (from, to, says) in &meta_forgeries {
         assert!(meta.contains(from), "no {from} in {meta}");

@@ -59,9 +59,19 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Resu
 /// found afterwards, in the parsed value, so that the fast path stays serde's
 /// own: path tracking for every header type cost the wasm build 30 KB.)
 pub fn from_json_header<T: serde::de::DeserializeOwned>(what: &str, json: &[u8]) -> Result<T> {
+    from_json_at(what, "header", json)
+}
+
+/// [`from_json_header`] for JSON held at `at` in the artefact `what` (a
+/// safetensors file's `__metadata__.meta`): the errors name that place.
+pub fn from_json_at<T: serde::de::DeserializeOwned>(
+    what: &str,
+    at: &str,
+    json: &[u8],
+) -> Result<T> {
     serde_json::from_slice(json).map_err(|e| {
         if !e.is_data() {
-            return Error::new(format!("{what}: header is not valid JSON: {e}"));
+            return Error::new(format!("{what}: {at} is not valid JSON: {e}"));
         }
         let message = e.to_string();
         let found = usize_overflow(&message).and_then(|n| {
@@ -70,10 +80,10 @@ pub fn from_json_header<T: serde::de::DeserializeOwned>(what: &str, json: &[u8])
         });
         match found {
             Some((path, n)) => Error::new(format!(
-                "{what}: header: {path}: expected an integer in [0, {}], got {n}",
+                "{what}: {at}: {path}: expected an integer in [0, {}], got {n}",
                 usize::MAX
             )),
-            None => Error::new(format!("{what}: header: {message}")),
+            None => Error::new(format!("{what}: {at}: {message}")),
         }
     })
 }

@@ -323,8 +323,9 @@ impl Policy {
                 "checksum mismatch: the file is truncated or corrupted".into()
             ));
         }
-        // (the safetensors header's meta: a size too large for usize names its field)
-        let meta: PolicyMeta = ialp_sim::error::from_json_header(WHAT, meta_json.as_bytes())?;
+        // (a size too large for the build's usize names its field, as in version 1)
+        let meta: PolicyMeta =
+            ialp_sim::error::from_json_at(WHAT, "__metadata__.meta", meta_json.as_bytes())?;
         let mut by_name: std::collections::BTreeMap<&str, &safetensors::TensorIn> =
             tensors.iter().map(|t| (t.name.as_str(), t)).collect();
         let feats = by_name
