@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Environment, loadBackend, Policy, readFileBounded, train, World } from '../packages/ts-api/src/index.js';
-import { forge, type PolicyHeader } from './forge.js';
+import { forge, joinSafetensors, splitSafetensors, type PolicyHeader } from './forge.js';
 import { backends, runCli } from './helpers.js';
 
 const env = { name: 'synthetic', synthetic: { nUsers: 50, nItems: 30 } };
@@ -259,7 +259,6 @@ test('a header size too large for the build is a size error naming the field on 
     ['hidden', (h) => (h.meta.net.hidden = 2 ** 40), /net\.hidden: expected an integer in \[\d+, \d+\], got 1099511627776/],
     ['history', (h) => (h.meta.history = 2 ** 33), /history: expected (at most 4096|an integer in \[0, 4294967295\]), got 8589934592/],
     ['nItems', (h) => (h.meta.nItems = 2 ** 40), /nItems/],
-    ['a tensor offset', (h) => ((h as unknown as { tensors: { offset: number }[] }).tensors[0]!.offset = 2 ** 40), /tensor|offset/],
     ['hidden -1', (h) => (h.meta.net.hidden = -1), /net\.hidden: expected an integer in \[\d+, \d+\], got -1/],
   ];
   for (const [what, edit, message] of edits) {
@@ -268,6 +267,16 @@ test('a header size too large for the build is a size error naming the field on 
       t.regex(e!.message, message, `${backend}: ${what}`);
       t.notRegex(e!.message, /not valid JSON/, `${backend}: ${what}`);
     }
+  }
+  // a tensor's data offsets in the safetensors header (outside __metadata__): 2^40 past a 32-bit usize
+  const { header, data } = splitSafetensors(good);
+  const first = Object.keys(header).find((k) => k !== '__metadata__')!;
+  header[first]!.data_offsets = [0, 2 ** 40];
+  const forged = joinSafetensors(header, data);
+  for (const backend of backends) {
+    const e = await t.throwsAsync(Policy.fromBytes(forged, backend), undefined, `${backend}: a tensor offset`);
+    t.regex(e!.message, /^policy file: .*(tensor|offset)/, `${backend}: a tensor offset`);
+    t.notRegex(e!.message, /not valid JSON/, `${backend}: a tensor offset`);
   }
 });
 

@@ -79,9 +79,9 @@ export class LocalGguf implements LlmClient {
     const threads = checkInt('LocalGguf threads', opts.threads ?? Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2))), 1, 1024);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) throw new IalpError(`${path}: no such model file`);
-    // a forged header made node-llama-cpp hang; its counts are checked first
-    await checkGgufHeader(path);
     const nlc = await importOptional('node-llama-cpp', `running the GGUF model ${path}`, () => import('node-llama-cpp'));
+    // a forged header made node-llama-cpp hang; its counts are checked before it reads the file
+    await checkGgufHeader(path);
     const sha = opts.sha256 ?? (await fileSha256(path, opts.cacheDir ?? cacheDir()));
     const id = `gguf:${sha.slice(0, 16)}:${basename(path)}`;
     let llama: Llama | undefined;
