@@ -73,7 +73,9 @@ WASM_OPT_FEATURES=(--enable-mutable-globals --enable-sign-ext --enable-nontrappi
 cargo_build() {
   local target_dir="$1"
   shift
-  local flags=(-C "linker=$LINKER" -C panic=abort -C target-feature=-reference-types
+  # -Zlocation-detail=none: no file:line:column strings for panics, which abort
+  # in wasm anyway (RUSTC_BOOTSTRAP is set for -Zbuild-std)
+  local flags=(-C "linker=$LINKER" -C panic=abort -C target-feature=-reference-types -Zlocation-detail=none
     # keep this machine's paths out of the shipped .wasm
     "--remap-path-prefix=$ROOT=ialp"
     "--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src=crates"
