@@ -9,6 +9,7 @@
 import type * as Core from '@ialp/native';
 import { loadBuild, type BackendKind, type CoreModule } from './builds.js';
 import type * as T from './core-types.js';
+import { checkExamples, checkNesting, ENV_ARGS, namedArgs, optionalBytes, POLICY_ARGS, REWARD_MODEL_ARGS } from './boundary.js';
 import { checkAborted, checkFinite, checkTypedArray, IalpError } from './options.js';
 
 export { backendFor, nativePackageName, torchAddonPath, type BackendKind } from './builds.js';
@@ -79,92 +80,13 @@ async function train(m: CoreModule, config: Req<T.TrainConfig>, world: RawWorld,
   }
 }
 
-/** Deepest nesting of a spec, config or options object handed to the core. */
-export const MAX_NESTING = 32;
-/** Most values (numbers, strings, objects) in one such object. */
-export const MAX_VALUES = 1_000_000;
-
-/**
- * `v` unless it nests deeper than MAX_NESTING (a cycle nests without end) or
- * holds more than MAX_VALUES values as the core would read it (an object
- * shared at every level doubles per level): a value 100,000 arrays deep
- * overflowed the wasm build's stack, and the trap left the module answering
- * "memory access out of bounds" to every later call; napi refused it without
- * naming the argument. Walked without recursion.
- */
-export function checkNesting<T>(what: string, v: T): T {
-  const stack: [unknown, number, string][] = [[v, 0, what]];
-  let values = 0;
-  while (stack.length) {
-    const [x, depth, at] = stack.pop()!;
-    if (++values > MAX_VALUES) throw new IalpError(`${what}: more than ${MAX_VALUES} values (expected a plain options object)`);
-    if (typeof x !== 'object' || x === null || ArrayBuffer.isView(x)) continue;
-    if (depth >= MAX_NESTING) throw new IalpError(`${at}: nested more than ${MAX_NESTING} deep, or it refers to itself (expected a plain options object)`);
-    for (const [k, y] of Object.entries(x)) stack.push([y, depth + 1, Array.isArray(x) ? `${at}[${k}]` : `${at}.${k}`]);
-  }
-  return v;
-}
-
-/** `v` unless it is given and not a Uint8Array (a Buffer is one). */
-function optionalBytes<T>(what: string, v: T): T {
-  if (v !== undefined && v !== null) checkTypedArray(what, v, Uint8Array);
-  return v;
-}
-
-/** The reward-model examples, each array of its own kind. */
-function checkExamples(e: RewardExamplesInput): RewardExamplesInput {
-  if (typeof e !== 'object' || e === null) throw new IalpError(`examples: expected an object of typed arrays, got ${e === null ? 'null' : typeof e}`);
-  checkTypedArray('examples.histItems', e.histItems, Uint32Array);
-  checkTypedArray('examples.histRewards', e.histRewards, Float32Array);
-  checkTypedArray('examples.items', e.items, Uint32Array);
-  checkTypedArray('examples.labels', e.labels, Float32Array);
-  return e;
-}
-
-type Kind = abstract new (...args: never[]) => unknown;
-
-/**
- * `obj` with each named method checking its leading typed-array arguments
- * first (own properties shadowing the class's methods), so that the objects
- * the surface returns (an Env, a Policy, a RewardModel) name a wrong argument
- * on either build as the surface itself does.
- */
-function namedArgs<T extends object>(obj: T, methods: Record<string, [string, Kind][]>): T {
-  const o = obj as Record<string, unknown>;
-  for (const [name, args] of Object.entries(methods)) {
-    const f = o[name] as ((...a: unknown[]) => unknown) | undefined;
-    if (typeof f !== 'function') continue;
-    Object.defineProperty(obj, name, {
-      configurable: true,
-      value: (...a: unknown[]) => {
-        args.forEach(([what, kind], i) => checkTypedArray(what, a[i], kind));
-        return f.apply(obj, a);
-      },
-    });
-  }
-  return obj;
-}
-
-const ENV_ARGS: Record<string, [string, Kind][]> = {
-  step: [['actions', Uint32Array], ['rewards', Float32Array], ['dones', Uint8Array]],
-  observe: [['items', Uint32Array], ['rewards', Float32Array]],
-  setUserPool: [['users', Uint32Array]],
-};
-const POLICY_ARGS: Record<string, [string, Kind][]> = { recommend: [['items', Uint32Array], ['rewards', Float32Array]] };
-const REWARD_MODEL_ARGS: Record<string, [string, Kind][]> = { score: [['histItems', Uint32Array], ['histRewards', Float32Array], ['items', Uint32Array]] };
-
-/**
- * Every typed-array argument of the surface is checked here, for both builds,
- * so that a wrong kind is the same error naming the argument on either
- * (napi's own says "Expected a TypedArray value" without a name, and the
- * wasm glue would convert some where napi refuses).
- */
-
 // The records the builds return are those core-types.ts declares (napi types them `any`).
 const typed = <X>(value: unknown) => value as X;
 /** An object for the core: not nested without end (checkNesting), no NaN or infinity in it (they cannot cross as objects). */
 const request = <X>(arg: string, what: string, v: X) => checkFinite(what, checkNesting(arg, v));
 const spec = (s: Req<T.EnvSpec>) => request('spec', 'environment spec', s);
+
+/** Every argument of the surface checked here, for both builds, so that a wrong one is the same error naming it on either (napi's own names none). */
 function adapt(kind: BackendKind, m: CoreModule): Backend {
   return {
     kind,
