@@ -487,7 +487,23 @@ fn v2_forged_metadata_and_tensors_with_valid_checksums_are_errors_before_allocat
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (
             edit(&|h| h["item_features"]["shape"] = serde_json::json!([usize::MAX, usize::MAX])),
-            "too large",
+            "(too many F32 values) does not fit",
+        ),
+        // 4 x 2^62 wraps to 0 and the offsets run backwards: both "no size", never a slice
+        (
+            edit(&|h| {
+                h["actor.0.w"]["shape"] = serde_json::json!([1u64 << 62]);
+                h["actor.0.w"]["data_offsets"] = serde_json::json!([1, 0]);
+            }),
+            "does not fit data_offsets [1, 0]",
+        ),
+        (
+            edit(&|h| h["actor.0.w"]["data_offsets"] = serde_json::json!([0, 1u64 << 40])),
+            "does not fit data_offsets [0, 1099511627776]",
+        ),
+        (
+            edit(&|h| h["actor.0.w"]["data_offsets"] = serde_json::json!([0, -1])),
+            "safetensors header is not valid: tensor \"actor.0.w\": expected {\"dtype\", \"shape\", \"data_offsets\"}: invalid value: integer `-1`, expected u64",
         ),
         (
             edit(&|h| h["item_features"]["dtype"] = "F16".into()),

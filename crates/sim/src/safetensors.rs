@@ -85,8 +85,9 @@ pub fn write(metadata: &[(&str, &str)], tensors: &[TensorOut]) -> Vec<u8> {
 #[serde(deny_unknown_fields)]
 struct Entry {
     dtype: String,
-    shape: Vec<usize>,
-    data_offsets: [usize; 2],
+    // u64, not usize: the checks below read the same on a 32-bit build (wasm32)
+    shape: Vec<u64>,
+    data_offsets: [u64; 2],
 }
 
 /// The header, parsed straight into its two kinds of entry (no `serde_json::Value`
@@ -181,7 +182,7 @@ pub fn read<'a>(
         )));
     }
     let header: Header = serde_json::from_slice(text.trim_end_matches(' ').as_bytes())
-        .map_err(|e| err(format!("safetensors header is not a JSON object: {e}")))?;
+        .map_err(|e| err(format!("safetensors header is not valid: {e}")))?;
     let data = &bytes[8 + n..];
     let metadata = header.metadata;
     let mut tensors = Vec::new();
@@ -192,18 +193,39 @@ pub fn read<'a>(
                 e.dtype
             )));
         }
-        let len = crate::artefact::tensor_len(what, &name, &e.shape)?;
+        // in u64 on every build, so that a forged size is the same error on wasm32
+        // as on 64 bits, and nothing is indexed before it fits
         let [begin, end] = e.data_offsets;
-        if len.checked_mul(4) != end.checked_sub(begin) || end > data.len() {
+        let values = e.shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d));
+        let bytes_needed = values.and_then(|n| n.checked_mul(4));
+        let fits = begin <= end && bytes_needed == Some(end - begin) && end <= data.len() as u64;
+        if !fits {
             return Err(err(format!(
-                "tensor \"{name}\": shape {:?} ({len} F32 values) does not fit data_offsets [{begin}, {end}] within the {} data bytes",
+                "tensor \"{name}\": shape {:?} ({} F32 values) does not fit data_offsets [{begin}, {end}] within the {} data bytes",
                 e.shape,
+                values.map_or("too many".to_string(), |n| n.to_string()),
                 data.len()
             )));
         }
+        // fits: both offsets are within `data`, so they fit in usize; a dimension
+        // may not (a zero beside it), and is named
+        let shape = e
+            .shape
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                usize::try_from(d).map_err(|_| {
+                    err(format!(
+                        "tensor \"{name}\": shape[{i}]: expected an integer in [0, {}], got {d}",
+                        usize::MAX
+                    ))
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let (begin, end) = (begin as usize, end as usize);
         tensors.push(TensorIn {
             name,
-            shape: e.shape,
+            shape,
             bytes: &data[begin..end],
         });
     }
@@ -286,7 +308,7 @@ mod tests {
             (
                 r#"{"a":{"dtype":"F32","shape":[18446744073709551615,2],"data_offsets":[0,8]}}"#,
                 8,
-                "too large",
+                "(too many F32 values) does not fit",
             ),
             (
                 r#"{"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}}"#,
@@ -329,7 +351,7 @@ mod tests {
                 "expected an object of strings",
             ),
             (r#"[1,2]"#, 0, "header does not start with '{'"),
-            (r#"{"a":"#, 0, "not a JSON object"),
+            (r#"{"a":"#, 0, "safetensors header is not valid: "),
             (
                 r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
                 8,

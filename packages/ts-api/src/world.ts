@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { loadBackend, type Backend, type BackendKind, type RawWorld } from './backend.js';
 import type { EnvSpec, Inspection, PreferenceRequest, Request, RequestConfig, WorldInfo } from './core-types.js';
 import { checkFinite, checkInt, envSpec, IalpError, MAX_HISTORY, type EnvOptions } from './options.js';
+import { checkNesting } from './boundary.js';
 import { cacheDir, shippedDataDir, writeFileAtomic } from './paths.js';
 import { readFileBounded } from './read.js';
 
@@ -118,6 +119,7 @@ export class World {
 
   /** Info and the user model's validation on held-out data (fits a second model). */
   inspect(validate = true): Inspection {
+    if (typeof validate !== 'boolean') throw new IalpError(`validate: expected a boolean, got ${validate === null ? 'null' : typeof validate}`);
     return this.raw.inspect(validate);
   }
 
@@ -133,7 +135,7 @@ export class World {
 
   /** Questions for the LLM: user states with K candidates and the simulator's ground truth. */
   preferenceRequests(config: PreferenceRequestConfig = {}): EnvPreferenceRequest[] {
-    return this.raw.preferenceRequests(checkFinite('request config', config));
+    return this.raw.preferenceRequests(checkFinite('request config', checkNesting('config', config)));
   }
   categoryNames(): string[] { return this.raw.categoryNames(); }
   popularity(): Float32Array { return this.raw.popularity(); }
