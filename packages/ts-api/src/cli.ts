@@ -413,6 +413,8 @@ async function cmdExperiment(argv: string[]): Promise<void> {
  * checkout and OUT at the same paths (one host, or a shared filesystem). */
 async function rayShards(address: string, n: number, cfg: ExperimentConfig, out: string, backend: BackendKind): Promise<string[]> {
   const abs = resolve(out);
+  // before anything is made: a folder that cannot be (a read-only one, one under /proc) is named
+  await ensureWritableDir(abs, `--out ${out}`);
   const cfgFile = join(abs, 'ray', 'config.json');
   await mkdir(dirname(cfgFile), { recursive: true });
   await writeFileAtomic(cfgFile, new TextEncoder().encode(JSON.stringify(cfg, null, 2)));
