@@ -277,10 +277,13 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     // a fixed set of route labels, whatever paths clients send
     const route = ROUTES.includes(path) ? path : 'other';
-    res.once('finish', () => {
+    // on 'close', not 'finish': an answer cut short (a body over the limit, a
+    // client gone, an error after the headers) is counted too, as "aborted"
+    res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      metrics.observe(route, res.statusCode, seconds);
-      if (accessLog) log({ level: 'info', msg: 'request', method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e6) / 1e3 });
+      const status = res.writableFinished ? res.statusCode : 'aborted';
+      metrics.observe(route, status, seconds);
+      if (accessLog) log({ level: 'info', msg: 'request', method: req.method, route, status, ms: Math.round(seconds * 1e6) / 1e3 });
     });
     handle(req, res, path).catch((e) => {
       const status = e instanceof HttpError ? e.status : e instanceof IalpError ? 400 : 500;
@@ -341,7 +344,7 @@ async function main() {
   const s = await startServer({ policy: values.policy, port, host: values.host, k, backend: values.backend, adminToken: values['admin-token'] ?? process.env.IALP_ADMIN_TOKEN, log, accessLog: values['access-log'] });
   log({ level: 'info', msg: 'listening', url: s.url, policy: values.policy, items: s.policy.nItems, backend: s.policy.backend.kind });
   process.on('SIGHUP', () => {
-    s.swap().catch(() => log({ level: 'warn', msg: 'reload failed, still serving the previous policy' }));
+    s.swap().catch((e) => log({ level: 'warn', msg: 'reload failed, still serving the previous policy', error: e.message }));
   });
   for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => s.close().then(() => process.exit(0)));
 }
