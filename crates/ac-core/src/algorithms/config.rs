@@ -264,12 +264,21 @@ impl AdaptiveConfig {
             1.0,
         )?;
         check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
-        check_range(
-            "adaptive.pretrainedTemperature",
-            self.pretrained_temperature as f64,
-            0.0,
-            100.0,
-        )?;
+        // 0 (its top item), or a temperature that keeps logits / t finite
+        if self.pretrained_temperature != 0.0 {
+            check_range(
+                "adaptive.pretrainedTemperature",
+                self.pretrained_temperature as f64,
+                1e-3,
+                100.0,
+            )
+            .map_err(|_| {
+                Error::new(format!(
+                    "adaptive.pretrainedTemperature: expected 0 (pi_0's top item) or a number in [0.001, 100], got {}",
+                    self.pretrained_temperature
+                ))
+            })?;
+        }
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
     }
 }
@@ -278,6 +287,28 @@ impl AdaptiveConfig {
 mod tests {
     use super::*;
     use crate::compute::HAS_TORCH;
+
+    #[test]
+    fn pretrained_temperature_is_zero_or_keeps_logits_finite() {
+        for ok in [0.0, 0.001, 1.0, 100.0] {
+            let c = AdaptiveConfig {
+                pretrained_temperature: ok,
+                ..Default::default()
+            };
+            assert!(c.validate().is_ok(), "{ok}");
+        }
+        for bad in [1e-40, 1e-4, -1.0, 101.0, f32::NAN] {
+            let c = AdaptiveConfig {
+                pretrained_temperature: bad,
+                ..Default::default()
+            };
+            let e = c.validate().unwrap_err().to_string();
+            assert!(
+                e.starts_with("adaptive.pretrainedTemperature: expected 0 (pi_0's top item) or a number in [0.001, 100]"),
+                "{bad}: {e}"
+            );
+        }
+    }
 
     #[test]
     fn unavailable_choices_are_errors_naming_the_field() {
