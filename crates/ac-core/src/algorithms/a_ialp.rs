@@ -66,7 +66,33 @@ struct Expansion<'a> {
     trace: Vec<AdaptiveTrace>,
 }
 
-impl Expansion<'_> {
+impl<'a> Expansion<'a> {
+    /// The selector before its first step: no proposal executed, nothing shown.
+    fn new(
+        cfg: AdaptiveConfig,
+        pi0: &'a Policy,
+        critic: Option<&'a RewardModel>,
+        categories: Vec<u32>,
+        n_categories: usize,
+    ) -> Self {
+        Expansion {
+            cfg,
+            pi0,
+            critic,
+            categories,
+            shown: vec![0; n_categories],
+            weights: [0.0; 2],
+            decays: [1.0; 2],
+            chosen: Vec::new(),
+            chosen_q: Vec::new(),
+            critic_check: CriticCheck::default(),
+            from_pi0: 0,
+            executed_pi0: 0,
+            total: 0,
+            trace: Vec::new(),
+        }
+    }
+
     /// w_k: the moving average of policy k's realised reward, bias-corrected
     /// as Adam's moments are (so the first executed proposals count in full
     /// rather than being pulled towards a prior); the initial weight until
@@ -282,22 +308,8 @@ pub fn train_adaptive(
 ) -> Result<AdaptiveOutcome> {
     adaptive.validate()?;
     let w = world.world();
-    let mut sel = Expansion {
-        cfg: adaptive.clone(),
-        pi0,
-        critic,
-        categories: (0..w.n_items()).map(|i| w.item_category(i)).collect(),
-        shown: vec![0; w.n_categories()],
-        weights: [0.0; 2],
-        decays: [1.0; 2],
-        chosen: Vec::new(),
-        chosen_q: Vec::new(),
-        critic_check: CriticCheck::default(),
-        from_pi0: 0,
-        executed_pi0: 0,
-        total: 0,
-        trace: Vec::new(),
-    };
+    let categories = (0..w.n_items()).map(|i| w.item_category(i)).collect();
+    let mut sel = Expansion::new(adaptive.clone(), pi0, critic, categories, w.n_categories());
     let outcome = train_from_with(cfg, world, None, &mut sel, progress)?;
     Ok(AdaptiveOutcome {
         outcome,
@@ -341,22 +353,7 @@ mod tests {
             pretrained_temperature: temperature,
             ..Default::default()
         };
-        let mut sel = Expansion {
-            cfg,
-            pi0: &pi0,
-            critic: None,
-            categories: (0..n as u32).map(|i| i % 3).collect(),
-            shown: vec![0; 3],
-            weights: [0.0; 2],
-            decays: [1.0; 2],
-            chosen: Vec::new(),
-            chosen_q: Vec::new(),
-            critic_check: CriticCheck::default(),
-            from_pi0: 0,
-            executed_pi0: 0,
-            total: 0,
-            trace: Vec::new(),
-        };
+        let mut sel = Expansion::new(cfg, &pi0, None, (0..n as u32).map(|i| i % 3).collect(), 3);
         let rows = 64;
         let mut rng = Rng::new(11);
         let obs: Vec<f32> = (0..rows * encoder.out_dim())
