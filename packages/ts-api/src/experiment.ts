@@ -115,7 +115,7 @@ export const DEFAULTS = {
   distill: { oracle: { users: 3000, requests: 12_000, candidates: 10 }, llm: { users: 40, statesPerUser: 1, candidates: 5 } },
   /** Held-out users' requests r_phi is scored on. */
   evalUsers: 200, evalStatesPerUser: 2,
-  pretrain: { steps: 300_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
+  pretrain: { steps: 500_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
   online: { episodes: 300, batchSize: 16 },
   early: 50,
   /** A frozen policy serves its top item: sampling its softmax's tail sometimes draws a
