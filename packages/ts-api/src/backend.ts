@@ -10,7 +10,8 @@ import type * as Core from '@ialp/native';
 import { loadBuild, type BackendKind, type CoreModule } from './builds.js';
 import type * as T from './core-types.js';
 import { checkExamples, checkNesting, ENV_ARGS, namedArgs, optionalBytes, POLICY_ARGS, REWARD_MODEL_ARGS } from './boundary.js';
-import { checkAborted, checkFinite, checkTypedArray, IalpError } from './options.js';
+import { checkFinite, checkTypedArray } from './options.js';
+import { trainRelayed } from './training-relay.js';
 
 export { backendFor, nativePackageName, torchAddonPath, type BackendKind } from './builds.js';
 
@@ -40,46 +41,6 @@ export interface Backend {
   loadRewardModel(bytes: Uint8Array): RawRewardModel;
 }
 
-/**
- * Training with an AbortSignal and a progress callback on either build. The
- * native build trains on the thread pool, the wasm one on this thread until it
- * ends (in a browser, train in a Web Worker); either checks the token after
- * every update, so an abort or an exception from `onProgress` stops it there.
- */
-async function train(m: CoreModule, config: Req<T.TrainConfig>, world: RawWorld, onProgress?: (p: T.Progress) => void,
-  signal?: AbortSignal, init?: Uint8Array, critic?: Uint8Array): Promise<TrainOutput> {
-  checkAborted(signal);
-  const token = new m.CancelToken();
-  const onAbort = () => token.cancel();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let received = 0;
-  let thrown: unknown;
-  const relay = onProgress
-    ? (p: unknown) => {
-        received++;
-        if (thrown !== undefined) return;
-        try {
-          onProgress(p as T.Progress);
-        } catch (e) {
-          thrown = e; // it must not escape as uncaught: training stops and the promise rejects
-          token.cancel();
-        }
-      }
-    : null;
-  try {
-    const out = await m.train(checkFinite('training config', config), world as Core.World, relay, token, init ?? null, critic ?? null);
-    // Native progress events travel separately from the result: deliver every
-    // one (one per update) before resolving.
-    const deadline = Date.now() + 5000;
-    while (relay && received < out.updates && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-    if (thrown !== undefined) throw thrown instanceof Error ? thrown : new IalpError(`onProgress threw: ${String(thrown)}`);
-    checkAborted(signal);
-    return out;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-}
-
 // The records the builds return are those core-types.ts declares (napi types them `any`).
 const typed = <X>(value: unknown) => value as X;
 /** An object for the core: not nested without end (checkNesting), no NaN or infinity in it (they cannot cross as objects). */
@@ -98,7 +59,7 @@ function adapt(kind: BackendKind, m: CoreModule): Backend {
     },
     createEnv: (s, world) => namedArgs(world ? (world as Core.World).env(spec(s)) : new m.Env(spec(s)), ENV_ARGS),
     train: (config, world, onProgress, signal, init, critic) =>
-      train(m, checkNesting('config', config), world, onProgress, signal, optionalBytes('init', init), optionalBytes('critic', critic)),
+      trainRelayed(m, checkNesting('config', config), world, onProgress, signal, optionalBytes('init', init), optionalBytes('critic', critic)),
     pretrain: async (world, job, critic) =>
       typed(await m.pretrain(world as Core.World, request('job', 'pre-training config', job), optionalBytes('critic', critic) ?? null)),
     evaluate: async (s, world, artefact, options) =>
