@@ -4,7 +4,10 @@ import test from 'ava';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
 import { parseExperimentConfig } from '../packages/ts-api/src/config-schema.js';
+import { SCHEMA_FILE, schemaText } from '../scripts/gen-config-schema.js';
 import { runExperiment } from '../packages/ts-api/src/index.js';
 import { runCli } from './helpers.js';
 
@@ -42,6 +45,17 @@ test('each value of the config is checked against its type, the error naming the
   }
   const good = { envs: ['coat'], seeds: 3, llm: ['oracle', 'oracle:0.2'], online: { episodes: 100 }, adaptive: { temperature: 0.5, pretrainedTemperature: 1 }, deploy: 'sample' };
   t.deepEqual(parseExperimentConfig(good, 'cfg.json'), good);
+});
+
+test('config.schema.json is generated from the same declaration (npm run gen:schema) and a JSON Schema validator agrees with the checks', (t) => {
+  t.is(readFileSync(SCHEMA_FILE, 'utf8'), schemaText(), 'config.schema.json is stale: run npm run gen:schema');
+  const validate = new Ajv({ strict: true }).compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
+  for (const [cfg] of cases) t.false(validate(cfg), `the schema accepts ${JSON.stringify(cfg)}, which ialp refuses`);
+  const good = { $schema: './node_modules/ialp/config.schema.json', envs: ['coat'], seeds: 3, llm: 'oracle:0.5', distill: { users: 40 }, adaptive: { prior: -0.5, proposals: 2 }, deploy: 'greedy' };
+  t.true(validate(good), JSON.stringify(validate.errors));
+  const { $schema, ...rest } = good;
+  t.deepEqual(parseExperimentConfig(good, 'cfg.json'), rest, `${$schema} is dropped`);
+  t.throws(() => parseExperimentConfig({ $schema: 3 }, 'cfg.json'), { message: 'cfg.json: $schema: expected a string (the path or URL of config.schema.json), got 3 (a number)' });
 });
 
 test('the library checks the config before any work, the command line names the file', async (t) => {

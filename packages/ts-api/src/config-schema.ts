@@ -114,10 +114,43 @@ function check(t: ValueType, v: unknown, path: string): string | null {
   }
 }
 
-/** `value` checked against the experiment config schema; errors are prefixed with `where` (the file). */
+/** `value` checked against the experiment config schema; errors are prefixed with `where` (the file).
+ * A top-level `"$schema"` (the editor's pointer to config.schema.json) is allowed and dropped. */
 export function parseExperimentConfig(value: unknown, where: string): ExperimentConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IalpError(`${where}: expected a JSON object, got ${shown(value)}`);
-  const e = check(EXPERIMENT_CONFIG, value, '');
+  let rest = value;
+  if (Object.hasOwn(value, '$schema')) {
+    const { $schema, ...others } = value as Record<string, unknown>;
+    if (typeof $schema !== 'string') throw new IalpError(`${where}: $schema: expected a string (the path or URL of config.schema.json), got ${shown($schema)}`);
+    rest = others;
+  }
+  const e = check(EXPERIMENT_CONFIG, rest, '');
   if (e) throw new IalpError(`${where}: ${e}`);
-  return value as ExperimentConfig;
+  return rest as ExperimentConfig;
+}
+
+/** `t` as JSON Schema (draft-07), for editors and other tools; the checks above stay the reference. */
+export function toJsonSchema(t: ValueType): Record<string, unknown> {
+  switch (t.type) {
+    case 'string': return { type: 'string', minLength: 1 };
+    case 'integer': return { type: 'integer', minimum: t.min, ...(t.max === undefined ? {} : { maximum: t.max }) };
+    case 'number': return { type: 'number', ...(t.min === undefined ? {} : { minimum: t.min }), ...(t.max === undefined ? {} : { maximum: t.max }) };
+    case 'enum': return { type: 'string', enum: [...t.values] };
+    case 'list': return { type: 'array', items: toJsonSchema(t.of), ...(t.nonEmpty ? { minItems: 1 } : {}), ...(t.unique ? { uniqueItems: true } : {}) };
+    case 'either': return { anyOf: t.options.map(toJsonSchema) };
+    case 'object': return { type: 'object', properties: Object.fromEntries(Object.entries(t.fields).map(([k, f]) => [k, toJsonSchema(f)])), additionalProperties: false };
+  }
+}
+
+/** The JSON Schema of the experiment config, as `packages/ts-api/config.schema.json` holds it
+ * (`npm run gen:schema` writes it; a test fails while the file is stale). */
+export function experimentConfigJsonSchema(): Record<string, unknown> {
+  const root = toJsonSchema(EXPERIMENT_CONFIG) as { properties: Record<string, unknown> };
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'ialp experiment config (ialp run --config FILE)',
+    description: 'Generated from packages/ts-api/src/config-schema.ts; ialp itself checks every value with the same declaration.',
+    ...root,
+    properties: { $schema: { type: 'string', description: 'the path or URL of this schema, for editors' }, ...root.properties },
+  };
 }
