@@ -4,36 +4,15 @@
 //! The policy's format version 1 (IALPPOL framing, still read) is checked here with
 //! the other two; its version 2 (safetensors) has its own tests at the end.
 
-use ialp_ac_core::encoder::StateEncoder;
-use ialp_ac_core::{NetConfig, Policy, PolicyMeta, RewardModel, RewardModelConfig};
+mod common;
+use common::{encoder, policy};
+use ialp_ac_core::{Policy, RewardModel, RewardModelConfig};
 use ialp_sim::artefact;
 use ialp_sim::data::Interaction;
 use ialp_sim::mf::{MfConfig, MfModel};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 type Load = fn(&[u8]) -> Result<(), String>;
-
-fn encoder() -> StateEncoder {
-    StateEncoder::new(4, 8, (0..16).map(|i| i as f32 / 16.0).collect()).unwrap()
-}
-
-fn policy() -> Policy {
-    let meta = PolicyMeta {
-        env: "test".into(),
-        source: String::new(),
-        fingerprint: String::new(),
-        n_items: 8,
-        history: 4,
-        net: NetConfig {
-            hidden: 6,
-            depth: 1,
-            embed_dim: 3,
-        },
-        training: serde_json::Value::Null,
-        created_with: "test".into(),
-    };
-    Policy::untrained(meta, encoder(), 1).unwrap()
-}
 
 fn policy_bytes() -> Vec<u8> {
     policy().to_bytes_v1()

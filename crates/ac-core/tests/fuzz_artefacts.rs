@@ -6,8 +6,9 @@
 //! allocation the size of a forged number (which would abort the process).
 //! `PROPTEST_CASES=100000 cargo test --test fuzz_artefacts` runs a longer session.
 
-use ialp_ac_core::encoder::StateEncoder;
-use ialp_ac_core::{NetConfig, Policy, PolicyMeta, RewardModel, RewardModelConfig};
+mod common;
+use common::{encoder, policy};
+use ialp_ac_core::{Policy, RewardModel, RewardModelConfig};
 use ialp_sim::artefact;
 use ialp_sim::data::Interaction;
 use ialp_sim::mf::{MfConfig, MfModel};
@@ -25,28 +26,10 @@ fn cases() -> u32 {
         .unwrap_or(96)
 }
 
-fn encoder() -> StateEncoder {
-    StateEncoder::new(4, 8, (0..16).map(|i| i as f32 / 16.0).collect()).unwrap()
-}
-
 /// (file kind as errors name it, magic, good bytes, loader)
 fn formats() -> Vec<(&'static str, &'static [u8; 8], Vec<u8>, Load)> {
-    let meta = PolicyMeta {
-        env: "test".into(),
-        source: String::new(),
-        fingerprint: String::new(),
-        n_items: 8,
-        history: 4,
-        net: NetConfig {
-            hidden: 6,
-            depth: 1,
-            embed_dim: 3,
-        },
-        training: Value::Null,
-        created_with: "test".into(),
-    };
     // format version 1 here; version 2 (safetensors) has its own properties below
-    let policy = Policy::untrained(meta, encoder(), 1).unwrap().to_bytes_v1();
+    let policy = policy().to_bytes_v1();
     let rm = RewardModel::new(
         RewardModelConfig {
             hidden: 5,
@@ -90,21 +73,7 @@ fn formats() -> Vec<(&'static str, &'static [u8; 8], Vec<u8>, Load)> {
 
 /// A policy file of format version 2 (safetensors).
 fn policy_v2() -> Vec<u8> {
-    let meta = PolicyMeta {
-        env: "test".into(),
-        source: String::new(),
-        fingerprint: String::new(),
-        n_items: 8,
-        history: 4,
-        net: NetConfig {
-            hidden: 6,
-            depth: 1,
-            embed_dim: 3,
-        },
-        training: Value::Null,
-        created_with: "test".into(),
-    };
-    Policy::untrained(meta, encoder(), 1).unwrap().to_bytes()
+    policy().to_bytes()
 }
 
 fn load_policy(b: &[u8]) -> Result<(), String> {

@@ -108,7 +108,7 @@ export class World {
     if (dups > 0) {
       process.emitWarning(`${dir}: ${dups} duplicated rows (the same user, item, value and time as an earlier row) were dropped, the first of each kept`, { code: 'IALP_DUPLICATE_ROWS' });
     }
-    const repeats = (raw.info as WorldInfo).repeatedPairs;
+    const repeats = raw.info.repeatedPairs;
     if (repeats > 0) {
       process.emitWarning(`${dir}: ${repeats} rows give a (user, item) pair that an earlier row gives at another time or with another value (a re-rating or a re-watch); all are kept, and the user model fits each`, { code: 'IALP_REPEATED_PAIRS' });
     }
