@@ -1,4 +1,5 @@
 // Types of server.mjs, for the tests and benches written in TypeScript.
+import type { Worker } from 'node:worker_threads';
 import type { BackendKind, HistoryEntry, Policy } from 'ialp';
 
 export interface ServerOptions {
@@ -11,6 +12,9 @@ export interface ServerOptions {
   /** Items per recommendation when a request names no k. Default 10. */
   k?: number;
   backend?: BackendKind | 'auto';
+  /** Worker threads computing recommendations, each with a copy of the policy;
+   * 0 (the default) computes on the HTTP thread. At most MAX_WORKERS. */
+  workers?: number;
   /** Enables POST /admin/policy with `Authorization: Bearer <token>`. */
   adminToken?: string;
   /** Receives the service's log events (the command line writes them as JSON lines). */
@@ -37,6 +41,8 @@ export interface PolicyInfo {
 export interface RunningServer {
   url: string;
   readonly policy: Policy;
+  /** The recommendation worker threads running now (empty without `workers`). */
+  readonly workerThreads: Worker[];
   /** Rejects (the old policy keeps serving) on a bad artefact, or on a policy of
    * another environment, data or item count unless `replaceEnvironment`. */
   swap(next?: string | Uint8Array, options?: { replaceEnvironment?: boolean }): Promise<PolicyInfo>;
@@ -47,6 +53,8 @@ export function startServer(options: ServerOptions): Promise<RunningServer>;
 /** How `next` differs from `current` in what its item ids mean, or null. */
 export function environmentMismatch(current: Policy, next: Policy): string | null;
 export const MAX_REWARD: number;
+/** The most worker threads a service starts. */
+export const MAX_WORKERS: number;
 export function parseRecommendRequest(body: Uint8Array, nItems: number, defaultK: number): { history: HistoryEntry[]; k: number; excludeSeen: boolean };
 /** Whether an Authorization header carries the admin token (constant time, as SHA-256 digests). */
 export function tokenMatches(header: unknown, token: string): boolean;

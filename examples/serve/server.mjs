@@ -13,21 +13,30 @@
 // old policy (a recommendation is one synchronous call), later ones use the new
 // one, none is dropped, and a bad artefact leaves the old policy serving.
 //
+// With --workers N, N worker threads (recommend-worker.mjs) each hold a copy of the
+// policy and compute the recommendations; the HTTP thread parses, dispatches to the
+// least busy worker and answers. A swap is loaded and checked here, then posted to
+// every worker, and takes effect once all have it; a worker that dies is replaced
+// and its requests answered 500. Without it (the default) the HTTP thread computes.
+//
 // Logs are JSON lines on stderr ({"time", "level", "msg", ...}); --access-log adds one
 // per request (route, status, milliseconds).
 //
 // Run: node examples/serve/server.mjs --policy policy.ialp [--port 8080] [--host 127.0.0.1]
-//        [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN] [--access-log]
+//        [--k 10] [--backend auto|native|wasm] [--workers N] [--admin-token TOKEN] [--access-log]
 // (IALP_ADMIN_TOKEN may hold the token instead of the command line.)
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { IalpError, Policy } from 'ialp';
 
 const MAX_BODY = 1 << 20; // 1 MiB of JSON is ~50k history entries; artefacts may be larger
 const MAX_POLICY = 256 << 20;
+/** Worker threads a service may start (--workers). */
+export const MAX_WORKERS = 64;
 
 /** The OpenAPI document of this service (served at GET /openapi.json). */
 export const OPENAPI = JSON.parse(readFileSync(fileURLToPath(new URL('./openapi.json', import.meta.url)), 'utf8'));
@@ -102,6 +111,112 @@ class Metrics {
       `ialp_policy_swap_failures_total ${this.swapFailures}`,
     );
     return `${out.join('\n')}\n`;
+  }
+}
+
+class WorkerDied extends Error {}
+
+/** Worker threads that compute recommendations, each with its own copy of the
+ * policy (see recommend-worker.mjs); requests go to the one with the fewest in flight. */
+class WorkerPool {
+  constructor(n, backend, log) {
+    this.backend = backend;
+    this.log = log;
+    this.bytes = null;
+    this.generation = 0;
+    this.nextId = 1;
+    this.slots = Array.from({ length: n }, () => null);
+    this.closed = false;
+  }
+
+  /** Starts the workers with a policy's bytes; resolves once every one has loaded it. */
+  async start(bytes, generation) {
+    this.bytes = bytes;
+    this.generation = generation;
+    await Promise.all(this.slots.map((_, i) => this.spawn(i)));
+  }
+
+  spawn(i) {
+    const w = new Worker(new URL('./recommend-worker.mjs', import.meta.url), { workerData: { backend: this.backend } });
+    // ready once it holds the policy: a replacement gets no request before that
+    const slot = { worker: w, pending: new Map(), loads: new Map(), ready: false };
+    this.slots[i] = slot;
+    w.on('message', (m) => {
+      if (m.type === 'loaded' || m.type === 'failed') {
+        const waiter = slot.loads.get(m.generation);
+        slot.loads.delete(m.generation);
+        if (m.type === 'loaded') waiter?.resolve(); else waiter?.reject(new Error(m.error));
+        return;
+      }
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      if (m.type === 'done') p.resolve({ items: m.items, generation: m.generation });
+      else p.reject(m.userError ? new IalpError(m.error) : new Error(m.error));
+    });
+    const died = (why) => {
+      if (this.slots[i] !== slot) return;
+      this.slots[i] = null;
+      for (const p of slot.pending.values()) p.reject(new WorkerDied(`recommendation worker ${i} ${why}`));
+      for (const l of slot.loads.values()) l.reject(new WorkerDied(`recommendation worker ${i} ${why}`));
+      if (!this.closed) {
+        this.log({ level: 'error', msg: 'recommendation worker died; starting another', worker: i, reason: why });
+        this.spawn(i).catch((e) => this.log({ level: 'error', msg: 'recommendation worker failed to start', worker: i, error: e.message }));
+      }
+    };
+    w.on('error', (e) => died(`failed: ${e.message}`));
+    w.on('exit', (code) => died(`exited with code ${code}`));
+    return this.post(slot, this.bytes, this.generation).then(() => { slot.ready = true; });
+  }
+
+  post(slot, bytes, generation) {
+    return new Promise((resolve, reject) => {
+      slot.loads.set(generation, { resolve, reject });
+      slot.worker.postMessage({ type: 'policy', generation, bytes });
+    });
+  }
+
+  /** Gives every worker a new policy; resolves once all have it. */
+  async load(bytes, generation) {
+    const old = { bytes: this.bytes, generation: this.generation };
+    this.bytes = bytes;
+    this.generation = generation;
+    try {
+      await Promise.all(this.slots.filter(Boolean).map((s) => this.post(s, bytes, generation)));
+    } catch (e) {
+      // back to the old policy everywhere, so that no worker serves one the service refused
+      this.bytes = old.bytes;
+      this.generation = old.generation;
+      await Promise.allSettled(this.slots.filter(Boolean).map((s) => this.post(s, old.bytes, old.generation)));
+      throw e;
+    }
+  }
+
+  /** A recommendation from the least busy worker; one whose worker dies on it is
+   * asked of another once (a recommendation changes nothing, so it can be repeated). */
+  async recommend(history, k, excludeSeen) {
+    try {
+      return await this.ask(history, k, excludeSeen);
+    } catch (e) {
+      if (!(e instanceof WorkerDied)) throw e;
+      return this.ask(history, k, excludeSeen);
+    }
+  }
+
+  ask(history, k, excludeSeen) {
+    const live = this.slots.filter((x) => x?.ready);
+    if (live.length === 0) return Promise.reject(new Error('no recommendation worker is ready'));
+    const slot = live.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.postMessage({ type: 'recommend', id, history, k, excludeSeen });
+    });
+  }
+
+  async close() {
+    this.closed = true;
+    await Promise.all(this.slots.filter(Boolean).map((s) => s.worker.terminate()));
   }
 }
 
@@ -187,8 +302,9 @@ export function environmentMismatch(current, next) {
  * Starts the service. `policy` is the artefact's path; port 0 picks a free one.
  * Resolves once it listens, with its URL and the means to swap the policy and stop.
  */
-export async function startServer({ policy: policyFile, port = 8080, host = '127.0.0.1', k = 10, backend = 'auto', adminToken, log = () => {}, accessLog = false }) {
+export async function startServer({ policy: policyFile, port = 8080, host = '127.0.0.1', k = 10, backend = 'auto', workers = 0, adminToken, log = () => {}, accessLog = false }) {
   if (typeof policyFile !== 'string' || policyFile === '') throw new IalpError('policy: expected the path of a policy artefact (ialp train --save FILE)');
+  if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS) throw new IalpError(`workers: expected an integer in [0, ${MAX_WORKERS}], got ${JSON.stringify(workers)}`);
   if (adminToken !== undefined && (typeof adminToken !== 'string' || adminToken === '')) throw new IalpError('adminToken: expected a non-empty string');
   const metrics = new Metrics();
   const describe = (p, source, generation) => ({ source, generation, loadedAt: new Date().toISOString(), nItems: p.nItems, history: p.history, env: p.meta.env ?? null });
@@ -196,6 +312,15 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   let policy = await Policy.load(policyFile, backend);
   let info = describe(policy, policyFile, generation);
   let served = 0;
+  const pool = workers > 0 ? new WorkerPool(workers, policy.backend.kind, log) : null;
+  if (pool) {
+    try {
+      await pool.start(policy.toBytes(), generation);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+  }
 
   // Loads and checks first, then swaps one reference (see the note at the top).
   // A policy of another environment or data (its item ids mean other items) is
@@ -217,6 +342,7 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
       if (mismatch && !replaceEnvironment) {
         throw new HttpError(409, `policy artefact: ${mismatch}; item ids would change meaning, so the policy serving stays (POST /admin/policy?replaceEnvironment=true to swap anyway)`);
       }
+      if (pool) await pool.load(p.toBytes(), generation + 1);
       generation += 1;
       policy = p;
       info = describe(p, source, generation);
@@ -233,7 +359,7 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   async function handle(req, res, path) {
     if (path === '/health') {
       if (req.method !== 'GET') throw new HttpError(405, `${req.method} ${path}: expected GET`);
-      return send(res, 200, { status: 'ok', backend: policy.backend.kind, served, policy: info });
+      return send(res, 200, { status: 'ok', backend: policy.backend.kind, workers, served, policy: info });
     }
     if (path === '/metrics') {
       if (req.method !== 'GET') throw new HttpError(405, `${req.method} ${path}: expected GET`);
@@ -251,6 +377,11 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
       const body = await readBody(req, MAX_BODY);
       const p = policy; // this request's policy, whatever a swap does meanwhile
       const { history, k: n, excludeSeen } = parseRecommendRequest(body, p.nItems, Math.min(k, p.nItems));
+      if (pool) {
+        const r = await pool.recommend(history, n, excludeSeen);
+        served += 1;
+        return send(res, 200, { items: r.items, policy: { generation: r.generation } });
+      }
       const items = p.recommend(history, { k: n, excludeSeen });
       served += 1;
       return send(res, 200, { items, policy: { generation: info.generation } });
@@ -302,13 +433,15 @@ export async function startServer({ policy: policyFile, port = 8080, host = '127
   return {
     url,
     get policy() { return policy; },
+    /** The recommendation worker threads running now (empty without --workers). */
+    get workerThreads() { return pool ? pool.slots.filter(Boolean).map((x) => x.worker) : []; },
     /** Reloads the artefact file given at start (what SIGHUP does), or loads another file or bytes;
      * a policy of another environment needs `{replaceEnvironment: true}`. */
     swap: (next = policyFile, options = {}) => swap(next, next instanceof Uint8Array ? 'bytes' : next, options),
     /** Stops accepting connections, lets running requests finish (up to 5 s), then closes. */
     close: () =>
       new Promise((resolve) => {
-        server.close(() => resolve());
+        server.close(() => resolve(pool?.close()));
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), 5000).unref();
       }),
@@ -328,21 +461,24 @@ async function main() {
       host: { type: 'string', default: '127.0.0.1' },
       k: { type: 'string', default: '10' },
       backend: { type: 'string', default: 'auto' },
+      workers: { type: 'string', default: '0' },
       'admin-token': { type: 'string' },
       'access-log': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const usage = 'usage: node examples/serve/server.mjs --policy FILE [--port 8080] [--host 127.0.0.1] [--k 10] [--backend auto|native|wasm] [--admin-token TOKEN] [--access-log]';
+  const usage = 'usage: node examples/serve/server.mjs --policy FILE [--port 8080] [--host 127.0.0.1] [--k 10] [--backend auto|native|wasm] [--workers N] [--admin-token TOKEN] [--access-log]';
   if (values.help) return console.log(usage);
   if (!values.policy) throw new IalpError(`--policy: expected the path of a policy artefact (train one with: ialp train --save policy.ialp)\n${usage}`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new IalpError(`--port: expected an integer in [0, 65535], got "${values.port}"`);
   const k = Number(values.k);
   if (!Number.isInteger(k) || k < 1) throw new IalpError(`--k: expected an integer >= 1, got "${values.k}"`);
+  const workers = Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS) throw new IalpError(`--workers: expected an integer in [0, ${MAX_WORKERS}], got "${values.workers}"`);
   const log = jsonLog(process.stderr);
-  const s = await startServer({ policy: values.policy, port, host: values.host, k, backend: values.backend, adminToken: values['admin-token'] ?? process.env.IALP_ADMIN_TOKEN, log, accessLog: values['access-log'] });
-  log({ level: 'info', msg: 'listening', url: s.url, policy: values.policy, items: s.policy.nItems, backend: s.policy.backend.kind });
+  const s = await startServer({ policy: values.policy, port, host: values.host, k, backend: values.backend, workers, adminToken: values['admin-token'] ?? process.env.IALP_ADMIN_TOKEN, log, accessLog: values['access-log'] });
+  log({ level: 'info', msg: 'listening', url: s.url, policy: values.policy, items: s.policy.nItems, backend: s.policy.backend.kind, workers });
   process.on('SIGHUP', () => {
     s.swap().catch((e) => log({ level: 'warn', msg: 'reload failed, still serving the previous policy', error: e.message }));
   });
