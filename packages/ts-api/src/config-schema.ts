@@ -17,14 +17,14 @@ export type ValueType =
   | { type: 'either'; options: readonly ValueType[] }
   | { type: 'object'; fields: Record<string, ValueType> };
 
-const str: ValueType = { type: 'string' };
-const int = (min: number, max?: number): ValueType => ({ type: 'integer', min, ...(max === undefined ? {} : { max }) });
-const num: ValueType = { type: 'number' };
+const str = { type: 'string' } as const;
+const int = (min: number, max?: number) => ({ type: 'integer' as const, min, ...(max === undefined ? {} : { max }) });
+const num = { type: 'number' } as const;
 // environments and preference sources are sets: one given twice would run twice
-const nonEmptyStrings: ValueType = { type: 'list', of: str, nonEmpty: true, unique: true };
+const nonEmptyStrings = { type: 'list', of: str, nonEmpty: true, unique: true } as const;
 
 /** Every key of the experiment config with the type of its value. */
-export const EXPERIMENT_CONFIG: ValueType = {
+export const EXPERIMENT_CONFIG = {
   type: 'object',
   fields: {
     envs: nonEmptyStrings,
@@ -43,13 +43,39 @@ export const EXPERIMENT_CONFIG: ValueType = {
     online: { type: 'object', fields: { episodes: int(10), batchSize: int(1) } },
     adaptive: {
       type: 'object',
-      fields: Object.fromEntries([
-        ...['temperature', 'weightRate', 'weightScale', 'exploration', 'initialWeight', 'prior', 'trustSteps', 'criticScale', 'criticAgreement', 'floor', 'pretrainedTemperature'].map((k) => [k, num]),
-        ['proposals', int(1, 64)],
-      ]),
+      fields: {
+        temperature: num, weightRate: num, weightScale: num, exploration: num, initialWeight: num, prior: num,
+        trustSteps: num, criticScale: num, criticAgreement: num, floor: num, pretrainedTemperature: num,
+        proposals: int(1, 64),
+      },
     },
   },
-};
+} as const satisfies ValueType;
+
+/** The TypeScript type of a value the type `T` accepts (object fields optional). */
+export type Infer<T> =
+  T extends { type: 'string' } ? string
+  : T extends { type: 'integer' | 'number' } ? number
+  : T extends { type: 'enum'; values: readonly (infer V)[] } ? V
+  : T extends { type: 'list'; of: infer O } ? Infer<O>[]
+  : T extends { type: 'either'; options: readonly (infer O)[] } ? Infer<O>
+  : T extends { type: 'object'; fields: infer F } ? { [K in keyof F]?: Infer<F[K]> }
+  : never;
+
+// ExperimentConfig (experiment.ts, with its documentation) is checked against the
+// declaration above by the compiler: every config the declaration accepts is an
+// ExperimentConfig, and both have the same fields at every level, so a field
+// added to one and not the other fails `tsc`.
+type ObjectPart<T> = T extends readonly unknown[] ? never : T extends object ? T : never;
+type SameKeys<A, B> = [keyof A] extends [keyof B]
+  ? [keyof B] extends [keyof A]
+    ? { [K in keyof A & keyof B]-?: [ObjectPart<NonNullable<A[K]>>] extends [never] ? true : SameKeys<ObjectPart<NonNullable<A[K]>>, ObjectPart<NonNullable<B[K]>>> }[keyof A & keyof B] extends true
+      ? true : false
+    : false
+  : false;
+type SchemaConfig = Infer<typeof EXPERIMENT_CONFIG>;
+export const schemaMatchesType: SameKeys<SchemaConfig, ExperimentConfig> = true;
+export const schemaConfigIsExperimentConfig = (c: SchemaConfig): ExperimentConfig => c;
 
 /** What a type expects, in words: `a non-empty list of strings`, `an integer >= 1`. */
 export function describeType(t: ValueType): string {
