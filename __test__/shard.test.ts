@@ -1,15 +1,29 @@
 // `ialp run --shard I/N` and `ialp merge`: two shards run as concurrent
 // processes, merged, give the unsharded run's results exactly.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from './helpers.js';
+import { cli, root, runCli } from './helpers.js';
+
+/** Starts `ialp args` and kills it (SIGKILL: no clean-up runs) once its progress
+ * on stderr matches `when`; resolves with what it had printed. */
+function killWhen(args: string[], when: RegExp): Promise<{ signal: string | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import=tsx', cli, ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    stderr += d;
+    if (when.test(stderr)) child.kill('SIGKILL');
+  });
+  return new Promise((resolve) => child.once('exit', (_code, signal) => resolve({ signal, stderr })));
+}
 
 const base = ['run', '--env', 'coat', '--quick', '--seeds', '3', '--llm', 'oracle', '--json'];
 type Out = { meta: { shard?: { index: number; count: number } }; results: { methods: { method: string; early: number[] }[] }[] };
 
-test('two shards run concurrently, merged, equal the unsharded run; a missing shard is named', async (t) => {
+test('two shards run concurrently, merged, equal the unsharded run; a missing shard is named; a killed shard rerun completes the merge', async (t) => {
   t.timeout(15 * 60_000);
   const dir = await mkdtemp(join(tmpdir(), 'ialp-shard-'));
   const [whole, s0, s1] = await Promise.all([
@@ -37,6 +51,19 @@ test('two shards run concurrently, merged, equal the unsharded run; a missing sh
   const one = await runCli(['merge', join(dir, 's0'), '--out', join(dir, 'm3')]);
   t.is(one.code, 1);
   t.regex(one.stderr, /shards 1\/2 missing/);
+
+  // shard 1 killed in its online phase (as a preempted node is), then rerun into
+  // the same folder: it resumes from its phase cache and the merge is the unsharded run
+  const killed = await killWhen([...base, '--out', join(dir, 'k1'), '--shard', '1/2'], /online \(/);
+  t.is(killed.signal, 'SIGKILL', killed.stderr);
+  const partial = await runCli(['merge', join(dir, 's0'), join(dir, 'k1'), '--out', join(dir, 'm4')]);
+  t.is(partial.code, 1, 'a merge with the killed shard fails');
+  t.regex(partial.stderr, /k1|shards 1\/2 missing/);
+  const rerun = await runCli([...base, '--out', join(dir, 'k1'), '--shard', '1/2']);
+  t.is(rerun.code, 0, rerun.stderr);
+  const healed = await runCli(['merge', join(dir, 's0'), join(dir, 'k1'), '--out', join(dir, 'm5'), '--json']);
+  t.is(healed.code, 0, healed.stderr);
+  t.deepEqual((JSON.parse(healed.stdout) as Out).results, w!.results);
   const bad = await runCli([...base, '--out', join(dir, 'x'), '--shard', '2/2']);
   t.is(bad.code, 2);
   t.regex(bad.stderr, /--shard: expected I\/N with 0 <= I < N/);
