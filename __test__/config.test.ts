@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parseExperimentConfig } from '../packages/ts-api/src/config-schema.js';
-import { SCHEMA_FILE, schemaText } from '../scripts/gen-config-schema.js';
+import { SCHEMA_DEFAULTS, SCHEMA_FILE, schemaText } from '../scripts/gen-config-schema.js';
 import { runExperiment } from '../packages/ts-api/src/index.js';
 import { runCli } from './helpers.js';
 
@@ -56,6 +56,12 @@ test('config.schema.json is generated from the same declaration (npm run gen:sch
   const { $schema, ...rest } = good;
   t.deepEqual(parseExperimentConfig(good, 'cfg.json'), rest, `${$schema} is dropped`);
   t.throws(() => parseExperimentConfig({ $schema: 3 }, 'cfg.json'), { message: 'cfg.json: $schema: expected a string (the path or URL of config.schema.json), got 3 (a number)' });
+  // the defaults the file shows editors are a config both ialp and the schema accept
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as { properties: Record<string, { default?: unknown; properties?: Record<string, { default?: unknown }> }> };
+  t.is(schema.properties.seeds!.default, 5);
+  t.is(schema.properties.pretrain!.properties!.steps!.default, SCHEMA_DEFAULTS.pretrain.steps);
+  t.true(validate(SCHEMA_DEFAULTS), JSON.stringify(validate.errors));
+  t.notThrows(() => parseExperimentConfig(JSON.parse(JSON.stringify(SCHEMA_DEFAULTS)), 'defaults'));
 });
 
 test('the library checks the config before any work, the command line names the file', async (t) => {

@@ -168,10 +168,26 @@ export function toJsonSchema(t: ValueType): Record<string, unknown> {
   }
 }
 
+/** `schema` with each property's `default` from `defaults` (the same shape, any depth). */
+function withDefaults(schema: Record<string, unknown>, defaults: unknown): Record<string, unknown> {
+  const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
+  if (!props || typeof defaults !== 'object' || defaults === null) return schema;
+  const d = defaults as Record<string, unknown>;
+  return {
+    ...schema,
+    properties: Object.fromEntries(Object.entries(props).map(([k, p]) => {
+      const v = Object.hasOwn(d, k) ? d[k] : undefined;
+      if (v === undefined || v === null) return [k, p];
+      return [k, typeof v === 'object' && !Array.isArray(v) ? withDefaults(p, v) : { ...p, default: v }];
+    })),
+  };
+}
+
 /** The JSON Schema of the experiment config, as `packages/ts-api/config.schema.json` holds it
- * (`npm run gen:schema` writes it; a test fails while the file is stale). */
-export function experimentConfigJsonSchema(): Record<string, unknown> {
-  const root = toJsonSchema(EXPERIMENT_CONFIG) as { properties: Record<string, unknown> };
+ * (`npm run gen:schema` writes it; a test fails while the file is stale), with the
+ * `default` of each field `defaults` gives (the experiment's and the core's defaults). */
+export function experimentConfigJsonSchema(defaults: unknown = {}): Record<string, unknown> {
+  const root = withDefaults(toJsonSchema(EXPERIMENT_CONFIG), defaults) as { properties: Record<string, unknown> };
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'ialp experiment config (ialp run --config FILE)',
