@@ -23,6 +23,7 @@ const cases: [unknown, string][] = [
   [{ online: 5 }, 'online: expected an object with episodes, batchSize, got 5 (a number)'],
   [{ online: { episodes: '300' } }, 'online.episodes: expected an integer >= 10, got "300" (a string)'],
   [{ pretrain: { entropyCoef: null } }, 'pretrain.entropyCoef: expected a finite number, got null (null)'],
+  [{ pretrain: { worldEntropyCoef: '0.1' } }, 'pretrain.worldEntropyCoef: expected a finite number, got "0.1" (a string)'],
   [{ adaptive: { proposals: 1000 } }, 'adaptive.proposals: expected an integer in [1, 64], got 1000 (a number)'],
   [{ adaptive: { pretrainedTemperature: 'low' } }, 'adaptive.pretrainedTemperature: expected a finite number, got "low" (a string)'],
   [{ deploy: 'argmax' }, 'deploy: expected one of "greedy", "sample", got "argmax" (a string)'],

@@ -38,7 +38,7 @@ export const EXPERIMENT_CONFIG = {
     distill: { type: 'object', fields: { users: int(1), candidates: int(2), statesPerUser: int(1) } },
     pretrain: {
       type: 'object',
-      fields: { steps: int(0), episodes: int(1), users: int(1), epochs: int(1), transitionsPerEpoch: int(1), entropyCoef: num },
+      fields: { steps: int(0), episodes: int(1), users: int(1), epochs: int(1), transitionsPerEpoch: int(1), entropyCoef: num, worldEntropyCoef: num },
     },
     online: { type: 'object', fields: { episodes: int(10), batchSize: int(1) } },
     adaptive: {

@@ -61,6 +61,8 @@ export interface ExperimentConfig {
     epochs?: number; transitionsPerEpoch?: number;
     /** Entropy bonus of the logs-only TD steps (without it they collapse onto one category). */
     entropyCoef?: number;
+    /** Entropy bonus of A2C in the imagined worlds (r_phi's and the logs model's); unset, A2C's own default. */
+    worldEntropyCoef?: number;
   };
   /** Online deployment per method and seed. */
   online?: { episodes?: number; batchSize?: number };
@@ -202,6 +204,7 @@ export async function runExperiment(
   const ptEpochs = checkInt('pretrain.epochs', pt.epochs ?? DEFAULTS.pretrain.epochs, 1);
   const ptTransitions = checkInt('pretrain.transitionsPerEpoch', pt.transitionsPerEpoch ?? DEFAULTS.pretrain.transitionsPerEpoch, 1);
   const ptEntropy = checkNumber('pretrain.entropyCoef', pt.entropyCoef ?? DEFAULTS.pretrain.entropyCoef, 0, 10);
+  const ptWorldEntropy = pt.worldEntropyCoef === undefined ? undefined : checkNumber('pretrain.worldEntropyCoef', pt.worldEntropyCoef, 0, 10);
   const deploy = config.deploy ?? DEFAULTS.deploy;
   const cells = sources(config);
   for (const c of cells) parseOracle(c); // a bad oracle:NOISE fails here, not after the logs' phases
@@ -254,7 +257,9 @@ export async function runExperiment(
       // the users in the order they arrived, as the evaluated rows' rounds are
       return { episodes: inArrivalOrder(r.episodes, batchSize), updates, ...(r.trace ? { trace: r.trace } : {}) };
     };
-    const ialpCfg = (seed: number) => ({ steps: ptSteps, episodes: ptEpisodes, users: ptUsers, seed, a2c: { ...compute } });
+    // unset, the same key as before the field existed: earlier runs' caches stay valid
+    const worldLoss = ptWorldEntropy === undefined ? {} : { loss: { entropyCoef: ptWorldEntropy } };
+    const ialpCfg = (seed: number) => ({ steps: ptSteps, episodes: ptEpisodes, users: ptUsers, seed, a2c: { ...compute, ...worldLoss } });
     const pretrained = async (what: string, key: unknown, make: () => Promise<Policy>) =>
       Policy.fromBytes(await cache.bytes(what, key, async () => (await make()).toBytes(), (b) => world.backend.loadPolicy(b)), world.backend.kind);
     const savePolicy = async (file: string, p: Policy) => {
