@@ -11,6 +11,7 @@ import { envGroup } from './groups/env.js';
 import { llmGroup } from './groups/llm.js';
 import { llmServeGroup } from './groups/llm-serve.js';
 import { mainGroup } from './groups/main.js';
+import { shardsGroup } from './groups/shards.js';
 import { acGroup, buffersGroup, trainGroup } from './groups/rust.js';
 import { serveGroup } from './serve.js';
 import type { Group } from './lib/group.js';
@@ -19,7 +20,7 @@ import { groupTable, machine, targetsTable, write, type Report } from './lib/rep
 import { judgeTargets } from './lib/targets.js';
 
 /** Every group, in the order they run; one line per group. */
-const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, trainGroup, llmGroup, llmServeGroup, mainGroup, serveGroup];
+const GROUPS: Group[] = [envGroup, datasetsGroup, acGroup, buffersGroup, trainGroup, llmGroup, llmServeGroup, mainGroup, shardsGroup, serveGroup];
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   full: { warmup: 2, reps: 10, repMs: 150 },

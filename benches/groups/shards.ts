@@ -1,0 +1,74 @@
+// Group `shards`: the experiment as 2 concurrent shard processes (`ialp run
+// --shard I/2`) against 1 process, cold, on this machine: the wall time and the
+// online phase's time (issue #12's target: >= 1.7x on the online phase), and a
+// check that the merged shards equal the unsharded run. One process already runs
+// its seeds side by side (up to 4 at once, each on a thread of the native pool),
+// so on a 2-core machine the shards compete for the cores the single process uses.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Group, GroupContext, GroupResult } from '../lib/group.js';
+import { measurement } from '../lib/measure.js';
+
+interface RunOut { seconds: number; stdout: string; online: number }
+
+function ialp(root: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(root, 'packages', 'ts-api', 'bin', 'ialp.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr })));
+}
+
+async function timed(root: string, args: string[], out: string): Promise<RunOut> {
+  const t0 = performance.now();
+  const r = await ialp(root, [...args, '--out', out, '--json']);
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.code !== 0) throw new Error(`ialp ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-400)}`);
+  const meta = (JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { meta: { phaseSeconds: Record<string, number> } }).meta;
+  return { seconds, stdout: r.stdout, online: meta.phaseSeconds.online ?? NaN };
+}
+
+async function run(ctx: GroupContext): Promise<GroupResult> {
+  const seeds = ctx.quick ? 2 : 4;
+  // the online phase at its default size (300 episodes per method and seed), with
+  // a short pre-training so that the cold runs take seconds, not minutes
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-bench-shards-'));
+  const config = { envs: ['coat'], llm: 'oracle', seeds, pretrain: { steps: 20_000 }, distill: { users: 200 } };
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config));
+  const args = ['run', '--config', join(dir, 'config.json')];
+  const result: GroupResult = {
+    measurements: [],
+    notes: [`\`ialp run --config\` ${JSON.stringify(config)}, cold (fresh run folders): 1 process, then 2 shard processes at once; wall time from process start to exit, online phase from each run's results.json (the shards' slower one).`],
+    checks: [],
+  };
+  try {
+    ctx.log('shards: 1 process');
+    const one = await timed(ctx.root, args, join(dir, 'one'));
+    ctx.log('shards: 2 shard processes at once');
+    const t0 = performance.now();
+    const shards = await Promise.all([0, 1].map((i) => timed(ctx.root, [...args, '--shard', `${i}/2`], join(dir, `s${i}`))));
+    const both = (performance.now() - t0) / 1000;
+    const online2 = Math.max(...shards.map((s) => s.online));
+    const work = seeds * 10; // (seed, method) runs of the online phase
+    result.measurements.push(measurement({ group: 'shards', name: 'online phase, 1 process', params: { seeds, processes: 1 }, unit: 'runs', perRep: work, cores: 2, seconds: [one.online] }));
+    result.measurements.push(measurement({ group: 'shards', name: 'online phase, 2 shards', params: { seeds, processes: 2 }, unit: 'runs', perRep: work, cores: 2, seconds: [online2] }));
+    result.measurements.push(measurement({ group: 'shards', name: 'whole run, 1 process', params: { seeds, processes: 1 }, unit: 'runs', perRep: work, cores: 2, seconds: [one.seconds] }));
+    result.measurements.push(measurement({ group: 'shards', name: 'whole run, 2 shards', params: { seeds, processes: 2 }, unit: 'runs', perRep: work, cores: 2, seconds: [both] }));
+    const onlineRatio = one.online / online2;
+    result.notes.push(`online phase: 1 process ${one.online.toFixed(2)} s, 2 shards ${online2.toFixed(2)} s: ${onlineRatio.toFixed(2)}x; whole run: ${one.seconds.toFixed(1)} s vs ${both.toFixed(1)} s: ${(one.seconds / both).toFixed(2)}x`);
+    result.checks.push({ name: 'shards: 2 shards >= 1.7x 1 process on the online phase', ok: onlineRatio >= 1.7, detail: `${onlineRatio.toFixed(2)}x (${one.online.toFixed(2)} s / ${online2.toFixed(2)} s)` });
+    const merged = await ialp(ctx.root, ['merge', join(dir, 's0'), join(dir, 's1'), '--out', join(dir, 'merged'), '--json']);
+    const same = merged.code === 0 && JSON.stringify((JSON.parse(merged.stdout) as { results: unknown }).results) === JSON.stringify((JSON.parse(one.stdout) as { results: unknown }).results);
+    result.checks.push({ name: 'shards: the merged shards equal the unsharded run', ok: same, detail: merged.code === 0 ? (same ? 'results identical' : 'results differ') : merged.stderr.slice(-300) });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return result;
+}
+
+export const shardsGroup: Group = { name: 'shards', title: 'Sharded experiment: 2 shard processes vs 1 process (cold)', unavailable: null, run };
