@@ -17,7 +17,8 @@
 // policy and compute the recommendations; the HTTP thread parses, dispatches to the
 // least busy worker and answers. A swap is loaded and checked here, then posted to
 // every worker, and takes effect once all have it; a worker that dies is replaced
-// and its requests answered 500. Without it (the default) the HTTP thread computes.
+// and the requests it held are asked of another worker once. Without it (the
+// default) the HTTP thread computes.
 //
 // Logs are JSON lines on stderr ({"time", "level", "msg", ...}); --access-log adds one
 // per request (route, status, milliseconds).
