@@ -35,7 +35,7 @@ pub use a2c::{
     train, train_from, train_from_with, A2c, A2cConfig, ActionSelector, Part, Progress, Sampler,
     StepContext, TrainConfig, TrainOutcome, UserPool,
 };
-pub use a_ialp::{train_adaptive, AdaptiveConfig, AdaptiveOutcome, AdaptiveTrace};
+pub use a_ialp::{train_adaptive, AdaptiveConfig, AdaptiveOutcome, AdaptiveTrace, OnlineStart};
 pub use eval::{evaluate, Actor, Mode};
 pub use ialp::{pretrain, pretrain_with, IalpConfig, PretrainStats};
 pub use imagined::{Calibrated, ImaginedWorld, Isotonic, UserModel};

@@ -2,7 +2,11 @@
 //! expansion (ap) start better than learning from scratch, and a compromised
 //! pre-trained policy loses its weight in ap.
 
-use ialp_ac_core::{train, train_adaptive, train_from, AdaptiveConfig, Policy, TrainConfig};
+use ialp_ac_core::encoder::StateEncoder;
+use ialp_ac_core::reward_model::{RewardExamples, RewardModel, RewardModelConfig};
+use ialp_ac_core::{
+    train, train_adaptive, train_from, AdaptiveConfig, OnlineStart, Policy, TrainConfig,
+};
 use ialp_sim::{AnyWorld, EpisodeStat};
 
 fn mean_return(eps: &[EpisodeStat]) -> f32 {
@@ -99,4 +103,77 @@ fn pretrained_starts_beat_scratch_and_a_bad_start_is_dropped() {
     assert!(last.weight_pretrained < last.weight_online);
     assert!(last.share_pretrained < 0.2, "{last:?}");
     assert!(last.share_pretrained < tr[0].share_pretrained);
+}
+
+/// r_phi fitted to the simulator's expected rewards of logged states and
+/// random items (a source that is right), or to one minus them (a compromised
+/// source that prefers what users like least).
+fn critic(world: &AnyWorld, inverted: bool) -> RewardModel {
+    let (train_users, _) = world.user_split();
+    let logged = world.logged(&train_users[..500], 10, 1);
+    let h = logged.history;
+    let w = world.world();
+    let mut ex = RewardExamples {
+        history: h,
+        ..Default::default()
+    };
+    let mut rng = ialp_sim::Rng::new(5);
+    for t in (0..logged.len()).step_by(3) {
+        for _ in 0..3 {
+            let item = rng.below(w.n_items() as u32);
+            ex.hist_items
+                .extend_from_slice(&logged.hist_items[t * h..(t + 1) * h]);
+            ex.hist_rewards
+                .extend_from_slice(&logged.hist_rewards[t * h..(t + 1) * h]);
+            ex.items.push(item);
+            let truth = world.expected_reward(logged.users[t], item as usize);
+            ex.labels.push(if inverted { 1.0 - truth } else { truth });
+        }
+    }
+    let enc = StateEncoder::new(h, w.n_items(), w.item_features().to_vec()).unwrap();
+    let mut rm = RewardModel::new(
+        RewardModelConfig {
+            epochs: 10,
+            ..Default::default()
+        },
+        enc,
+    )
+    .unwrap();
+    rm.train(&ex, &mut |_, _| true).unwrap();
+    rm
+}
+
+#[test]
+fn a_pi1_copied_from_pi0_restarts_once_when_the_source_contradicts_users() {
+    let (world, pi0) = setup();
+    let online = TrainConfig {
+        episodes: 400,
+        seed: 9,
+        ..Default::default()
+    };
+    let warm = AdaptiveConfig {
+        online_start: OnlineStart::Pretrained,
+        ..Default::default()
+    };
+    // a right source: pi_1 keeps what it inherited
+    let good = critic(&world, false);
+    let kept = train_adaptive(&online, &warm, &world, &pi0, Some(&good), &mut |_| true).unwrap();
+    assert_eq!(kept.trace.last().unwrap().online_restarts, 0);
+    // a compromised one (its pi_0 and its critic both inverted): pi_1 starts
+    // again from scratch, once, early
+    let bad_critic = critic(&world, true);
+    let bad = compromised(&pi0);
+    let restarted = train_adaptive(&online, &warm, &world, &bad, Some(&bad_critic), &mut |_| {
+        true
+    })
+    .unwrap();
+    let tr = &restarted.trace;
+    assert_eq!(tr.last().unwrap().online_restarts, 1, "{:?}", tr.last());
+    let at = tr.iter().position(|t| t.online_restarts == 1).unwrap();
+    assert!(
+        at < tr.len() / 4,
+        "restarted after update {at} of {}",
+        tr.len()
+    );
+    assert!(tr.last().unwrap().critic_agreement < 0.0);
 }

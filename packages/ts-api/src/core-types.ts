@@ -115,7 +115,24 @@ proposals: number,
  * own (pi_1 and the category bonus explore), and a frozen policy's
  * sampled tail bores users (a third item of a category drawn by chance).
  */
-pretrainedTemperature: number, };
+pretrainedTemperature: number, 
+/**
+ * Where pi_1 starts: from scratch, as in policy expansion, or as a copy
+ * of pi_0 that then learns as A-iALP_ft does, with the frozen pi_0 and
+ * the critic beside it. A copy inherits the source's errors, so it starts
+ * again from scratch, once, when the critic's check reaches -1 (the source
+ * contradicts users, see `critic_agreement`).
+ */
+onlineStart: OnlineStart, 
+/**
+ * What pi_0 proposes: one item (its top item, or a sample at
+ * `pretrained_temperature`), or both its top item and a sample (at
+ * `pretrained_temperature`, as trained when that is 0), each with its own
+ * average of realised reward, so that users' responses decide which way
+ * of using pi_0 serves them (a greedy pi_0 bores some users, a sampled
+ * one strays for others).
+ */
+pretrainedProposals: PretrainedProposals, };
 
 /**
  * The adaptation, sampled after every update.
@@ -132,7 +149,11 @@ sharePretrained: number,
 /**
  * g_t, the critic's measured agreement with users (see the module docs).
  */
-criticAgreement: number, };
+criticAgreement: number, 
+/**
+ * Times pi_1, copied from pi_0 (`online_start` pretrained), restarted from scratch so far.
+ */
+onlineRestarts: number, };
 
 export type BatchConfig = { 
 /**
@@ -322,6 +343,11 @@ depth: number,
 embedDim: number, };
 
 /**
+ * Where A-iALP_ap's online policy pi_1 starts (`AdaptiveConfig::online_start`).
+ */
+export type OnlineStart = "scratch" | "pretrained";
+
+/**
  * What a policy is and where it came from; stored in the artefact header.
  */
 export type PolicyMeta = { 
@@ -386,6 +412,11 @@ imaginedReturn: number | null,
  * Mean total loss of the last epoch or update.
  */
 lastLoss: number, };
+
+/**
+ * What A-iALP_ap's pi_0 proposes (`AdaptiveConfig::pretrained_proposals`).
+ */
+export type PretrainedProposals = "one" | "topAndSample";
 
 /**
  * Reported after every update.
@@ -677,7 +708,9 @@ export const CORE_DEFAULTS = {
     "criticAgreement": 0.2,
     "floor": 0.0,
     "proposals": 1,
-    "pretrainedTemperature": 0.0
+    "pretrainedTemperature": 0.0,
+    "onlineStart": "scratch",
+    "pretrainedProposals": "one"
   },
   "pretrain": {
     "ialp": {

@@ -102,6 +102,11 @@ pub trait ActionSelector {
     fn observe(&mut self, _actions: &[u32], _rewards: &[f32], _dones: &[u8]) {}
     /// Called after every update.
     fn after_update(&mut self, _progress: &Progress) {}
+    /// True when the learner should start again from its initial weights
+    /// (asked after every update, after `after_update`).
+    fn restart_learner(&mut self) -> bool {
+        false
+    }
 }
 
 /// Plain A2C: sample from the learner's own policy.
@@ -381,6 +386,10 @@ pub fn train_from_with(
         episodes.extend(finished);
         p.episodes = episodes.len().min(cfg.episodes);
         selector.after_update(&p);
+        if selector.restart_learner() {
+            // the same initial weights as A2C from scratch with this seed
+            learner = A2c::new(cfg.a2c.clone(), env.as_ref(), cfg.seed)?;
+        }
         if !progress(&p) {
             break;
         }

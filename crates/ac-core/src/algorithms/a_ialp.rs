@@ -17,7 +17,12 @@
 //! in pre-training, fading as pi_0's proposals are executed (n0 of them), so
 //! that a pi_0 keeps the say early unless realised rewards contradict it and
 //! evidence alone decides later. pi_1 updates on every executed
-//! transition. (A-iALP_ft is `a2c::train_from`: A2C started from pi_0.)
+//! transition. It starts from scratch (policy expansion), or
+//! (`online_start` pretrained) as a copy of pi_0 that learns online while the frozen pi_0
+//! and the critic stand beside it; the copy inherits the source's errors, so
+//! it starts again from scratch, once, when the critic's check says the
+//! source contradicts users. (A-iALP_ft is `a2c::train_from`: A2C started
+//! from pi_0.)
 
 use crate::a2c::{
     train_from_with, ActionSelector, Progress, StepContext, TrainConfig, TrainOutcome,
@@ -28,7 +33,7 @@ use ialp_sim::{AnyWorld, Result, Rng};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-pub use crate::config::AdaptiveConfig;
+pub use crate::config::{AdaptiveConfig, OnlineStart, PretrainedProposals};
 
 /// The adaptation, sampled after every update.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -44,7 +49,16 @@ pub struct AdaptiveTrace {
     pub share_pretrained: f32,
     /// g_t, the critic's measured agreement with users (see the module docs).
     pub critic_agreement: f32,
+    /// Times pi_1, copied from pi_0 (`online_start` pretrained), restarted from scratch so far.
+    pub online_restarts: u32,
 }
+
+/// Whose a proposal is: pi_0's (its top item or its sample, as configured),
+/// pi_1's, or pi_0's sample beside its top item (`TopAndSample`). Each has its
+/// own average of realised reward, so the better way of using pi_0 wins.
+const PI0: u8 = 0;
+const PI1: u8 = 1;
+const PI0_SAMPLE: u8 = 2;
 
 struct Expansion<'a> {
     cfg: AdaptiveConfig,
@@ -54,8 +68,8 @@ struct Expansion<'a> {
     shown: Vec<u64>,
     /// Per policy: the moving sum of realised reward and (1 - eta)^n after n
     /// executed proposals, for the bias-corrected average (`weight`).
-    weights: [f32; 2],
-    decays: [f32; 2],
+    weights: [f32; 3],
+    decays: [f32; 3],
     chosen: Vec<u8>,
     /// Q of each executed proposal, for the critic's check.
     chosen_q: Vec<f32>,
@@ -63,6 +77,9 @@ struct Expansion<'a> {
     from_pi0: u64,
     executed_pi0: u64,
     total: u64,
+    /// pi_1 started as a copy of pi_0 and has not restarted yet
+    inherited: bool,
+    restarts: u32,
     trace: Vec<AdaptiveTrace>,
 }
 
@@ -75,20 +92,23 @@ impl<'a> Expansion<'a> {
         categories: Vec<u32>,
         n_categories: usize,
     ) -> Self {
+        let inherited = cfg.online_start == OnlineStart::Pretrained;
         Expansion {
             cfg,
             pi0,
             critic,
             categories,
             shown: vec![0; n_categories],
-            weights: [0.0; 2],
-            decays: [1.0; 2],
+            weights: [0.0; 3],
+            decays: [1.0; 3],
             chosen: Vec::new(),
             chosen_q: Vec::new(),
             critic_check: CriticCheck::default(),
             from_pi0: 0,
             executed_pi0: 0,
             total: 0,
+            inherited,
+            restarts: 0,
             trace: Vec::new(),
         }
     }
@@ -115,17 +135,27 @@ impl ActionSelector for Expansion<'_> {
     ) -> Result<Vec<u32>> {
         let (l0, _) = self.pi0.forward_encoded(ctx.obs)?;
         let np = self.cfg.proposals;
-        // proposals[2j] from pi_0, proposals[2j + 1] from pi_1, j < np
-        let mut proposals = Vec::with_capacity(2 * np);
+        // per j < np: pi_0's proposal, pi_1's, and with `TopAndSample` pi_0's
+        // sample beside its top item; `kinds` says whose each is (PI0, PI1, PI0_SAMPLE)
+        let both = self.cfg.pretrained_proposals == PretrainedProposals::TopAndSample;
+        let mut proposals = Vec::with_capacity(3 * np);
+        let mut kinds = Vec::with_capacity(3 * np);
         let t0 = self.cfg.pretrained_temperature;
-        let greedy0 = (t0 == 0.0).then(|| choose_actions(&l0, rng, true));
+        let greedy0 = (t0 == 0.0 || both).then(|| choose_actions(&l0, rng, true));
+        // with both, the sample is at t0, or as trained when t0 is 0
         let l0 = if t0 == 0.0 || t0 == 1.0 { l0 } else { l0 / t0 };
         for _ in 0..np {
             proposals.push(match &greedy0 {
                 Some(a) => a.clone(),
                 None => choose_actions(&l0, rng, false),
             });
+            kinds.push(PI0);
             proposals.push(choose_actions(logits, rng, false));
+            kinds.push(PI1);
+            if both {
+                proposals.push(choose_actions(&l0, rng, false));
+                kinds.push(PI0_SAMPLE);
+            }
         }
         let rows = proposals[0].len();
         let qs: Vec<Vec<f32>> = match self.critic {
@@ -138,7 +168,7 @@ impl ActionSelector for Expansion<'_> {
                     .map(|a| c.score(hi, hr, a))
                     .collect::<Result<_>>()?
             }
-            None => vec![vec![0.0; rows]; 2 * np],
+            None => vec![vec![0.0; rows]; proposals.len()],
         };
         let cfg = &self.cfg;
         let score = |beta: f32, q: f32, w: f32, cat: u32, shown: &[u64]| {
@@ -159,15 +189,16 @@ impl ActionSelector for Expansion<'_> {
             cfg.prior
         };
         let mut out = Vec::with_capacity(rows);
-        let mut z = vec![0f32; 2 * np];
+        let mut z = vec![0f32; proposals.len()];
         for i in 0..rows {
             for (c, zc) in z.iter_mut().enumerate() {
                 let a = proposals[c][i] as usize;
-                let trust = if c % 2 == 0 { rho } else { 0.0 };
+                let k = kinds[c] as usize;
+                let trust = if k == PI1 as usize { 0.0 } else { rho };
                 *zc = score(
                     beta,
                     qs[c][i],
-                    self.weight(c % 2) + trust,
+                    self.weight(k) + trust,
                     self.categories[a],
                     &self.shown,
                 );
@@ -175,7 +206,7 @@ impl ActionSelector for Expansion<'_> {
             // a softmax over every proposal, or with probability epsilon any one
             if cfg.floor > 0.0 && rng.uniform() < cfg.floor {
                 let pick = rng.below(z.len() as u32) as usize;
-                self.chosen.push((pick % 2) as u8);
+                self.chosen.push(kinds[pick]);
                 self.chosen_q.push(qs[pick][i]);
                 out.push(proposals[pick][i]);
                 continue;
@@ -191,7 +222,7 @@ impl ActionSelector for Expansion<'_> {
                     break;
                 }
             }
-            self.chosen.push((pick % 2) as u8);
+            self.chosen.push(kinds[pick]);
             self.chosen_q.push(qs[pick][i]);
             out.push(proposals[pick][i]);
         }
@@ -217,8 +248,8 @@ impl ActionSelector for Expansion<'_> {
                 self.critic_check.observe(q, realised, eta);
             }
             self.shown[self.categories[a as usize] as usize] += 1;
-            self.from_pi0 += (k == 0) as u64;
-            self.executed_pi0 += (k == 0) as u64;
+            self.from_pi0 += (k != PI1) as u64;
+            self.executed_pi0 += (k != PI1) as u64;
             self.total += 1;
         }
     }
@@ -227,17 +258,40 @@ impl ActionSelector for Expansion<'_> {
         self.trace.push(AdaptiveTrace {
             updates: p.updates,
             env_steps: p.env_steps,
-            weight_pretrained: self.weight(0),
-            weight_online: self.weight(1),
+            // pi_0's better way of proposing, with `TopAndSample`
+            weight_pretrained: if self.cfg.pretrained_proposals == PretrainedProposals::TopAndSample
+            {
+                self.weight(PI0 as usize)
+                    .max(self.weight(PI0_SAMPLE as usize))
+            } else {
+                self.weight(PI0 as usize)
+            },
+            weight_online: self.weight(PI1 as usize),
             share_pretrained: self.from_pi0 as f32 / self.total.max(1) as f32,
             critic_agreement: if self.critic.is_some() {
                 self.critic_check.trust(self.cfg.critic_agreement)
             } else {
                 0.0
             },
+            online_restarts: self.restarts,
         });
         self.from_pi0 = 0;
         self.total = 0;
+    }
+
+    /// A pi_1 copied from pi_0 starts again from scratch once the critic's
+    /// check says the source contradicts users (trust -1), measured over at
+    /// least one time constant of the moving moments (1 / eta executed steps).
+    fn restart_learner(&mut self) -> bool {
+        let eta = self.cfg.weight_rate.max(1e-6);
+        let measured = self.critic_check.seen as f32 >= 1.0 / eta;
+        if self.inherited && measured && self.critic_check.trust(self.cfg.critic_agreement) <= -1.0
+        {
+            self.inherited = false;
+            self.restarts += 1;
+            return true;
+        }
+        false
     }
 }
 
@@ -310,7 +364,8 @@ pub fn train_adaptive(
     let w = world.world();
     let categories = (0..w.n_items()).map(|i| w.item_category(i)).collect();
     let mut sel = Expansion::new(adaptive.clone(), pi0, critic, categories, w.n_categories());
-    let outcome = train_from_with(cfg, world, None, &mut sel, progress)?;
+    let init = (adaptive.online_start == OnlineStart::Pretrained).then_some(pi0);
+    let outcome = train_from_with(cfg, world, init, &mut sel, progress)?;
     Ok(AdaptiveOutcome {
         outcome,
         trace: sel.trace,
@@ -386,6 +441,75 @@ mod tests {
         };
         let (sharp, sampled) = (differ(0.2), differ(1.0));
         assert!(sampled > 0 && sharp < sampled, "{sharp} vs {sampled}");
+    }
+
+    #[test]
+    fn top_and_sample_lets_realised_rewards_choose_how_pi0_is_used() {
+        let (h, n) = (4, 12);
+        let encoder =
+            StateEncoder::new(h, n, (0..n * 2).map(|i| (i % 7) as f32 / 7.0).collect()).unwrap();
+        let meta = PolicyMeta {
+            env: "test".into(),
+            source: String::new(),
+            fingerprint: String::new(),
+            n_items: n,
+            history: h,
+            net: NetConfig {
+                hidden: 8,
+                depth: 1,
+                embed_dim: 4,
+            },
+            training: serde_json::Value::Null,
+            created_with: "test".into(),
+        };
+        let pi0 = Policy::untrained(meta, encoder.clone(), 5).unwrap();
+        let cfg = AdaptiveConfig {
+            pretrained_proposals: PretrainedProposals::TopAndSample,
+            exploration: 0.0,
+            ..Default::default()
+        };
+        let mut sel = Expansion::new(cfg, &pi0, None, (0..n as u32).map(|i| i % 3).collect(), 3);
+        let rows = 64;
+        let mut rng = Rng::new(5);
+        let (hist_items, hist_rewards, values) =
+            (vec![0u32; rows * h], vec![0f32; rows * h], vec![0f32; rows]);
+        let logits = Array2::<f32>::zeros((rows, n));
+        let mut shares = Vec::new();
+        for _ in 0..20 {
+            let obs: Vec<f32> = (0..rows * encoder.out_dim())
+                .map(|_| rng.normal())
+                .collect();
+            let ctx = StepContext {
+                obs: &obs,
+                hist_items: &hist_items,
+                hist_rewards: &hist_rewards,
+                values: &values,
+            };
+            let actions = sel.select(&ctx, &logits, &mut rng).unwrap();
+            // all three kinds propose
+            let (l0, _) = pi0.forward_encoded(&obs).unwrap();
+            let top = choose_actions(&l0, &mut rng, true);
+            for (i, &k) in sel.chosen.iter().enumerate() {
+                if k == PI0 {
+                    assert_eq!(actions[i], top[i], "pi_0's first proposal is its top item");
+                }
+            }
+            // users like what pi_0 samples and nothing else
+            let rewards: Vec<f32> = sel
+                .chosen
+                .iter()
+                .map(|&k| (k == PI0_SAMPLE) as u8 as f32)
+                .collect();
+            let share = rewards.iter().sum::<f32>() / rows as f32;
+            shares.push(share);
+            sel.observe(&actions, &rewards, &vec![0u8; rows]);
+        }
+        assert!(shares[0] < 0.6, "at first the kinds share: {shares:?}");
+        assert!(
+            *shares.last().unwrap() > 0.9,
+            "then the sample takes over: {shares:?}"
+        );
+        assert!(sel.weight(PI0_SAMPLE as usize) > 0.9 && sel.weight(PI0 as usize) < 0.1);
     }
 
     #[test]

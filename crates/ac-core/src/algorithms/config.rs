@@ -221,6 +221,39 @@ pub struct AdaptiveConfig {
     /// own (pi_1 and the category bonus explore), and a frozen policy's
     /// sampled tail bores users (a third item of a category drawn by chance).
     pub pretrained_temperature: f32,
+    /// Where pi_1 starts: from scratch, as in policy expansion, or as a copy
+    /// of pi_0 that then learns as A-iALP_ft does, with the frozen pi_0 and
+    /// the critic beside it. A copy inherits the source's errors, so it starts
+    /// again from scratch, once, when the critic's check reaches -1 (the source
+    /// contradicts users, see `critic_agreement`).
+    pub online_start: OnlineStart,
+    /// What pi_0 proposes: one item (its top item, or a sample at
+    /// `pretrained_temperature`), or both its top item and a sample (at
+    /// `pretrained_temperature`, as trained when that is 0), each with its own
+    /// average of realised reward, so that users' responses decide which way
+    /// of using pi_0 serves them (a greedy pi_0 bores some users, a sampled
+    /// one strays for others).
+    pub pretrained_proposals: PretrainedProposals,
+}
+
+/// What A-iALP_ap's pi_0 proposes (`AdaptiveConfig::pretrained_proposals`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum PretrainedProposals {
+    #[default]
+    One,
+    TopAndSample,
+}
+
+/// Where A-iALP_ap's online policy pi_1 starts (`AdaptiveConfig::online_start`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum OnlineStart {
+    #[default]
+    Scratch,
+    Pretrained,
 }
 
 impl Default for AdaptiveConfig {
@@ -238,6 +271,8 @@ impl Default for AdaptiveConfig {
             floor: 0.0,
             proposals: 1,
             pretrained_temperature: 0.0,
+            online_start: OnlineStart::Scratch,
+            pretrained_proposals: PretrainedProposals::One,
         }
     }
 }
