@@ -2,7 +2,7 @@
 // report, and a rerun that resumes from the cached phases to the same numbers.
 import test from 'ava';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -74,6 +74,27 @@ test('ialp run (the experiment): a report with every method, resumable to identi
     ['a-ialp-ap', 'a-ialp-ft', 'a2c', 'offline-logs+ft'].flatMap((m) => [`${m}/1000`, `${m}/1001`]));
   t.true(recs.every((r) => r.update >= 1 && Number.isFinite(r.entropy)));
   t.is(metrics, firstMetrics, 'the same records, from the cache where the rerun did not train');
+
+  // a rerun that computes nothing keeps the wall time of the run that computed, and the report says both
+  type Meta = { meta: { seconds: number; computed?: { seconds: number; at: string }; machine: { cores: number; node: string } } };
+  const third = await runCli(args);
+  t.is(third.code, 0, third.stderr);
+  const m2 = (JSON.parse(second.stdout) as Meta).meta, m3 = (JSON.parse(third.stdout) as Meta).meta;
+  t.truthy(m2.computed);
+  t.deepEqual(m3.computed, m2.computed);
+  t.true(m3.computed!.seconds > m3.seconds, `computed in ${m3.computed!.seconds} s, assembled in ${m3.seconds} s`);
+  t.is(m3.machine.cores, cpus().length);
+  t.is(m3.machine.node, process.version);
+  const report = await readFile(join(out, 'report.html'), 'utf8');
+  t.regex(report, /<h2>Settings<\/h2>/);
+  t.regex(report, /<td>seeds<\/td><td>2<\/td><td class="muted">given<\/td>/);
+  t.regex(report, /<td>online\.batchSize<\/td><td>16<\/td><td class="muted">default<\/td>/);
+  t.regex(report, /Computed in [\d.]+ s \(\d{4}-\d\d-\d\dT[^;]*; this report assembled from the phase cache in [\d.]+ s\)/);
+  // the curves: an episode axis, the early window marked, a value on hover; the paired plot
+  t.regex(report, /<title>a-ialp-ap, episodes 1-15: [\d.]+ ± [\d.]+<\/title>/);
+  t.regex(report, />first 30<\/text>/);
+  t.regex(report, /early return minus [a-z-]+'s, paired by seed/);
+  t.notRegex(report, /<h1>ialp experiment<\/h1><pre>/, 'no JSON dump on top');
 
   // really killed, in the pre-training of the second seed and then in its
   // online phase: each rerun resumes, and the numbers are the uninterrupted run's

@@ -2,6 +2,7 @@
 // The `ialp` command line.
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import os from 'node:os';
 import { copyFile, mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
@@ -17,8 +18,8 @@ import { runOnline, type RunPhase } from './train-command.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
 import { distillPreferences, saveDistillation } from './preferences.js';
-import { runExperiment, type ExperimentConfig, type Shard } from './experiment.js';
-import { resultTable, writeReport } from './report.js';
+import { cellLabel, runExperiment, type ExperimentConfig, type Shard } from './experiment.js';
+import { resultTable, sweepTables, writeReport } from './report.js';
 import { datasetEnv, World } from './world.js';
 import { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
 import { describeWriteError, ensureWritableDir, ensureWritableFile } from './out-dir.js';
@@ -30,7 +31,7 @@ const USAGE = `ialp: reinforcement-learning recommenders on a Rust core
 Usage:
   ialp run [--env NAME|all] [--config FILE] [--data DIR] [--seeds N] [--llm SPEC]
            [--out DIR] [--quick] [--backend native|wasm|auto] [--json]
-           [--shard I/N | --ray ADDRESS [--shards N]]
+           [--sweep FIELD=V1,V2,...]... [--shard I/N | --ray ADDRESS [--shards N]]
            [--compute ndarray|torch] [--device auto|cpu|cuda]
       The main job, the paper's experiment (with no arguments: MovieLens
       latest-small and the default LLM, 5 seeds): distil preferences, fit
@@ -47,6 +48,11 @@ Usage:
       "oracle:NOISE" (each answer random with probability NOISE) or
       "oracle:inverted" (a compromised source). A comma-separated list of
       SPECs is a sweep: one cell per source, compared in the report.
+      --sweep FIELD=V1,V2 (repeatable; the config's "sweep" section) lists
+      values of any config field by its dotted path (adaptive.prior,
+      pretrain.steps, seeds, ...): each combination is a cell, run like a
+      config of its own and compared in the report against the first cell,
+      paired by seed.
       --shard I/N runs the I-th of N disjoint parts (environment x seed
       units, after the shared phases), by default from SLURM_ARRAY_TASK_ID /
       SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX / IALP_SHARDS.
@@ -119,7 +125,8 @@ function parseOptions<T extends ParseArgsConfig>(config: T) {
   const seen = new Map<string, string | undefined>();
   for (const t of parsed.tokens ?? []) {
     if (t.kind !== 'option') continue;
-    if (seen.has(t.name)) {
+    const multiple = (config.options?.[t.name] as { multiple?: boolean } | undefined)?.multiple === true;
+    if (seen.has(t.name) && !multiple) {
       const was = seen.get(t.name);
       throw new UsageError(`--${t.name}: given twice${was === undefined ? '' : ` (${JSON.stringify(was)} and ${JSON.stringify(t.value)})`}; give it once`);
     }
@@ -374,6 +381,7 @@ async function cmdExperiment(argv: string[]): Promise<void> {
       config: { type: 'string' }, out: { type: 'string' }, quick: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false }, backend: { type: 'string' }, compute: { type: 'string' }, device: { type: 'string' },
       shard: { type: 'string' }, ray: { type: 'string' }, shards: { type: 'string' },
+      sweep: { type: 'string', multiple: true },
     },
   });
   if (values.ray !== undefined && values.shard !== undefined) throw new UsageError('--ray submits every shard itself: drop --shard (give --shards N)');
@@ -397,6 +405,13 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   if (values.llm) cfg.llm = values.llm.includes(',') ? values.llm.split(',').map((x) => x.trim()) : values.llm;
   const seeds = intOption('seeds', values.seeds, 1);
   if (seeds !== undefined) cfg.seeds = seeds;
+  for (const flag of values.sweep ?? []) {
+    const m = /^([A-Za-z][A-Za-z0-9.]*)=(.+)$/.exec(flag);
+    if (!m) throw new UsageError(`--sweep: expected FIELD=V1,V2,... (e.g. adaptive.prior=0,0.05,0.2), got ${JSON.stringify(flag)}`);
+    // numbers as numbers, words as strings: the config's check says what each field expects
+    const values = m[2]!.split(',').map((x) => x.trim()).map((x) => (x !== '' && Number.isFinite(Number(x)) ? Number(x) : x));
+    cfg.sweep = { ...cfg.sweep, [m[1]!]: values };
+  }
   const envs = cfg.envs ?? ['movielens'];
   const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
   if (values.ray !== undefined) {
@@ -457,6 +472,26 @@ function shardOption(flag: string | undefined): Shard | undefined {
   return undefined;
 }
 
+/** The machine a run is on, for the report. */
+function machineInfo(): Record<string, unknown> {
+  const cpus = os.cpus();
+  return { cpu: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), platform: `${os.platform()} ${os.release()} ${os.arch()}`, node: process.version };
+}
+
+type Computation = { seconds: number; phaseSeconds: Record<string, number>; at: string; phases: number };
+
+/** computed.json of a run folder: the wall time of the last run that computed phases there (undefined if none). */
+async function readComputed(file: string): Promise<Computation | undefined> {
+  const text = await readFileBounded(file, 'computed.json', 1 << 20).catch(() => undefined);
+  if (!text) return undefined;
+  try {
+    const c = JSON.parse(text.toString('utf8')) as Computation;
+    return typeof c.seconds === 'number' && typeof c.at === 'string' && typeof c.phaseSeconds === 'object' ? c : undefined;
+  } catch {
+    return undefined; // a damaged record only loses the figure, never the report
+  }
+}
+
 /** Runs (or, with cacheOnly, assembles from the cache) an experiment and writes and prints its report. */
 async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backend: Awaited<ReturnType<typeof loadBackend>>; shard?: Shard; cacheOnly?: boolean; json: boolean }): Promise<void> {
   const backend = o.backend;
@@ -466,10 +501,12 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
   const timings: Record<string, number> = {};
   let last = '';
   const metrics: UpdateRecord[] = [];
+  const computed = { count: 0 };
   const results = await runExperiment(cfg, out, {
     backend: backend.kind,
     timings,
     metrics,
+    computed,
     shard: o.shard,
     cacheOnly: o.cacheOnly,
     onPhase: (env, phase, detail) => {
@@ -482,7 +519,15 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
   });
   clearStatus();
   const early = cfg.earlyEpisodes ?? 50;
-  const meta = { config: cfg, backend: backend.kind, seconds: (performance.now() - t0) / 1000, phaseSeconds: timings, version: backend.version(), ...(o.shard ? { shard: o.shard } : {}) };
+  const seconds = (performance.now() - t0) / 1000;
+  // the wall time of the run that computed (a rerun from the cache keeps it; see computed.json)
+  const computedFile = join(out, 'computed.json');
+  const computation = computed.count > 0 ? { seconds, phaseSeconds: timings, at: new Date().toISOString(), phases: computed.count } : await readComputed(computedFile);
+  if (computed.count > 0) await writeFileAtomic(computedFile, new TextEncoder().encode(JSON.stringify(computation, null, 2) + '\n'));
+  const meta = {
+    config: cfg, backend: backend.kind, seconds, phaseSeconds: timings, version: backend.version(), ...(o.shard ? { shard: o.shard } : {}),
+    ...(computation ? { computed: computation } : {}), machine: machineInfo(),
+  };
   const files = await writeReport(out, results, meta, early);
   // seeds finish in any order: the file is sorted, so that it is the same every run
   const key = (r: UpdateRecord) => [r.env, r.source ?? '', r.method, String(r.seed).padStart(12, '0'), String(r.update).padStart(12, '0')].join('\u0000');
@@ -494,10 +539,14 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
   if (o.shard) console.log(`shard ${o.shard.index}/${o.shard.count}: its seeds only; \`ialp merge\` the shards' folders for the whole experiment`);
   for (const r of results) {
     const q = r.rewardModel;
-    console.log(`\n${r.env}, preference source ${r.source} (${r.llm.model}): hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), AUC ${r.llm.auc.toFixed(3)}, ${r.llm.failures}/${r.llm.requests} prompts failed`);
+    console.log(`\n${r.env}${r.cell ? ` {${cellLabel(r.cell)}}` : ''}, preference source ${r.source} (${r.llm.model}): hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), AUC ${r.llm.auc.toFixed(3)}, ${r.llm.failures}/${r.llm.requests} prompts failed`);
     console.log(`  r_phi on ${q.requests} held-out requests: AUC ${q.auc.toFixed(3)}, hit rate ${q.hitRate.toFixed(3)} (the logs' reward model: AUC ${r.logsRewardModel.auc.toFixed(3)})`);
     console.log(`  online on held-out users, ${r.methods[0]!.early.length} seeds, mean return ± 95% CI; paired: early return minus the best baseline's (${r.bestBaseline})`);
     console.log(resultTable(r, early));
+  }
+  if (results.some((r) => r.cell)) {
+    console.log(`\nsweep: mean return of the first ${early} episodes per cell ± 95% CI, and paired (same seeds) minus the first cell`);
+    for (const t of sweepTables(results)) console.log(`\n${t.title}\n${t.table}`);
   }
   console.log(`\nreport: ${files.join(', ')} (${meta.seconds.toFixed(0)} s)`);
 }
@@ -575,6 +624,14 @@ async function mergeShards(positionals: string[], out: string, backend: Awaited<
   if (missing.length) throw new IalpError(`merge: shards ${missing.map((i) => `${i}/${count}`).join(', ')} missing (given ${positionals.join(', ')})`);
   // the phase cache is content-addressed: the union of the shards' caches is the whole experiment's
   for (const dir of positionals) await copyTreeNew(join(dir, 'cache'), join(out, 'cache'));
+  // the computation's wall time: the slowest shard's (they ran side by side, or say so by their dates)
+  const times = (await Promise.all(positionals.map((d) => readComputed(join(d, 'computed.json'))))).filter((c) => c !== undefined);
+  if (times.length) {
+    const slowest = times.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+    const merged = { ...slowest, at: times.map((c) => c.at).sort().at(-1)!, phases: times.reduce((a, c) => a + c.phases, 0), shards: times.length };
+    await mkdir(out, { recursive: true });
+    await writeFileAtomic(join(out, 'computed.json'), new TextEncoder().encode(JSON.stringify(merged, null, 2) + '\n'));
+  }
   await experimentToReport(first.config, out, { backend, cacheOnly: true, json });
 }
 

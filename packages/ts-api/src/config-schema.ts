@@ -23,8 +23,8 @@ const num = { type: 'number' } as const;
 // environments and preference sources are sets: one given twice would run twice
 const nonEmptyStrings = { type: 'list', of: str, nonEmpty: true, unique: true } as const;
 
-/** Every key of the experiment config with the type of its value. */
-export const EXPERIMENT_CONFIG = {
+/** Every key of the experiment config with the type of its value (but `sweep`, below). */
+const SWEPT_CONFIG = {
   type: 'object',
   fields: {
     envs: nonEmptyStrings,
@@ -46,10 +46,37 @@ export const EXPERIMENT_CONFIG = {
       fields: {
         temperature: num, weightRate: num, weightScale: num, exploration: num, initialWeight: num, prior: num,
         trustSteps: num, criticScale: num, criticAgreement: num, floor: num, pretrainedTemperature: num,
-        proposals: int(1, 64),
+        proposals: int(1, 64), onlineStart: { type: 'enum', values: ['scratch', 'pretrained'] },
+        pretrainedProposals: { type: 'enum', values: ['one', 'topAndSample'] },
       },
     },
   },
+} as const satisfies ValueType;
+
+/** Fields a sweep does not list: the environments are each cell's columns already,
+ * the data folder is not a setting, and a list of preference sources is itself a
+ * sweep (`llm`). */
+const NOT_SWEPT = new Set(['envs', 'data', 'llm']);
+
+/** The leaves of an object type, as dotted paths (`adaptive.prior`) with their types. */
+export function leafFields(t: ValueType, prefix = ''): [string, ValueType][] {
+  if (t.type !== 'object') return [[prefix, t]];
+  return Object.entries(t.fields).flatMap(([k, f]) => leafFields(f, prefix ? `${prefix}.${k}` : k));
+}
+
+/** `sweep`: for any leaf field of the config (by its dotted path), a non-empty list of
+ * values; each combination of them is a cell of the experiment. */
+const SWEEP = {
+  type: 'object',
+  fields: Object.fromEntries(leafFields(SWEPT_CONFIG)
+    .filter(([path]) => !NOT_SWEPT.has(path))
+    .map(([path, t]) => [path, { type: 'list', of: t, nonEmpty: true, unique: true }])) as Record<string, ValueType>,
+} as const satisfies ValueType;
+
+/** Every key of the experiment config with the type of its value. */
+export const EXPERIMENT_CONFIG = {
+  type: 'object',
+  fields: { ...SWEPT_CONFIG.fields, sweep: SWEEP as ValueType },
 } as const satisfies ValueType;
 
 /** The TypeScript type of a value the type `T` accepts (object fields optional). */
@@ -73,8 +100,9 @@ type SameKeys<A, B> = [keyof A] extends [keyof B]
       ? true : false
     : false
   : false;
-type SchemaConfig = Infer<typeof EXPERIMENT_CONFIG>;
-export const schemaMatchesType: SameKeys<SchemaConfig, ExperimentConfig> = true;
+// (sweep's fields are computed from the others: its type is stated, not inferred)
+type SchemaConfig = Infer<typeof SWEPT_CONFIG> & { sweep?: Record<string, unknown[]> };
+export const schemaMatchesType: SameKeys<Infer<typeof SWEPT_CONFIG>, Omit<ExperimentConfig, 'sweep'>> = true;
 export const schemaConfigIsExperimentConfig = (c: SchemaConfig): ExperimentConfig => c;
 
 /** What a type expects, in words: `a non-empty list of strings`, `an integer >= 1`. */
@@ -84,7 +112,11 @@ export function describeType(t: ValueType): string {
     case 'integer': return t.max === undefined ? `an integer >= ${t.min}` : `an integer in [${t.min}, ${t.max}]`;
     case 'number': return 'a finite number';
     case 'enum': return `one of ${t.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'list': return `${t.nonEmpty ? 'a non-empty' : 'a'} list of ${describeType(t.of).replace(/^an? /, '')}s`;
+    case 'list': {
+      const of = describeType(t.of);
+      // "a list of strings", "a non-empty list whose items are each an integer >= 0"
+      return `${t.nonEmpty ? 'a non-empty' : 'a'} list ${/^an? \w+$/.test(of) ? `of ${of.replace(/^an? /, '')}s` : `whose items are each ${of}`}`;
+    }
     case 'either': return t.options.map(describeType).join(' or ');
     case 'object': return `an object with ${Object.keys(t.fields).join(', ')}`;
   }

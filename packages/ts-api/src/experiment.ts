@@ -75,6 +75,10 @@ export interface ExperimentConfig {
   /** The actor-critic backend of pre-training and online training (`torch`: the native-torch build). */
   compute?: Compute;
   device?: 'auto' | 'cpu' | 'cuda';
+  /** For any field but envs, data and llm, by its dotted path (`"adaptive.prior"`, `"pretrain.steps"`,
+   * `"seeds"`), a list of values: each combination is a cell, run (and sharded) like a config
+   * of its own, and the report compares the cells. */
+  sweep?: Record<string, unknown[]>;
 }
 
 export interface MethodResult {
@@ -96,6 +100,8 @@ export interface QualityScore { requests: number; hitRate: number; auc: number }
 
 export interface EnvResult {
   env: string;
+  /** The sweep's cell these results are of (absent without a sweep). */
+  cell?: Cell;
   /** The preference source of this cell (`llm` of the config). */
   source: string;
   methods: MethodResult[];
@@ -173,11 +179,42 @@ export function sources(config: ExperimentConfig): string[] {
   return list;
 }
 
-/** Runs the experiment into `out`; phases already done there are reused. */
-export async function runExperiment(
-  config: ExperimentConfig,
-  out: string,
-  opts: {
+/** One cell of a sweep: the value of each swept field, by its dotted path. */
+export type Cell = Record<string, unknown>;
+
+/** The most cells one experiment runs (the product of the sweep's list lengths and the sources). */
+export const MAX_CELLS = 1000;
+
+/** The cells of a config's sweep in order, the last field varying fastest; `[{}]` without one. */
+export function sweepCells(config: ExperimentConfig): Cell[] {
+  const entries = Object.entries(config.sweep ?? {});
+  const n = entries.reduce((p, [, v]) => p * v.length, sources(config).length);
+  if (n > MAX_CELLS) throw new IalpError(`sweep: ${entries.map(([k, v]) => `${v.length} values of ${k}`).join(' x ')} x ${sources(config).length} preference source(s) make ${n} cells; at most ${MAX_CELLS}`);
+  for (const [path] of entries) {
+    const set = path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' && Object.hasOwn(o, k) ? (o as Record<string, unknown>)[k] : undefined), config);
+    if (set !== undefined) throw new IalpError(`sweep.${path}: the field is also set (${path}: ${JSON.stringify(set)}); give it in one place`);
+  }
+  return entries.reduce<Cell[]>((cells, [path, values]) => cells.flatMap((c) => values.map((v) => ({ ...c, [path]: v }))), [{}]);
+}
+
+/** `config` with a cell's values at their paths, and no sweep. */
+export function cellConfig(config: ExperimentConfig, cell: Cell): ExperimentConfig {
+  const { sweep: _, ...rest } = structuredClone(config);
+  for (const [path, v] of Object.entries(cell)) {
+    const keys = path.split('.');
+    let o = rest as Record<string, unknown>;
+    for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+    o[keys.at(-1)!] = v;
+  }
+  return rest;
+}
+
+/** A cell in words: `adaptive.prior=0.05, pretrain.steps=100000`. */
+export function cellLabel(cell: Cell): string {
+  return Object.entries(cell).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+}
+
+type RunOptions = {
     backend?: BackendKind | 'auto';
     onPhase?: (env: string, phase: ExperimentPhase, detail: string) => void;
     /** Filled with the wall seconds spent in each phase, summed over environments. */
@@ -190,9 +227,39 @@ export async function runExperiment(
     shard?: Shard;
     /** Every phase must come from the cache (ialp merge of the shards' caches). */
     cacheOnly?: boolean;
-  } = {},
-): Promise<EnvResult[]> {
+    /** Counts the phase results computed, not read from the cache. */
+    computed?: { count: number };
+};
+
+/** Runs the experiment into `out`; phases already done there are reused. With a
+ * sweep, each cell runs as a config of its own into the same folder (the phase
+ * cache is content-addressed, so what cells share is computed once), its
+ * results tagged with the cell; shards split the (cell, environment, seed) units. */
+export async function runExperiment(config: ExperimentConfig, out: string, opts: RunOptions = {}): Promise<EnvResult[]> {
   parseExperimentConfig(config, 'experiment config'); // every key's type, before any work
+  if (config.sweep === undefined) return runCell(config, out, opts, 0);
+  const cells = sweepCells(config);
+  const configs = cells.map((c, i) => {
+    const cfg = cellConfig(config, c);
+    parseExperimentConfig(cfg, `experiment config, cell ${i + 1} (${cellLabel(c)})`);
+    return cfg;
+  });
+  const results: EnvResult[] = [];
+  let units = 0;
+  for (const [i, cell] of cells.entries()) {
+    const label = cellLabel(cell);
+    const cfg = configs[i]!;
+    const onPhase = opts.onPhase && ((env: string, p: ExperimentPhase, d: string) => opts.onPhase!(env, p, `${d} {cell ${i + 1}/${cells.length}: ${label}}`));
+    const rs = await runCell(cfg, out, { ...opts, onPhase }, units, { index: i, label });
+    results.push(...rs.map((r) => ({ ...r, cell })));
+    units += (cfg.envs ?? ['movielens']).length * (cfg.seeds ?? DEFAULTS.seeds);
+  }
+  return results;
+}
+
+/** One cell: the whole experiment of a config without a sweep. Its (environment,
+ * seed) units are numbered from `firstUnit` for the shards. */
+async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, firstUnit: number, cell?: { index: number; label: string }): Promise<EnvResult[]> {
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
   const episodes = checkInt('online.episodes', config.online?.episodes ?? DEFAULTS.online.episodes, 10);
   const batchSize = checkInt('online.batchSize', config.online?.batchSize ?? DEFAULTS.online.batchSize, 1);
@@ -213,7 +280,7 @@ export async function runExperiment(
   const onPhase = opts.onPhase ?? (() => {});
   const timings = opts.timings ?? {};
   const logged = (run: Run, tags: { method: string; env: string; seed: number; source?: string }): Run => {
-    for (const p of run.updates ?? []) opts.metrics?.push(updateRecord(p, tags));
+    for (const p of run.updates ?? []) opts.metrics?.push(updateRecord(p, { ...tags, ...(cell ? { cell: cell.label } : {}) }));
     return run;
   };
   let current: { name: ExperimentPhase; since: number } | undefined;
@@ -231,11 +298,13 @@ export async function runExperiment(
     throw new IalpError(`shard: expected I/N with 0 <= I < N, got ${shard.index}/${shard.count}`);
   }
   for (const [envAt, name] of (config.envs ?? ['movielens']).entries()) {
-    const seedIdx = Array.from({ length: seeds }, (_, s) => s).filter((s) => (envAt * seeds + s) % shard.count === shard.index);
+    const seedIdx = Array.from({ length: seeds }, (_, s) => s).filter((s) => (firstUnit + envAt * seeds + s) % shard.count === shard.index);
     if (seedIdx.length === 0) continue;
     phase(name, 'world', 'loading');
     const world = await World.load({ name, data: config.data }, backendFor(config.compute, opts.backend));
-    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`, undefined, opts.cacheOnly);
+    const cache = new PhaseCache(join(out, 'cache', name), `${world.backend.version()}/${PHASES_REVISION}`, undefined, opts.cacheOnly, () => {
+      if (opts.computed) opts.computed.count++;
+    });
     const env = { name, batchSize };
     const fp = world.info.fingerprint;
     const quality = (model: Uint8Array, k: number) =>
@@ -264,7 +333,7 @@ export async function runExperiment(
       Policy.fromBytes(await cache.bytes(what, key, async () => (await make()).toBytes(), (b) => world.backend.loadPolicy(b)), world.backend.kind);
     const savePolicy = async (file: string, p: Policy) => {
       await mkdir(join(out, 'policies'), { recursive: true });
-      await writeFileAtomic(join(out, 'policies', file), p.toBytes());
+      await writeFileAtomic(join(out, 'policies', cell ? file.replace(/\.ialp$/, `-cell${cell.index + 1}.ialp`) : file), p.toBytes());
     };
     phase(name, 'pretrain', `${seeds} seeds, logs only and in the logs model's world`);
     await eachLimit(seedIdx, parallel, async (s) => {

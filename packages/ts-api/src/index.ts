@@ -17,7 +17,7 @@ export { CORE_DEFAULTS } from './core-types.js';
 export { MAX_ARTEFACT_BYTES, readFileBounded } from './read.js';
 export { distillPreferences, saveDistillation, type DistillEnvOptions, type DistillEnvReport, type DistillEnvResult, type QualityRow } from './preferences.js';
 export * as llm from './llm/index.js';
-export { meanCi, METHODS, runExperiment, type EnvResult, type ExperimentConfig, type Method, type MethodResult } from './experiment.js';
+export { cellConfig, cellLabel, meanCi, METHODS, runExperiment, sweepCells, type Cell, type EnvResult, type ExperimentConfig, type Method, type MethodResult } from './experiment.js';
 export { writeReport } from './report.js';
 
 import { loadBackend, type BackendKind } from './backend.js';

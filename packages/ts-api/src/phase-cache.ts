@@ -22,6 +22,8 @@ export class PhaseCache {
     private readonly warn: Warn = defaultWarn,
     /** A phase not in the cache is an error naming it, not computed (ialp merge). */
     private readonly readOnly = false,
+    /** Called when an entry is computed rather than read. */
+    private readonly onCompute?: (name: string) => void,
   ) {}
 
   /** The file of an entry. */
@@ -54,6 +56,7 @@ export class PhaseCache {
       }
     }
     if (this.readOnly) throw new IalpError(`phase ${name} is in no shard's cache (${f}): were all shards of this experiment run, with the same config and ialp version, to the end?`);
+    this.onCompute?.(name);
     const v = await make();
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(f, v);

@@ -4,7 +4,9 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { meanCi, METHOD_INFO, type EnvResult, type MethodResult } from './experiment.js';
+import { CORE_DEFAULTS } from './core-types.js';
+import { cellLabel, DEFAULTS, meanCi, METHOD_INFO, type EnvResult, type ExperimentConfig, type Method, type MethodResult } from './experiment.js';
+import { pairedDiff } from './stats.js';
 import { writeFileAtomic } from './paths.js';
 import { formatTable } from './table.js';
 
@@ -20,43 +22,107 @@ export function resultTable(r: EnvResult, early: number): string {
   );
 }
 
+const signed = (d: { mean: number; ci95: number }) => `${d.mean >= 0 ? '+' : ''}${f3(d.mean)} ± ${f3(d.ci95)}`;
+
+/**
+ * A sweep's comparison, one table per environment and preference source: each
+ * method's early return in every cell, and for every cell after the first its
+ * paired difference against the first (the same seeds; a cell with fewer
+ * seeds is paired on the seeds both have).
+ */
+export function sweepTables(results: EnvResult[]): { title: string; table: string; env: string; source: string }[] {
+  const groups = new Map<string, EnvResult[]>();
+  for (const r of results.filter((x) => x.cell)) {
+    const k = JSON.stringify([r.env, r.source]);
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((cells) => {
+    const [first] = cells;
+    const header = ['method', ...cells.map((_, i) => `cell ${i + 1}`)];
+    const rows = first!.methods.map((m0) => [m0.method, ...cells.map((c, i) => {
+      const m = c.methods.find((x) => x.method === m0.method);
+      if (!m) return 'n/a';
+      if (i === 0) return ci(m.early);
+      const n = Math.min(m.early.length, m0.early.length);
+      return `${ci(m.early)} (${signed(pairedDiff(m.early.slice(0, n), m0.early.slice(0, n)))})`;
+    })]);
+    const cellsText = cells.map((c, i) => `  cell ${i + 1}: ${cellLabel(c.cell!)}`).join('\n');
+    return { env: first!.env, source: first!.source, title: `${first!.env}, preference source ${first!.source}`, table: `${cellsText}\n${formatTable(header, rows)}` };
+  });
+}
+
 function cellsInfo(results: EnvResult[]): string {
   const methods = results[0]?.methods.map((m) => m.method) ?? [];
   return methods.map((m) => `<tr><td><b>${esc(m)}</b></td><td>${esc(METHOD_INFO[m])}</td></tr>`).join('');
 }
 
-function curvesSvg(methods: MethodResult[]): string {
-  const W = 560, H = 260, P = 40;
-  const series = methods.map((m) => {
-    const len = Math.min(...m.curves.map((c) => c.length));
-    return Array.from({ length: len }, (_, i) => meanCi(m.curves.map((c) => c[i]!)));
-  });
-  const all = series.flat().flatMap((p) => [p.mean - (p.ci95 || 0), p.mean + (p.ci95 || 0)]).filter(Number.isFinite);
-  const lo = Math.min(0, ...all), hi = Math.max(...all, 1e-9);
-  const n = Math.max(2, ...series.map((s) => s.length));
-  const x = (i: number) => P + (i / (n - 1)) * (W - 2 * P);
-  const y = (v: number) => H - P - ((v - lo) / (hi - lo)) * (H - 2 * P);
-  const parts = series.map((s, k) => {
-    if (s.length === 0) return '';
-    const band = s.map((p, i) => `${x(i)},${y(p.mean + (p.ci95 || 0))}`).concat(s.map((p, i) => `${x(i)},${y(p.mean - (p.ci95 || 0))}`).reverse()).join(' ');
-    const line = s.map((p, i) => `${x(i)},${y(p.mean)}`).join(' ');
-    return `<polygon points="${band}" fill="${COLORS[k]}" opacity="0.15"/><polyline points="${line}" fill="none" stroke="${COLORS[k]}" stroke-width="2"/>`;
-  });
-  const legend = methods.map((m, k) => `<text x="${W - P + 6}" y="${P + 14 * k}" font-size="11" fill="${COLORS[k]}">${esc(m.method)}</text>`).join('');
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W + 120}" height="${H}" role="img"><line x1="${P}" y1="${H - P}" x2="${W - P}" y2="${H - P}" stroke="#333"/><line x1="${P}" y1="${P / 2}" x2="${P}" y2="${H - P}" stroke="#333"/><text x="${W / 2}" y="${H - 8}" font-size="11" text-anchor="middle">online episodes (windows)</text><text x="12" y="${H / 2}" font-size="11" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">mean return</text><text x="${P - 4}" y="${y(hi)}" font-size="10" text-anchor="end">${hi.toFixed(1)}</text><text x="${P - 4}" y="${y(lo)}" font-size="10" text-anchor="end">${lo.toFixed(1)}</text>${parts.join('')}${legend}</svg>`;
+/** About `n` round values covering [lo, hi] (steps of 1, 2 or 5 x 10^k). */
+export function niceTicks(lo: number, hi: number, n = 5): number[] {
+  if (!(hi > lo) || !Number.isFinite(hi - lo)) return [lo];
+  const raw = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw)!;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  return out;
 }
 
-function barsSvg(methods: MethodResult[]): string {
-  const W = 560, H = 220, P = 40;
-  const ms = methods.map((m) => meanCi(m.early));
-  const hi = Math.max(1e-9, ...ms.map((m) => m.mean + (m.ci95 || 0)));
-  const bw = (W - 2 * P) / ms.length;
-  const bars = ms.map((m, k) => {
-    const h = (m.mean / hi) * (H - 2 * P), x = P + k * bw + 4, y = H - P - h;
-    const e = ((m.ci95 || 0) / hi) * (H - 2 * P);
-    return `<rect x="${x}" y="${y}" width="${bw - 8}" height="${h}" fill="${COLORS[k]}"/><line x1="${x + (bw - 8) / 2}" y1="${y - e}" x2="${x + (bw - 8) / 2}" y2="${y + e}" stroke="#222"/><text x="${x + (bw - 8) / 2}" y="${H - P + 12}" font-size="9" text-anchor="middle">${esc(methods[k]!.method)}</text>`;
+const tick = (v: number) => String(Number(v.toPrecision(4)));
+/** The methods whose 95% band is drawn (the others are lines): the learnt ones and the best baseline. */
+const banded = (m: Method, best: Method) => m === best || m === 'ialp' || m.startsWith('a-ialp');
+
+/** Learning curves of one environment: mean return per window of episodes over seeds,
+ * ticks on both axes, the early window shaded, a point's value on hover. */
+export function curvesSvg(methods: MethodResult[], early: number, best: Method): string {
+  const W = 640, H = 300, L = 48, R = 150, T = 14, B = 40;
+  const window = Math.max(1, Math.floor(early / 2));
+  const series = methods.map((m) => {
+    const len = Math.min(...m.curves.map((c) => c.length));
+    return Array.from({ length: Number.isFinite(len) ? len : 0 }, (_, i) => meanCi(m.curves.map((c) => c[i]!)));
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img"><line x1="${P}" y1="${H - P}" x2="${W - P}" y2="${H - P}" stroke="#333"/>${bars.join('')}</svg>`;
+  const all = series.flat().flatMap((p) => [p.mean - (p.ci95 || 0), p.mean + (p.ci95 || 0)]).filter(Number.isFinite);
+  const n = Math.max(1, ...series.map((x) => x.length));
+  const x1 = n * window;
+  const yt = niceTicks(Math.min(0, ...all), Math.max(...all, 1e-9));
+  const [y0, y1] = [yt[0]!, Math.max(yt.at(-1)!, ...all)];
+  const x = (e: number) => L + (e / x1) * (W - L - R);
+  const y = (v: number) => H - B - ((v - y0) / (y1 - y0 || 1)) * (H - T - B);
+  const mid = (i: number) => i * window + window / 2;
+  const grid = yt.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${L - 5}" y="${y(v) + 3}" font-size="10" text-anchor="end">${tick(v)}</text>`).join('')
+    + niceTicks(0, x1, 6).map((v) => `<line x1="${x(v)}" x2="${x(v)}" y1="${H - B}" y2="${H - B + 4}" stroke="#333"/><text x="${x(v)}" y="${H - B + 15}" font-size="10" text-anchor="middle">${tick(v)}</text>`).join('');
+  const earlyBox = `<rect x="${x(0)}" y="${T}" width="${x(Math.min(early, x1)) - x(0)}" height="${H - T - B}" fill="#f3f0e6"/><text x="${x(Math.min(early, x1)) - 3}" y="${T + 10}" font-size="9" fill="#8a7a4a" text-anchor="end">first ${early}</text>`;
+  const parts = series.map((sr, k) => {
+    if (sr.length === 0) return '';
+    const m = methods[k]!.method, c = COLORS[k % COLORS.length];
+    const band = banded(m, best)
+      ? `<polygon points="${sr.map((p, i) => `${x(mid(i))},${y(p.mean + (p.ci95 || 0))}`).concat(sr.map((p, i) => `${x(mid(i))},${y(p.mean - (p.ci95 || 0))}`).reverse()).join(' ')}" fill="${c}" opacity="0.12"/>`
+      : '';
+    const line = `<polyline points="${sr.map((p, i) => `${x(mid(i))},${y(p.mean)}`).join(' ')}" fill="none" stroke="${c}" stroke-width="${banded(m, best) ? 2.2 : 1.2}"/>`;
+    const dots = sr.map((p, i) => `<circle cx="${x(mid(i))}" cy="${y(p.mean)}" r="3" fill="${c}" opacity="0.01"><title>${esc(m)}, episodes ${i * window + 1}-${(i + 1) * window}: ${f3(p.mean)} ± ${f3(p.ci95)}</title></circle>`).join('');
+    return band + line + dots;
+  });
+  const legend = methods.map((m, k) => `<line x1="${W - R + 8}" x2="${W - R + 22}" y1="${T + 6 + 14 * k}" y2="${T + 6 + 14 * k}" stroke="${COLORS[k % COLORS.length]}" stroke-width="${banded(m.method, best) ? 2.2 : 1.2}"/><text x="${W - R + 26}" y="${T + 10 + 14 * k}" font-size="11">${esc(m.method)}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" font-family="system-ui,sans-serif">${earlyBox}${grid}<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/>${parts.join('')}${legend}<text x="${(L + W - R) / 2}" y="${H - 6}" font-size="11" text-anchor="middle">online episode (users in the order they arrived; mean of ${window}-episode windows)</text><text x="12" y="${(T + H - B) / 2}" font-size="11" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">mean return</text></svg>`;
+}
+
+/** Each method's early return minus the best baseline's, paired by seed, with its 95% interval. */
+export function pairedSvg(r: EnvResult): string {
+  const rows = r.methods.filter((m) => m.vsBest);
+  if (rows.length === 0) return '';
+  const W = 640, L = 130, R = 20, T = 10, row = 18, H = T + rows.length * row + 34;
+  const ends = rows.flatMap((m) => [m.vsBest!.mean - (m.vsBest!.ci95 || 0), m.vsBest!.mean + (m.vsBest!.ci95 || 0)]).filter(Number.isFinite);
+  const xt = niceTicks(Math.min(0, ...ends), Math.max(0, ...ends));
+  const [a, b] = [Math.min(xt[0]!, ...ends), Math.max(xt.at(-1)!, ...ends)];
+  const x = (v: number) => L + ((v - a) / (b - a || 1)) * (W - L - R);
+  const body = rows.map((m, i) => {
+    const d = m.vsBest!, yy = T + i * row + row / 2;
+    const lo = d.mean - (d.ci95 || 0), hi = d.mean + (d.ci95 || 0);
+    const c = lo > 0 ? '#2e7d32' : hi < 0 ? '#c62828' : '#555';
+    return `<text x="${L - 8}" y="${yy + 4}" font-size="11" text-anchor="end">${esc(m.method)}</text><line x1="${x(lo)}" x2="${x(hi)}" y1="${yy}" y2="${yy}" stroke="${c}" stroke-width="2"/><circle cx="${x(d.mean)}" cy="${yy}" r="4" fill="${c}"><title>${esc(m.method)} minus ${esc(d.baseline)}: ${signed(d)}</title></circle>`;
+  }).join('');
+  const axisY = T + rows.length * row + 4;
+  const ticksSvg = xt.map((v) => `<line x1="${x(v)}" x2="${x(v)}" y1="${T}" y2="${axisY}" stroke="${v === 0 ? '#999' : '#eee'}"/><text x="${x(v)}" y="${axisY + 12}" font-size="10" text-anchor="middle">${tick(v)}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" font-family="system-ui,sans-serif">${ticksSvg}${body}<text x="${(L + W - R) / 2}" y="${H - 4}" font-size="11" text-anchor="middle">early return minus ${esc(r.bestBaseline)}'s, paired by seed (dot: mean; bar: 95% interval)</text></svg>`;
 }
 
 function weightsSvg(m: MethodResult | undefined): string {
@@ -93,21 +159,91 @@ export function agreementSvg(cells: EnvResult[], early: number): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" role="img" font-family="system-ui,sans-serif"><rect width="${W}" height="${H}" fill="white"/>${grid}<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#333"/><line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#333"/><line x1="${x(0.5)}" y1="${T}" x2="${x(0.5)}" y2="${H - B}" stroke="#999" stroke-dasharray="3 3"/><text x="${x(0.5) + 3}" y="${T + 10}" font-size="9" fill="#666">chance</text>${lines}<text x="${(L + W - R) / 2}" y="${H - 8}" font-size="11" text-anchor="middle">agreement of the preference source with users (AUC of its labels)</text><text x="12" y="${(T + H - B) / 2}" font-size="11" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">mean return, first ${early} episodes</text><text x="${L}" y="${T - 6}" font-size="11">${esc(cells[0]!.env)}</text></svg>`;
 }
 
+const td = (x: string | number, cls = '') => `<td${cls ? ` class="${cls}"` : ''}>${esc(String(x))}</td>`;
+
+/** The result table as HTML: each method's returns with intervals and its paired difference. */
+function htmlTable(r: EnvResult, early: number): string {
+  const head = ['method', `first ${early} episodes`, 'vs best baseline (paired)', 'all episodes', `last ${early}`, 'mean length', 'reward/step'];
+  const rows = r.methods.map((m) => `<tr${m.method === r.bestBaseline ? ' class="best"' : ''}>${td(m.method)}${td(ci(m.early), 'n')}${td(m.vsBest ? signed(m.vsBest) : '(best baseline)', 'n')}${td(ci(m.overall), 'n')}${td(ci(m.final), 'n')}${td(meanCi(m.length).mean.toFixed(2), 'n')}${td(meanCi(m.rewardPerStep).mean.toFixed(3), 'n')}</tr>`);
+  return `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.join('')}</table>`;
+}
+
+type Meta = Record<string, unknown> & {
+  config?: ExperimentConfig; seconds?: number; phaseSeconds?: Record<string, number>; version?: string; backend?: string;
+  machine?: Record<string, unknown>; computed?: { seconds: number; phaseSeconds: Record<string, number>; at: string };
+};
+
+/** The experiment's settings as they ran: each given value, else the default, said so. */
+export function settingsRows(config: ExperimentConfig): [string, string, string][] {
+  const rows: [string, string, string][] = [];
+  const add = (name: string, given: unknown, dflt: unknown) =>
+    rows.push([name, given === undefined ? (typeof dflt === 'string' ? dflt : JSON.stringify(dflt)) : typeof given === 'string' ? given : JSON.stringify(given), given === undefined ? 'default' : 'given']);
+  add('environments', config.envs, ['movielens']);
+  add('preference sources', config.llm, DEFAULTS.llm);
+  add('seeds', config.seeds, DEFAULTS.seeds);
+  const d = DEFAULTS.distill;
+  add('distillation', config.distill, `oracle: ${d.oracle.requests} requests of ${d.oracle.candidates} candidates over up to ${d.oracle.users} training users; an LLM: ${d.llm.users} users x ${d.llm.statesPerUser} state x ${d.llm.candidates} candidates`);
+  for (const [k, v] of Object.entries(DEFAULTS.pretrain)) add(`pretrain.${k}`, config.pretrain?.[k as keyof typeof DEFAULTS.pretrain], v);
+  if (config.pretrain?.worldEntropyCoef !== undefined) add('pretrain.worldEntropyCoef', config.pretrain.worldEntropyCoef, null);
+  add('online.episodes', config.online?.episodes, DEFAULTS.online.episodes);
+  add('online.batchSize', config.online?.batchSize, DEFAULTS.online.batchSize);
+  add('earlyEpisodes', config.earlyEpisodes, DEFAULTS.early);
+  add('deploy (frozen policies)', config.deploy, DEFAULTS.deploy);
+  for (const [k, v] of Object.entries(CORE_DEFAULTS.adaptive)) add(`adaptive.${k}`, (config.adaptive as Record<string, unknown> | undefined)?.[k], v);
+  add('compute', config.compute, 'ndarray');
+  if (config.sweep) for (const [k, v] of Object.entries(config.sweep)) rows.push([`sweep: ${k}`, JSON.stringify(v), 'given']);
+  return rows;
+}
+
+function settingsTable(meta: Meta): string {
+  const rows = settingsRows(meta.config ?? {});
+  return `<table><tr><th>setting</th><th>value</th><th></th></tr>${rows.map(([k, v, n]) => `<tr>${td(k)}${td(v)}<td class="muted">${n}</td></tr>`).join('')}</table>`;
+}
+
+const secs = (x: number | undefined) => (x === undefined ? 'n/a' : x >= 60 ? `${Math.floor(x / 60)} min ${(x % 60).toFixed(0)} s` : `${x.toFixed(1)} s`);
+
+/** One line on top: what ran, and how long the computation took. */
+function summaryLine(results: EnvResult[], meta: Meta): string {
+  const envs = [...new Set(results.map((r) => r.env))].join(', ');
+  const models = [...new Set(results.map((r) => r.llm.model))].join(', ');
+  const seeds = results[0]?.methods[0]?.early.length ?? 0;
+  const c = meta.computed;
+  return `<p>${esc(envs)}; preference source ${esc(models)}; ${seeds} seeds. Computed in ${secs(c?.seconds ?? meta.seconds)}${c && meta.seconds !== undefined && c.seconds !== meta.seconds ? ` (${esc(c.at)}; this report assembled from the phase cache in ${secs(meta.seconds)})` : ''} on ${esc(String(meta.machine?.cpu ?? 'this machine'))}.</p>`;
+}
+
+function runTable(meta: Meta): string {
+  const m = meta.machine ?? {};
+  const c = meta.computed;
+  const rows: [string, string][] = [
+    ['ialp (core)', String(meta.version ?? 'n/a')],
+    ['backend', String(meta.backend ?? 'n/a')],
+    ['machine', `${m.cpu ?? 'n/a'}, ${m.cores ?? '?'} cores, ${m.memoryGiB ?? '?'} GiB, ${m.platform ?? ''}`],
+    ['Node.js', String(m.node ?? 'n/a')],
+    ['computed', c ? `${secs(c.seconds)} wall, ${c.at} (${Object.entries(c.phaseSeconds).map(([k, v]) => `${k} ${secs(v)}`).join(', ')})` : 'n/a'],
+    ['this run', `${secs(meta.seconds)} wall (${Object.entries(meta.phaseSeconds ?? {}).map(([k, v]) => `${k} ${secs(v)}`).join(', ')})`],
+  ];
+  if (meta.shard) rows.push(['shard', JSON.stringify(meta.shard)]);
+  return `<table>${rows.map(([k, v]) => `<tr>${td(k)}${td(v)}</tr>`).join('')}</table><details><summary>the run's metadata as JSON</summary><pre>${esc(JSON.stringify(meta, null, 2))}</pre></details>`;
+}
+
 /** Writes results.json, results.csv and report.html into `dir`; returns their paths. */
-export async function writeReport(dir: string, results: EnvResult[], meta: Record<string, unknown>, early: number): Promise<string[]> {
+export async function writeReport(dir: string, results: EnvResult[], meta: Meta, early: number): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const json = join(dir, 'results.json');
   await writeFileAtomic(json, new TextEncoder().encode(JSON.stringify({ meta, results }, null, 2)));
-  const rows = ['env,source,method,seed,early_return,overall_return,final_return,mean_length,reward_per_step'];
-  for (const r of results) for (const m of r.methods) m.early.forEach((_, s) => rows.push([r.env, JSON.stringify(r.source), m.method, s, m.early[s], m.overall[s], m.final[s], m.length[s], m.rewardPerStep[s]].join(',')));
+  // a sweep's cell is one more column (its fields in words), absent without one
+  const swept = results.some((r) => r.cell);
+  const rows = [`env,source,${swept ? 'cell,' : ''}method,seed,early_return,overall_return,final_return,mean_length,reward_per_step`];
+  for (const r of results) for (const m of r.methods) m.early.forEach((_, s) => rows.push([r.env, JSON.stringify(r.source), ...(swept ? [JSON.stringify(cellLabel(r.cell ?? {}))] : []), m.method, s, m.early[s], m.overall[s], m.final[s], m.length[s], m.rewardPerStep[s]].join(',')));
   const csv = join(dir, 'results.csv');
   await writeFileAtomic(csv, new TextEncoder().encode(rows.join('\n') + '\n'));
   // the agreement sweep, one picture per environment with several sources
   const sweeps: string[] = [];
   const files: string[] = [];
   for (const env of [...new Set(results.map((r) => r.env))]) {
-    const cells = results.filter((r) => r.env === env);
-    if (cells.length < 2) continue;
+    // the sources of one cell of a sweep (the agreement axis); sweeps of other fields have their table
+    const cells = results.filter((r) => r.env === env && (!r.cell || cellLabel(r.cell) === cellLabel(results[0]!.cell ?? {})));
+    if (new Set(cells.map((c) => c.source)).size < 2) continue;
     const svg = agreementSvg(cells, early);
     const f = join(dir, `agreement-${env}.svg`);
     await writeFileAtomic(f, new TextEncoder().encode(svg + '\n'));
@@ -115,16 +251,21 @@ export async function writeReport(dir: string, results: EnvResult[], meta: Recor
     sweeps.push(`<h2>${esc(env)}: early return against the preference source's agreement</h2>${svg}`);
   }
   const legend = `<h2>Methods</h2><table>${cellsInfo(results)}</table>`;
-  const sections = results.map((r) => `<h2>${esc(r.env)}, preference source ${esc(r.source)}</h2>
-<p>Preference source ${esc(r.llm.model)}: agreement with ground truth on the training users' prompts: hit rate ${f3(r.llm.hitRate)} (random ${f3(r.llm.randomHitRate)}, popularity ${f3(r.llm.popularityHitRate)}), AUC ${f3(r.llm.auc)}; ${r.llm.failures} of ${r.llm.requests} prompts failed.
-r_phi on ${r.rewardModel.requests} held-out users' requests: AUC ${f3(r.rewardModel.auc)}, hit rate ${f3(r.rewardModel.hitRate)} (${r.rewardModel.examples} training examples); the logs' reward model: AUC ${f3(r.logsRewardModel.auc)}. Paired differences are against the best baseline, ${esc(r.bestBaseline)}.</p>
-<pre>${esc(resultTable(r, early))}</pre>
-<h3>Online learning curves (mean over seeds, 95% band)</h3>${curvesSvg(r.methods)}
-<h3>Early phase: mean return of the first ${early} episodes</h3>${barsSvg(r.methods)}
+  const sweepHtml = swept
+    ? `<h2>Sweep: early return per cell</h2><p>Mean return of the first ${early} episodes ± 95% CI; in brackets, paired by seed, minus the first cell.</p>${sweepTables(results).map((t) => `<h3>${esc(t.title)}</h3><pre>${esc(t.table)}</pre>`).join('')}`
+    : '';
+  const sections = results.map((r) => `<h2>${esc(r.env)}${r.cell ? ` {${esc(cellLabel(r.cell))}}` : ''}, preference source ${esc(r.source)}</h2>
+<p>Preference source <b>${esc(r.llm.model)}</b>: agreement with ground truth on the training users' prompts: AUC ${f3(r.llm.auc)}, hit rate ${f3(r.llm.hitRate)} (random ${f3(r.llm.randomHitRate)}, popularity ${f3(r.llm.popularityHitRate)}); ${r.llm.failures} of ${r.llm.requests} prompts failed.
+r_phi on ${r.rewardModel.requests} held-out users' requests: AUC <b>${f3(r.rewardModel.auc)}</b>, hit rate ${f3(r.rewardModel.hitRate)} (${r.rewardModel.examples} training examples); the logs' reward model: AUC ${f3(r.logsRewardModel.auc)}.</p>
+${htmlTable(r, early)}
+<h3>Early return against the best baseline (${esc(r.bestBaseline)}), paired by seed</h3>${pairedSvg(r)}
+<h3>Online learning curves (mean over seeds; 95% band for the learnt methods and the best baseline; hover a point for its value)</h3>${curvesSvg(r.methods, early, r.bestBaseline)}
 <h3>A-iALP_ap: adaptation over time</h3>${weightsSvg(r.methods.find((m) => m.method === 'a-ialp-ap'))}`).join('\n');
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ialp experiment</title>
-<style>body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em}pre{background:#f6f6f6;padding:.6em;overflow:auto}</style></head>
-<body><h1>ialp experiment</h1>${legend}${sweeps.join('\n')}${sections}<h2>Run</h2><pre>${esc(JSON.stringify(meta, null, 2))}</pre></body></html>\n`;
+<style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}pre{background:#f6f6f6;padding:.6em;overflow:auto}
+table{border-collapse:collapse;font-size:13px;margin:.4em 0}td,th{border-bottom:1px solid #e4e4e4;padding:3px 8px;text-align:left;vertical-align:top}th{background:#f6f6f6}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.best td{font-weight:600}.muted{color:#777}</style></head>
+<body><h1>ialp experiment</h1>${summaryLine(results, meta)}<h2>Settings</h2>${settingsTable(meta)}${legend}${sweepHtml}${sweeps.join('\n')}${sections}<h2>Run</h2>${runTable(meta)}</body></html>
+`;
   const page = join(dir, 'report.html');
   await writeFileAtomic(page, new TextEncoder().encode(html));
   return [page, json, csv, ...files];

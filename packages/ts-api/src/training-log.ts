@@ -17,6 +17,8 @@ export interface UpdateRecord {
   seed: number;
   /** The preference source of the cell, or null for runs that use none. */
   source: string | null;
+  /** The sweep's cell (`adaptive.prior=0.05, pretrain.steps=100000`); absent without a sweep. */
+  cell?: string;
   /** Updates done so far (1 for the first). */
   update: number;
   envSteps: number;
@@ -33,9 +35,9 @@ export interface UpdateRecord {
 const NUMERIC = ['seed', 'update', 'envSteps', 'episodes', 'policyLoss', 'valueLoss', 'entropy', 'totalLoss', 'gradNorm'] as const;
 
 /** The record of a training progress report. */
-export function updateRecord(p: TrainProgress, run: { method: string; env: string; seed: number; source?: string | null }): UpdateRecord {
+export function updateRecord(p: TrainProgress, run: { method: string; env: string; seed: number; source?: string | null; cell?: string }): UpdateRecord {
   return {
-    method: run.method, env: run.env, seed: run.seed, source: run.source ?? null,
+    method: run.method, env: run.env, seed: run.seed, source: run.source ?? null, ...(run.cell === undefined ? {} : { cell: run.cell }),
     update: p.updates, envSteps: p.envSteps, episodes: p.episodes,
     policyLoss: p.loss.policyLoss, valueLoss: p.loss.valueLoss, entropy: p.loss.entropy, totalLoss: p.loss.total, gradNorm: p.loss.gradNorm,
     meanReturn: p.recentReturn,
@@ -68,6 +70,7 @@ export async function readMetricsJsonl(path: string): Promise<UpdateRecord[]> {
     const o = r as Record<string, unknown>;
     for (const k of ['method', 'env'] as const) if (typeof o[k] !== 'string') throw new IalpError(`${where}: "${k}" must be a string, got ${JSON.stringify(o[k])}`);
     if (o.source !== null && typeof o.source !== 'string') throw new IalpError(`${where}: "source" must be a string or null, got ${JSON.stringify(o.source)}`);
+    if (o.cell !== undefined && typeof o.cell !== 'string') throw new IalpError(`${where}: "cell" must be a string when present, got ${JSON.stringify(o.cell)}`);
     for (const k of NUMERIC) if (typeof o[k] !== 'number') throw new IalpError(`${where}: "${k}" must be a number, got ${JSON.stringify(o[k])}`);
     if (o.meanReturn !== null && typeof o.meanReturn !== 'number') throw new IalpError(`${where}: "meanReturn" must be a number or null, got ${JSON.stringify(o.meanReturn)}`);
     out.push(o as unknown as UpdateRecord);
@@ -155,10 +158,10 @@ function scalarEvent(step: number, wallTime: number, values: [string, number][])
   return new Proto().double(1, wallTime).int64(2, step).bytes(5, summary.done()).done();
 }
 
-/** The folder of a run's event file under the export root: env[/source]/method/seed-N. */
-export function runFolder(r: Pick<UpdateRecord, 'env' | 'source' | 'method' | 'seed'>): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_');
-  return [safe(r.env), ...(r.source ? [safe(r.source)] : []), safe(r.method), `seed-${r.seed}`].join('/');
+/** The folder of a run's event file under the export root: env[/source][/cell]/method/seed-N. */
+export function runFolder(r: Pick<UpdateRecord, 'env' | 'source' | 'cell' | 'method' | 'seed'>): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._=-]+/g, '_');
+  return [safe(r.env), ...(r.source ? [safe(r.source)] : []), ...(r.cell ? [safe(r.cell)] : []), safe(r.method), `seed-${r.seed}`].join('/');
 }
 
 /**
