@@ -1,11 +1,14 @@
 // The demo page (packages/demo) in real headless Chromium, driven by playwright-core:
 // training in a Web Worker matches a Node wasm run bit for bit, the chart updates,
 // and the natively trained MovieLens policy recommends the same items in the browser
-// as through the native addon. Saves a screenshot to docs/demo.png.
+// as through the native addon. Saves a screenshot to docs/demo.png; the
+// experiment's HTML report is opened too (docs/report.png).
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
@@ -14,7 +17,7 @@ import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { init, train as wasmTrain, World } from '@ialp/wasm';
 import { Policy } from '../packages/ts-api/src/index.js';
-import { root } from './helpers.js';
+import { root, runCli } from './helpers.js';
 
 const CHROMIUM = process.env.IALP_CHROMIUM ?? '/usr/bin/chromium';
 // docs/toolchain.md (shared docs), plus --disable-quic: nothing outside is reachable.
@@ -92,7 +95,7 @@ test.serial('training in the worker updates the chart and equals the Node wasm r
   await page.fill('#episodes', String(config.episodes));
   await page.click('#start');
   // the loss curve is drawn from the progress messages, one point per update
-  await page.waitForSelector('#chart polyline.loss', { timeout: 30_000 });
+  await page.waitForSelector('#chart-loss polyline.loss', { timeout: 30_000 });
   await page.waitForSelector('#train-status[data-state="done"]', { timeout: 30_000 });
   const state = await page.evaluate(demoState);
   const run = state.lastRun!;
@@ -111,11 +114,39 @@ test.serial('training in the worker updates the chart and equals the Node wasm r
   world.free();
 
   // one point per update, and the return curve once done
-  t.is(await page.getAttribute('#chart .loss', 'data-count'), String(nodeProgress));
-  t.true(Number(await page.getAttribute('#chart .ret', 'data-count')) >= config.episodes);
+  t.is(await page.getAttribute('#chart-loss polyline.loss', 'data-count'), String(nodeProgress));
+  t.true(Number(await page.getAttribute('#chart-return polyline.ret', 'data-count')) >= config.episodes);
   // the live learning curve: the mean return of each update's finished episodes
-  t.true(Number(await page.getAttribute('#chart polyline.live', 'data-count')) > nodeProgress / 2);
+  t.true(Number(await page.getAttribute('#chart-return polyline.live', 'data-count')) > nodeProgress / 2);
+  // each panel has its own axis, with round ticks and the axes named
+  for (const [chart, names] of [['#chart-return', ['episodes finished', 'return']], ['#chart-loss', ['updates', 'total loss']]] as const) {
+    t.true((await page.$$(`${chart} text.tick`)).length >= 6, `${chart}: ticks`);
+    t.deepEqual(await page.$$eval(`${chart} text.name`, (ts) => ts.map((x) => x.textContent)), [...names]);
+  }
   t.regex(await page.textContent('#train-status') ?? '', /^done in [\d.]+ s: \d+ episodes/);
+});
+
+test.serial('the experiment report reads in Chromium: tables, curves with ticks, values on hover (docs/report.png)', async (t) => {
+  t.timeout(10 * 60_000);
+  const out = await mkdtemp(join(tmpdir(), 'ialp-report-'));
+  const run = await runCli(['run', '--env', 'coat', '--quick', '--seeds', '3', '--llm', 'oracle', '--out', out]);
+  t.is(run.code, 0, run.stderr);
+  const p = await browser.newPage({ viewport: { width: 1000, height: 1200 } });
+  const errors: string[] = [];
+  p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(pathToFileURL(join(out, 'report.html')).href);
+  // settings, methods, machine and the result as tables, not a JSON dump
+  const headers = await p.$$eval('h2', (hs) => hs.map((h) => h.textContent));
+  t.deepEqual([headers[0], headers[1], headers.at(-1)], ['Settings', 'Methods', 'Run']);
+  t.true((await p.$$('table')).length >= 4);
+  // the learning curves: tick labels on both axes, and a point's value as its tooltip
+  const curve = p.locator('h3:has-text("Online learning curves") + svg');
+  t.true(await curve.locator('text').count() >= 12, 'tick labels and legend');
+  t.regex(await curve.locator('circle title').first().textContent() ?? '', /^random, episodes 1-15: [\d.]+ ± [\d.]+$/);
+  t.is(await p.locator('h3:has-text("paired by seed") + svg circle').count(), 9, 'every method but the best baseline');
+  await p.screenshot({ path: join(root, 'docs', 'report.png'), fullPage: true });
+  t.deepEqual(errors, []);
+  await p.close();
 });
 
 test('the .wasm files and the glue stay within the size budget (packages/wasm/README.md)', async (t) => {
@@ -145,6 +176,10 @@ test.serial('the natively trained policy recommends the same items in the browse
     rec.scores.forEach((s, j) => t.true(Math.abs(s - want[j]!.score) <= 1e-5 * Math.max(1, want[j]!.score), `user ${u.user} score ${j}`));
     const shown = await page.$$eval('#recs li', (lis) => lis.map((li) => Number(li.getAttribute('data-item'))));
     t.deepEqual(shown, rec.items);
+    // a policy that has learned: its top item far likelier than uniform over the
+    // 9,742 movies (an untrained one gave each about 1e-4), shown as a percentage
+    t.true(rec.scores[0]! * native.nItems > 20, `user ${u.user}: top p ${rec.scores[0]} is near uniform`);
+    for (const text of await page.$$eval('#recs li .rating', (xs) => xs.map((x) => x.textContent ?? ''))) t.regex(text, /^(\d[\d.]*|<0\.001)% \((\d[\d.]*|<0\.01)x uniform\)$/);
   }
   await page.selectOption('#user', '0');
   await mkdir(join(root, 'docs'), { recursive: true });

@@ -1,11 +1,12 @@
 // Writes the demo's MovieLens data into public/data/ (git-ignored, reproducible):
-//   movielens-policy.ialp   an A2C policy trained by the native build (ialp train)
+//   movielens-policy.ialp   the iALP policy pi_0, pre-trained by the native build in
+//                           the world r_phi imagines (ialp run, oracle preferences, one seed)
 //   titles.json             the title of each item, in item order
 //   users.json              a few MovieLens users with their latest ratings as histories
 // Needs the native addon and packages/ts-api built (npm run build). Keeps an
 // existing policy that still loads; IALP_DEMO_FORCE=1 retrains it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,9 +21,16 @@ const policyFile = join(out, 'movielens-policy.ialp');
 // Retrain when missing, forced, or written by an older artefact format.
 const usable = existsSync(policyFile) && await Policy.load(policyFile, 'native').then(() => true, () => false);
 if (!usable || process.env.IALP_DEMO_FORCE === '1') {
-  console.log('training the MovieLens policy natively (ialp train --env movielens --episodes 300)...');
-  execFileSync(process.execPath, [join(root, 'packages', 'ts-api', 'bin', 'ialp.js'), 'train', '--env', 'movielens',
-    '--episodes', '300', '--seed', '1', '--save', policyFile], { stdio: 'inherit' });
+  // the experiment's own pre-training (500,000 imagined steps), its online phase cut
+  // to the minimum: the page shows a policy that has learned what users like
+  const run = join(here, '..', '.run'); // outside public/: not shipped with the page
+  const config = join(run, 'config.json');
+  mkdirSync(run, { recursive: true });
+  writeFileSync(config, JSON.stringify({ envs: ['movielens'], llm: 'oracle', seeds: 1, online: { episodes: 10 }, earlyEpisodes: 10 }));
+  console.log('pre-training the MovieLens iALP policy natively (ialp run, oracle preferences, 1 seed; a minute or two)...');
+  execFileSync(process.execPath, [join(root, 'packages', 'ts-api', 'bin', 'ialp.js'), 'run', '--config', config, '--out', run],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  copyFileSync(join(run, 'policies', 'movielens-ialp-seed1000.ialp'), policyFile);
 }
 
 const world = await World.load({ name: 'movielens' }, 'native');

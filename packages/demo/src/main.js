@@ -21,14 +21,28 @@ function setRunning(running) {
   $('stop').disabled = !running;
 }
 
+// Two panels, each with its own axis: the return (live, per update, and once
+// done the moving average per episode) against episodes, the loss against updates.
+function drawCharts(finalReturns) {
+  const live = demo.progress.filter((p) => p.recentReturn !== null);
+  const smoothed = movingAverage(live.map((p) => p.recentReturn), 5);
+  drawChart($('chart-return'), {
+    xLabel: 'episodes finished', yLabel: 'return',
+    series: [
+      { name: 'live', label: 'mean return of the episodes each update finished (moving average of 5)', points: live.map((p, i) => [p.episodes, smoothed[i]]) },
+      ...(finalReturns ? [{ name: 'ret', label: 'episode return, moving average of 20', points: finalReturns.map((r, i) => [i + 1, r]) }] : []),
+    ],
+  });
+  drawChart($('chart-loss'), {
+    xLabel: 'updates', yLabel: 'total loss',
+    series: [{ name: 'loss', label: 'total loss', points: demo.progress.map((p) => [p.updates, p.loss.total]) }],
+  });
+}
+
 function onWorkerMessage(msg) {
   if (msg.type === 'progress') {
     demo.progress.push(msg.progress);
-    // live: the loss per update and the mean return of the episodes each update finished
-    drawChart($('chart'), [
-      { name: 'loss', label: 'loss', values: demo.progress.map((p) => p.loss.total) },
-      { name: 'live', label: 'return (live)', values: movingAverage(demo.progress.map((p) => p.recentReturn).filter((r) => r !== null), 5) },
-    ]);
+    drawCharts();
     const p = msg.progress;
     $('train-status').textContent = `update ${p.updates}: ${p.episodes} / ${p.targetEpisodes} episodes, ` +
       `${p.envSteps} steps, entropy ${p.loss.entropy.toFixed(3)}`;
@@ -39,11 +53,7 @@ function onWorkerMessage(msg) {
     const tenth = Math.max(1, Math.floor(returns.length / 10));
     const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
     demo.lastRun = { episodes, updates: msg.updates, envSteps: msg.envSteps, progressCount: demo.progress.length };
-    drawChart($('chart'), [
-      { name: 'loss', label: 'loss', values: demo.progress.map((p) => p.loss.total) },
-      { name: 'live', label: 'return (live)', values: movingAverage(demo.progress.map((p) => p.recentReturn).filter((r) => r !== null), 5) },
-      { name: 'ret', label: 'return', values: movingAverage(returns, 20) },
-    ]);
+    drawCharts(movingAverage(returns, 20));
     $('train-status').textContent = `done in ${msg.seconds.toFixed(2)} s: ${returns.length} episodes, ` +
       `${msg.updates} updates, ${msg.envSteps} steps; mean return first 10% ${mean(returns.slice(0, tenth)).toFixed(3)}, ` +
       `last 10% ${mean(returns.slice(-tenth)).toFixed(3)}; policy ${(msg.policyBytes / 1024).toFixed(0)} KiB`;
@@ -85,6 +95,13 @@ startWorker();
 // --- recommendations ------------------------------------------------------------
 const data = (file) => fetch(new URL(`./data/${file}`, document.baseURI));
 
+// 94%, 3.3%, 0.28%, 0.024%: two significant digits, never an exponent
+const percent = (p) => {
+  const x = 100 * p;
+  return x >= 10 ? `${x.toFixed(0)}%` : x >= 0.001 ? `${x.toPrecision(2)}%` : '<0.001%';
+};
+const times = (r) => (r >= 10 ? r.toFixed(0) : r >= 0.01 ? r.toPrecision(2) : '<0.01');
+
 async function setUpRecommendations() {
   const [titles, users, bytes] = await Promise.all([
     data('titles.json').then((r) => r.json()),
@@ -123,8 +140,13 @@ async function setUpRecommendations() {
       li.textContent = `${titles[item]} `;
       const s = document.createElement('span');
       s.className = 'rating';
-      s.textContent = `p = ${scores[i].toExponential(2)}`;
-      li.append(s);
+      // the policy's probability of proposing the item next, and how it compares
+      // with an item drawn uniformly (1 / items): what a person can read
+      s.textContent = `${percent(scores[i])} (${times(scores[i] * policy.nItems)}x uniform)`;
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      bar.style.width = `${Math.max(1, (scores[i] / scores[0]) * 5).toFixed(2)}em`;
+      li.append(s, bar);
       return li;
     }));
     $('rec-status').textContent = `policy: ${policy.nItems} items, history ${policy.history}; ` +

@@ -129,9 +129,13 @@ function weightsSvg(m: MethodResult | undefined): string {
   if (!m?.trace?.length) return '<p>No adaptive run.</p>';
   const t = m.trace, W = 560, H = 200, P = 40;
   const x = (i: number) => P + (i / Math.max(1, t.length - 1)) * (W - 2 * P);
-  const y = (v: number) => H - P - v * (H - 2 * P);
-  const line = (f: (p: (typeof t)[number]) => number, c: string) => `<polyline points="${t.map((p, i) => `${x(i)},${y(f(p))}`).join(' ')}" fill="none" stroke="${c}" stroke-width="2"/>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W + 160}" height="${H}" role="img"><line x1="${P}" y1="${H - P}" x2="${W - P}" y2="${H - P}" stroke="#333"/>${line((p) => p.weightPretrained, '#e15759')}${line((p) => p.weightOnline, '#4e79a7')}${line((p) => p.sharePretrained, '#59a14f')}<text x="${W - P + 6}" y="${P}" font-size="11" fill="#e15759">w pi_0 (realised reward)</text><text x="${W - P + 6}" y="${P + 14}" font-size="11" fill="#4e79a7">w pi_1</text><text x="${W - P + 6}" y="${P + 28}" font-size="11" fill="#59a14f">share of pi_0's proposals</text><text x="${W / 2}" y="${H - 8}" font-size="11" text-anchor="middle">updates (first seed)</text></svg>`;
+  // weights are realised rewards on the 0-1 scale, the share a fraction
+  const y = (v: number) => H - P - Math.min(1, Math.max(0, v)) * (H - 2 * P);
+  const line = (f: (p: (typeof t)[number]) => number, c: string, what: string) =>
+    `<polyline points="${t.map((p, i) => `${x(i)},${y(f(p))}`).join(' ')}" fill="none" stroke="${c}" stroke-width="2"><title>${what}: ${f3(f(t.at(-1)!))} after update ${t.at(-1)!.updates}</title></polyline>`;
+  const grid = niceTicks(0, 1, 4).map((v) => `<line x1="${P}" x2="${W - P}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${P - 5}" y="${y(v) + 3}" font-size="10" text-anchor="end">${tick(v)}</text>`).join('')
+    + niceTicks(0, t.length - 1, 6).map((i) => `<text x="${x(i)}" y="${H - P + 14}" font-size="10" text-anchor="middle">${tick(t[Math.round(i)]?.updates ?? i)}</text>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W + 160}" height="${H}" role="img" font-family="system-ui,sans-serif">${grid}<line x1="${P}" y1="${H - P}" x2="${W - P}" y2="${H - P}" stroke="#333"/><line x1="${P}" y1="${P}" x2="${P}" y2="${H - P}" stroke="#333"/>${line((p) => p.weightPretrained, '#e15759', 'w pi_0')}${line((p) => p.weightOnline, '#4e79a7', 'w pi_1')}${line((p) => p.sharePretrained, '#59a14f', "share of pi_0's proposals")}<text x="${W - P + 6}" y="${P}" font-size="11" fill="#e15759">w pi_0 (realised reward)</text><text x="${W - P + 6}" y="${P + 14}" font-size="11" fill="#4e79a7">w pi_1</text><text x="${W - P + 6}" y="${P + 28}" font-size="11" fill="#59a14f">share of pi_0's proposals</text><text x="${W / 2}" y="${H - 8}" font-size="11" text-anchor="middle">update (first seed)</text></svg>`;
 }
 
 /**
