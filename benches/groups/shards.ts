@@ -4,10 +4,12 @@
 // check that the merged shards equal the unsharded run. One process already runs
 // its seeds side by side (up to 4 at once, each on a thread of the native pool),
 // so on a 2-core machine the shards compete for the cores the single process uses.
+// The same pair with each process pinned to one core of its own (taskset) stands
+// for shards on machines of their own: the scaling a cluster gives.
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Group, GroupContext, GroupResult } from '../lib/group.js';
@@ -15,8 +17,12 @@ import { measurement } from '../lib/measure.js';
 
 interface RunOut { seconds: number; stdout: string; online: number }
 
-function ialp(root: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(root, 'packages', 'ts-api', 'bin', 'ialp.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the CLI, pinned to core `cpu` when given. */
+function ialp(root: string, args: string[], cpu?: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = [process.execPath, join(root, 'packages', 'ts-api', 'bin', 'ialp.js'), ...args];
+  const child = cpu === undefined
+    ? spawn(cmd[0]!, cmd.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('taskset', ['-c', String(cpu), ...cmd], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -24,13 +30,23 @@ function ialp(root: string, args: string[]): Promise<{ code: number; stdout: str
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr })));
 }
 
-async function timed(root: string, args: string[], out: string): Promise<RunOut> {
+async function timed(root: string, args: string[], out: string, cpu?: number): Promise<RunOut> {
   const t0 = performance.now();
-  const r = await ialp(root, [...args, '--out', out, '--json']);
+  const r = await ialp(root, [...args, '--out', out, '--json'], cpu);
   const seconds = (performance.now() - t0) / 1000;
   if (r.code !== 0) throw new Error(`ialp ${args.join(' ')} failed (${r.code}): ${r.stderr.slice(-400)}`);
   const meta = (JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { meta: { phaseSeconds: Record<string, number> } }).meta;
   return { seconds, stdout: r.stdout, online: meta.phaseSeconds.online ?? NaN };
+}
+
+/** True where `taskset` (util-linux) runs and this machine has 2 cores or more. */
+async function hasTaskset(): Promise<boolean> {
+  if (availableParallelism() < 2) return false;
+  return new Promise((resolve) => {
+    const c = spawn('taskset', ['-c', '0', 'true'], { stdio: 'ignore' });
+    c.once('error', () => resolve(false));
+    c.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 async function run(ctx: GroupContext): Promise<GroupResult> {
@@ -62,6 +78,18 @@ async function run(ctx: GroupContext): Promise<GroupResult> {
     const onlineRatio = one.online / online2;
     result.notes.push(`online phase: 1 process ${one.online.toFixed(2)} s, 2 shards ${online2.toFixed(2)} s: ${onlineRatio.toFixed(2)}x; whole run: ${one.seconds.toFixed(1)} s vs ${both.toFixed(1)} s: ${(one.seconds / both).toFixed(2)}x`);
     result.checks.push({ name: 'shards: 2 shards >= 1.7x 1 process on the online phase', ok: onlineRatio >= 1.7, detail: `${onlineRatio.toFixed(2)}x (${one.online.toFixed(2)} s / ${online2.toFixed(2)} s)` });
+    // one core per process: a shard per machine
+    if (await hasTaskset()) {
+      ctx.log('shards: 1 process on one core, then 2 shards on a core each');
+      const onePinned = await timed(ctx.root, args, join(dir, 'one-pinned'), 0);
+      const pinned = await Promise.all([0, 1].map((i) => timed(ctx.root, [...args, '--shard', `${i}/2`], join(dir, `p${i}`), i)));
+      const pinned2 = Math.max(...pinned.map((x) => x.online));
+      result.measurements.push(measurement({ group: 'shards', name: 'online phase, 1 process on 1 core', params: { seeds, processes: 1, coresEach: 1 }, unit: 'runs', perRep: work, cores: 1, seconds: [onePinned.online] }));
+      result.measurements.push(measurement({ group: 'shards', name: 'online phase, 2 shards on 1 core each', params: { seeds, processes: 2, coresEach: 1 }, unit: 'runs', perRep: work, cores: 2, seconds: [pinned2] }));
+      const r = onePinned.online / pinned2;
+      result.notes.push(`one core per process (a shard per machine): online phase 1 process ${onePinned.online.toFixed(2)} s, 2 shards ${pinned2.toFixed(2)} s: ${r.toFixed(2)}x`);
+      result.checks.push({ name: 'shards: 2 shards on a core each >= 1.7x 1 process on one core (online phase)', ok: r >= 1.7, detail: `${r.toFixed(2)}x (${onePinned.online.toFixed(2)} s / ${pinned2.toFixed(2)} s)` });
+    }
     const merged = await ialp(ctx.root, ['merge', join(dir, 's0'), join(dir, 's1'), '--out', join(dir, 'merged'), '--json']);
     const same = merged.code === 0 && JSON.stringify((JSON.parse(merged.stdout) as { results: unknown }).results) === JSON.stringify((JSON.parse(one.stdout) as { results: unknown }).results);
     result.checks.push({ name: 'shards: the merged shards equal the unsharded run', ok: same, detail: merged.code === 0 ? (same ? 'results identical' : 'results differ') : merged.stderr.slice(-300) });
