@@ -50,11 +50,12 @@ async function hasTaskset(): Promise<boolean> {
 }
 
 async function run(ctx: GroupContext): Promise<GroupResult> {
-  const seeds = ctx.quick ? 2 : 4;
-  // the online phase at its default size (300 episodes per method and seed), with
-  // a short pre-training so that the cold runs take seconds, not minutes
+  const seeds = ctx.quick ? 2 : 8;
+  // a longer online phase than the default (1,000 episodes per method and seed; at
+  // 300 it took under a second, so process start-up weighed as much as the work),
+  // with a short pre-training so that the cold runs take seconds, not minutes
   const dir = await mkdtemp(join(tmpdir(), 'ialp-bench-shards-'));
-  const config = { envs: ['coat'], llm: 'oracle', seeds, pretrain: { steps: 20_000 }, distill: { users: 200 } };
+  const config = { envs: ['coat'], llm: 'oracle', seeds, pretrain: { steps: 20_000 }, distill: { users: 200 }, online: { episodes: 1000 } };
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   const args = ['run', '--config', join(dir, 'config.json')];
   const result: GroupResult = {

@@ -5,16 +5,20 @@
 // `{"seeds": "3"}` fail deep inside with "got 3".
 
 import type { ExperimentConfig } from './experiment.js';
+import { CORE_DEFAULTS } from './core-types.js';
 import { IalpError } from './options.js';
 
-/** The type of one value: a leaf, a list, one of a few words, or an object of named fields. */
+/** The type of one value: a leaf, a list, one of a few words, or an object of named fields.
+ * A leaf may carry the experiment's `default`: the one place it is declared (experiment.ts
+ * reads it as `DEFAULTS`, the JSON Schema shows it). */
+type Default = string | number | readonly string[];
 export type ValueType =
-  | { type: 'string' }
-  | { type: 'integer'; min: number; max?: number }
-  | { type: 'number'; min?: number; max?: number }
-  | { type: 'enum'; values: readonly string[] }
-  | { type: 'list'; of: ValueType; nonEmpty?: boolean; unique?: boolean }
-  | { type: 'either'; options: readonly ValueType[] }
+  | { type: 'string'; default?: Default }
+  | { type: 'integer'; min: number; max?: number; default?: Default }
+  | { type: 'number'; min?: number; max?: number; default?: Default }
+  | { type: 'enum'; values: readonly string[]; default?: Default }
+  | { type: 'list'; of: ValueType; nonEmpty?: boolean; unique?: boolean; default?: Default }
+  | { type: 'either'; options: readonly ValueType[]; default?: Default }
   | { type: 'object'; fields: Record<string, ValueType> };
 
 const str = { type: 'string' } as const;
@@ -22,32 +26,46 @@ const int = (min: number, max?: number) => ({ type: 'integer' as const, min, ...
 const num = { type: 'number' } as const;
 // environments and preference sources are sets: one given twice would run twice
 const nonEmptyStrings = { type: 'list', of: str, nonEmpty: true, unique: true } as const;
+/** `t` with its default. */
+const dflt = <T extends object, const D extends Default>(t: T, d: D) => ({ ...t, default: d });
+/** A number field whose default is the core's (generated from Rust: the core declares it). */
+const coreNum = (d: number) => dflt(num, d);
+const A = CORE_DEFAULTS.adaptive;
 
 /** Every key of the experiment config with the type of its value (but `sweep`, below). */
 const SWEPT_CONFIG = {
   type: 'object',
   fields: {
-    envs: nonEmptyStrings,
+    envs: dflt(nonEmptyStrings, ['movielens']),
     data: str,
-    seeds: int(1, 100),
-    llm: { type: 'either', options: [str, nonEmptyStrings] },
-    earlyEpisodes: int(1),
-    deploy: { type: 'enum', values: ['greedy', 'sample'] },
+    seeds: dflt(int(1, 100), 5),
+    llm: { type: 'either', options: [str, nonEmptyStrings], default: 'default' },
+    earlyEpisodes: dflt(int(1), 50),
+    // a frozen policy serves its top item: sampling its softmax's tail sometimes draws a
+    // third item of one category in a row, and users leave bored (pre-training already explored)
+    deploy: { type: 'enum', values: ['greedy', 'sample'], default: 'greedy' },
     compute: { type: 'enum', values: ['ndarray', 'torch'] },
     device: { type: 'enum', values: ['auto', 'cpu', 'cuda'] },
+    // the distillation's defaults depend on the source (experiment.ts DEFAULTS.distill)
     distill: { type: 'object', fields: { users: int(1), candidates: int(2), statesPerUser: int(1) } },
     pretrain: {
       type: 'object',
-      fields: { steps: int(0), episodes: int(1), users: int(1), epochs: int(1), transitionsPerEpoch: int(1), entropyCoef: num, worldEntropyCoef: num },
+      fields: {
+        steps: dflt(int(0), 500_000), episodes: dflt(int(1), 1_000_000), users: dflt(int(1), 64), epochs: dflt(int(1), 4),
+        transitionsPerEpoch: dflt(int(1), 4096), entropyCoef: dflt(num, 1), worldEntropyCoef: num,
+      },
     },
-    online: { type: 'object', fields: { episodes: int(10), batchSize: int(1) } },
+    online: { type: 'object', fields: { episodes: dflt(int(10), 300), batchSize: dflt(int(1), 16) } },
     adaptive: {
       type: 'object',
       fields: {
-        temperature: num, weightRate: num, weightScale: num, exploration: num, initialWeight: num, prior: num,
-        trustSteps: num, criticScale: num, criticAgreement: num, floor: num, pretrainedTemperature: num,
-        proposals: int(1, 64), onlineStart: { type: 'enum', values: ['scratch', 'pretrained'] },
-        pretrainedProposals: { type: 'enum', values: ['one', 'topAndSample'] },
+        temperature: coreNum(A.temperature), weightRate: coreNum(A.weightRate), weightScale: coreNum(A.weightScale),
+        exploration: coreNum(A.exploration), initialWeight: coreNum(A.initialWeight), prior: coreNum(A.prior),
+        trustSteps: coreNum(A.trustSteps), criticScale: coreNum(A.criticScale), criticAgreement: coreNum(A.criticAgreement),
+        floor: coreNum(A.floor), pretrainedTemperature: coreNum(A.pretrainedTemperature),
+        proposals: dflt(int(1, 64), A.proposals),
+        onlineStart: { type: 'enum', values: ['scratch', 'pretrained'], default: A.onlineStart },
+        pretrainedProposals: { type: 'enum', values: ['one', 'topAndSample'], default: A.pretrainedProposals },
       },
     },
   },
@@ -64,20 +82,48 @@ export function leafFields(t: ValueType, prefix = ''): [string, ValueType][] {
   return Object.entries(t.fields).flatMap(([k, f]) => leafFields(f, prefix ? `${prefix}.${k}` : k));
 }
 
+function withoutDefault(t: ValueType): ValueType {
+  if (t.type === 'object' || t.default === undefined) return t;
+  const { default: _, ...rest } = t;
+  return rest as ValueType;
+}
+
 /** `sweep`: for any leaf field of the config (by its dotted path), a non-empty list of
  * values; each combination of them is a cell of the experiment. */
 const SWEEP = {
   type: 'object',
   fields: Object.fromEntries(leafFields(SWEPT_CONFIG)
     .filter(([path]) => !NOT_SWEPT.has(path))
-    .map(([path, t]) => [path, { type: 'list', of: t, nonEmpty: true, unique: true }])) as Record<string, ValueType>,
+    // a swept value has no default: the list is the values
+    .map(([path, t]) => [path, { type: 'list', of: withoutDefault(t), nonEmpty: true, unique: true }])) as Record<string, ValueType>,
 } as const satisfies ValueType;
+
+/** The experiment's defaults, from the declaration. */
+export const CONFIG_DEFAULTS = defaultsOf(SWEPT_CONFIG);
 
 /** Every key of the experiment config with the type of its value. */
 export const EXPERIMENT_CONFIG = {
   type: 'object',
   fields: { ...SWEPT_CONFIG.fields, sweep: SWEEP as ValueType },
 } as const satisfies ValueType;
+
+/** The defaults a type declares, in its shape (objects keep only fields with a default somewhere below). */
+export type Defaults<T> =
+  T extends { type: 'object'; fields: infer F }
+    ? { -readonly [K in keyof F as F[K] extends { default: unknown } | { type: 'object' } ? K : never]: Defaults<F[K]> }
+    : T extends { default: infer D } ? D : never;
+
+export function defaultsOf<T extends ValueType>(t: T): Defaults<T> {
+  if (t.type !== 'object') return t.default as Defaults<T>;
+  const out: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(t.fields)) {
+    if (f.type === 'object') {
+      const d = defaultsOf(f) as Record<string, unknown>;
+      if (Object.keys(d).length) out[k] = d;
+    } else if (f.default !== undefined) out[k] = f.default;
+  }
+  return out as Defaults<T>;
+}
 
 /** The TypeScript type of a value the type `T` accepts (object fields optional). */
 export type Infer<T> =
@@ -190,36 +236,23 @@ export function parseExperimentConfig(value: unknown, where: string): Experiment
 /** `t` as JSON Schema (draft-07), for editors and other tools; the checks above stay the reference. */
 export function toJsonSchema(t: ValueType): Record<string, unknown> {
   switch (t.type) {
-    case 'string': return { type: 'string', minLength: 1 };
-    case 'integer': return { type: 'integer', minimum: t.min, ...(t.max === undefined ? {} : { maximum: t.max }) };
-    case 'number': return { type: 'number', ...(t.min === undefined ? {} : { minimum: t.min }), ...(t.max === undefined ? {} : { maximum: t.max }) };
-    case 'enum': return { type: 'string', enum: [...t.values] };
-    case 'list': return { type: 'array', items: toJsonSchema(t.of), ...(t.nonEmpty ? { minItems: 1 } : {}), ...(t.unique ? { uniqueItems: true } : {}) };
-    case 'either': return { anyOf: t.options.map(toJsonSchema) };
+    case 'string': return { type: 'string', minLength: 1, ...withDefault(t) };
+    case 'integer': return { type: 'integer', minimum: t.min, ...(t.max === undefined ? {} : { maximum: t.max }), ...withDefault(t) };
+    case 'number': return { type: 'number', ...(t.min === undefined ? {} : { minimum: t.min }), ...(t.max === undefined ? {} : { maximum: t.max }), ...withDefault(t) };
+    case 'enum': return { type: 'string', enum: [...t.values], ...withDefault(t) };
+    case 'list': return { type: 'array', items: toJsonSchema(t.of), ...(t.nonEmpty ? { minItems: 1 } : {}), ...(t.unique ? { uniqueItems: true } : {}), ...withDefault(t) };
+    case 'either': return { anyOf: t.options.map(toJsonSchema), ...withDefault(t) };
     case 'object': return { type: 'object', properties: Object.fromEntries(Object.entries(t.fields).map(([k, f]) => [k, toJsonSchema(f)])), additionalProperties: false };
   }
 }
 
-/** `schema` with each property's `default` from `defaults` (the same shape, any depth). */
-function withDefaults(schema: Record<string, unknown>, defaults: unknown): Record<string, unknown> {
-  const props = schema.properties as Record<string, Record<string, unknown>> | undefined;
-  if (!props || typeof defaults !== 'object' || defaults === null) return schema;
-  const d = defaults as Record<string, unknown>;
-  return {
-    ...schema,
-    properties: Object.fromEntries(Object.entries(props).map(([k, p]) => {
-      const v = Object.hasOwn(d, k) ? d[k] : undefined;
-      if (v === undefined || v === null) return [k, p];
-      return [k, typeof v === 'object' && !Array.isArray(v) ? withDefaults(p, v) : { ...p, default: v }];
-    })),
-  };
-}
+const withDefault = (t: { default?: Default }) => (t.default === undefined ? {} : { default: t.default });
 
 /** The JSON Schema of the experiment config, as `packages/ts-api/config.schema.json` holds it
- * (`npm run gen:schema` writes it; a test fails while the file is stale), with the
- * `default` of each field `defaults` gives (the experiment's and the core's defaults). */
-export function experimentConfigJsonSchema(defaults: unknown = {}): Record<string, unknown> {
-  const root = withDefaults(toJsonSchema(EXPERIMENT_CONFIG), defaults) as { properties: Record<string, unknown> };
+ * (`npm run gen:schema` writes it; a test fails while the file is stale), each field's
+ * `default` the declaration's. */
+export function experimentConfigJsonSchema(): Record<string, unknown> {
+  const root = toJsonSchema(EXPERIMENT_CONFIG) as { properties: Record<string, unknown> };
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'ialp experiment config (ialp run --config FILE)',

@@ -16,7 +16,7 @@ import { updateRecord, type UpdateRecord } from './training-log.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { PhaseCache } from './phase-cache.js';
-import { parseExperimentConfig } from './config-schema.js';
+import { CONFIG_DEFAULTS, parseExperimentConfig } from './config-schema.js';
 import { Policy } from './policy.js';
 import { distillPreferences, loggedFeedback, parseOracle, rewardModelQuality } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
@@ -114,21 +114,16 @@ export interface EnvResult {
   bestBaseline: Method;
 }
 
-/** Defaults. The oracle costs nothing, so it answers many prompts; an LLM has a time budget. */
+/** Defaults: each config field's from its declaration (config-schema.ts, where the
+ * adaptive knobs' are the core's), and those that are not one field's. */
 export const DEFAULTS = {
-  seeds: 5,
-  llm: 'default',
-  /** The oracle answers up to `requests` prompts: up to `users` training
-   * users, each at as many states as spread the requests over them (at most 16). */
+  ...CONFIG_DEFAULTS,
+  /** By source: the oracle costs nothing, so it answers many prompts; an LLM has a time
+   * budget. The oracle answers up to `requests` prompts: up to `users` training users,
+   * each at as many states as spread the requests over them (at most 16). */
   distill: { oracle: { users: 3000, requests: 12_000, candidates: 10 }, llm: { users: 40, statesPerUser: 1, candidates: 5 } },
   /** Held-out users' requests r_phi is scored on. */
   evalUsers: 200, evalStatesPerUser: 2,
-  pretrain: { steps: 500_000, episodes: 1_000_000, users: 64, epochs: 4, transitionsPerEpoch: 4096, entropyCoef: 1 },
-  online: { episodes: 300, batchSize: 16 },
-  early: 50,
-  /** A frozen policy serves its top item: sampling its softmax's tail sometimes draws a
-   * third item of one category in a row, and users leave bored (pre-training already explored). */
-  deploy: 'greedy' as 'greedy' | 'sample',
 };
 
 /** Part of every phase's cache key: bump it when an algorithm changes what a
@@ -252,7 +247,7 @@ export async function runExperiment(config: ExperimentConfig, out: string, opts:
     const onPhase = opts.onPhase && ((env: string, p: ExperimentPhase, d: string) => opts.onPhase!(env, p, `${d} {cell ${i + 1}/${cells.length}: ${label}}`));
     const rs = await runCell(cfg, out, { ...opts, onPhase }, units, { index: i, label });
     results.push(...rs.map((r) => ({ ...r, cell })));
-    units += (cfg.envs ?? ['movielens']).length * (cfg.seeds ?? DEFAULTS.seeds);
+    units += (cfg.envs ?? DEFAULTS.envs).length * (cfg.seeds ?? DEFAULTS.seeds);
   }
   return results;
 }
@@ -263,7 +258,7 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
   const episodes = checkInt('online.episodes', config.online?.episodes ?? DEFAULTS.online.episodes, 10);
   const batchSize = checkInt('online.batchSize', config.online?.batchSize ?? DEFAULTS.online.batchSize, 1);
-  const early = checkInt('earlyEpisodes', config.earlyEpisodes ?? DEFAULTS.early, 1, episodes);
+  const early = checkInt('earlyEpisodes', config.earlyEpisodes ?? DEFAULTS.earlyEpisodes, 1, episodes);
   const pt = config.pretrain ?? {};
   const ptSteps = checkInt('pretrain.steps', pt.steps ?? DEFAULTS.pretrain.steps, 0);
   const ptEpisodes = checkInt('pretrain.episodes', pt.episodes ?? DEFAULTS.pretrain.episodes, 1, 10_000_000);
@@ -297,7 +292,7 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
   if (!(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 0 && shard.index < shard.count)) {
     throw new IalpError(`shard: expected I/N with 0 <= I < N, got ${shard.index}/${shard.count}`);
   }
-  for (const [envAt, name] of (config.envs ?? ['movielens']).entries()) {
+  for (const [envAt, name] of (config.envs ?? DEFAULTS.envs).entries()) {
     const seedIdx = Array.from({ length: seeds }, (_, s) => s).filter((s) => (firstUnit + envAt * seeds + s) % shard.count === shard.index);
     if (seedIdx.length === 0) continue;
     phase(name, 'world', 'loading');

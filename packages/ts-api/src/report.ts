@@ -4,7 +4,6 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CORE_DEFAULTS } from './core-types.js';
 import { cellLabel, DEFAULTS, meanCi, METHOD_INFO, type EnvResult, type ExperimentConfig, type Method, type MethodResult } from './experiment.js';
 import { pairedDiff } from './stats.js';
 import { writeFileAtomic } from './paths.js';
@@ -182,7 +181,7 @@ export function settingsRows(config: ExperimentConfig): [string, string, string]
   const rows: [string, string, string][] = [];
   const add = (name: string, given: unknown, dflt: unknown) =>
     rows.push([name, given === undefined ? (typeof dflt === 'string' ? dflt : JSON.stringify(dflt)) : typeof given === 'string' ? given : JSON.stringify(given), given === undefined ? 'default' : 'given']);
-  add('environments', config.envs, ['movielens']);
+  add('environments', config.envs, DEFAULTS.envs);
   add('preference sources', config.llm, DEFAULTS.llm);
   add('seeds', config.seeds, DEFAULTS.seeds);
   const d = DEFAULTS.distill;
@@ -191,9 +190,9 @@ export function settingsRows(config: ExperimentConfig): [string, string, string]
   if (config.pretrain?.worldEntropyCoef !== undefined) add('pretrain.worldEntropyCoef', config.pretrain.worldEntropyCoef, null);
   add('online.episodes', config.online?.episodes, DEFAULTS.online.episodes);
   add('online.batchSize', config.online?.batchSize, DEFAULTS.online.batchSize);
-  add('earlyEpisodes', config.earlyEpisodes, DEFAULTS.early);
+  add('earlyEpisodes', config.earlyEpisodes, DEFAULTS.earlyEpisodes);
   add('deploy (frozen policies)', config.deploy, DEFAULTS.deploy);
-  for (const [k, v] of Object.entries(CORE_DEFAULTS.adaptive)) add(`adaptive.${k}`, (config.adaptive as Record<string, unknown> | undefined)?.[k], v);
+  for (const [k, v] of Object.entries(DEFAULTS.adaptive)) add(`adaptive.${k}`, (config.adaptive as Record<string, unknown> | undefined)?.[k], v);
   add('compute', config.compute, 'ndarray');
   if (config.sweep) for (const [k, v] of Object.entries(config.sweep)) rows.push([`sweep: ${k}`, JSON.stringify(v), 'given']);
   return rows;
