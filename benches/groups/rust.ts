@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Group, GroupContext, GroupResult } from '../lib/group.js';
 import { measurement } from '../lib/measure.js';
 
@@ -229,6 +230,56 @@ function partShares(lines: Line[]): string[] {
   return notes;
 }
 
+interface Learned { seconds: number; updates: number; first: number; last: number; compile?: number }
+
+const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+
+/**
+ * `ialp train` (its defaults: synthetic, B = 64, 500 items, 5,000 episodes) and
+ * the JAX reference's `--learn` with the same number of updates, each a cold
+ * process timed from start to exit (JAX's import and compilation included),
+ * seed by seed one after the other; with each, the mean return of the first and
+ * last 10% of its episodes: whether ialp's A2C learns as a standard
+ * implementation does. The port draws its own world per seed (threefry), so
+ * the runs are not paired; the comparison is of the two spreads.
+ */
+function coldAndLearning(ctx: GroupContext): Pick<GroupResult, 'measurements' | 'notes' | 'checks'> {
+  const why = jaxUnavailable(ctx.root);
+  if (why) return { measurements: [], notes: [`cold job and learning against JAX: not run, ${why}.`], checks: [] };
+  const seeds = ctx.quick ? [1, 2] : [1, 2, 3, 4, 5];
+  const env = { ...process.env, XLA_FLAGS: '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1', JAX_PLATFORMS: 'cpu' };
+  const ours: Learned[] = [];
+  const theirs: Learned[] = [];
+  for (const seed of seeds) {
+    ctx.log(`  cold: ialp train --seed ${seed}, then the JAX reference with as many updates`);
+    let t0 = performance.now();
+    const a = spawnSync(process.execPath, [join(ctx.root, 'packages/ts-api/bin/ialp.js'), 'train', '--seed', String(seed), '--json'], { cwd: ctx.root, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const aSeconds = (performance.now() - t0) / 1000;
+    if (a.status !== 0) return { measurements: [], notes: [`cold job: ialp train failed: ${(a.stderr ?? '').slice(-300)}`], checks: [] };
+    const out = JSON.parse(a.stdout) as { results: { updates: number; rows: { method: string; phase: string; summary: { meanReturn: number } }[] } };
+    const row = (phase: string) => out.results.rows.find((r) => r.method === 'a2c' && r.phase === phase)!.summary.meanReturn;
+    ours.push({ seconds: aSeconds, updates: out.results.updates, first: row('online, first 10%'), last: row('online, last 10%') });
+    t0 = performance.now();
+    const j = spawnSync(join(ctx.root, '.venv-jax/bin/python'), ['benches/reference/a2c_jax.py', '--learn', String(out.results.updates), '--batches', '64', '--items', '500', '--seeds', String(seed)], { cwd: ctx.root, encoding: 'utf8', env, maxBuffer: 16 << 20 });
+    const jSeconds = (performance.now() - t0) / 1000;
+    if (j.status !== 0) return { measurements: [], notes: [`cold job: the JAX reference failed: ${(j.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`], checks: [] };
+    const r = JSON.parse(j.stdout.trim().split('\n').at(-1)!) as { compileSeconds: number; first10: { meanReturn: number }; last10: { meanReturn: number } };
+    theirs.push({ seconds: jSeconds, updates: out.results.updates, first: r.first10.meanReturn, last: r.last10.meanReturn, compile: r.compileSeconds });
+  }
+  const ratio = meanOf(ours.map((x) => x.seconds)) / meanOf(theirs.map((x) => x.seconds));
+  const m = (name: string, xs: Learned[]) => measurement({ group: 'train', name, params: { batch: 64, nItems: 500, seeds: seeds.length }, unit: 'jobs', perRep: 1, cores: 1, seconds: xs.map((x) => x.seconds) });
+  return {
+    measurements: [m('cold ialp train (process start to result)', ours), m('cold JAX reference, same updates (import and compile included)', theirs)],
+    notes: [
+      `cold whole job, ${seeds.length} seeds one after the other: ialp train ${spread(ours.map((x) => x.seconds))} s, the JAX reference with as many updates ${spread(theirs.map((x) => x.seconds))} s (compile ${spread(theirs.map((x) => x.compile!))} s): ialp / JAX ${ratio.toFixed(3)}x`,
+      `learning (a2c, mean return of the first / last 10% of 5,000 episodes, seeds ${seeds.join(', ')}): ialp ${ours.map((x) => `${x.first.toFixed(2)} / ${x.last.toFixed(2)}`).join('; ')} (last 10% mean ${meanOf(ours.map((x) => x.last)).toFixed(2)}); ` +
+        `JAX ${theirs.map((x) => `${x.first.toFixed(2)} / ${x.last.toFixed(2)}`).join('; ')} (mean ${meanOf(theirs.map((x) => x.last)).toFixed(2)}); updates ${ours.map((x) => x.updates).join(', ')}`,
+    ],
+    checks: [{ name: 'train: cold ialp train <= 0.5x the JAX reference (compile included)', ok: ratio <= 0.5, detail: `${ratio.toFixed(3)}x` }],
+  };
+}
+
 export const trainGroup: Group = {
   name: 'train',
   title: 'Whole A2C training iterations (stepping, encoding, forward, sampling, backward, Adam)',
@@ -258,6 +309,10 @@ export const trainGroup: Group = {
           `(medians of runs made one after the other; JAX compiled in ${j.params.compileSeconds} s before its repetitions)`,
       );
     }
+    const cold = coldAndLearning(ctx);
+    result.measurements.push(...cold.measurements);
+    result.notes.push(...cold.notes);
+    result.checks.push(...cold.checks);
     return result;
   },
 };

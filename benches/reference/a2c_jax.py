@@ -4,11 +4,15 @@
 
     .venv-jax/bin/python benches/reference/a2c_jax.py [--batches 16,64,1024]
         [--items 500,10000] [--rep-ms 150] [--warmup 2] [--reps 10]
+    .venv-jax/bin/python benches/reference/a2c_jax.py --learn UPDATES
+        [--batches 64] [--items 500] [--episodes 5000]
 
 Prints one JSON line per shape: {"batch", "nItems", "compileSeconds" (the
 first call: tracing and XLA compilation), "userSteps" (per repetition),
 "seconds" (each timed repetition), "meanReward" (per step, last repetition)}.
-Run it with XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
+With --learn it prints one JSON line: the first and last 10% of its first
+EPISODES episodes (mean return, length, reward per step), as `ialp train`
+reports them, with compileSeconds and trainSeconds. Run it with XLA_FLAGS="--xla_cpu_multi_thread_eigen=false
 intra_op_parallelism_threads=1" for one thread, as the bench does.
 
 The same shapes, losses and settings as ialp's defaults (crates/ac-core:
@@ -143,7 +147,9 @@ def sample(key, logits):
     return jnp.minimum((cdf <= u).sum(-1), logits.shape[1] - 1)
 
 
-def make_train(world, n_items, b, k_updates):
+def make_train(world, n_items, b, k_updates, trace=False):
+    """K updates in one jitted scan; each yields r.mean(), or with `trace` the
+    rollout's rewards and done flags (T x B) for episode bookkeeping."""
     feats = world["feats"]
 
     def loss_fn(p, obs, actions, adv, ret):
@@ -189,7 +195,7 @@ def make_train(world, n_items, b, k_updates):
         v = jax.tree_util.tree_map(lambda v, g: 0.999 * v + 0.001 * g * g, v, g)
         c1, c2 = 1 - 0.9**t, 1 - 0.999**t
         p = jax.tree_util.tree_map(lambda p, m, v: p - LR * (m / c1) / (jnp.sqrt(v / c2) + 1e-8), p, m, v)
-        return (p, m, v, t, envs, key), r.mean()
+        return (p, m, v, t, envs, key), ((r, done) if trace else r.mean())
 
     @jax.jit
     def train(carry):
@@ -235,6 +241,56 @@ def run(b, n_items, rep_ms, warmup, reps):
     }
 
 
+def episodes_of(rs, dones):
+    """(return, length) of every episode that ended, in the order they ended:
+    rs and dones are updates x T x B (the warm-start answers are not counted)."""
+    u, t, b = rs.shape
+    ret, length, out = [0.0] * b, [0] * b, []
+    for i in range(u):
+        for j in range(t):
+            for k in range(b):
+                ret[k] += float(rs[i, j, k])
+                length[k] += 1
+                if dones[i, j, k]:
+                    out.append((ret[k], length[k]))
+                    ret[k], length[k] = 0.0, 0
+    return out
+
+
+def learn(b, n_items, updates, episodes, seed=1):
+    """Trains from a fresh start for `updates` updates (one compiled scan) and
+    summarises the first and last 10% of the first `episodes` episodes, as
+    `ialp train` does: its learning quality beside ialp's, not its speed."""
+    t_start = time.perf_counter()
+    key = jax.random.PRNGKey(seed)
+    kw, kp, ke, key = jax.random.split(key, 4)
+    world = make_world(kw, n_items)
+    feat_dim = world["feats"].shape[1]
+    params = init_params(kp, 3 * feat_dim + 2, feat_dim, n_items)
+    envs = jax.vmap(lambda k: reset_slot(world, k))(jax.random.split(ke, b))
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    carry = (params, zeros, zeros, jnp.float32(0), envs, key)
+    train = make_train(world, n_items, b, updates, trace=True)
+    t0 = time.perf_counter()
+    compiled = train.lower(carry).compile()
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, (rs, dones) = jax.block_until_ready(compiled(carry))
+    train_s = time.perf_counter() - t0
+    eps = episodes_of(jax.device_get(rs), jax.device_get(dones))[:episodes]
+    tenth = max(1, len(eps) // 10)
+
+    def summary(part):
+        return {"episodes": len(part), "meanReturn": sum(r for r, _ in part) / len(part),
+                "meanLength": sum(n for _, n in part) / len(part),
+                "rewardPerStep": sum(r for r, _ in part) / sum(n for _, n in part)}
+
+    return {"batch": b, "nItems": n_items, "seed": seed, "updates": updates, "episodes": len(eps),
+            "compileSeconds": compile_s, "trainSeconds": train_s,
+            "secondsInProcess": time.perf_counter() - t_start,
+            "first10": summary(eps[:tenth]), "last10": summary(eps[-tenth:])}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ints = lambda s: [int(x) for x in s.split(",")]
@@ -243,7 +299,14 @@ def main():
     ap.add_argument("--rep-ms", type=float, default=150)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--learn", type=int, metavar="UPDATES", help="train UPDATES updates at the first batch and item count, and print its learning summary")
+    ap.add_argument("--episodes", type=int, default=5000, help="with --learn: the episodes summarised (ialp train's default 5,000)")
+    ap.add_argument("--seeds", type=ints, default=[1], help="with --learn: one run per seed (its world, initial weights and users)")
     a = ap.parse_args()
+    if a.learn:
+        for seed in a.seeds:
+            print(json.dumps(learn(a.batches[0], a.items[0], a.learn, a.episodes, seed)), flush=True)
+        return
     for n in a.items:
         for b in a.batches:
             print(json.dumps(run(b, n, a.rep_ms, a.warmup, a.reps)), flush=True)
