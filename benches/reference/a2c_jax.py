@@ -204,15 +204,20 @@ def make_train(world, n_items, b, k_updates, trace=False):
     return train
 
 
-def run(b, n_items, rep_ms, warmup, reps):
-    key = jax.random.PRNGKey(1)
+def start(b, n_items, seed):
+    """The world, and the training carry (parameters, Adam moments, step, B user slots, key)."""
+    key = jax.random.PRNGKey(seed)
     kw, kp, ke, key = jax.random.split(key, 4)
     world = make_world(kw, n_items)
     feat_dim = world["feats"].shape[1]
     params = init_params(kp, 3 * feat_dim + 2, feat_dim, n_items)
     envs = jax.vmap(lambda k: reset_slot(world, k))(jax.random.split(ke, b))
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    carry = (params, zeros, zeros, jnp.float32(0), envs, key)
+    return world, (params, zeros, zeros, jnp.float32(0), envs, key)
+
+
+def run(b, n_items, rep_ms, warmup, reps):
+    world, carry = start(b, n_items, 1)
     # calibrate K (updates per call) with a 1-update function, then compile the K-update one
     one = make_train(world, n_items, b, 1)
     jax.block_until_ready(one(carry))
@@ -262,14 +267,7 @@ def learn(b, n_items, updates, episodes, seed=1):
     summarises the first and last 10% of the first `episodes` episodes, as
     `ialp train` does: its learning quality beside ialp's, not its speed."""
     t_start = time.perf_counter()
-    key = jax.random.PRNGKey(seed)
-    kw, kp, ke, key = jax.random.split(key, 4)
-    world = make_world(kw, n_items)
-    feat_dim = world["feats"].shape[1]
-    params = init_params(kp, 3 * feat_dim + 2, feat_dim, n_items)
-    envs = jax.vmap(lambda k: reset_slot(world, k))(jax.random.split(ke, b))
-    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    carry = (params, zeros, zeros, jnp.float32(0), envs, key)
+    world, carry = start(b, n_items, seed)
     train = make_train(world, n_items, b, updates, trace=True)
     t0 = time.perf_counter()
     compiled = train.lower(carry).compile()

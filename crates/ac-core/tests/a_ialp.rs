@@ -2,8 +2,9 @@
 //! expansion (ap) start better than learning from scratch, and a compromised
 //! pre-trained policy loses its weight in ap.
 
-use ialp_ac_core::encoder::StateEncoder;
-use ialp_ac_core::reward_model::{RewardExamples, RewardModel, RewardModelConfig};
+mod reward;
+
+use ialp_ac_core::reward_model::RewardModel;
 use ialp_ac_core::{
     train, train_adaptive, train_from, AdaptiveConfig, OnlineStart, Policy, TrainConfig,
 };
@@ -111,36 +112,7 @@ fn pretrained_starts_beat_scratch_and_a_bad_start_is_dropped() {
 fn critic(world: &AnyWorld, inverted: bool) -> RewardModel {
     let (train_users, _) = world.user_split();
     let logged = world.logged(&train_users[..500], 10, 1);
-    let h = logged.history;
-    let w = world.world();
-    let mut ex = RewardExamples {
-        history: h,
-        ..Default::default()
-    };
-    let mut rng = ialp_sim::Rng::new(5);
-    for t in (0..logged.len()).step_by(3) {
-        for _ in 0..3 {
-            let item = rng.below(w.n_items() as u32);
-            ex.hist_items
-                .extend_from_slice(&logged.hist_items[t * h..(t + 1) * h]);
-            ex.hist_rewards
-                .extend_from_slice(&logged.hist_rewards[t * h..(t + 1) * h]);
-            ex.items.push(item);
-            let truth = world.expected_reward(logged.users[t], item as usize);
-            ex.labels.push(if inverted { 1.0 - truth } else { truth });
-        }
-    }
-    let enc = StateEncoder::new(h, w.n_items(), w.item_features().to_vec()).unwrap();
-    let mut rm = RewardModel::new(
-        RewardModelConfig {
-            epochs: 10,
-            ..Default::default()
-        },
-        enc,
-    )
-    .unwrap();
-    rm.train(&ex, &mut |_, _| true).unwrap();
-    rm
+    reward::fitted_to_truth(world, &logged, inverted)
 }
 
 #[test]

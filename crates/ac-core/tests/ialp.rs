@@ -1,9 +1,10 @@
 //! iALP offline pre-training: a policy pre-trained on logs (and on transitions
 //! augmented by a reward model) starts online better than a random policy.
 
-use ialp_ac_core::encoder::StateEncoder;
+mod reward;
+
 use ialp_ac_core::imagined::{ImaginedWorld, UserModel};
-use ialp_ac_core::reward_model::{RewardExamples, RewardModel, RewardModelConfig};
+use ialp_ac_core::reward_model::RewardModel;
 use ialp_ac_core::{evaluate, pretrain, Actor, IalpConfig, Mode, Policy, UserPool};
 use ialp_sim::{AnyWorld, EnvSpec, EpisodeStat};
 use ialp_sim::{BatchConfig, BatchEnv, QuitConfig, VecEnv};
@@ -14,39 +15,8 @@ fn reward_per_step(eps: &[EpisodeStat]) -> f32 {
         / eps.iter().map(|e| e.length as f32).sum::<f32>()
 }
 
-/// A reward model fitted to the simulator's expected rewards of logged states
-/// and random items: a stand-in for LLM labels that are right.
 fn oracle_reward_model(world: &AnyWorld, logged: &ialp_sim::logged::LoggedData) -> RewardModel {
-    let h = logged.history;
-    let w = world.world();
-    let mut ex = RewardExamples {
-        history: h,
-        ..Default::default()
-    };
-    let mut rng = ialp_sim::Rng::new(5);
-    for t in (0..logged.len()).step_by(3) {
-        for _ in 0..3 {
-            let item = rng.below(w.n_items() as u32);
-            ex.hist_items
-                .extend_from_slice(&logged.hist_items[t * h..(t + 1) * h]);
-            ex.hist_rewards
-                .extend_from_slice(&logged.hist_rewards[t * h..(t + 1) * h]);
-            ex.items.push(item);
-            ex.labels
-                .push(world.expected_reward(logged.users[t], item as usize));
-        }
-    }
-    let enc = StateEncoder::new(h, w.n_items(), w.item_features().to_vec()).unwrap();
-    let mut rm = RewardModel::new(
-        RewardModelConfig {
-            epochs: 10,
-            ..Default::default()
-        },
-        enc,
-    )
-    .unwrap();
-    rm.train(&ex, &mut |_, _| true).unwrap();
-    rm
+    reward::fitted_to_truth(world, logged, false)
 }
 
 #[test]

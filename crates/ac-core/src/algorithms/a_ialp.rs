@@ -379,9 +379,8 @@ mod tests {
     use crate::net::NetConfig;
     use crate::policy::PolicyMeta;
 
-    /// pi_0 with its say made total (rho 1 for ever, no exploration bonus, a
-    /// cold softmax), and what it executes for 64 random states.
-    fn executed_by_pi0(temperature: f32) -> (Vec<u32>, Vec<u32>) {
+    /// An untrained pi_0 over 12 items of 3 categories, history 4.
+    fn small_pi0() -> (usize, usize, StateEncoder, Policy) {
         let (h, n) = (4, 12);
         let encoder =
             StateEncoder::new(h, n, (0..n * 2).map(|i| (i % 7) as f32 / 7.0).collect()).unwrap();
@@ -400,6 +399,13 @@ mod tests {
             created_with: "test".into(),
         };
         let pi0 = Policy::untrained(meta, encoder.clone(), 5).unwrap();
+        (h, n, encoder, pi0)
+    }
+
+    /// pi_0 with its say made total (rho 1 for ever, no exploration bonus, a
+    /// cold softmax), and what it executes for 64 random states.
+    fn executed_by_pi0(temperature: f32) -> (Vec<u32>, Vec<u32>) {
+        let (h, n, encoder, pi0) = small_pi0();
         let cfg = AdaptiveConfig {
             prior: 1.0,
             trust_steps: 0.0,
@@ -445,24 +451,7 @@ mod tests {
 
     #[test]
     fn top_and_sample_lets_realised_rewards_choose_how_pi0_is_used() {
-        let (h, n) = (4, 12);
-        let encoder =
-            StateEncoder::new(h, n, (0..n * 2).map(|i| (i % 7) as f32 / 7.0).collect()).unwrap();
-        let meta = PolicyMeta {
-            env: "test".into(),
-            source: String::new(),
-            fingerprint: String::new(),
-            n_items: n,
-            history: h,
-            net: NetConfig {
-                hidden: 8,
-                depth: 1,
-                embed_dim: 4,
-            },
-            training: serde_json::Value::Null,
-            created_with: "test".into(),
-        };
-        let pi0 = Policy::untrained(meta, encoder.clone(), 5).unwrap();
+        let (h, n, encoder, pi0) = small_pi0();
         let cfg = AdaptiveConfig {
             pretrained_proposals: PretrainedProposals::TopAndSample,
             exploration: 0.0,
