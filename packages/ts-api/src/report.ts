@@ -1,6 +1,7 @@
 // The experiment's report: a terminal table, CSV and JSON of every number, and
-// one self-contained HTML page with SVG plots (learning curves with 95% bands,
-// early-phase bars, A-iALP_ap's weights over time).
+// one self-contained HTML page: settings, results and the run as tables, and SVG
+// plots (paired differences against the best baseline, learning curves with 95%
+// bands, A-iALP_ap's weights over time, a sweep's cells and the agreement sweep).
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
