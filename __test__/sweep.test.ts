@@ -1,7 +1,7 @@
 // Sweeps (issue 16): a config lists values for any field; each combination is
 // a cell, run as a config of its own, sharded like seeds, compared in the report.
 import test from 'ava';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cellConfig, cellLabel, runExperiment, sweepCells, type ExperimentConfig } from '../packages/ts-api/src/index.js';
@@ -30,6 +30,11 @@ test('a bad sweep is an error naming the field and what was expected, before any
     // the environments are each cell's columns, and a list of sources is a sweep already
     [{ sweep: { envs: [['coat']] } }, /unknown field "sweep\.envs"/],
     [{ sweep: { llm: ['oracle'] } }, /unknown field "sweep\.llm"/],
+    // the backend is loaded once for the whole run
+    [{ sweep: { compute: ['ndarray', 'torch'] } }, /unknown field "sweep\.compute"/],
+    // a limit that depends on the run, in the last cell: named before the first cell runs
+    [{ envs: ['coat'], llm: 'oracle', sweep: { 'distill.candidates': [4, 30] } }, /cell 2 \(distill\.candidates=30\): distill\.candidates: .*26/],
+    [{ online: { episodes: 20 }, sweep: { earlyEpisodes: [10, 50] } }, /cell 2 \(earlyEpisodes=50\): earlyEpisodes/],
     [{ adaptive: { prior: 0.1 }, sweep: { 'adaptive.prior': [0, 0.2] } }, /sweep\.adaptive\.prior: the field is also set \(adaptive\.prior: 0\.1\); give it in one place/],
     [{ sweep: { 'pretrain.steps': Array.from({ length: 40 }, (_, i) => i), 'pretrain.users': Array.from({ length: 30 }, (_, i) => i + 1) } }, /make 1200 cells; at most 1000/],
   ];
@@ -37,12 +42,16 @@ test('a bad sweep is an error naming the field and what was expected, before any
     const e = await t.throwsAsync(runExperiment(cfg as ExperimentConfig, out));
     t.regex(e!.message, re, JSON.stringify(cfg));
   }
+  t.deepEqual(await readdir(out), [], 'nothing was computed');
+  // called directly, a cell's path cannot reach a prototype
+  t.throws(() => cellConfig({}, { '__proto__.polluted': 1 }), { message: /"__proto__\.polluted" is not a config field's path/ });
+  t.is(({} as Record<string, unknown>).polluted, undefined);
   const flag = await runCli(['run', '--env', 'coat', '--sweep', 'adaptive.prior']);
   t.is(flag.code, 2, flag.stderr);
   t.regex(flag.stderr, /--sweep: expected FIELD=V1,V2,\.\.\. \(e\.g\. adaptive\.prior=0,0\.05,0\.2\), got "adaptive\.prior"/);
 });
 
-type Out = { results: { env: string; cell?: Record<string, unknown>; methods: { method: string; early: number[] }[] }[] };
+type Out = { results: { env: string; cell?: Record<string, unknown>; seeds: number[]; earlyEpisodes: number; methods: { method: string; early: number[] }[] }[] };
 
 test('a swept run: each cell equals the run of its config, sharded cells merge to the same results, the report compares cells', async (t) => {
   t.timeout(15 * 60_000);
@@ -97,7 +106,25 @@ test('a swept run: each cell equals the run of its config, sharded cells merge t
   const sa = JSON.parse(a!.stdout) as Out;
   // 4 cells x 2 seeds: units 0, 2, 4, 6 in shard 0, each cell's first seed
   t.deepEqual(sa.results.map((r) => r.methods[0]!.early.length), [1, 1, 1, 1]);
+  t.deepEqual(sa.results.map((r) => r.seeds), [[1000], [1000], [1000], [1000]]);
   const merged = await runCli(['merge', join(dir, 's0'), join(dir, 's1'), '--out', join(dir, 'merged'), '--json']);
   t.is(merged.code, 0, merged.stderr);
   t.deepEqual((JSON.parse(merged.stdout) as Out).results, s.results);
+});
+
+test('a sweep over seeds with --quick: the quick presets leave swept fields alone, and cells pair on the seeds they share', async (t) => {
+  t.timeout(10 * 60_000);
+  const out = await mkdtemp(join(tmpdir(), 'ialp-sweep-seeds-'));
+  const r = await runCli(['run', '--env', 'coat', '--quick', '--llm', 'oracle', '--sweep', 'seeds=2,3', '--sweep', 'earlyEpisodes=10,30', '--out', out, '--json']);
+  t.is(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Out;
+  t.deepEqual(s.results.map((x) => [x.seeds, x.earlyEpisodes]), [[[1000, 1001], 10], [[1000, 1001], 30], [[1000, 1001, 1002], 10], [[1000, 1001, 1002], 30]]);
+  // the same seed's run is one computation: A2C's first 10 episodes of seeds 1000 and 1001 agree across cells
+  const a2c = (i: number) => s.results[i]!.methods.find((m) => m.method === 'a2c')!.early;
+  t.deepEqual(a2c(2).slice(0, 2), a2c(0));
+  const printed = await runCli(['run', '--env', 'coat', '--quick', '--llm', 'oracle', '--sweep', 'seeds=2,3', '--sweep', 'earlyEpisodes=10,30', '--out', out]);
+  t.is(printed.code, 0, printed.stderr);
+  t.regex(printed.stdout, /first 10 \/ 30 episodes per cell/);
+  // cell 3 (3 seeds, early 10) against cell 1 (2 seeds, early 10): paired on seeds 1000 and 1001, so A2C's difference is exactly 0
+  t.regex(printed.stdout, /\na2c +\S+ ± \S+ +\S+ ± \S+ \(\S+ ± \S+\) +\S+ ± \S+ \(\+0\.000 ± 0\.000\)/);
 });

@@ -279,6 +279,8 @@ def learn(b, n_items, updates, episodes, seed=1):
     tenth = max(1, len(eps) // 10)
 
     def summary(part):
+        if not part:
+            return {"episodes": 0, "meanReturn": float("nan"), "meanLength": float("nan"), "rewardPerStep": float("nan")}
         return {"episodes": len(part), "meanReturn": sum(r for r, _ in part) / len(part),
                 "meanLength": sum(n for _, n in part) / len(part),
                 "rewardPerStep": sum(r for r, _ in part) / sum(n for _, n in part)}

@@ -34,6 +34,7 @@ export function drawChart(svg, { series, xLabel, yLabel }) {
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return;
   const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]).filter(Number.isFinite);
+  if (ys.length === 0) return; // nothing finite to draw yet
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(0, ...ys), Math.max(...ys)];
   if (x1 === x0) x1 = x0 + 1;

@@ -392,13 +392,6 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   const cfg: ExperimentConfig = values.config ? await readConfig(values.config) : {};
   if (a2c?.compute) cfg.compute = a2c.compute;
   if (a2c?.device) cfg.device = a2c.device;
-  if (values.quick) {
-    cfg.distill = { users: 8, candidates: 4, statesPerUser: 1, ...cfg.distill };
-    cfg.pretrain = { epochs: 2, transitionsPerEpoch: 2048, episodes: 600, ...cfg.pretrain };
-    cfg.seeds ??= 3;
-    cfg.online = { episodes: 120, ...cfg.online };
-    cfg.earlyEpisodes ??= 30;
-  }
   if (values.env) cfg.envs = values.env === 'all' ? ['synthetic', 'movielens', 'coat'] : [envOption(backend.environments(), values.env)];
   if (values.data) cfg.data = values.data;
   // a list (comma-separated) is a sweep over preference sources
@@ -411,6 +404,22 @@ async function cmdExperiment(argv: string[]): Promise<void> {
     // numbers as numbers, words as strings: the config's check says what each field expects
     const values = m[2]!.split(',').map((x) => x.trim()).map((x) => (x !== '' && Number.isFinite(Number(x)) ? Number(x) : x));
     cfg.sweep = { ...cfg.sweep, [m[1]!]: values };
+  }
+  if (values.quick) {
+    // the smaller experiment, but never over what is swept (the sweep lists those values)
+    const swept = new Set(Object.keys(cfg.sweep ?? {}));
+    const quick = (path: string, v: unknown) => {
+      if (swept.has(path)) return;
+      const keys = path.split('.');
+      let o = cfg as Record<string, unknown>;
+      for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+      o[keys.at(-1)!] ??= v;
+    };
+    for (const [path, v] of Object.entries({
+      'distill.users': 8, 'distill.candidates': 4, 'distill.statesPerUser': 1,
+      'pretrain.epochs': 2, 'pretrain.transitionsPerEpoch': 2048, 'pretrain.episodes': 600,
+      seeds: 3, 'online.episodes': 120, earlyEpisodes: 30,
+    })) quick(path, v);
   }
   const envs = cfg.envs ?? ['movielens'];
   const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
@@ -530,7 +539,7 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
   };
   const files = await writeReport(out, results, meta, early);
   // seeds finish in any order: the file is sorted, so that it is the same every run
-  const key = (r: UpdateRecord) => [r.env, r.source ?? '', r.method, String(r.seed).padStart(12, '0'), String(r.update).padStart(12, '0')].join('\u0000');
+  const key = (r: UpdateRecord) => [r.env, r.source ?? '', r.cell ?? '', r.method, String(r.seed).padStart(12, '0'), String(r.update).padStart(12, '0')].join('\u0000');
   const sorted = metrics.map((r) => ({ r, k: key(r) })).sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0)).map((x) => x.r);
   const metricsFile = join(out, 'metrics.jsonl');
   await writeMetricsJsonl(metricsFile, sorted);
@@ -542,10 +551,10 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
     console.log(`\n${r.env}${r.cell ? ` {${cellLabel(r.cell)}}` : ''}, preference source ${r.source} (${r.llm.model}): hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), AUC ${r.llm.auc.toFixed(3)}, ${r.llm.failures}/${r.llm.requests} prompts failed`);
     console.log(`  r_phi on ${q.requests} held-out requests: AUC ${q.auc.toFixed(3)}, hit rate ${q.hitRate.toFixed(3)} (the logs' reward model: AUC ${r.logsRewardModel.auc.toFixed(3)})`);
     console.log(`  online on held-out users, ${r.methods[0]!.early.length} seeds, mean return ± 95% CI; paired: early return minus the best baseline's (${r.bestBaseline})`);
-    console.log(resultTable(r, early));
+    console.log(resultTable(r, r.earlyEpisodes ?? early));
   }
   if (results.some((r) => r.cell)) {
-    console.log(`\nsweep: mean return of the first ${early} episodes per cell ± 95% CI, and paired (same seeds) minus the first cell`);
+    console.log(`\nsweep: mean return of the first ${[...new Set(results.map((r) => r.earlyEpisodes))].join(' / ')} episodes per cell ± 95% CI, and paired (same seeds) minus the first cell`);
     for (const t of sweepTables(results)) console.log(`\n${t.title}\n${t.table}`);
   }
   console.log(`\nreport: ${files.join(', ')} (${meta.seconds.toFixed(0)} s)`);

@@ -72,9 +72,9 @@ const SWEPT_CONFIG = {
 } as const satisfies ValueType;
 
 /** Fields a sweep does not list: the environments are each cell's columns already,
- * the data folder is not a setting, and a list of preference sources is itself a
- * sweep (`llm`). */
-const NOT_SWEPT = new Set(['envs', 'data', 'llm']);
+ * the data folder is not a setting, a list of preference sources is itself a sweep
+ * (`llm`), and the compute backend is loaded once for the whole run. */
+const NOT_SWEPT = new Set(['envs', 'data', 'llm', 'compute', 'device']);
 
 /** The leaves of an object type, as dotted paths (`adaptive.prior`) with their types. */
 export function leafFields(t: ValueType, prefix = ''): [string, ValueType][] {

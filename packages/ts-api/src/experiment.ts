@@ -102,6 +102,10 @@ export interface EnvResult {
   env: string;
   /** The sweep's cell these results are of (absent without a sweep). */
   cell?: Cell;
+  /** N of "the first N episodes" these results use. */
+  earlyEpisodes: number;
+  /** The seeds, in the order of every per-seed list below (a shard's are some of the config's). */
+  seeds: number[];
   /** The preference source of this cell (`llm` of the config). */
   source: string;
   methods: MethodResult[];
@@ -132,8 +136,9 @@ const PHASES_REVISION = 7;
 
 export { meanCi };
 
-/** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults change. */
-const ADAPTIVE_REVISION = 9;
+/** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults or its algorithm change
+ * (10: pi_0's two proposals under topAndSample count half each; a restarted pi_1 keeps the random stream). */
+const ADAPTIVE_REVISION = 10;
 
 /** An online run; training runs keep their per-update progress (metrics.jsonl). */
 /** The index-th of `count` parts of an experiment (`ialp run --shard I/N`). */
@@ -197,6 +202,8 @@ export function cellConfig(config: ExperimentConfig, cell: Cell): ExperimentConf
   const { sweep: _, ...rest } = structuredClone(config);
   for (const [path, v] of Object.entries(cell)) {
     const keys = path.split('.');
+    // a cell comes from a checked sweep; called directly, no path may reach a prototype
+    if (keys.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype')) throw new IalpError(`sweep: ${JSON.stringify(path)} is not a config field's path`);
     let o = rest as Record<string, unknown>;
     for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
     o[keys.at(-1)!] = v;
@@ -236,7 +243,13 @@ export async function runExperiment(config: ExperimentConfig, out: string, opts:
   const cells = sweepCells(config);
   const configs = cells.map((c, i) => {
     const cfg = cellConfig(config, c);
-    parseExperimentConfig(cfg, `experiment config, cell ${i + 1} (${cellLabel(c)})`);
+    const where = `experiment config, cell ${i + 1} (${cellLabel(c)})`;
+    parseExperimentConfig(cfg, where);
+    try {
+      cellSettings(cfg);
+    } catch (e) {
+      throw new IalpError(`${where}: ${(e as Error).message}`);
+    }
     return cfg;
   });
   const results: EnvResult[] = [];
@@ -254,7 +267,10 @@ export async function runExperiment(config: ExperimentConfig, out: string, opts:
 
 /** One cell: the whole experiment of a config without a sweep. Its (environment,
  * seed) units are numbered from `firstUnit` for the shards. */
-async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, firstUnit: number, cell?: { index: number; label: string }): Promise<EnvResult[]> {
+/** A cell's settings, each checked against its range (the schema checks types; these
+ * are the limits that depend on other fields or on the run): run for every cell of a
+ * sweep before any work, so that a bad value in the last cell fails at once. */
+function cellSettings(config: ExperimentConfig) {
   const seeds = checkInt('seeds', config.seeds ?? DEFAULTS.seeds, 1, 100);
   const episodes = checkInt('online.episodes', config.online?.episodes ?? DEFAULTS.online.episodes, 10);
   const batchSize = checkInt('online.batchSize', config.online?.batchSize ?? DEFAULTS.online.batchSize, 1);
@@ -267,9 +283,18 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
   const ptTransitions = checkInt('pretrain.transitionsPerEpoch', pt.transitionsPerEpoch ?? DEFAULTS.pretrain.transitionsPerEpoch, 1);
   const ptEntropy = checkNumber('pretrain.entropyCoef', pt.entropyCoef ?? DEFAULTS.pretrain.entropyCoef, 0, 10);
   const ptWorldEntropy = pt.worldEntropyCoef === undefined ? undefined : checkNumber('pretrain.worldEntropyCoef', pt.worldEntropyCoef, 0, 10);
+  // the distillation's defaults depend on the source; what is given is checked here
+  if (config.distill?.users !== undefined) checkInt('distill.users', config.distill.users, 1);
+  if (config.distill?.candidates !== undefined) checkInt('distill.candidates', config.distill.candidates, 2, 26);
+  if (config.distill?.statesPerUser !== undefined) checkInt('distill.statesPerUser', config.distill.statesPerUser, 1, 1000);
   const deploy = config.deploy ?? DEFAULTS.deploy;
   const cells = sources(config);
   for (const c of cells) parseOracle(c); // a bad oracle:NOISE fails here, not after the logs' phases
+  return { seeds, episodes, batchSize, early, ptSteps, ptEpisodes, ptUsers, ptEpochs, ptTransitions, ptEntropy, ptWorldEntropy, deploy, cells };
+}
+
+async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, firstUnit: number, cell?: { index: number; label: string }): Promise<EnvResult[]> {
+  const { seeds, episodes, batchSize, early, ptSteps, ptEpisodes, ptUsers, ptEpochs, ptTransitions, ptEntropy, ptWorldEntropy, deploy, cells } = cellSettings(config);
   // seeds run side by side (each on a thread of the native build's pool); results do not depend on it
   const parallel = Math.max(1, Math.min(4, availableParallelism()));
   const onPhase = opts.onPhase ?? (() => {});
@@ -432,7 +457,7 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
         if (m.method !== best.method) m.vsBest = { baseline: best.method, ...pairedDiff(m.early, best.early) };
       }
       results.push({
-        env: name, source, methods, llm: distilled.llm,
+        env: name, source, earlyEpisodes: early, seeds: seedIdx.map((x) => 1000 + x), methods, llm: distilled.llm,
         rewardModel: { requests: rphiQ.n, hitRate: rphiQ.hitRate, auc: rphiQ.auc, examples: distilled.examples },
         logsRewardModel: { requests: logsQ.n, hitRate: logsQ.hitRate, auc: logsQ.auc },
         bestBaseline: best.method,

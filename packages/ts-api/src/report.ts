@@ -27,8 +27,7 @@ const signed = (d: { mean: number; ci95: number }) => `${d.mean >= 0 ? '+' : ''}
 /**
  * A sweep's comparison, one table per environment and preference source: each
  * method's early return in every cell, and for every cell after the first its
- * paired difference against the first (the same seeds; a cell with fewer
- * seeds is paired on the seeds both have).
+ * paired difference against the first (by seed: on the seeds both cells ran).
  */
 export function sweepTables(results: EnvResult[]): { title: string; table: string; env: string; source: string }[] {
   const groups = new Map<string, EnvResult[]>();
@@ -43,8 +42,11 @@ export function sweepTables(results: EnvResult[]): { title: string; table: strin
       const m = c.methods.find((x) => x.method === m0.method);
       if (!m) return 'n/a';
       if (i === 0) return ci(m.early);
-      const n = Math.min(m.early.length, m0.early.length);
-      return `${ci(m.early)} (${signed(pairedDiff(m.early.slice(0, n), m0.early.slice(0, n)))})`;
+      // paired by seed: the seeds both cells ran (a shard's, or a sweep over seeds)
+      const at0 = new Map(first!.seeds.map((seed, j) => [seed, j]));
+      const both = c.seeds.map((seed, j) => [j, at0.get(seed)] as const).filter(([, j0]) => j0 !== undefined);
+      const d = pairedDiff(both.map(([j]) => m.early[j]!), both.map(([, j0]) => m0.early[j0!]!));
+      return `${ci(m.early)} (${signed(d)})`;
     })]);
     const cellsText = cells.map((c, i) => `  cell ${i + 1}: ${cellLabel(c.cell!)}`).join('\n');
     return { env: first!.env, source: first!.source, title: `${first!.env}, preference source ${first!.source}`, table: `${cellsText}\n${formatTable(header, rows)}` };
@@ -63,7 +65,8 @@ export function niceTicks(lo: number, hi: number, n = 5): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((x) => x >= raw)!;
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  // from the round value at or below lo to the one at or above hi: the ticks cover the data
+  for (let v = Math.floor(lo / step + 1e-9) * step; v < hi + step * (1 - 1e-9); v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : Number(v.toPrecision(12)));
   return out;
 }
 
@@ -84,7 +87,7 @@ export function curvesSvg(methods: MethodResult[], early: number, best: Method):
   const n = Math.max(1, ...series.map((x) => x.length));
   const x1 = n * window;
   const yt = niceTicks(Math.min(0, ...all), Math.max(...all, 1e-9));
-  const [y0, y1] = [yt[0]!, Math.max(yt.at(-1)!, ...all)];
+  const [y0, y1] = [Math.min(yt[0]!, ...all), Math.max(yt.at(-1)!, ...all)];
   const x = (e: number) => L + (e / x1) * (W - L - R);
   const y = (v: number) => H - B - ((v - y0) / (y1 - y0 || 1)) * (H - T - B);
   const mid = (i: number) => i * window + window / 2;
@@ -223,7 +226,8 @@ function runTable(meta: Meta): string {
     ['backend', String(meta.backend ?? 'n/a')],
     ['machine', `${m.cpu ?? 'n/a'}, ${m.cores ?? '?'} cores, ${m.memoryGiB ?? '?'} GiB, ${m.platform ?? ''}`],
     ['Node.js', String(m.node ?? 'n/a')],
-    ['computed', c ? `${secs(c.seconds)} wall, ${c.at} (${Object.entries(c.phaseSeconds).map(([k, v]) => `${k} ${secs(v)}`).join(', ')})` : 'n/a'],
+    // the last run that computed phases here: a resumed run or an added cell records its own part
+    ['computed (the last run that computed phases here)', c ? `${secs(c.seconds)} wall, ${c.at} (${Object.entries(c.phaseSeconds).map(([k, v]) => `${k} ${secs(v)}`).join(', ')})` : 'n/a'],
     ['this run', `${secs(meta.seconds)} wall (${Object.entries(meta.phaseSeconds ?? {}).map(([k, v]) => `${k} ${secs(v)}`).join(', ')})`],
   ];
   if (meta.shard) rows.push(['shard', JSON.stringify(meta.shard)]);
@@ -238,7 +242,7 @@ export async function writeReport(dir: string, results: EnvResult[], meta: Meta,
   // a sweep's cell is one more column (its fields in words), absent without one
   const swept = results.some((r) => r.cell);
   const rows = [`env,source,${swept ? 'cell,' : ''}method,seed,early_return,overall_return,final_return,mean_length,reward_per_step`];
-  for (const r of results) for (const m of r.methods) m.early.forEach((_, s) => rows.push([r.env, JSON.stringify(r.source), ...(swept ? [JSON.stringify(cellLabel(r.cell ?? {}))] : []), m.method, s, m.early[s], m.overall[s], m.final[s], m.length[s], m.rewardPerStep[s]].join(',')));
+  for (const r of results) for (const m of r.methods) m.early.forEach((_, s) => rows.push([r.env, JSON.stringify(r.source), ...(swept ? [JSON.stringify(cellLabel(r.cell ?? {}))] : []), m.method, (r.seeds[s] ?? 1000 + s) - 1000, m.early[s], m.overall[s], m.final[s], m.length[s], m.rewardPerStep[s]].join(',')));
   const csv = join(dir, 'results.csv');
   await writeFileAtomic(csv, new TextEncoder().encode(rows.join('\n') + '\n'));
   // the agreement sweep, one picture per environment with several sources
@@ -261,9 +265,9 @@ export async function writeReport(dir: string, results: EnvResult[], meta: Meta,
   const sections = results.map((r) => `<h2>${esc(r.env)}${r.cell ? ` {${esc(cellLabel(r.cell))}}` : ''}, preference source ${esc(r.source)}</h2>
 <p>Preference source <b>${esc(r.llm.model)}</b>: agreement with ground truth on the training users' prompts: AUC ${f3(r.llm.auc)}, hit rate ${f3(r.llm.hitRate)} (random ${f3(r.llm.randomHitRate)}, popularity ${f3(r.llm.popularityHitRate)}); ${r.llm.failures} of ${r.llm.requests} prompts failed.
 r_phi on ${r.rewardModel.requests} held-out users' requests: AUC <b>${f3(r.rewardModel.auc)}</b>, hit rate ${f3(r.rewardModel.hitRate)} (${r.rewardModel.examples} training examples); the logs' reward model: AUC ${f3(r.logsRewardModel.auc)}.</p>
-${htmlTable(r, early)}
+${htmlTable(r, r.earlyEpisodes ?? early)}
 <h3>Early return against the best baseline (${esc(r.bestBaseline)}), paired by seed</h3>${pairedSvg(r)}
-<h3>Online learning curves (mean over seeds; 95% band for the learnt methods and the best baseline; hover a point for its value)</h3>${curvesSvg(r.methods, early, r.bestBaseline)}
+<h3>Online learning curves (mean over seeds; 95% band for the learnt methods and the best baseline; hover a point for its value)</h3>${curvesSvg(r.methods, r.earlyEpisodes ?? early, r.bestBaseline)}
 <h3>A-iALP_ap: adaptation over time</h3>${weightsSvg(r.methods.find((m) => m.method === 'a-ialp-ap'))}`).join('\n');
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ialp experiment</title>
 <style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}pre{background:#f6f6f6;padding:.6em;overflow:auto}

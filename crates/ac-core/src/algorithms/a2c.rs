@@ -160,6 +160,20 @@ impl A2c {
         Self::with_backend(cfg, env, encoder, backend, seed)
     }
 
+    /// The network and optimiser as A2C from scratch with `seed` starts them
+    /// (its initial weights, fresh Adam moments); the random stream and the
+    /// buffers go on, so a restart does not replay earlier draws.
+    pub fn restart(&mut self, env: &dyn VecEnv, seed: u64) -> Result<()> {
+        self.backend = build_backend(
+            &self.cfg,
+            self.encoder.out_dim(),
+            self.encoder.item_features.clone(),
+            env.n_items(),
+            seed,
+        )?;
+        Ok(())
+    }
+
     pub fn with_backend(
         cfg: A2cConfig,
         env: &dyn VecEnv,
@@ -387,8 +401,7 @@ pub fn train_from_with(
         p.episodes = episodes.len().min(cfg.episodes);
         selector.after_update(&p);
         if selector.restart_learner() {
-            // the same initial weights as A2C from scratch with this seed
-            learner = A2c::new(cfg.a2c.clone(), env.as_ref(), cfg.seed)?;
+            learner.restart(env.as_ref(), cfg.seed)?;
         }
         if !progress(&p) {
             break;

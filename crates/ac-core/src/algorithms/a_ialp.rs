@@ -190,6 +190,13 @@ impl ActionSelector for Expansion<'_> {
         };
         let mut out = Vec::with_capacity(rows);
         let mut z = vec![0f32; proposals.len()];
+        // with two proposals of pi_0's against one of pi_1's, each of pi_0's counts
+        // half (ln 2 off its score), so that pi_0 as a whole has the say it has with one
+        let share = if both {
+            [core::f32::consts::LN_2, 0.0, core::f32::consts::LN_2]
+        } else {
+            [0.0; 3]
+        };
         for i in 0..rows {
             for (c, zc) in z.iter_mut().enumerate() {
                 let a = proposals[c][i] as usize;
@@ -201,7 +208,7 @@ impl ActionSelector for Expansion<'_> {
                     self.weight(k) + trust,
                     self.categories[a],
                     &self.shown,
-                );
+                ) - share[k];
             }
             // a softmax over every proposal, or with probability epsilon any one
             if cfg.floor > 0.0 && rng.uniform() < cfg.floor {
@@ -289,6 +296,9 @@ impl ActionSelector for Expansion<'_> {
         {
             self.inherited = false;
             self.restarts += 1;
+            // the fresh pi_1 has no record yet: the copy's realised rewards were not its own
+            self.weights[PI1 as usize] = 0.0;
+            self.decays[PI1 as usize] = 1.0;
             return true;
         }
         false
