@@ -18,7 +18,7 @@ import { runOnline, type RunPhase } from './train-command.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
 import { distillPreferences, saveDistillation } from './preferences.js';
-import { cellLabel, runExperiment, type ExperimentConfig, type Shard } from './experiment.js';
+import { cellLabel, runExperiment, setConfigPath, type ExperimentConfig, type Shard } from './experiment.js';
 import { resultTable, sweepTables, writeReport } from './report.js';
 import { datasetEnv, World } from './world.js';
 import { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
@@ -408,18 +408,11 @@ async function cmdExperiment(argv: string[]): Promise<void> {
   if (values.quick) {
     // the smaller experiment, but never over what is swept (the sweep lists those values)
     const swept = new Set(Object.keys(cfg.sweep ?? {}));
-    const quick = (path: string, v: unknown) => {
-      if (swept.has(path)) return;
-      const keys = path.split('.');
-      let o = cfg as Record<string, unknown>;
-      for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
-      o[keys.at(-1)!] ??= v;
-    };
     for (const [path, v] of Object.entries({
       'distill.users': 8, 'distill.candidates': 4, 'distill.statesPerUser': 1,
       'pretrain.epochs': 2, 'pretrain.transitionsPerEpoch': 2048, 'pretrain.episodes': 600,
       seeds: 3, 'online.episodes': 120, earlyEpisodes: 30,
-    })) quick(path, v);
+    })) if (!swept.has(path)) setConfigPath(cfg, path, v, true);
   }
   const envs = cfg.envs ?? ['movielens'];
   const out = values.out ?? join('runs', `${values.env === 'all' ? 'all' : envs.join('+')}${values.quick ? '-quick' : ''}${shard ? `-shard${shard.index}of${shard.count}` : ''}`);
@@ -551,7 +544,7 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
     console.log(`\n${r.env}${r.cell ? ` {${cellLabel(r.cell)}}` : ''}, preference source ${r.source} (${r.llm.model}): hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), AUC ${r.llm.auc.toFixed(3)}, ${r.llm.failures}/${r.llm.requests} prompts failed`);
     console.log(`  r_phi on ${q.requests} held-out requests: AUC ${q.auc.toFixed(3)}, hit rate ${q.hitRate.toFixed(3)} (the logs' reward model: AUC ${r.logsRewardModel.auc.toFixed(3)})`);
     console.log(`  online on held-out users, ${r.methods[0]!.early.length} seeds, mean return ± 95% CI; paired: early return minus the best baseline's (${r.bestBaseline})`);
-    console.log(resultTable(r, r.earlyEpisodes ?? early));
+    console.log(resultTable(r, r.earlyEpisodes));
   }
   if (results.some((r) => r.cell)) {
     console.log(`\nsweep: mean return of the first ${[...new Set(results.map((r) => r.earlyEpisodes))].join(' / ')} episodes per cell ± 95% CI, and paired (same seeds) minus the first cell`);

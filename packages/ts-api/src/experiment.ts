@@ -197,17 +197,21 @@ export function sweepCells(config: ExperimentConfig): Cell[] {
   return entries.reduce<Cell[]>((cells, [path, values]) => cells.flatMap((c) => values.map((v) => ({ ...c, [path]: v }))), [{}]);
 }
 
+/** Sets `config`'s field at a dotted path (`adaptive.prior`), making the objects on
+ * the way; with `ifUnset`, only where nothing is set. No path may reach a prototype. */
+export function setConfigPath(config: ExperimentConfig, path: string, v: unknown, ifUnset = false): void {
+  const keys = path.split('.');
+  if (keys.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype')) throw new IalpError(`sweep: ${JSON.stringify(path)} is not a config field's path`);
+  let o = config as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
+  if (ifUnset) o[keys.at(-1)!] ??= v;
+  else o[keys.at(-1)!] = v;
+}
+
 /** `config` with a cell's values at their paths, and no sweep. */
 export function cellConfig(config: ExperimentConfig, cell: Cell): ExperimentConfig {
   const { sweep: _, ...rest } = structuredClone(config);
-  for (const [path, v] of Object.entries(cell)) {
-    const keys = path.split('.');
-    // a cell comes from a checked sweep; called directly, no path may reach a prototype
-    if (keys.some((k) => k === '' || k === '__proto__' || k === 'constructor' || k === 'prototype')) throw new IalpError(`sweep: ${JSON.stringify(path)} is not a config field's path`);
-    let o = rest as Record<string, unknown>;
-    for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
-    o[keys.at(-1)!] = v;
-  }
+  for (const [path, v] of Object.entries(cell)) setConfigPath(rest, path, v);
   return rest;
 }
 
@@ -265,8 +269,6 @@ export async function runExperiment(config: ExperimentConfig, out: string, opts:
   return results;
 }
 
-/** One cell: the whole experiment of a config without a sweep. Its (environment,
- * seed) units are numbered from `firstUnit` for the shards. */
 /** A cell's settings, each checked against its range (the schema checks types; these
  * are the limits that depend on other fields or on the run): run for every cell of a
  * sweep before any work, so that a bad value in the last cell fails at once. */
@@ -293,6 +295,8 @@ function cellSettings(config: ExperimentConfig) {
   return { seeds, episodes, batchSize, early, ptSteps, ptEpisodes, ptUsers, ptEpochs, ptTransitions, ptEntropy, ptWorldEntropy, deploy, cells };
 }
 
+/** One cell: the whole experiment of a config without a sweep. Its (environment,
+ * seed) units are numbered from `firstUnit` for the shards. */
 async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, firstUnit: number, cell?: { index: number; label: string }): Promise<EnvResult[]> {
   const { seeds, episodes, batchSize, early, ptSteps, ptEpisodes, ptUsers, ptEpochs, ptTransitions, ptEntropy, ptWorldEntropy, deploy, cells } = cellSettings(config);
   // seeds run side by side (each on a thread of the native build's pool); results do not depend on it

@@ -242,7 +242,7 @@ export async function writeReport(dir: string, results: EnvResult[], meta: Meta,
   // a sweep's cell is one more column (its fields in words), absent without one
   const swept = results.some((r) => r.cell);
   const rows = [`env,source,${swept ? 'cell,' : ''}method,seed,early_return,overall_return,final_return,mean_length,reward_per_step`];
-  for (const r of results) for (const m of r.methods) m.early.forEach((_, s) => rows.push([r.env, JSON.stringify(r.source), ...(swept ? [JSON.stringify(cellLabel(r.cell ?? {}))] : []), m.method, (r.seeds[s] ?? 1000 + s) - 1000, m.early[s], m.overall[s], m.final[s], m.length[s], m.rewardPerStep[s]].join(',')));
+  for (const r of results) for (const m of r.methods) m.early.forEach((_, s) => rows.push([r.env, JSON.stringify(r.source), ...(swept ? [JSON.stringify(cellLabel(r.cell ?? {}))] : []), m.method, r.seeds[s]! - 1000, m.early[s], m.overall[s], m.final[s], m.length[s], m.rewardPerStep[s]].join(',')));
   const csv = join(dir, 'results.csv');
   await writeFileAtomic(csv, new TextEncoder().encode(rows.join('\n') + '\n'));
   // the agreement sweep, one picture per environment with several sources
@@ -265,9 +265,9 @@ export async function writeReport(dir: string, results: EnvResult[], meta: Meta,
   const sections = results.map((r) => `<h2>${esc(r.env)}${r.cell ? ` {${esc(cellLabel(r.cell))}}` : ''}, preference source ${esc(r.source)}</h2>
 <p>Preference source <b>${esc(r.llm.model)}</b>: agreement with ground truth on the training users' prompts: AUC ${f3(r.llm.auc)}, hit rate ${f3(r.llm.hitRate)} (random ${f3(r.llm.randomHitRate)}, popularity ${f3(r.llm.popularityHitRate)}); ${r.llm.failures} of ${r.llm.requests} prompts failed.
 r_phi on ${r.rewardModel.requests} held-out users' requests: AUC <b>${f3(r.rewardModel.auc)}</b>, hit rate ${f3(r.rewardModel.hitRate)} (${r.rewardModel.examples} training examples); the logs' reward model: AUC ${f3(r.logsRewardModel.auc)}.</p>
-${htmlTable(r, r.earlyEpisodes ?? early)}
+${htmlTable(r, r.earlyEpisodes)}
 <h3>Early return against the best baseline (${esc(r.bestBaseline)}), paired by seed</h3>${pairedSvg(r)}
-<h3>Online learning curves (mean over seeds; 95% band for the learnt methods and the best baseline; hover a point for its value)</h3>${curvesSvg(r.methods, r.earlyEpisodes ?? early, r.bestBaseline)}
+<h3>Online learning curves (mean over seeds; 95% band for the learnt methods and the best baseline; hover a point for its value)</h3>${curvesSvg(r.methods, r.earlyEpisodes, r.bestBaseline)}
 <h3>A-iALP_ap: adaptation over time</h3>${weightsSvg(r.methods.find((m) => m.method === 'a-ialp-ap'))}`).join('\n');
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ialp experiment</title>
 <style>body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}pre{background:#f6f6f6;padding:.6em;overflow:auto}
