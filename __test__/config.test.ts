@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
-import { parseExperimentConfig } from '../packages/ts-api/src/config-schema.js';
+import { oneOf, parseExperimentConfig } from '../packages/ts-api/src/config-schema.js';
+import type { Compute } from '../packages/ts-api/src/core-types.js';
 import { SCHEMA_DEFAULTS, SCHEMA_FILE, schemaText } from '../scripts/gen-config-schema.js';
 import { runExperiment } from '../packages/ts-api/src/index.js';
 import { runCli } from './helpers.js';
@@ -46,6 +47,18 @@ test('each value of the config is checked against its type, the error naming the
   }
   const good = { envs: ['coat'], seeds: 3, llm: ['oracle', 'oracle:0.2'], online: { episodes: 100 }, adaptive: { temperature: 0.5, pretrainedTemperature: 1 }, deploy: 'sample' };
   t.deepEqual(parseExperimentConfig(good, 'cfg.json'), good);
+});
+
+// The config's words are the core's enums (core-types.ts, generated from Rust): a list that
+// misses a word or adds one does not compile (`tsc -p __test__` in the test command checks
+// that each @ts-expect-error below still meets its error).
+test('an enum field lists exactly the words of the core type it stands for', (t) => {
+  // @ts-expect-error: misses "torch"
+  const missing = oneOf<Compute>()(['ndarray']);
+  // @ts-expect-error: "cuda" is a device, not a Compute
+  const extra = oneOf<Compute>()(['ndarray', 'torch', 'cuda']);
+  t.deepEqual(oneOf<Compute>()(['torch', 'ndarray']), { type: 'enum', values: ['torch', 'ndarray'] });
+  t.deepEqual([missing.values, extra.values], [['ndarray'], ['ndarray', 'torch', 'cuda']]);
 });
 
 test('config.schema.json is generated from the same declaration (npm run gen:schema) and a JSON Schema validator agrees with the checks', (t) => {

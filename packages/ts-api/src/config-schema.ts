@@ -6,6 +6,7 @@
 
 import type { ExperimentConfig } from './experiment.js';
 import { CORE_DEFAULTS } from './core-types.js';
+import type { Compute, Device, Mode, OnlineStart, PretrainedProposals } from './core-types.js';
 import { IalpError } from './options.js';
 
 /** The type of one value: a leaf, a list, one of a few words, or an object of named fields.
@@ -31,6 +32,12 @@ const dflt = <T extends object, const D extends Default>(t: T, d: D) => ({ ...t,
 /** A number field whose default is the core's (generated from Rust: the core declares it). */
 const coreNum = (d: number) => dflt(num, d);
 const A = CORE_DEFAULTS.adaptive;
+/** One of the words of `T`, a union the core declares (core-types.ts, generated from Rust):
+ * `oneOf<Compute>()(['ndarray', 'torch'])`. The compiler refuses a list that misses one of
+ * `T`'s words or holds another, so the config's words cannot drift from the core's enums. */
+export const oneOf = <T extends string>() =>
+  <const V extends readonly T[]>(values: V & ([T] extends [V[number]] ? unknown : { missing: Exclude<T, V[number]> })) =>
+    ({ type: 'enum' as const, values: values as V });
 
 /** Every key of the experiment config with the type of its value (but `sweep`, below). */
 const SWEPT_CONFIG = {
@@ -43,9 +50,9 @@ const SWEPT_CONFIG = {
     earlyEpisodes: dflt(int(1), 50),
     // a frozen policy serves its top item: sampling its softmax's tail sometimes draws a
     // third item of one category in a row, and users leave bored (pre-training already explored)
-    deploy: { type: 'enum', values: ['greedy', 'sample'], default: 'greedy' },
-    compute: { type: 'enum', values: ['ndarray', 'torch'] },
-    device: { type: 'enum', values: ['auto', 'cpu', 'cuda'] },
+    deploy: dflt(oneOf<Mode>()(['greedy', 'sample']), 'greedy'),
+    compute: oneOf<Compute>()(['ndarray', 'torch']),
+    device: oneOf<Device>()(['auto', 'cpu', 'cuda']),
     // the distillation's defaults depend on the source (experiment.ts DEFAULTS.distill)
     distill: { type: 'object', fields: { users: int(1), candidates: int(2), statesPerUser: int(1) } },
     pretrain: {
@@ -64,8 +71,8 @@ const SWEPT_CONFIG = {
         trustSteps: coreNum(A.trustSteps), criticScale: coreNum(A.criticScale), criticAgreement: coreNum(A.criticAgreement),
         floor: coreNum(A.floor), pretrainedTemperature: coreNum(A.pretrainedTemperature),
         proposals: dflt(int(1, 64), A.proposals),
-        onlineStart: { type: 'enum', values: ['scratch', 'pretrained'], default: A.onlineStart },
-        pretrainedProposals: { type: 'enum', values: ['one', 'topAndSample'], default: A.pretrainedProposals },
+        onlineStart: dflt(oneOf<OnlineStart>()(['scratch', 'pretrained']), A.onlineStart),
+        pretrainedProposals: dflt(oneOf<PretrainedProposals>()(['one', 'topAndSample']), A.pretrainedProposals),
       },
     },
   },
