@@ -4,14 +4,16 @@ import { runCli } from './helpers.js';
 
 const args = ['train', '--env', 'synthetic', '--seed', '1', '--episodes', '400', '--eval-episodes', '64', '--json'];
 
-test('ialp train --json is reproducible and the wasm build gives the native numbers', async (t) => {
-  const [a, b, w] = await Promise.all([runCli(args), runCli(args), runCli([...args, '--backend', 'wasm'])]);
-  for (const r of [a, b, w]) t.is(r.code, 0, r.stderr);
-  const [ra, rb, rw] = [a, b, w].map((r) => JSON.parse(r.stdout) as { results: unknown; backend: string });
+test('ialp train --json is reproducible, on any thread count, and the wasm build gives the native numbers', async (t) => {
+  const [a, b, w, th] = await Promise.all([runCli(args), runCli(args), runCli([...args, '--backend', 'wasm']), runCli([...args, '--threads', '3'])]);
+  for (const r of [a, b, w, th]) t.is(r.code, 0, r.stderr);
+  const [ra, rb, rw, rt] = [a, b, w, th].map((r) => JSON.parse(r.stdout) as { results: unknown; backend: string });
   t.deepEqual(ra!.results, rb!.results);
   t.is(rw!.backend, 'wasm');
-  // same seed, same numbers: the kernels fix the order of every float operation
+  // same seed, same numbers: the kernels fix the order of every float operation,
+  // and threads split only work whose sums they do not reorder
   t.deepEqual(ra!.results, rw!.results);
+  t.deepEqual(ra!.results, rt!.results);
 });
 
 test('ialp train prints a results table', async (t) => {
@@ -26,6 +28,9 @@ test('bad command lines exit with a message, not a stack trace', async (t) => {
   const unknownEnv = await runCli(['train', '--env', 'nope']);
   t.is(unknownEnv.code, 2);
   t.regex(unknownEnv.stderr, /--env: expected one of synthetic, movielens, coat, kuairec, kuairand, got "nope"/);
+  const badThreads = await runCli(['train', '--threads', '0']);
+  t.is(badThreads.code, 2);
+  t.regex(badThreads.stderr, /--threads: expected an integer in \[1, 256\], got "0"/);
   const badSeed = await runCli(['train', '--seed=-4']);
   t.is(badSeed.code, 2);
   t.regex(badSeed.stderr, /--seed: expected an integer in \[0, 4294967295\], got "-4"/);

@@ -57,8 +57,10 @@ test('an enum field lists exactly the words of the core type it stands for', (t)
   const missing = oneOf<Compute>()(['ndarray']);
   // @ts-expect-error: "cuda" is a device, not a Compute
   const extra = oneOf<Compute>()(['ndarray', 'torch', 'cuda']);
+  // @ts-expect-error: "torch" twice
+  const twice = oneOf<Compute>()(['torch', 'ndarray', 'torch']);
   t.deepEqual(oneOf<Compute>()(['torch', 'ndarray']), { type: 'enum', values: ['torch', 'ndarray'] });
-  t.deepEqual([missing.values, extra.values], [['ndarray'], ['ndarray', 'torch', 'cuda']]);
+  t.deepEqual([missing.values, extra.values, twice.values], [['ndarray'], ['ndarray', 'torch', 'cuda'], ['torch', 'ndarray', 'torch']]);
 });
 
 test('config.schema.json is generated from the same declaration (npm run gen:schema) and a JSON Schema validator agrees with the checks', (t) => {

@@ -51,7 +51,7 @@ function toResult(lines: Line[], notes: string[]): GroupResult {
         params: l.params,
         unit: l.unit,
         perRep: l.perRep,
-        cores: 1,
+        cores: typeof l.params.threads === 'number' ? l.params.threads : 1,
         seconds: l.seconds,
       }),
     ),
@@ -211,23 +211,34 @@ export const buffersGroup: Group = {
   },
 };
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** The share of each part of an A2C iteration, from the medians of the part lines. */
 function partShares(lines: Line[]): string[] {
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const notes: string[] = [];
   for (const whole of lines.filter((l) => l.name === 'a2c train')) {
-    const same = (l: Line) => l.params.batch === whole.params.batch && l.params.nItems === whole.params.nItems;
+    const same = (l: Line) => l.params.batch === whole.params.batch && l.params.nItems === whole.params.nItems && l.params.threads === whole.params.threads;
     const total = median(whole.seconds);
     const parts = lines.filter((l) => same(l) && l.name.startsWith('part:'));
     const alone = lines.filter((l) => same(l) && l.name.startsWith('alone:'));
     const pct = (l: Line) => `${l.name.slice(l.name.indexOf(':') + 1)} ${((100 * median(l.seconds)) / total).toFixed(0)}%`;
     const perUpdate = (1000 * total) / Number(whole.params.updatesPerRep);
     notes.push(
-      `B = ${whole.params.batch}, ${whole.params.nItems} items: ${perUpdate.toFixed(2)} ms per update; ` +
+      `B = ${whole.params.batch}, ${whole.params.nItems} items, ${whole.params.threads} thread(s): ${perUpdate.toFixed(2)} ms per update; ` +
         `${parts.map(pct).join(', ')} (alone: ${alone.map(pct).join(', ')})`,
     );
   }
   return notes;
+}
+
+/** Each shape's user-steps/s on more threads over one thread, from the medians. */
+function threadSpeedups(lines: Line[]): string[] {
+  const rate = (l: Line) => l.perRep / median(l.seconds);
+  const wholes = lines.filter((l) => l.name === 'a2c train');
+  return wholes.filter((l) => l.params.threads !== 1).flatMap((l) => {
+    const one = wholes.find((o) => o.params.threads === 1 && o.params.batch === l.params.batch && o.params.nItems === l.params.nItems);
+    return one ? [`${l.params.threads} threads over 1 at B = ${l.params.batch}, ${l.params.nItems} items: ${(rate(l) / rate(one)).toFixed(2)}x`] : [];
+  });
 }
 
 interface Learned { seconds: number; updates: number; first: number; last: number; compile?: number }
@@ -287,22 +298,24 @@ export const trainGroup: Group = {
   async run(ctx) {
     const batches = [16, 64, 1024];
     const items = ctx.quick ? [500] : [500, 10000];
+    const threads = [1, 2];
     const lines = runExample(ctx, [
-      ...['--group', 'train', '--batches', batches.join(','), '--items', items.join(',')],
+      ...['--group', 'train', '--batches', batches.join(','), '--items', items.join(','), '--threads', threads.join(',')],
       ...['--rep-ms', String(ctx.plan.repMs), '--warmup', String(ctx.plan.warmup), '--reps', String(ctx.plan.reps)],
     ]);
     const result = toResult(lines, [
-      `Runs ${EXAMPLE} --group train (Rust, single thread): A2C iterations as \`ialp train\` runs them (synthetic at its defaults, d = 16, ` +
+      `Runs ${EXAMPLE} --group train (Rust, on 1 and on 2 threads: \`threads\` steps the batch and splits the network's large products by rows, same bits): A2C iterations as \`ialp train\` runs them (synthetic at its defaults, d = 16, ` +
         'T = 8 steps of B users per update, hidden 64, depth 2, embedDim 32, Adam), user-steps/s including the update. ' +
         '`part:` lines are the time of each part inside the same repetitions (throughput = if only that part ran); ' +
         '`alone:` lines time the sampling and Adam by themselves at the same shapes, to split the fused parts.',
       ...partShares(lines),
+      ...threadSpeedups(lines),
     ]);
     const jax = jaxReference(ctx, batches, items);
     result.measurements.push(...jax.measurements);
     result.notes.push(...jax.notes);
     for (const j of jax.measurements) {
-      const ours = result.measurements.find((m) => m.name === 'a2c train' && m.params.batch === j.params.batch && m.params.nItems === j.params.nItems);
+      const ours = result.measurements.find((m) => m.name === 'a2c train' && m.params.threads === 1 && m.params.batch === j.params.batch && m.params.nItems === j.params.nItems);
       if (!ours) continue;
       result.notes.push(
         `ialp / JAX at B = ${j.params.batch}, ${j.params.nItems} items: ${(ours.throughput.median / j.throughput.median).toFixed(2)}x ` +

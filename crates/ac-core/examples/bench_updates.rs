@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release -p ialp-ac-core --example bench_updates -- \
 //!     --group ac|buffers|train [--batches 256,1024,4096] [--hidden 64,256] \
-//!     [--items 500,10000] [--rep-ms 150] [--warmup N] [--reps N]
+//!     [--items 500,10000] [--threads 1,2] [--rep-ms 150] [--warmup N] [--reps N]
 //! ```
 //!
 //! `train` runs whole A2C iterations (the `ialp train` defaults: T = 8, hidden
@@ -24,7 +24,7 @@ use ialp_ac_core::adam::Adam;
 use ialp_ac_core::buffer::{ReplayBuffer, RolloutBuffer};
 use ialp_ac_core::encoder::StateEncoder;
 use ialp_ac_core::gae::gae;
-use ialp_ac_core::linalg::sample_softmax;
+use ialp_ac_core::linalg::{product_threads, sample_softmax};
 use ialp_ac_core::{A2c, A2cConfig, AcBackend, AdamConfig, LossConfig, Part, Sampler};
 use ialp_sim::{AnyWorld, EnvSpec, Rng, Synthetic, SyntheticConfig, World};
 use std::hint::black_box;
@@ -35,6 +35,8 @@ struct Args {
     batches: Vec<usize>,
     hidden: Vec<usize>,
     items: Vec<usize>,
+    /// Threads of the `train` group (stepping and the network's products).
+    threads: Vec<usize>,
     rep_ms: usize,
     warmup: usize,
     reps: usize,
@@ -54,6 +56,7 @@ fn parse_args() -> Args {
         batches: vec![256, 1024, 4096],
         hidden: vec![64, 256],
         items: vec![500, 10_000],
+        threads: vec![1],
         rep_ms: 150,
         warmup: 2,
         reps: 7,
@@ -68,11 +71,12 @@ fn parse_args() -> Args {
             "--batches" => a.batches = list(&flag, &value),
             "--hidden" => a.hidden = list(&flag, &value),
             "--items" => a.items = list(&flag, &value),
+            "--threads" => a.threads = list(&flag, &value),
             "--rep-ms" => a.rep_ms = list(&flag, &value)[0],
             "--warmup" => a.warmup = list(&flag, &value)[0],
             "--reps" => a.reps = list(&flag, &value)[0],
             _ => fail(&format!(
-                "unknown flag {flag} (expected --group, --batches, --hidden, --items, --rep-ms, --warmup, --reps)"
+                "unknown flag {flag} (expected --group, --batches, --hidden, --items, --threads, --rep-ms, --warmup, --reps)"
             )),
         }
     }
@@ -218,84 +222,92 @@ fn print_case(args: &Args, name: &str, params: &str, unit: &str, per_rep: usize,
 fn bench_train(args: &Args) {
     for &n_items in &args.items {
         for &b in &args.batches {
-            let mut spec = EnvSpec::synthetic();
-            spec.synthetic.n_items = n_items;
-            spec.batch.batch_size = b;
-            spec.batch.auto_reset = true;
-            spec.batch.seed = 1;
-            let world = AnyWorld::build(&spec, None, None).expect("synthetic world");
-            let mut env = world.env(&spec).expect("environment");
-            let cfg = A2cConfig::default();
-            let t_steps = cfg.n_steps;
-            let mut learner = A2c::new(cfg, env.as_ref(), 1).expect("learner");
-            let mut iteration = |parts: &mut [f64; 5]| {
-                let mut last = Instant::now();
-                learner
-                    .train_rollout_marked(env.as_mut(), &mut Sampler, &mut |p| {
-                        let now = Instant::now();
-                        let i = Part::ALL.iter().position(|&q| q == p).expect("a part");
-                        parts[i] += (now - last).as_secs_f64();
-                        last = now;
-                    })
-                    .expect("training");
-                env.drain_episodes();
-            };
-            // calibrate: iterations per repetition so that one lasts rep_ms
-            let t = Instant::now();
-            iteration(&mut [0.0; 5]);
-            let once = t.elapsed().as_secs_f64().max(1e-6);
-            let k = ((args.rep_ms as f64 / 1e3 / once).ceil() as usize).max(1);
-            for _ in 0..args.warmup {
-                (0..k).for_each(|_| iteration(&mut [0.0; 5]));
+            for &threads in &args.threads {
+                bench_train_at(args, n_items, b, threads);
             }
-            let mut whole = Vec::new();
-            let mut parts = vec![[0f64; 5]; args.reps];
-            for rep in parts.iter_mut() {
-                let t = Instant::now();
-                (0..k).for_each(|_| iteration(rep));
-                whole.push(t.elapsed().as_secs_f64());
-            }
-            let steps = k * t_steps * b;
-            let params = format!(
-                "{{\"batch\":{b},\"nItems\":{n_items},\"nSteps\":{t_steps},\"hidden\":64,\"depth\":2,\"embedDim\":32,\"updatesPerRep\":{k}}}"
-            );
-            print_case(args, "a2c train", &params, "user-steps", steps, &whole);
-            for (i, p) in Part::ALL.iter().enumerate() {
-                let secs: Vec<f64> = parts.iter().map(|r| r[i]).collect();
-                print_case(
-                    args,
-                    &format!("part:{}", p.name()),
-                    &params,
-                    "user-steps",
-                    steps,
-                    &secs,
-                );
-            }
-            // the fused parts split by timing a piece alone at the same shape
-            let od = learner.encoder.out_dim();
-            let mut rng = Rng::new(7);
-            let obs: Vec<f32> = (0..b * od).map(|_| rng.normal()).collect();
-            let view = ndarray::ArrayView2::from_shape((b, od), &obs).expect("shape");
-            let (logits, _) = learner.backend.forward(view);
-            let flat = logits.as_slice().expect("contiguous");
-            let mut scratch = vec![0f32; n_items];
-            case(args, "alone:sampling", &params, "user-steps", steps, || {
-                for _ in 0..k * t_steps {
-                    for row in flat.chunks_exact(n_items) {
-                        black_box(sample_softmax(row, rng.uniform(), &mut scratch));
-                    }
-                }
-            });
-            let mut weights = learner.backend.params();
-            let mut adam = Adam::new(AdamConfig::default(), &weights);
-            let mut grads = weights.clone();
-            case(args, "alone:adam", &params, "user-steps", steps, || {
-                for _ in 0..k {
-                    black_box(adam.step(&mut weights, &mut grads));
-                }
-            });
         }
     }
+}
+
+fn bench_train_at(args: &Args, n_items: usize, b: usize, threads: usize) {
+    let _threads = product_threads(threads);
+    let mut spec = EnvSpec::synthetic();
+    spec.batch.threads = threads;
+    spec.synthetic.n_items = n_items;
+    spec.batch.batch_size = b;
+    spec.batch.auto_reset = true;
+    spec.batch.seed = 1;
+    let world = AnyWorld::build(&spec, None, None).expect("synthetic world");
+    let mut env = world.env(&spec).expect("environment");
+    let cfg = A2cConfig::default();
+    let t_steps = cfg.n_steps;
+    let mut learner = A2c::new(cfg, env.as_ref(), 1).expect("learner");
+    let mut iteration = |parts: &mut [f64; 5]| {
+        let mut last = Instant::now();
+        learner
+            .train_rollout_marked(env.as_mut(), &mut Sampler, &mut |p| {
+                let now = Instant::now();
+                let i = Part::ALL.iter().position(|&q| q == p).expect("a part");
+                parts[i] += (now - last).as_secs_f64();
+                last = now;
+            })
+            .expect("training");
+        env.drain_episodes();
+    };
+    // calibrate: iterations per repetition so that one lasts rep_ms
+    let t = Instant::now();
+    iteration(&mut [0.0; 5]);
+    let once = t.elapsed().as_secs_f64().max(1e-6);
+    let k = ((args.rep_ms as f64 / 1e3 / once).ceil() as usize).max(1);
+    for _ in 0..args.warmup {
+        (0..k).for_each(|_| iteration(&mut [0.0; 5]));
+    }
+    let mut whole = Vec::new();
+    let mut parts = vec![[0f64; 5]; args.reps];
+    for rep in parts.iter_mut() {
+        let t = Instant::now();
+        (0..k).for_each(|_| iteration(rep));
+        whole.push(t.elapsed().as_secs_f64());
+    }
+    let steps = k * t_steps * b;
+    let params = format!(
+        "{{\"batch\":{b},\"nItems\":{n_items},\"threads\":{threads},\"nSteps\":{t_steps},\"hidden\":64,\"depth\":2,\"embedDim\":32,\"updatesPerRep\":{k}}}"
+    );
+    print_case(args, "a2c train", &params, "user-steps", steps, &whole);
+    for (i, p) in Part::ALL.iter().enumerate() {
+        let secs: Vec<f64> = parts.iter().map(|r| r[i]).collect();
+        print_case(
+            args,
+            &format!("part:{}", p.name()),
+            &params,
+            "user-steps",
+            steps,
+            &secs,
+        );
+    }
+    // the fused parts split by timing a piece alone at the same shape
+    let od = learner.encoder.out_dim();
+    let mut rng = Rng::new(7);
+    let obs: Vec<f32> = (0..b * od).map(|_| rng.normal()).collect();
+    let view = ndarray::ArrayView2::from_shape((b, od), &obs).expect("shape");
+    let (logits, _) = learner.backend.forward(view);
+    let flat = logits.as_slice().expect("contiguous");
+    let mut scratch = vec![0f32; n_items];
+    case(args, "alone:sampling", &params, "user-steps", steps, || {
+        for _ in 0..k * t_steps {
+            for row in flat.chunks_exact(n_items) {
+                black_box(sample_softmax(row, rng.uniform(), &mut scratch));
+            }
+        }
+    });
+    let mut weights = learner.backend.params();
+    let mut adam = Adam::new(AdamConfig::default(), &weights);
+    let mut grads = weights.clone();
+    case(args, "alone:adam", &params, "user-steps", steps, || {
+        for _ in 0..k {
+            black_box(adam.step(&mut weights, &mut grads));
+        }
+    });
 }
 
 fn main() {

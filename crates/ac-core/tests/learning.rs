@@ -79,3 +79,43 @@ fn bad_config_is_an_error_naming_the_field() {
         .unwrap();
     assert!(e.message().contains("users"), "{e}");
 }
+
+/// Threads split the network's products over the batch's users; every element
+/// is the same sum in the same order, so training and evaluation give the same
+/// bits on any thread count.
+#[test]
+fn training_on_more_threads_gives_the_same_bits() {
+    let run = |threads: usize| {
+        let mut cfg = TrainConfig {
+            episodes: 600,
+            seed: 3,
+            ..Default::default()
+        };
+        cfg.env.batch.batch_size = 256;
+        cfg.env.batch.threads = threads;
+        let w = world(&cfg);
+        let out = train(&cfg, &w, &mut |_| true).unwrap();
+        let eval = evaluate(
+            &cfg.env,
+            &w,
+            &Actor::Policy(&out.policy, Mode::Sample),
+            512,
+            5,
+            UserPool::All,
+        )
+        .unwrap();
+        (out, eval)
+    };
+    let (one, eval_one) = run(1);
+    for threads in [2, 3] {
+        let (more, eval_more) = run(threads);
+        assert_eq!(more.updates, one.updates);
+        assert_eq!(
+            more.policy.params(),
+            one.policy.params(),
+            "{threads} threads"
+        );
+        assert_eq!(more.episodes, one.episodes);
+        assert_eq!(eval_more, eval_one);
+    }
+}

@@ -42,7 +42,8 @@ pub struct BatchConfig {
     pub seed: u64,
     /// Threads that step the batch, the calling one included (1..=256). Used
     /// only up to one per [`MIN_SLOTS_PER_THREAD`] slots, and never on wasm32;
-    /// results are the same for any value.
+    /// results are the same for any value. Training (A2C, A-iALP) also splits
+    /// its network's large products over the batch's users across them.
     pub threads: usize,
 }
 

@@ -5,8 +5,7 @@
 // `{"seeds": "3"}` fail deep inside with "got 3".
 
 import type { ExperimentConfig } from './experiment.js';
-import { CORE_DEFAULTS } from './core-types.js';
-import type { Compute, Device, Mode, OnlineStart, PretrainedProposals } from './core-types.js';
+import { CORE_DEFAULTS, type Compute, type Device, type Mode, type OnlineStart, type PretrainedProposals } from './core-types.js';
 import { IalpError } from './options.js';
 
 /** The type of one value: a leaf, a list, one of a few words, or an object of named fields.
@@ -32,12 +31,19 @@ const dflt = <T extends object, const D extends Default>(t: T, d: D) => ({ ...t,
 /** A number field whose default is the core's (generated from Rust: the core declares it). */
 const coreNum = (d: number) => dflt(num, d);
 const A = CORE_DEFAULTS.adaptive;
+/** The first word of `V` that it lists again, or never. */
+type Repeated<V extends readonly unknown[]> = V extends readonly [infer H, ...infer R] ? (H extends R[number] ? H : Repeated<R>) : never;
+
 /** One of the words of `T`, a union the core declares (core-types.ts, generated from Rust):
  * `oneOf<Compute>()(['ndarray', 'torch'])`. The compiler refuses a list that misses one of
- * `T`'s words or holds another, so the config's words cannot drift from the core's enums. */
+ * `T`'s words, holds another or lists one twice, so the config's words cannot drift from
+ * the core's enums. */
 export const oneOf = <T extends string>() =>
-  <const V extends readonly T[]>(values: V & ([T] extends [V[number]] ? unknown : { missing: Exclude<T, V[number]> })) =>
-    ({ type: 'enum' as const, values: values as V });
+  <const V extends readonly T[]>(
+    values: V &
+      ([T] extends [V[number]] ? unknown : { missing: Exclude<T, V[number]> }) &
+      ([Repeated<V>] extends [never] ? unknown : { repeated: Repeated<V> }),
+  ) => ({ type: 'enum' as const, values: values as V });
 
 /** Every key of the experiment config with the type of its value (but `sweep`, below). */
 const SWEPT_CONFIG = {

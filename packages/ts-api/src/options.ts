@@ -28,7 +28,8 @@ export interface EnvOptions {
   autoReset?: boolean;
   /** Seed of the episodes (which users arrive, reward noise). */
   seed?: number;
-  /** Threads stepping large batches (one per 4,096 users at most; results do not depend on it). */
+  /** Threads stepping large batches (one per 4,096 users at most) and, in training and
+   * evaluation, computing the network's large products; results do not depend on it. */
   threads?: number;
   quit?: QuitOptions;
   synthetic?: SyntheticOptions;

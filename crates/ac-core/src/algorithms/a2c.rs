@@ -374,6 +374,8 @@ pub fn train_from_with(
     spec.batch.seed = cfg.seed;
     spec.batch.auto_reset = true;
     let mut env = world.env(&spec)?;
+    // the network's products over the batch use the threads that step it
+    let _threads = crate::linalg::product_threads(spec.batch.threads);
     cfg.users.apply(world, env.as_mut())?;
     let mut learner = A2c::new(cfg.a2c.clone(), env.as_ref(), cfg.seed)?;
     if let Some(p) = init {

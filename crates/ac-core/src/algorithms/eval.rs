@@ -42,6 +42,7 @@ pub fn evaluate(
     spec.batch.seed = seed;
     spec.batch.auto_reset = false;
     let mut env = world.env(&spec)?;
+    let _threads = crate::linalg::product_threads(spec.batch.threads);
     users.apply(world, env.as_mut())?;
     if let Actor::Popularity(scores) = actor {
         if scores.len() != env.n_items() {

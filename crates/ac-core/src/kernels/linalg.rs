@@ -44,7 +44,11 @@ pub fn matmul_tn(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usi
 }
 
 /// C (rows x n) += A' (rows x depth) . B (depth x n), where A'[i, p] =
-/// `a[i * ars + p * acs]`, B and C row-major. Picks the widest kernel the CPU has.
+/// `a[i * ars + p * acs]`, B and C row-major. A large product is split into
+/// blocks of C's rows over the threads [`product_threads`] allows: every
+/// element of C is still the same sum in the same order (only the sum over
+/// `depth` is a reduction, and it is never split), so the bits do not depend
+/// on the thread count.
 #[allow(clippy::too_many_arguments)]
 fn gemm(
     a: &[f32],
@@ -59,6 +63,179 @@ fn gemm(
     if rows == 0 || n == 0 || depth == 0 {
         return;
     }
+    #[cfg(not(target_arch = "wasm32"))]
+    if par::gemm_split(a, ars, acs, b, c, rows, depth, n) {
+        return;
+    }
+    gemm_serial(a, ars, acs, b, c, rows, depth, n)
+}
+
+/// Threads the matrix products of the calling thread may use from now until
+/// the returned guard is dropped (which restores the previous count; 1, the
+/// default, computes on the caller alone). Products of fewer than
+/// [`PAR_MIN_WORK`] multiply-adds, or with too few rows to share, stay on the
+/// caller. Results are the same for any count. No threads on wasm32.
+pub fn product_threads(threads: usize) -> ProductThreads {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        ProductThreads {
+            previous: par::set_threads(threads.max(1)),
+        }
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = threads;
+        ProductThreads { previous: 1 }
+    }
+}
+
+/// Restores the product thread count it replaced when dropped; see [`product_threads`].
+#[must_use = "the thread count holds only while the guard lives"]
+pub struct ProductThreads {
+    previous: usize,
+}
+
+impl Drop for ProductThreads {
+    fn drop(&mut self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        par::set_threads(self.previous);
+        #[cfg(target_arch = "wasm32")]
+        let _ = self.previous;
+    }
+}
+
+/// Contiguous blocks `(start, end)` covering `0..rows`, one per thread the
+/// calling thread's products may use (see [`product_threads`]), or a single
+/// block when that is one thread or `rows * work_per_row` is under
+/// [`PAR_MIN_WORK`]. For work done row by row, independently per row.
+pub fn row_blocks(rows: usize, work_per_row: usize) -> Vec<(usize, usize)> {
+    #[cfg(not(target_arch = "wasm32"))]
+    let threads = par::threads();
+    #[cfg(target_arch = "wasm32")]
+    let threads = 1;
+    let blocks = if rows.saturating_mul(work_per_row) < PAR_MIN_WORK {
+        1
+    } else {
+        threads.clamp(1, rows.max(1))
+    };
+    let per = rows.div_ceil(blocks).max(1);
+    (0..rows.div_ceil(per).max(1))
+        .map(|i| (i * per, ((i + 1) * per).min(rows)))
+        .collect()
+}
+
+/// Calls `f` on every part: on the product threads (see [`product_threads`])
+/// when there are several parts, else on the calling thread, in order. A
+/// product computed inside `f` runs on the thread that runs `f`.
+pub fn for_each_part<P: Send>(parts: &mut [P], f: impl Fn(&mut P) + Sync) {
+    #[cfg(not(target_arch = "wasm32"))]
+    if parts.len() > 1 && par::threads() > 1 {
+        if !par::for_each_part(parts, &f) {
+            parts.iter_mut().for_each(&f);
+        }
+        return;
+    }
+    parts.iter_mut().for_each(f);
+}
+
+/// Fewest multiply-adds worth splitting a product over threads: waking a
+/// parked worker costs tens of microseconds, 2^20 multiply-adds some hundreds
+/// (measured on 2 cores: 2^18 made training at B = 16-64 slower on two
+/// threads than on one, 2^20 never slower; `npm run bench -- --group train`).
+pub const PAR_MIN_WORK: usize = 1 << 20;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod par {
+    use ialp_sim::pool::ThreadPool;
+    use std::cell::{Cell, RefCell};
+
+    thread_local! {
+        /// Threads this thread's products may use.
+        static THREADS: Cell<usize> = const { Cell::new(1) };
+        /// Started on the first split product (with the count it was asked
+        /// for: a thread that cannot start leaves fewer), kept parked for the next.
+        static POOL: RefCell<Option<(usize, ThreadPool)>> = const { RefCell::new(None) };
+    }
+
+    /// Sets the count, returning the one it replaces.
+    pub(super) fn set_threads(threads: usize) -> usize {
+        THREADS.with(|t| t.replace(threads))
+    }
+
+    pub(super) fn threads() -> usize {
+        THREADS.with(Cell::get)
+    }
+
+    /// Runs `f` with this thread's pool (started, or restarted for a new
+    /// count, here); None when the pool is busy (`f` of a task calling this again).
+    fn with_pool<R>(f: impl FnOnce(&mut ThreadPool) -> R) -> Option<R> {
+        POOL.with(|cell| {
+            let mut slot = cell.try_borrow_mut().ok()?;
+            let threads = threads();
+            if slot.as_ref().map(|(asked, _)| *asked) != Some(threads) {
+                *slot = Some((threads, ThreadPool::new(threads)));
+            }
+            let (_, pool) = slot.as_mut().expect("just started");
+            Some(f(pool))
+        })
+    }
+
+    /// Runs `f` on the parts over the pool; false (nothing done) when it is busy.
+    pub(super) fn for_each_part<P: Send>(parts: &mut [P], f: &(impl Fn(&mut P) + Sync)) -> bool {
+        with_pool(|pool| pool.for_each_mut(parts, |_, p| f(p))).is_some()
+    }
+
+    /// Rows per block: a multiple of the widest row tile, so blocks keep full tiles.
+    const ROW_ALIGN: usize = 8;
+
+    /// Runs the product in row blocks over the pool; false (nothing done) when
+    /// it is too small to split, one thread is allowed, or the pool is busy
+    /// (a product inside a product's task runs serially).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn gemm_split(
+        a: &[f32],
+        ars: usize,
+        acs: usize,
+        b: &[f32],
+        c: &mut [f32],
+        rows: usize,
+        depth: usize,
+        n: usize,
+    ) -> bool {
+        let threads = threads();
+        let work = rows.saturating_mul(depth).saturating_mul(n);
+        if threads < 2 || work < super::PAR_MIN_WORK || rows < 2 * ROW_ALIGN {
+            return false;
+        }
+        with_pool(|pool| {
+            let blocks = pool.threads().min(rows / ROW_ALIGN).max(1);
+            let per = rows.div_ceil(blocks).div_ceil(ROW_ALIGN) * ROW_ALIGN;
+            let mut parts: Vec<(usize, &mut [f32])> = c[..rows * n]
+                .chunks_mut(per * n)
+                .enumerate()
+                .map(|(i, chunk)| (i * per, chunk))
+                .collect();
+            pool.for_each_mut(&mut parts, |_, (r0, chunk)| {
+                let r = chunk.len() / n;
+                super::gemm_serial(&a[*r0 * ars..], ars, acs, b, chunk, r, depth, n);
+            });
+        })
+        .is_some()
+    }
+}
+
+/// [`gemm`] on the calling thread. Picks the widest kernel the CPU has.
+#[allow(clippy::too_many_arguments)]
+fn gemm_serial(
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+    rows: usize,
+    depth: usize,
+    n: usize,
+) {
     debug_assert!((rows - 1) * ars + (depth - 1) * acs < a.len());
     #[cfg(target_arch = "x86_64")]
     {
@@ -575,6 +752,60 @@ mod tests {
             }
         };
         (key(a) - key(b)).abs()
+    }
+
+    /// Products split over threads give the bits of the same product on one
+    /// thread, for both layouts, ragged row counts and accumulation.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn products_over_threads_keep_every_bit() {
+        for &(m, k, n) in &[
+            (1024, 64, 500),
+            (203, 97, 333),
+            (17, 2048, 40),
+            (64, 1024, 64),
+        ] {
+            assert!(m * k * n >= PAR_MIN_WORK, "{m}x{k}x{n} would not split");
+            let a = data(m * k, 11, true);
+            let b = data(k * n, 12, false);
+            let bt = data(m * n, 13, false);
+            let c0 = data(m * n, 14, false);
+            let run = |threads: usize| {
+                let _t = product_threads(threads);
+                let mut c = c0.clone();
+                matmul(&a, &b, &mut c, m, k, n, true);
+                let mut d = vec![0f32; k * n];
+                matmul_tn(&a, &bt, &mut d, m, k, n, false);
+                (c, d)
+            };
+            let one = run(1);
+            let mut want = c0.clone();
+            reference(&a, &b, &mut want, m, k, n);
+            assert!(one
+                .0
+                .iter()
+                .zip(&want)
+                .all(|(x, y)| x.to_bits() == y.to_bits()));
+            for threads in [2, 3, 8] {
+                let got = run(threads);
+                let same =
+                    |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
+                assert!(
+                    same(&got.0, &one.0),
+                    "matmul {m}x{k}x{n} on {threads} threads"
+                );
+                assert!(
+                    same(&got.1, &one.1),
+                    "matmul_tn {m}x{k}x{n} on {threads} threads"
+                );
+            }
+        }
+        // the guard restores the count it replaced
+        let outer = product_threads(4);
+        drop(product_threads(2));
+        assert_eq!(par::set_threads(4), 4);
+        drop(outer);
+        assert_eq!(par::set_threads(1), 1);
     }
 
     #[test]

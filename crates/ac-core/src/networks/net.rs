@@ -7,8 +7,8 @@
 
 use crate::adam::{Adam, AdamConfig};
 use crate::linalg::{
-    add_row, col_sums_into, dot_lanes, exp_shifted_into, matmul, matmul_tn, max_of, sample_softmax,
-    transpose_into,
+    add_row, col_sums_into, dot_lanes, exp_shifted_into, for_each_part, matmul, matmul_tn, max_of,
+    row_blocks, sample_softmax, transpose_into,
 };
 use crate::mlp::{Mlp, MlpCache, MlpScratch};
 use crate::params::{Params, Tensor};
@@ -220,19 +220,28 @@ struct Scratch {
     mlp: MlpScratch,
     /// Logits (rows x n_items), then d(loss)/d(logits) in place.
     logits: Vec<f32>,
-    /// One row of probabilities.
-    row: Vec<f32>,
     dh: Vec<f32>,
     de: Vec<f32>,
     dv: Vec<f32>,
     grads: Option<Params>,
     record: Record,
+    /// Per-thread buffers of the row-by-row work: a block of logits and a row.
+    lanes: Vec<Lane>,
+    /// Per row of an update block: the policy-loss term and the entropy.
+    terms: Vec<[f32; 2]>,
     /// Rows per block of an update that recomputes its logits (0: [`UPDATE_ROWS`]).
     update_rows: usize,
 }
 
 /// Rows per block of an update that recomputes its logits.
 const UPDATE_ROWS: usize = 256;
+
+/// One thread's buffers for work done row by row.
+#[derive(Default)]
+struct Lane {
+    logits: Vec<f32>,
+    row: Vec<f32>,
+}
 
 /// The forward passes of a rollout's steps, rows appended in order, for the
 /// update that follows (the weights do not change in between, and a row's
@@ -437,7 +446,6 @@ impl NdarrayNet {
         let inv_b = 1.0 / rows as f32;
         let beta = loss.entropy_coef;
         let (mut pl, mut ent_sum) = (0f32, 0f32);
-        s.row.resize(n, 0.0);
         s.dh.resize(rows * d, 0.0);
         s.de.resize(n * d, 0.0);
         s.de.fill(0.0);
@@ -449,26 +457,46 @@ impl NdarrayNet {
                 matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
                 add_row(&mut s.logits, self.params.get(self.item_bias));
             }
-            for r in r0..r1 {
-                let z = &mut s.logits[(r - r0) * n..(r - r0 + 1) * n];
-                let p = &mut s.row[..];
-                let m = max_of(z);
-                let sum = exp_shifted_into(z, m, p);
-                p.iter_mut().for_each(|x| *x /= sum);
-                let logz = m + libm::logf(sum);
-                // log p_j = z_j - log Z, kept in z
-                z.iter_mut().for_each(|x| *x -= logz);
-                let a = batch.actions[r] as usize;
-                let adv = batch.advantages[r];
-                // H = -sum p log p
-                let ent = -dot_lanes(p, z);
-                ent_sum += ent;
-                pl -= adv * z[a];
-                // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
-                for (g, &pj) in z.iter_mut().zip(p.iter()) {
-                    *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+            // each row's softmax and d(loss)/d(logits) in place, rows spread
+            // over the threads; the sums over rows then run in row order
+            s.terms.resize(r1 - r0, [0.0; 2]);
+            let blocks = row_blocks(r1 - r0, 8 * n);
+            s.lanes
+                .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
+            let mut parts = Vec::with_capacity(blocks.len());
+            let (mut z_rest, mut t_rest) = (&mut s.logits[..(r1 - r0) * n], &mut s.terms[..]);
+            for (&(b0, b1), lane) in blocks.iter().zip(s.lanes.iter_mut()) {
+                let (z, zr) = std::mem::take(&mut z_rest).split_at_mut((b1 - b0) * n);
+                let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(b1 - b0);
+                (z_rest, t_rest) = (zr, tr);
+                parts.push((r0 + b0, z, t, lane));
+            }
+            for_each_part(&mut parts, |(first, z, terms, lane)| {
+                lane.row.resize(n, 0.0);
+                for (i, (z, term)) in z.chunks_exact_mut(n).zip(terms.iter_mut()).enumerate() {
+                    let r = *first + i;
+                    let p = &mut lane.row[..];
+                    let m = max_of(z);
+                    let sum = exp_shifted_into(z, m, p);
+                    p.iter_mut().for_each(|x| *x /= sum);
+                    let logz = m + libm::logf(sum);
+                    // log p_j = z_j - log Z, kept in z
+                    z.iter_mut().for_each(|x| *x -= logz);
+                    let a = batch.actions[r] as usize;
+                    let adv = batch.advantages[r];
+                    // H = -sum p log p
+                    let ent = -dot_lanes(p, z);
+                    *term = [adv * z[a], ent];
+                    // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
+                    for (g, &pj) in z.iter_mut().zip(p.iter()) {
+                        *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+                    }
+                    z[a] -= inv_b * adv;
                 }
-                z[a] -= inv_b * adv;
+            });
+            for &[t, ent] in &s.terms[..r1 - r0] {
+                ent_sum += ent;
+                pl -= t;
             }
             // logits = h E^T + b
             let dz = &s.logits[..(r1 - r0) * n];
@@ -548,20 +576,50 @@ impl NdarrayNet {
                 r.logits = Vec::new();
             }
         }
-        s.row.resize(n, 0.0);
-        for r0 in (0..rows).step_by(BLOCK) {
-            let r1 = (r0 + BLOCK).min(rows);
-            let h = &s.actor.output()[r0 * d..r1 * d];
-            s.logits.resize((r1 - r0) * n, 0.0);
-            matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
-            add_row(&mut s.logits, self.params.get(self.item_bias));
-            for (r, row) in s.logits.chunks_exact(n).enumerate() {
-                actions[r0 + r] = sample_softmax(row, uniforms[r0 + r], &mut s.row);
-            }
-            if record && s.record.with_logits {
-                s.record.logits.extend_from_slice(&s.logits);
-            }
+        // rows spread over the threads, each thread's in blocks; a recorded
+        // rollout's logits are computed straight into the record
+        let keep = record && s.record.with_logits;
+        let kept = s.record.logits.len();
+        if keep {
+            s.record.logits.resize(kept + rows * n, 0.0);
         }
+        let blocks = row_blocks(rows, d * n);
+        s.lanes
+            .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
+        let mut parts = Vec::with_capacity(blocks.len());
+        let mut a_rest = actions;
+        let mut k_rest = if keep {
+            &mut s.record.logits[kept..]
+        } else {
+            &mut [][..]
+        };
+        for (&(b0, b1), lane) in blocks.iter().zip(s.lanes.iter_mut()) {
+            let (a, ar) = std::mem::take(&mut a_rest).split_at_mut(b1 - b0);
+            let (k, kr) =
+                std::mem::take(&mut k_rest).split_at_mut(if keep { (b1 - b0) * n } else { 0 });
+            (a_rest, k_rest) = (ar, kr);
+            parts.push((b0, a, k, lane));
+        }
+        let (h_all, et, bias) = (s.actor.output(), &s.et[..], self.params.get(self.item_bias));
+        for_each_part(&mut parts, |(first, actions, kept, lane)| {
+            lane.row.resize(n, 0.0);
+            let first = *first;
+            for q0 in (0..actions.len()).step_by(BLOCK) {
+                let q1 = (q0 + BLOCK).min(actions.len());
+                let logits = if keep {
+                    &mut kept[q0 * n..q1 * n]
+                } else {
+                    lane.logits.resize((q1 - q0) * n, 0.0);
+                    &mut lane.logits[..]
+                };
+                let h = &h_all[(first + q0) * d..(first + q1) * d];
+                matmul(h, et, logits, q1 - q0, d, n, false);
+                add_row(logits, bias);
+                for (r, row) in logits.chunks_exact(n).enumerate() {
+                    actions[q0 + r] = sample_softmax(row, uniforms[first + q0 + r], &mut lane.row);
+                }
+            }
+        });
     }
 
     /// One optimiser step: gradients (with what `s` holds of the forward
