@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Group, GroupContext, GroupResult } from '../lib/group.js';
 import { measurement } from '../lib/measure.js';
+import { pairedDiff } from '../../packages/ts-api/src/stats.js';
 
 const EXAMPLE = 'crates/ac-core/examples/bench_updates.rs';
 
@@ -22,15 +23,21 @@ interface Line {
   seconds: number[];
 }
 
-function runExample(ctx: GroupContext, args: string[]): Line[] {
-  const cargoArgs = ['run', '--release', '-q', '-p', 'ialp-ac-core', '--example', 'bench_updates', '--', ...args];
+/** Runs an example of crates/ac-core (`cargo run --release`) and returns its standard output. */
+function cargoExample(ctx: GroupContext, example: string, args: string[]): string {
+  const cargoArgs = ['run', '--release', '-q', '-p', 'ialp-ac-core', '--example', example, '--', ...args];
+  const file = `crates/ac-core/examples/${example}.rs`;
   ctx.log(`  cargo ${cargoArgs.join(' ')}`);
   const r = spawnSync('cargo', cargoArgs, { cwd: ctx.root, encoding: 'utf8', maxBuffer: 16 << 20 });
-  if (r.error) throw new Error(`could not start cargo (needed to run ${EXAMPLE}): ${r.error.message}`);
+  if (r.error) throw new Error(`could not start cargo (needed to run ${file}): ${r.error.message}`);
   if (r.status !== 0) {
-    throw new Error(`cargo run of ${EXAMPLE} exited with ${r.status}:\n${r.stderr.trim().split('\n').slice(-15).join('\n')}`);
+    throw new Error(`cargo run of ${file} exited with ${r.status}:\n${r.stderr.trim().split('\n').slice(-15).join('\n')}`);
   }
-  return r.stdout
+  return r.stdout;
+}
+
+function runExample(ctx: GroupContext, args: string[]): Line[] {
+  return cargoExample(ctx, 'bench_updates', args)
     .split('\n')
     .filter((l) => l.trim())
     .map((l, i) => {
@@ -241,6 +248,8 @@ function threadSpeedups(lines: Line[]): string[] {
   });
 }
 
+const fmtPaired = (d: { mean: number; ci95: number }) => `${d.mean >= 0 ? '+' : ''}${d.mean.toFixed(2)} ± ${d.ci95.toFixed(2)}`;
+
 interface Learned { seconds: number; updates: number; first: number; last: number; compile?: number }
 
 const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -260,6 +269,17 @@ function coldAndLearning(ctx: GroupContext): Pick<GroupResult, 'measurements' | 
   if (why) return { measurements: [], notes: [`cold job and learning against JAX: not run, ${why}.`], checks: [] };
   const seeds = ctx.quick ? [1, 2] : [1, 2, 3, 4, 5];
   const env = { ...process.env, XLA_FLAGS: '--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1', JAX_PLATFORMS: 'cpu' };
+  // ialp's world and each seed's initial weights, which the JAX reference reads: a paired comparison
+  const init = mkdtempSync(join(tmpdir(), 'ialp-reference-init-'));
+  try {
+    cargoExample(ctx, 'reference_init', ['--seeds', seeds.join(','), '--out', init]);
+    return coldAndLearningFrom(ctx, seeds, env, init);
+  } finally {
+    rmSync(init, { recursive: true, force: true });
+  }
+}
+
+function coldAndLearningFrom(ctx: GroupContext, seeds: number[], env: NodeJS.ProcessEnv, init: string): Pick<GroupResult, 'measurements' | 'notes' | 'checks'> {
   const ours: Learned[] = [];
   const theirs: Learned[] = [];
   for (const seed of seeds) {
@@ -272,7 +292,7 @@ function coldAndLearning(ctx: GroupContext): Pick<GroupResult, 'measurements' | 
     const row = (phase: string) => out.results.rows.find((r) => r.method === 'a2c' && r.phase === phase)!.summary.meanReturn;
     ours.push({ seconds: aSeconds, updates: out.results.updates, first: row('online, first 10%'), last: row('online, last 10%') });
     t0 = performance.now();
-    const j = spawnSync(join(ctx.root, '.venv-jax/bin/python'), ['benches/reference/a2c_jax.py', '--learn', String(out.results.updates), '--batches', '64', '--items', '500', '--seeds', String(seed)], { cwd: ctx.root, encoding: 'utf8', env, maxBuffer: 16 << 20 });
+    const j = spawnSync(join(ctx.root, '.venv-jax/bin/python'), ['benches/reference/a2c_jax.py', '--learn', String(out.results.updates), '--batches', '64', '--items', '500', '--seeds', String(seed), '--init', init], { cwd: ctx.root, encoding: 'utf8', env, maxBuffer: 16 << 20 });
     const jSeconds = (performance.now() - t0) / 1000;
     if (j.status !== 0) return { measurements: [], notes: [`cold job: the JAX reference failed: ${(j.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`], checks: [] };
     const r = JSON.parse(j.stdout.trim().split('\n').at(-1)!) as { compileSeconds: number; first10: { meanReturn: number }; last10: { meanReturn: number } };
@@ -284,8 +304,9 @@ function coldAndLearning(ctx: GroupContext): Pick<GroupResult, 'measurements' | 
     measurements: [m('cold ialp train (process start to result)', ours), m('cold JAX reference, same updates (import and compile included)', theirs)],
     notes: [
       `cold whole job, ${seeds.length} seeds one after the other: ialp train ${spread(ours.map((x) => x.seconds))} s, the JAX reference with as many updates ${spread(theirs.map((x) => x.seconds))} s (compile ${spread(theirs.map((x) => x.compile!))} s): ialp / JAX ${ratio.toFixed(3)}x`,
-      `learning (a2c, mean return of the first / last 10% of 5,000 episodes, seeds ${seeds.join(', ')}): ialp ${ours.map((x) => `${x.first.toFixed(2)} / ${x.last.toFixed(2)}`).join('; ')} (last 10% mean ${meanOf(ours.map((x) => x.last)).toFixed(2)}); ` +
+      `learning (a2c, mean return of the first / last 10% of 5,000 episodes, seeds ${seeds.join(', ')}; the JAX reference in ialp's world from ialp's initial weights of each seed): ialp ${ours.map((x) => `${x.first.toFixed(2)} / ${x.last.toFixed(2)}`).join('; ')} (last 10% mean ${meanOf(ours.map((x) => x.last)).toFixed(2)}); ` +
         `JAX ${theirs.map((x) => `${x.first.toFixed(2)} / ${x.last.toFixed(2)}`).join('; ')} (mean ${meanOf(theirs.map((x) => x.last)).toFixed(2)}); updates ${ours.map((x) => x.updates).join(', ')}`,
+      `learning, paired by seed (same world, same initial weights, the same number of updates; users and sampling drawn by each one's generator): last 10% ialp - JAX ${fmtPaired(pairedDiff(ours.map((x) => x.last), theirs.map((x) => x.last)))}, first 10% ${fmtPaired(pairedDiff(ours.map((x) => x.first), theirs.map((x) => x.first)))} (95% interval, Student t; inside it the two learn alike)`,
     ],
     checks: [{ name: 'train: cold ialp train <= 0.5x the JAX reference (compile included)', ok: ratio <= 0.5, detail: `${ratio.toFixed(3)}x` }],
   };

@@ -5,7 +5,7 @@
     .venv-jax/bin/python benches/reference/a2c_jax.py [--batches 16,64,1024]
         [--items 500,10000] [--rep-ms 150] [--warmup 2] [--reps 10]
     .venv-jax/bin/python benches/reference/a2c_jax.py --learn UPDATES
-        [--batches 64] [--items 500] [--episodes 5000]
+        [--batches 64] [--items 500] [--episodes 5000] [--seeds 1,2] [--init DIR]
 
 Prints one JSON line per shape: {"batch", "nItems", "compileSeconds" (the
 first call: tracing and XLA compilation), "userSteps" (per repetition),
@@ -28,6 +28,14 @@ random numbers instead of ialp's xoshiro streams and ziggurat; new users drawn
 fresh (not from a pool of 10,000 seeded users); warm-start interactions are
 answered but do not drift the user; XLA fuses and reorders float operations
 (FMA where the CPU has it).
+
+With --init DIR (written by `cargo run --release -p ialp-ac-core --example
+reference_init -- --seeds S,... --out DIR`) it trains in ialp's own world
+(DIR/world.safetensors: item vectors, categories, features, and every user's
+state on arrival, new users drawn from that pool as ialp draws them) from
+ialp's own initial weights for each seed (DIR/init-S.safetensors, the
+untrained policy of `ialp train --seed S`): a paired comparison, where only
+the learner's arithmetic and the random streams differ.
 """
 
 import argparse
@@ -36,6 +44,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 D, CATS, H, WARM, WINDOW, SAME, MIN_MEAN, MAX_STEPS = 16, 10, 10, 3, 5, 3, 0.25, 50
 GAIN, BIAS, NOISE, DRIFT, SPREAD, FNOISE = 5.0, -1.5, 0.1, 0.05, 0.5, 0.2
@@ -56,7 +65,43 @@ def make_world(key, n_items):
     return {"centroids": centroids, "cats": cats, "vecs": vecs, "feats": feats}
 
 
+def read_safetensors(path):
+    """The F32 tensors of a safetensors file, by name (numpy arrays)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        if t["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} is {t['dtype']}, expected F32")
+        b, e = t["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + b : 8 + n + e], dtype="<f4").reshape(t["shape"])
+    return out
+
+
+def ialp_world(init_dir, n_items):
+    """ialp's synthetic world, from reference_init's world.safetensors."""
+    t = read_safetensors(f"{init_dir}/world.safetensors")
+    if t["vecs"].shape != (n_items, D):
+        raise ValueError(f"{init_dir}/world.safetensors holds {t['vecs'].shape[0]} items of dimension {t['vecs'].shape[1]}, expected {n_items} x {D}")
+    return {"cats": jnp.asarray(t["cats"].astype(np.int32)), "vecs": jnp.asarray(t["vecs"]), "feats": jnp.asarray(t["feats"]), "users": jnp.asarray(t["users"])}
+
+
+def ialp_params(init_dir, seed):
+    """The untrained policy `ialp train --seed SEED` starts from (an ialp policy file)."""
+    t = read_safetensors(f"{init_dir}/init-{seed}.safetensors")
+    layers = lambda prefix: [{"w": jnp.asarray(t[f"{prefix}.{i}.w"]), "b": jnp.asarray(t[f"{prefix}.{i}.b"])} for i in range(DEPTH + 1)]
+    return {"actor": layers("actor"), "critic": layers("critic"), "item_w": jnp.asarray(t["item.w"]),
+            "item_free": jnp.asarray(t["item.free"]), "item_bias": jnp.asarray(t["item.bias"])}
+
+
 def new_user(world, key):
+    if "users" in world:
+        # ialp's pool: each user's state on arrival, drawn uniformly
+        return world["users"][jax.random.randint(key, (), 0, world["users"].shape[0])]
     k1, k2, k3 = jax.random.split(key, 3)
     u = 0.3 / D**0.5 * jax.random.normal(k1, (D,))
     focus = jax.random.randint(k2, (2,), 0, CATS)
@@ -204,13 +249,14 @@ def make_train(world, n_items, b, k_updates, trace=False):
     return train
 
 
-def start(b, n_items, seed):
-    """The world, and the training carry (parameters, Adam moments, step, B user slots, key)."""
+def start(b, n_items, seed, init_dir=None):
+    """The world, and the training carry (parameters, Adam moments, step, B user slots, key);
+    with `init_dir`, ialp's world and ialp's initial weights for `seed`."""
     key = jax.random.PRNGKey(seed)
     kw, kp, ke, key = jax.random.split(key, 4)
-    world = make_world(kw, n_items)
+    world = ialp_world(init_dir, n_items) if init_dir else make_world(kw, n_items)
     feat_dim = world["feats"].shape[1]
-    params = init_params(kp, 3 * feat_dim + 2, feat_dim, n_items)
+    params = ialp_params(init_dir, seed) if init_dir else init_params(kp, 3 * feat_dim + 2, feat_dim, n_items)
     envs = jax.vmap(lambda k: reset_slot(world, k))(jax.random.split(ke, b))
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
     return world, (params, zeros, zeros, jnp.float32(0), envs, key)
@@ -262,12 +308,12 @@ def episodes_of(rs, dones):
     return out
 
 
-def learn(b, n_items, updates, episodes, seed=1):
+def learn(b, n_items, updates, episodes, seed=1, init_dir=None):
     """Trains from a fresh start for `updates` updates (one compiled scan) and
     summarises the first and last 10% of the first `episodes` episodes, as
     `ialp train` does: its learning quality beside ialp's, not its speed."""
     t_start = time.perf_counter()
-    world, carry = start(b, n_items, seed)
+    world, carry = start(b, n_items, seed, init_dir)
     train = make_train(world, n_items, b, updates, trace=True)
     t0 = time.perf_counter()
     compiled = train.lower(carry).compile()
@@ -285,7 +331,7 @@ def learn(b, n_items, updates, episodes, seed=1):
                 "meanLength": sum(n for _, n in part) / len(part),
                 "rewardPerStep": sum(r for r, _ in part) / sum(n for _, n in part)}
 
-    return {"batch": b, "nItems": n_items, "seed": seed, "updates": updates, "episodes": len(eps),
+    return {"batch": b, "nItems": n_items, "seed": seed, "init": "ialp" if init_dir else "jax", "updates": updates, "episodes": len(eps),
             "compileSeconds": compile_s, "trainSeconds": train_s,
             "secondsInProcess": time.perf_counter() - t_start,
             "first10": summary(eps[:tenth]), "last10": summary(eps[-tenth:])}
@@ -302,10 +348,11 @@ def main():
     ap.add_argument("--learn", type=int, metavar="UPDATES", help="train UPDATES updates at the first batch and item count, and print its learning summary")
     ap.add_argument("--episodes", type=int, default=5000, help="with --learn: the episodes summarised (ialp train's default 5,000)")
     ap.add_argument("--seeds", type=ints, default=[1], help="with --learn: one run per seed (its world, initial weights and users)")
+    ap.add_argument("--init", metavar="DIR", help="with --learn: ialp's world and each seed's initial weights from DIR (the reference_init example)")
     a = ap.parse_args()
     if a.learn:
         for seed in a.seeds:
-            print(json.dumps(learn(a.batches[0], a.items[0], a.learn, a.episodes, seed)), flush=True)
+            print(json.dumps(learn(a.batches[0], a.items[0], a.learn, a.episodes, seed, a.init)), flush=True)
         return
     for n in a.items:
         for b in a.batches:

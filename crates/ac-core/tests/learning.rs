@@ -87,11 +87,12 @@ fn bad_config_is_an_error_naming_the_field() {
 fn training_on_more_threads_gives_the_same_bits() {
     let run = |threads: usize| {
         let mut cfg = TrainConfig {
-            episodes: 600,
+            episodes: 1200,
             seed: 3,
             ..Default::default()
         };
-        cfg.env.batch.batch_size = 256;
+        // large enough that the rollout's rows and the update's products split
+        cfg.env.batch.batch_size = 512;
         cfg.env.batch.threads = threads;
         let w = world(&cfg);
         let out = train(&cfg, &w, &mut |_| true).unwrap();

@@ -139,10 +139,11 @@ pub fn for_each_part<P: Send>(parts: &mut [P], f: impl Fn(&mut P) + Sync) {
 }
 
 /// Fewest multiply-adds worth splitting a product over threads: waking a
-/// parked worker costs tens of microseconds, 2^20 multiply-adds some hundreds
-/// (measured on 2 cores: 2^18 made training at B = 16-64 slower on two
-/// threads than on one, 2^20 never slower; `npm run bench -- --group train`).
-pub const PAR_MIN_WORK: usize = 1 << 20;
+/// parked worker costs up to ~100 microseconds on a busy VM, 2^22
+/// multiply-adds about a millisecond (measured on 2 cores, two threads over
+/// one: 2^20 made B = 16 with 500 items 0.78-1.01x, 2^22 1.00x and never
+/// slower; `npm run bench -- --only train`).
+pub const PAR_MIN_WORK: usize = 1 << 22;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod par {
@@ -762,7 +763,7 @@ mod tests {
         for &(m, k, n) in &[
             (1024, 64, 500),
             (203, 97, 333),
-            (17, 2048, 40),
+            (17, 2048, 130),
             (64, 1024, 64),
         ] {
             assert!(m * k * n >= PAR_MIN_WORK, "{m}x{k}x{n} would not split");
