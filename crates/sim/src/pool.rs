@@ -4,8 +4,16 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long an idle worker watches for the next run before it parks: waking a
+/// parked thread costs tens of microseconds (up to ~100 on a busy VM), as much
+/// as a small task; runs often follow each other closely (a training update's
+/// products, a rollout's steps).
+const SPIN: Duration = Duration::from_micros(50);
 
 /// A task body shared with the workers for the length of one [`ThreadPool::run`].
 type Task = &'static (dyn Fn(usize) + Sync);
@@ -24,6 +32,8 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    /// Bumped when a run posts its tasks; idle workers watch it before parking.
+    posted: AtomicU64,
     /// Signalled when tasks are posted (and at shutdown).
     work: Condvar,
     /// Signalled when the last task of a run finishes.
@@ -72,6 +82,7 @@ impl ThreadPool {
     pub fn new(threads: usize) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
+            posted: AtomicU64::new(0),
             work: Condvar::new(),
             done: Condvar::new(),
         });
@@ -115,6 +126,7 @@ impl ThreadPool {
             st.next = 0;
             st.pending = n_tasks;
         }
+        self.shared.posted.fetch_add(1, Ordering::Release);
         self.shared.work.notify_all();
         let mut st = self.shared.lock();
         loop {
@@ -150,6 +162,8 @@ impl ThreadPool {
 
 fn worker(shared: &Shared) {
     let mut st = shared.lock();
+    // whether this thread has watched for a run since it last found no task
+    let mut spun = false;
     loop {
         if st.shutdown {
             return;
@@ -157,9 +171,24 @@ fn worker(shared: &Shared) {
         if let Some((task, i)) = Shared::claim(&mut st) {
             drop(st);
             shared.execute(task, i);
+            spun = false;
             st = shared.lock();
-        } else {
+        } else if spun {
+            // no run came while watching: park. Tasks are posted under the
+            // lock held here, so a run posted after this check wakes the wait.
             st = shared.work.wait(st).unwrap_or_else(|e| e.into_inner());
+            spun = false;
+        } else {
+            let seen = shared.posted.load(Ordering::Acquire);
+            drop(st);
+            let start = Instant::now();
+            while shared.posted.load(Ordering::Acquire) == seen && start.elapsed() < SPIN {
+                for _ in 0..64 {
+                    std::hint::spin_loop();
+                }
+            }
+            spun = true;
+            st = shared.lock();
         }
     }
 }

@@ -138,12 +138,13 @@ pub fn for_each_part<P: Send>(parts: &mut [P], f: impl Fn(&mut P) + Sync) {
     parts.iter_mut().for_each(f);
 }
 
-/// Fewest multiply-adds worth splitting a product over threads: waking a
-/// parked worker costs up to ~100 microseconds on a busy VM, 2^22
-/// multiply-adds about a millisecond (measured on 2 cores, two threads over
-/// one: 2^20 made B = 16 with 500 items 0.78-1.01x, 2^22 1.00x and never
-/// slower; `npm run bench -- --only train`).
-pub const PAR_MIN_WORK: usize = 1 << 22;
+/// Fewest multiply-adds worth splitting a product over threads: 2^20 take
+/// some hundreds of microseconds, well above handing a task to a worker that
+/// is still watching for one (the pool's workers spin briefly before they
+/// park). Measured on 2 cores, two threads over one: 2^19 made B = 16 with 500
+/// items 0.73x, 2^20 1.00x; without the spin, 2^20 gave 0.78x there
+/// (`npm run bench -- --only train`).
+pub const PAR_MIN_WORK: usize = 1 << 20;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod par {
@@ -763,7 +764,7 @@ mod tests {
         for &(m, k, n) in &[
             (1024, 64, 500),
             (203, 97, 333),
-            (17, 2048, 130),
+            (17, 2048, 40),
             (64, 1024, 64),
         ] {
             assert!(m * k * n >= PAR_MIN_WORK, "{m}x{k}x{n} would not split");
