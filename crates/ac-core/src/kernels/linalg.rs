@@ -108,7 +108,7 @@ impl Drop for ProductThreads {
 /// calling thread's products may use (see [`product_threads`]), or a single
 /// block when that is one thread or `rows * work_per_row` is under
 /// [`PAR_MIN_WORK`]. For work done row by row, independently per row.
-pub fn row_blocks(rows: usize, work_per_row: usize) -> Vec<(usize, usize)> {
+pub fn row_blocks(rows: usize, work_per_row: usize) -> RowBlocks {
     #[cfg(not(target_arch = "wasm32"))]
     let threads = par::threads();
     #[cfg(target_arch = "wasm32")]
@@ -119,10 +119,39 @@ pub fn row_blocks(rows: usize, work_per_row: usize) -> Vec<(usize, usize)> {
         threads.clamp(1, rows.max(1))
     };
     let per = rows.div_ceil(blocks).max(1);
-    (0..rows.div_ceil(per).max(1))
-        .map(|i| (i * per, ((i + 1) * per).min(rows)))
-        .collect()
+    RowBlocks {
+        rows,
+        per,
+        next: 0,
+        count: rows.div_ceil(per).max(1),
+    }
 }
+
+/// The blocks of [`row_blocks`], in order (an iterator: no allocation).
+#[derive(Clone, Copy, Debug)]
+pub struct RowBlocks {
+    rows: usize,
+    per: usize,
+    next: usize,
+    count: usize,
+}
+
+impl Iterator for RowBlocks {
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        (self.next < self.count).then(|| {
+            let i = self.next;
+            self.next += 1;
+            (i * self.per, ((i + 1) * self.per).min(self.rows))
+        })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.count - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for RowBlocks {}
 
 /// Calls `f` on every part: on the product threads (see [`product_threads`])
 /// when there are several parts, else on the calling thread, in order. A

@@ -463,37 +463,45 @@ impl NdarrayNet {
             let blocks = row_blocks(r1 - r0, 8 * n);
             s.lanes
                 .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
-            let mut parts = Vec::with_capacity(blocks.len());
-            let (mut z_rest, mut t_rest) = (&mut s.logits[..(r1 - r0) * n], &mut s.terms[..]);
-            for (&(b0, b1), lane) in blocks.iter().zip(s.lanes.iter_mut()) {
-                let (z, zr) = std::mem::take(&mut z_rest).split_at_mut((b1 - b0) * n);
-                let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(b1 - b0);
-                (z_rest, t_rest) = (zr, tr);
-                parts.push((r0 + b0, z, t, lane));
-            }
-            for_each_part(&mut parts, |(first, z, terms, lane)| {
-                lane.row.resize(n, 0.0);
-                for (i, (z, term)) in z.chunks_exact_mut(n).zip(terms.iter_mut()).enumerate() {
-                    let r = *first + i;
-                    let p = &mut lane.row[..];
-                    let m = max_of(z);
-                    let sum = exp_shifted_into(z, m, p);
-                    p.iter_mut().for_each(|x| *x /= sum);
-                    let logz = m + libm::logf(sum);
-                    // log p_j = z_j - log Z, kept in z
-                    z.iter_mut().for_each(|x| *x -= logz);
-                    let a = batch.actions[r] as usize;
-                    let adv = batch.advantages[r];
-                    // H = -sum p log p
-                    let ent = -dot_lanes(p, z);
-                    *term = [adv * z[a], ent];
-                    // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
-                    for (g, &pj) in z.iter_mut().zip(p.iter()) {
-                        *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+            let work =
+                |(first, z, terms, lane): &mut (usize, &mut [f32], &mut [[f32; 2]], &mut Lane)| {
+                    lane.row.resize(n, 0.0);
+                    for (i, (z, term)) in z.chunks_exact_mut(n).zip(terms.iter_mut()).enumerate() {
+                        let r = *first + i;
+                        let p = &mut lane.row[..];
+                        let m = max_of(z);
+                        let sum = exp_shifted_into(z, m, p);
+                        p.iter_mut().for_each(|x| *x /= sum);
+                        let logz = m + libm::logf(sum);
+                        // log p_j = z_j - log Z, kept in z
+                        z.iter_mut().for_each(|x| *x -= logz);
+                        let a = batch.actions[r] as usize;
+                        let adv = batch.advantages[r];
+                        // H = -sum p log p
+                        let ent = -dot_lanes(p, z);
+                        *term = [adv * z[a], ent];
+                        // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
+                        for (g, &pj) in z.iter_mut().zip(p.iter()) {
+                            *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+                        }
+                        z[a] -= inv_b * adv;
                     }
-                    z[a] -= inv_b * adv;
+                };
+            let (z_all, t_all) = (&mut s.logits[..(r1 - r0) * n], &mut s.terms[..]);
+            if blocks.len() == 1 {
+                // one thread: no parts list (an update allocates nothing)
+                work(&mut (r0, z_all, t_all, &mut s.lanes[0]));
+            } else {
+                let mut parts = Vec::with_capacity(blocks.len());
+                let (mut z_rest, mut t_rest) = (z_all, t_all);
+                for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
+                    let (z, zr) = std::mem::take(&mut z_rest).split_at_mut((b1 - b0) * n);
+                    let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(b1 - b0);
+                    (z_rest, t_rest) = (zr, tr);
+                    parts.push((r0 + b0, z, t, lane));
                 }
-            });
+                for_each_part(&mut parts, work);
+            }
             for &[t, ent] in &s.terms[..r1 - r0] {
                 ent_sum += ent;
                 pl -= t;
@@ -586,40 +594,48 @@ impl NdarrayNet {
         let blocks = row_blocks(rows, d * n);
         s.lanes
             .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
-        let mut parts = Vec::with_capacity(blocks.len());
-        let mut a_rest = actions;
-        let mut k_rest = if keep {
+        let (h_all, et, bias) = (s.actor.output(), &s.et[..], self.params.get(self.item_bias));
+        let work =
+            |(first, actions, kept, lane): &mut (usize, &mut [u32], &mut [f32], &mut Lane)| {
+                lane.row.resize(n, 0.0);
+                let first = *first;
+                for q0 in (0..actions.len()).step_by(BLOCK) {
+                    let q1 = (q0 + BLOCK).min(actions.len());
+                    let logits = if keep {
+                        &mut kept[q0 * n..q1 * n]
+                    } else {
+                        lane.logits.resize((q1 - q0) * n, 0.0);
+                        &mut lane.logits[..]
+                    };
+                    let h = &h_all[(first + q0) * d..(first + q1) * d];
+                    matmul(h, et, logits, q1 - q0, d, n, false);
+                    add_row(logits, bias);
+                    for (r, row) in logits.chunks_exact(n).enumerate() {
+                        actions[q0 + r] =
+                            sample_softmax(row, uniforms[first + q0 + r], &mut lane.row);
+                    }
+                }
+            };
+        let k_all = if keep {
             &mut s.record.logits[kept..]
         } else {
             &mut [][..]
         };
-        for (&(b0, b1), lane) in blocks.iter().zip(s.lanes.iter_mut()) {
-            let (a, ar) = std::mem::take(&mut a_rest).split_at_mut(b1 - b0);
-            let (k, kr) =
-                std::mem::take(&mut k_rest).split_at_mut(if keep { (b1 - b0) * n } else { 0 });
-            (a_rest, k_rest) = (ar, kr);
-            parts.push((b0, a, k, lane));
-        }
-        let (h_all, et, bias) = (s.actor.output(), &s.et[..], self.params.get(self.item_bias));
-        for_each_part(&mut parts, |(first, actions, kept, lane)| {
-            lane.row.resize(n, 0.0);
-            let first = *first;
-            for q0 in (0..actions.len()).step_by(BLOCK) {
-                let q1 = (q0 + BLOCK).min(actions.len());
-                let logits = if keep {
-                    &mut kept[q0 * n..q1 * n]
-                } else {
-                    lane.logits.resize((q1 - q0) * n, 0.0);
-                    &mut lane.logits[..]
-                };
-                let h = &h_all[(first + q0) * d..(first + q1) * d];
-                matmul(h, et, logits, q1 - q0, d, n, false);
-                add_row(logits, bias);
-                for (r, row) in logits.chunks_exact(n).enumerate() {
-                    actions[q0 + r] = sample_softmax(row, uniforms[first + q0 + r], &mut lane.row);
-                }
+        if blocks.len() == 1 {
+            // one thread: no parts list (a rollout step allocates nothing)
+            work(&mut (0, actions, k_all, &mut s.lanes[0]));
+        } else {
+            let mut parts = Vec::with_capacity(blocks.len());
+            let (mut a_rest, mut k_rest) = (actions, k_all);
+            for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
+                let (a, ar) = std::mem::take(&mut a_rest).split_at_mut(b1 - b0);
+                let (k, kr) =
+                    std::mem::take(&mut k_rest).split_at_mut(if keep { (b1 - b0) * n } else { 0 });
+                (a_rest, k_rest) = (ar, kr);
+                parts.push((b0, a, k, lane));
             }
-        });
+            for_each_part(&mut parts, work);
+        }
     }
 
     /// One optimiser step: gradients (with what `s` holds of the forward
