@@ -488,20 +488,23 @@ impl NdarrayNet {
                     }
                 };
             let (z_all, t_all) = (&mut s.logits[..(r1 - r0) * n], &mut s.terms[..]);
-            if blocks.len() == 1 {
-                // one thread: no parts list (an update allocates nothing)
-                work(&mut (r0, z_all, t_all, &mut s.lanes[0]));
+            // one block (one thread) needs no parts list: an update allocates nothing
+            let (mut one, mut many);
+            let parts: &mut [_] = if blocks.len() == 1 {
+                one = [(r0, z_all, t_all, &mut s.lanes[0])];
+                &mut one
             } else {
-                let mut parts = Vec::with_capacity(blocks.len());
+                many = Vec::with_capacity(blocks.len());
                 let (mut z_rest, mut t_rest) = (z_all, t_all);
                 for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
                     let (z, zr) = std::mem::take(&mut z_rest).split_at_mut((b1 - b0) * n);
                     let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(b1 - b0);
                     (z_rest, t_rest) = (zr, tr);
-                    parts.push((r0 + b0, z, t, lane));
+                    many.push((r0 + b0, z, t, lane));
                 }
-                for_each_part(&mut parts, work);
-            }
+                &mut many
+            };
+            for_each_part(parts, work);
             for &[t, ent] in &s.terms[..r1 - r0] {
                 ent_sum += ent;
                 pl -= t;
@@ -621,21 +624,24 @@ impl NdarrayNet {
         } else {
             &mut [][..]
         };
-        if blocks.len() == 1 {
-            // one thread: no parts list (a rollout step allocates nothing)
-            work(&mut (0, actions, k_all, &mut s.lanes[0]));
+        // one block (one thread) needs no parts list: a rollout step allocates nothing
+        let (mut one, mut many);
+        let parts: &mut [_] = if blocks.len() == 1 {
+            one = [(0, actions, k_all, &mut s.lanes[0])];
+            &mut one
         } else {
-            let mut parts = Vec::with_capacity(blocks.len());
+            many = Vec::with_capacity(blocks.len());
             let (mut a_rest, mut k_rest) = (actions, k_all);
             for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
                 let (a, ar) = std::mem::take(&mut a_rest).split_at_mut(b1 - b0);
                 let (k, kr) =
                     std::mem::take(&mut k_rest).split_at_mut(if keep { (b1 - b0) * n } else { 0 });
                 (a_rest, k_rest) = (ar, kr);
-                parts.push((b0, a, k, lane));
+                many.push((b0, a, k, lane));
             }
-            for_each_part(&mut parts, work);
-        }
+            &mut many
+        };
+        for_each_part(parts, work);
     }
 
     /// One optimiser step: gradients (with what `s` holds of the forward
