@@ -7,9 +7,11 @@
 
 use crate::adam::{Adam, AdamConfig};
 use crate::linalg::{
-    add_row, col_sums_into, dot_lanes, exp_shifted_into, for_each_part, matmul, matmul_tn, max_of,
-    row_blocks, sample_softmax, transpose_into,
+    add_row, col_sums_into, dot_lanes, exp_shifted_into, matmul, matmul_tn, max_of, sample_softmax,
+    transpose_into,
 };
+#[cfg(not(target_arch = "wasm32"))]
+use crate::linalg::{for_each_part, row_blocks};
 use crate::mlp::{Mlp, MlpCache, MlpScratch};
 use crate::params::{Params, Tensor};
 use ialp_sim::{Error, Result, Rng};
@@ -228,6 +230,7 @@ struct Scratch {
     /// Per-thread buffers of the row-by-row work: a block of logits and a row.
     lanes: Vec<Lane>,
     /// Per row of an update block: the policy-loss term and the entropy.
+    #[cfg(not(target_arch = "wasm32"))]
     terms: Vec<[f32; 2]>,
     /// Rows per block of an update that recomputes its logits (0: [`UPDATE_ROWS`]).
     update_rows: usize,
@@ -457,14 +460,20 @@ impl NdarrayNet {
                 matmul(h, &s.et, &mut s.logits, r1 - r0, d, n, false);
                 add_row(&mut s.logits, self.params.get(self.item_bias));
             }
-            // each row's softmax and d(loss)/d(logits) in place, rows spread
-            // over the threads; the sums over rows then run in row order
-            s.terms.resize(r1 - r0, [0.0; 2]);
-            let blocks = row_blocks(r1 - r0, 8 * n);
-            s.lanes
-                .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
-            let work =
-                |(first, z, terms, lane): &mut (usize, &mut [f32], &mut [[f32; 2]], &mut Lane)| {
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                // each row's softmax and d(loss)/d(logits) in place, rows spread
+                // over the threads; the sums over rows then run in row order
+                s.terms.resize(r1 - r0, [0.0; 2]);
+                let blocks = row_blocks(r1 - r0, 8 * n);
+                s.lanes
+                    .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
+                let work = |(first, z, terms, lane): &mut (
+                    usize,
+                    &mut [f32],
+                    &mut [[f32; 2]],
+                    &mut Lane,
+                )| {
                     lane.row.resize(n, 0.0);
                     for (i, (z, term)) in z.chunks_exact_mut(n).zip(terms.iter_mut()).enumerate() {
                         let r = *first + i;
@@ -487,27 +496,55 @@ impl NdarrayNet {
                         z[a] -= inv_b * adv;
                     }
                 };
-            let (z_all, t_all) = (&mut s.logits[..(r1 - r0) * n], &mut s.terms[..]);
-            // one block (one thread) needs no parts list: an update allocates nothing
-            let (mut one, mut many);
-            let parts: &mut [_] = if blocks.len() == 1 {
-                one = [(r0, z_all, t_all, &mut s.lanes[0])];
-                &mut one
-            } else {
-                many = Vec::with_capacity(blocks.len());
-                let (mut z_rest, mut t_rest) = (z_all, t_all);
-                for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
-                    let (z, zr) = std::mem::take(&mut z_rest).split_at_mut((b1 - b0) * n);
-                    let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(b1 - b0);
-                    (z_rest, t_rest) = (zr, tr);
-                    many.push((r0 + b0, z, t, lane));
+                let (z_all, t_all) = (&mut s.logits[..(r1 - r0) * n], &mut s.terms[..]);
+                // one block (one thread) needs no parts list: an update allocates nothing
+                let (mut one, mut many);
+                let parts: &mut [_] = if blocks.len() == 1 {
+                    one = [(r0, z_all, t_all, &mut s.lanes[0])];
+                    &mut one
+                } else {
+                    many = Vec::with_capacity(blocks.len());
+                    let (mut z_rest, mut t_rest) = (z_all, t_all);
+                    for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
+                        let (z, zr) = std::mem::take(&mut z_rest).split_at_mut((b1 - b0) * n);
+                        let (t, tr) = std::mem::take(&mut t_rest).split_at_mut(b1 - b0);
+                        (z_rest, t_rest) = (zr, tr);
+                        many.push((r0 + b0, z, t, lane));
+                    }
+                    &mut many
+                };
+                for_each_part(parts, work);
+                for &[t, ent] in &s.terms[..r1 - r0] {
+                    ent_sum += ent;
+                    pl -= t;
                 }
-                &mut many
-            };
-            for_each_part(parts, work);
-            for &[t, ent] in &s.terms[..r1 - r0] {
-                ent_sum += ent;
-                pl -= t;
+            }
+            // wasm32 (one thread): the same arithmetic row by row, in the form
+            // that keeps the module within its size budget (packages/wasm/README.md)
+            #[cfg(target_arch = "wasm32")]
+            {
+                s.lanes.resize_with(1, Lane::default);
+                let p = &mut s.lanes[0].row;
+                p.resize(n, 0.0);
+                for r in r0..r1 {
+                    let z = &mut s.logits[(r - r0) * n..(r - r0 + 1) * n];
+                    let m = max_of(z);
+                    let sum = exp_shifted_into(z, m, p);
+                    p.iter_mut().for_each(|x| *x /= sum);
+                    let logz = m + libm::logf(sum);
+                    // log p_j = z_j - log Z, kept in z
+                    z.iter_mut().for_each(|x| *x -= logz);
+                    let a = batch.actions[r] as usize;
+                    let adv = batch.advantages[r];
+                    // H = -sum p log p
+                    let ent = -dot_lanes(p, z);
+                    ent_sum += ent;
+                    pl -= adv * z[a];
+                    for (g, &pj) in z.iter_mut().zip(p.iter()) {
+                        *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+                    }
+                    z[a] -= inv_b * adv;
+                }
             }
             // logits = h E^T + b
             let dz = &s.logits[..(r1 - r0) * n];
@@ -587,61 +624,88 @@ impl NdarrayNet {
                 r.logits = Vec::new();
             }
         }
-        // rows spread over the threads, each thread's in blocks; a recorded
-        // rollout's logits are computed straight into the record
-        let keep = record && s.record.with_logits;
-        let kept = s.record.logits.len();
-        if keep {
-            s.record.logits.resize(kept + rows * n, 0.0);
-        }
-        let blocks = row_blocks(rows, d * n);
-        s.lanes
-            .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
-        let (h_all, et, bias) = (s.actor.output(), &s.et[..], self.params.get(self.item_bias));
-        let work =
-            |(first, actions, kept, lane): &mut (usize, &mut [u32], &mut [f32], &mut Lane)| {
-                lane.row.resize(n, 0.0);
-                let first = *first;
-                for q0 in (0..actions.len()).step_by(BLOCK) {
-                    let q1 = (q0 + BLOCK).min(actions.len());
-                    let logits = if keep {
-                        &mut kept[q0 * n..q1 * n]
-                    } else {
-                        lane.logits.resize((q1 - q0) * n, 0.0);
-                        &mut lane.logits[..]
-                    };
-                    let h = &h_all[(first + q0) * d..(first + q1) * d];
-                    matmul(h, et, logits, q1 - q0, d, n, false);
-                    add_row(logits, bias);
-                    for (r, row) in logits.chunks_exact(n).enumerate() {
-                        actions[q0 + r] =
-                            sample_softmax(row, uniforms[first + q0 + r], &mut lane.row);
-                    }
-                }
-            };
-        let k_all = if keep {
-            &mut s.record.logits[kept..]
-        } else {
-            &mut [][..]
-        };
-        // one block (one thread) needs no parts list: a rollout step allocates nothing
-        let (mut one, mut many);
-        let parts: &mut [_] = if blocks.len() == 1 {
-            one = [(0, actions, k_all, &mut s.lanes[0])];
-            &mut one
-        } else {
-            many = Vec::with_capacity(blocks.len());
-            let (mut a_rest, mut k_rest) = (actions, k_all);
-            for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
-                let (a, ar) = std::mem::take(&mut a_rest).split_at_mut(b1 - b0);
-                let (k, kr) =
-                    std::mem::take(&mut k_rest).split_at_mut(if keep { (b1 - b0) * n } else { 0 });
-                (a_rest, k_rest) = (ar, kr);
-                many.push((b0, a, k, lane));
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            // rows spread over the threads, each thread's in blocks; a recorded
+            // rollout's logits are computed straight into the record
+            let keep = record && s.record.with_logits;
+            let kept = s.record.logits.len();
+            if keep {
+                s.record.logits.resize(kept + rows * n, 0.0);
             }
-            &mut many
-        };
-        for_each_part(parts, work);
+            let blocks = row_blocks(rows, d * n);
+            s.lanes
+                .resize_with(s.lanes.len().max(blocks.len()), Lane::default);
+            let (h_all, et, bias) = (s.actor.output(), &s.et[..], self.params.get(self.item_bias));
+            let work =
+                |(first, actions, kept, lane): &mut (usize, &mut [u32], &mut [f32], &mut Lane)| {
+                    lane.row.resize(n, 0.0);
+                    let first = *first;
+                    for q0 in (0..actions.len()).step_by(BLOCK) {
+                        let q1 = (q0 + BLOCK).min(actions.len());
+                        let logits = if keep {
+                            &mut kept[q0 * n..q1 * n]
+                        } else {
+                            lane.logits.resize((q1 - q0) * n, 0.0);
+                            &mut lane.logits[..]
+                        };
+                        let h = &h_all[(first + q0) * d..(first + q1) * d];
+                        matmul(h, et, logits, q1 - q0, d, n, false);
+                        add_row(logits, bias);
+                        for (r, row) in logits.chunks_exact(n).enumerate() {
+                            actions[q0 + r] =
+                                sample_softmax(row, uniforms[first + q0 + r], &mut lane.row);
+                        }
+                    }
+                };
+            let k_all = if keep {
+                &mut s.record.logits[kept..]
+            } else {
+                &mut [][..]
+            };
+            // one block (one thread) needs no parts list: a rollout step allocates nothing
+            let (mut one, mut many);
+            let parts: &mut [_] = if blocks.len() == 1 {
+                one = [(0, actions, k_all, &mut s.lanes[0])];
+                &mut one
+            } else {
+                many = Vec::with_capacity(blocks.len());
+                let (mut a_rest, mut k_rest) = (actions, k_all);
+                for ((b0, b1), lane) in blocks.zip(s.lanes.iter_mut()) {
+                    let (a, ar) = std::mem::take(&mut a_rest).split_at_mut(b1 - b0);
+                    let (k, kr) = std::mem::take(&mut k_rest).split_at_mut(if keep {
+                        (b1 - b0) * n
+                    } else {
+                        0
+                    });
+                    (a_rest, k_rest) = (ar, kr);
+                    many.push((b0, a, k, lane));
+                }
+                &mut many
+            };
+            for_each_part(parts, work);
+        }
+        // wasm32 (one thread): the same arithmetic in blocks of rows, in the
+        // form that keeps the module within its size budget (packages/wasm/README.md)
+        #[cfg(target_arch = "wasm32")]
+        {
+            s.lanes.resize_with(1, Lane::default);
+            let lane = &mut s.lanes[0];
+            lane.row.resize(n, 0.0);
+            for r0 in (0..rows).step_by(BLOCK) {
+                let r1 = (r0 + BLOCK).min(rows);
+                let h = &s.actor.output()[r0 * d..r1 * d];
+                lane.logits.resize((r1 - r0) * n, 0.0);
+                matmul(h, &s.et, &mut lane.logits, r1 - r0, d, n, false);
+                add_row(&mut lane.logits, self.params.get(self.item_bias));
+                for (r, row) in lane.logits.chunks_exact(n).enumerate() {
+                    actions[r0 + r] = sample_softmax(row, uniforms[r0 + r], &mut lane.row);
+                }
+                if record && s.record.with_logits {
+                    s.record.logits.extend_from_slice(&lane.logits);
+                }
+            }
+        }
     }
 
     /// One optimiser step: gradients (with what `s` holds of the forward
