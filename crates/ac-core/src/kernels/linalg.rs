@@ -44,7 +44,8 @@ pub fn matmul_tn(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usi
 }
 
 /// C (rows x n) += A' (rows x depth) . B (depth x n), where A'[i, p] =
-/// `a[i * ars + p * acs]`, B and C row-major. A large product is split into
+/// `a[i * ars + p * acs]`, B and C row-major, with the widest kernel the CPU
+/// has. A large product is split into
 /// blocks of C's rows over the threads [`product_threads`] allows: every
 /// element of C is still the same sum in the same order (only the sum over
 /// `depth` is a reduction, and it is never split), so the bits do not depend
@@ -67,7 +68,22 @@ fn gemm(
     if par::gemm_split(a, ars, acs, b, c, rows, depth, n) {
         return;
     }
-    gemm_serial(a, ars, acs, b, c, rows, depth, n)
+    debug_assert!((rows - 1) * ars + (depth - 1) * acs < a.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        match simd_level() {
+            // SAFETY: the CPU has the features each kernel was compiled for
+            // (checked by `simd_level`); the shapes were checked by the callers.
+            SimdLevel::Avx512 => unsafe {
+                return gemm_avx512(a, ars, acs, b, c, rows, depth, n);
+            },
+            SimdLevel::Avx2 => unsafe {
+                return gemm_avx2(a, ars, acs, b, c, rows, depth, n);
+            },
+            SimdLevel::Base => {}
+        }
+    }
+    gemm_tiles::<4, 8>(a, ars, acs, b, c, rows, depth, n)
 }
 
 /// Threads the matrix products of the calling thread may use from now until
@@ -246,43 +262,15 @@ mod par {
                 .enumerate()
                 .map(|(i, chunk)| (i * per, chunk))
                 .collect();
+            // each block on one thread: inside a task the pool is busy (the
+            // caller) or the count is 1 (a worker), so `gemm` does not split again
             pool.for_each_mut(&mut parts, |_, (r0, chunk)| {
                 let r = chunk.len() / n;
-                super::gemm_serial(&a[*r0 * ars..], ars, acs, b, chunk, r, depth, n);
+                super::gemm(&a[*r0 * ars..], ars, acs, b, chunk, r, depth, n);
             });
         })
         .is_some()
     }
-}
-
-/// [`gemm`] on the calling thread. Picks the widest kernel the CPU has.
-#[allow(clippy::too_many_arguments)]
-fn gemm_serial(
-    a: &[f32],
-    ars: usize,
-    acs: usize,
-    b: &[f32],
-    c: &mut [f32],
-    rows: usize,
-    depth: usize,
-    n: usize,
-) {
-    debug_assert!((rows - 1) * ars + (depth - 1) * acs < a.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        match simd_level() {
-            // SAFETY: the CPU has the features each kernel was compiled for
-            // (checked by `simd_level`); the shapes were checked by the callers.
-            SimdLevel::Avx512 => unsafe {
-                return gemm_avx512(a, ars, acs, b, c, rows, depth, n);
-            },
-            SimdLevel::Avx2 => unsafe {
-                return gemm_avx2(a, ars, acs, b, c, rows, depth, n);
-            },
-            SimdLevel::Base => {}
-        }
-    }
-    gemm_tiles::<4, 8>(a, ars, acs, b, c, rows, depth, n)
 }
 
 #[cfg(target_arch = "x86_64")]

@@ -314,6 +314,48 @@ impl ScratchCell {
     }
 }
 
+/// One row of the policy loss: `z` (the row's logits) becomes d(loss)/d(logits),
+/// with `p` as scratch for the probabilities; returns `[adv * log p_a, H]`, the
+/// row's terms of the policy loss and the entropy (summed in row order by the caller).
+#[inline(always)]
+fn policy_row(z: &mut [f32], p: &mut [f32], a: usize, adv: f32, inv_b: f32, beta: f32) -> [f32; 2] {
+    let m = max_of(z);
+    let sum = exp_shifted_into(z, m, p);
+    p.iter_mut().for_each(|x| *x /= sum);
+    let logz = m + libm::logf(sum);
+    // log p_j = z_j - log Z, kept in z
+    z.iter_mut().for_each(|x| *x -= logz);
+    // H = -sum p log p
+    let ent = -dot_lanes(p, z);
+    let term = adv * z[a];
+    // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
+    for (g, &pj) in z.iter_mut().zip(p.iter()) {
+        *g = inv_b * (adv * pj + beta * pj * (*g + ent));
+    }
+    z[a] -= inv_b * adv;
+    [term, ent]
+}
+
+/// Logits = h e^T + b for a block of rows (`h`: rows x d, `et`: d x n), into
+/// `logits`, each row sampled with its uniform into `actions`; `row` is scratch.
+#[inline(always)]
+fn sample_rows(
+    h: &[f32],
+    et: &[f32],
+    bias: &[f32],
+    logits: &mut [f32],
+    uniforms: &[f32],
+    actions: &mut [u32],
+    row: &mut [f32],
+) {
+    let (rows, n) = (actions.len(), bias.len());
+    matmul(h, et, logits, rows, h.len() / rows.max(1), n, false);
+    add_row(logits, bias);
+    for ((a, z), &u) in actions.iter_mut().zip(logits.chunks_exact(n)).zip(uniforms) {
+        *a = sample_softmax(z, u, row);
+    }
+}
+
 /// Per-row log-softmax, entropy and probabilities of logits (rows x n).
 pub fn softmax_rows(logits: &[f32], n: usize) -> (Vec<f32>, Vec<f32>) {
     let mut probs = vec![0f32; logits.len()];
@@ -477,23 +519,8 @@ impl NdarrayNet {
                     lane.row.resize(n, 0.0);
                     for (i, (z, term)) in z.chunks_exact_mut(n).zip(terms.iter_mut()).enumerate() {
                         let r = *first + i;
-                        let p = &mut lane.row[..];
-                        let m = max_of(z);
-                        let sum = exp_shifted_into(z, m, p);
-                        p.iter_mut().for_each(|x| *x /= sum);
-                        let logz = m + libm::logf(sum);
-                        // log p_j = z_j - log Z, kept in z
-                        z.iter_mut().for_each(|x| *x -= logz);
-                        let a = batch.actions[r] as usize;
-                        let adv = batch.advantages[r];
-                        // H = -sum p log p
-                        let ent = -dot_lanes(p, z);
-                        *term = [adv * z[a], ent];
-                        // d(-A log p_a)/dz_j = A (p_j - 1[j=a]);  d(-beta H)/dz_j = beta p_j (log p_j + H)
-                        for (g, &pj) in z.iter_mut().zip(p.iter()) {
-                            *g = inv_b * (adv * pj + beta * pj * (*g + ent));
-                        }
-                        z[a] -= inv_b * adv;
+                        let (a, adv) = (batch.actions[r] as usize, batch.advantages[r]);
+                        *term = policy_row(z, &mut lane.row, a, adv, inv_b, beta);
                     }
                 };
                 let (z_all, t_all) = (&mut s.logits[..(r1 - r0) * n], &mut s.terms[..]);
@@ -528,22 +555,10 @@ impl NdarrayNet {
                 p.resize(n, 0.0);
                 for r in r0..r1 {
                     let z = &mut s.logits[(r - r0) * n..(r - r0 + 1) * n];
-                    let m = max_of(z);
-                    let sum = exp_shifted_into(z, m, p);
-                    p.iter_mut().for_each(|x| *x /= sum);
-                    let logz = m + libm::logf(sum);
-                    // log p_j = z_j - log Z, kept in z
-                    z.iter_mut().for_each(|x| *x -= logz);
-                    let a = batch.actions[r] as usize;
-                    let adv = batch.advantages[r];
-                    // H = -sum p log p
-                    let ent = -dot_lanes(p, z);
+                    let (a, adv) = (batch.actions[r] as usize, batch.advantages[r]);
+                    let [t, ent] = policy_row(z, p, a, adv, inv_b, beta);
                     ent_sum += ent;
-                    pl -= adv * z[a];
-                    for (g, &pj) in z.iter_mut().zip(p.iter()) {
-                        *g = inv_b * (adv * pj + beta * pj * (*g + ent));
-                    }
-                    z[a] -= inv_b * adv;
+                    pl -= t;
                 }
             }
             // logits = h E^T + b
@@ -650,12 +665,8 @@ impl NdarrayNet {
                             &mut lane.logits[..]
                         };
                         let h = &h_all[(first + q0) * d..(first + q1) * d];
-                        matmul(h, et, logits, q1 - q0, d, n, false);
-                        add_row(logits, bias);
-                        for (r, row) in logits.chunks_exact(n).enumerate() {
-                            actions[q0 + r] =
-                                sample_softmax(row, uniforms[first + q0 + r], &mut lane.row);
-                        }
+                        let u = &uniforms[first + q0..first + q1];
+                        sample_rows(h, et, bias, logits, u, &mut actions[q0..q1], &mut lane.row);
                     }
                 };
             let k_all = if keep {
@@ -696,11 +707,16 @@ impl NdarrayNet {
                 let r1 = (r0 + BLOCK).min(rows);
                 let h = &s.actor.output()[r0 * d..r1 * d];
                 lane.logits.resize((r1 - r0) * n, 0.0);
-                matmul(h, &s.et, &mut lane.logits, r1 - r0, d, n, false);
-                add_row(&mut lane.logits, self.params.get(self.item_bias));
-                for (r, row) in lane.logits.chunks_exact(n).enumerate() {
-                    actions[r0 + r] = sample_softmax(row, uniforms[r0 + r], &mut lane.row);
-                }
+                let (bias, u) = (self.params.get(self.item_bias), &uniforms[r0..r1]);
+                sample_rows(
+                    h,
+                    &s.et,
+                    bias,
+                    &mut lane.logits,
+                    u,
+                    &mut actions[r0..r1],
+                    &mut lane.row,
+                );
                 if record && s.record.with_logits {
                     s.record.logits.extend_from_slice(&lane.logits);
                 }
