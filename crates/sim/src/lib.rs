@@ -12,6 +12,7 @@ mod lanes;
 pub mod limits;
 pub mod logged;
 pub mod mf;
+pub mod order;
 pub mod pool;
 pub mod preference;
 pub mod quit;

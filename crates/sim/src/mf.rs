@@ -296,7 +296,7 @@ pub fn temporal_split(
     test_fraction: f32,
 ) -> (Vec<Interaction>, Vec<Interaction>) {
     let mut sorted = data.to_vec();
-    sorted.sort_by_key(|x| (x.user, x.timestamp));
+    crate::data::index::sort_interactions(&mut sorted);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for chunk in sorted.chunk_by(|a, b| a.user == b.user) {
         let n_test = if chunk.len() >= 2 {

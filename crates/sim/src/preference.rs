@@ -140,8 +140,7 @@ pub fn preference_requests(
     users.truncate(cfg.users);
     users.sort_unstable();
     let popularity = world.popularity();
-    let mut by_pop: Vec<u32> = (0..n_items as u32).collect();
-    by_pop.sort_by(|&a, &b| popularity[b as usize].total_cmp(&popularity[a as usize]));
+    let by_pop = crate::order::by_score_desc(&popularity);
     let top_pool = by_pop[..(n_items / 20).max(cfg.candidates * 4).min(n_items)].to_vec();
     let w = world.world();
     let logged = world.logged(&users, cfg.history, cfg.seed);

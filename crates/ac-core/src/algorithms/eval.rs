@@ -77,11 +77,11 @@ pub fn evaluate(
         }
     }
     let (b, h, n) = (env.batch_size(), env.history(), env.n_items() as u32);
-    let mut ranked: Vec<u32> = (0..n).collect();
-    if let Actor::Popularity(scores) = actor {
-        // stable: ties keep item order
-        ranked.sort_by(|&a, &b| scores[b as usize].total_cmp(&scores[a as usize]));
-    }
+    // popularity's ranking (stable: ties keep item order)
+    let ranked = match actor {
+        Actor::Popularity(scores) => ialp_sim::order::by_score_desc(scores),
+        _ => (0..n).collect(),
+    };
     let mut rng = Rng::stream(seed, 0xE7A1_0000_0000);
     let (mut items, mut rewards) = (vec![0u32; b * h], vec![0f32; b * h]);
     let (mut r, mut d) = (vec![0f32; b], vec![0u8; b]);

@@ -45,7 +45,9 @@ impl Isotonic {
             )));
         }
         let mut order: Vec<usize> = (0..scores.len()).collect();
-        order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
+        ialp_sim::order::sort_by(&mut order, &|&a, &b| {
+            scores[a].total_cmp(&scores[b]).then(a.cmp(&b))
+        });
         // blocks of (sum of x, sum of y, count), means non-decreasing in y
         let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
         for &i in &order {

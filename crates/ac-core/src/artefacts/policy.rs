@@ -188,7 +188,9 @@ impl Policy {
             .filter(|i| !(exclude_seen && items.contains(i)))
             .collect();
         // stable sort: ties keep item order, so results are deterministic
-        order.sort_by(|&a, &b| row[b as usize].total_cmp(&row[a as usize]));
+        ialp_sim::order::sort_by(&mut order, &|&a, &b| {
+            row[b as usize].total_cmp(&row[a as usize])
+        });
         Ok(order
             .into_iter()
             .take(k)

@@ -530,7 +530,7 @@ impl RewardModel {
 /// AUC of `scores` at ranking the `true` labels above the `false` ones (ties 1/2).
 pub fn auc(scores: &[f32], labels: &[bool]) -> f64 {
     let mut idx: Vec<usize> = (0..scores.len()).collect();
-    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    ialp_sim::order::sort_by(&mut idx, &|&a, &b| scores[a].total_cmp(&scores[b]));
     let (mut rank_sum, mut pos) = (0f64, 0usize);
     let mut i = 0;
     while i < idx.len() {
