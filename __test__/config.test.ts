@@ -38,7 +38,7 @@ const cases: [unknown, string][] = [
   [JSON.parse('{"__proto__": {"seeds": 5}}'), 'unknown field "__proto__" (expected one of envs, data, seeds, llm, earlyEpisodes, deploy, compute, device, distill, pretrain, online, adaptive, sweep)'],
   [{ constructor: 1 }, 'unknown field "constructor" (expected one of envs, data, seeds, llm, earlyEpisodes, deploy, compute, device, distill, pretrain, online, adaptive, sweep)'],
   [{ distill: { hasOwnProperty: 3 } }, 'unknown field "distill.hasOwnProperty" (expected one of users, candidates, statesPerUser)'],
-  [{ adaptive: { toString: 'x' } }, 'unknown field "adaptive.toString" (expected one of temperature, weightRate, weightScale, exploration, initialWeight, prior, trustSteps, criticScale, criticAgreement, floor, pretrainedTemperature, proposals, onlineStart, pretrainedProposals)'],
+  [{ adaptive: { toString: 'x' } }, 'unknown field "adaptive.toString" (expected one of temperature, weightRate, weightScale, exploration, initialWeight, prior, trustSteps, criticScale, criticAgreement, floor, pretrainedTemperature, proposals, quitForesight, onlineStart, pretrainedProposals)'],
 ];
 
 test('each value of the config is checked against its type, the error naming the key', (t) => {

@@ -77,6 +77,7 @@ const SWEPT_CONFIG = {
         trustSteps: coreNum(A.trustSteps), criticScale: coreNum(A.criticScale), criticAgreement: coreNum(A.criticAgreement),
         floor: coreNum(A.floor), pretrainedTemperature: coreNum(A.pretrainedTemperature),
         proposals: dflt(int(1, 64), A.proposals),
+        quitForesight: coreNum(A.quitForesight),
         onlineStart: dflt(oneOf<OnlineStart>()(['scratch', 'pretrained']), A.onlineStart),
         pretrainedProposals: dflt(oneOf<PretrainedProposals>()(['one', 'topAndSample']), A.pretrainedProposals),
       },

@@ -132,7 +132,16 @@ onlineStart: OnlineStart,
  * of using pi_0 serves them (a greedy pi_0 bores some users, a sampled
  * one strays for others).
  */
-pretrainedProposals: PretrainedProposals, };
+pretrainedProposals: PretrainedProposals, 
+/**
+ * lambda: foresight of the environment's quit model (the one the
+ * imagined world of pre-training steps with). A proposal after which the
+ * quit model says the user leaves (a third item of one category within
+ * the window, or the window's mean reward, with r_phi's guess for the
+ * proposal, below the threshold) loses lambda V_0(s) / tau from its score,
+ * V_0 pi_0's value of the state: what the user would still bring. 0 = off.
+ */
+quitForesight: number, };
 
 /**
  * The adaptation, sampled after every update.
@@ -711,7 +720,8 @@ export const CORE_DEFAULTS = {
     "proposals": 1,
     "pretrainedTemperature": 0.0,
     "onlineStart": "scratch",
-    "pretrainedProposals": "one"
+    "pretrainedProposals": "one",
+    "quitForesight": 1.0
   },
   "pretrain": {
     "ialp": {

@@ -137,8 +137,8 @@ const PHASES_REVISION = 7;
 export { meanCi };
 
 /** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults or its algorithm change
- * (10: pi_0's two proposals under topAndSample count half each; a restarted pi_1 keeps the random stream). */
-const ADAPTIVE_REVISION = 10;
+ * (11: the quit model's foresight, quitForesight 1, is on by default). */
+const ADAPTIVE_REVISION = 11;
 
 /** An online run; training runs keep their per-update progress (metrics.jsonl). */
 /** The index-th of `count` parts of an experiment (`ialp run --shard I/N`). */

@@ -3,8 +3,13 @@
 //! The pre-trained policy pi_0 stays frozen; an online policy pi_1 learns with
 //! A2C. At every step each proposes an item; the executed one is drawn from a
 //! softmax over the proposals' scores
-//!   z_k = (beta max(g_t, 0) Q(s, a_k) + kappa (w_k + g_t rho_t [k = 0]) + c / sqrt(1 + n(cat(a_k)))) / tau,
+//!   z_k = (beta max(g_t, 0) Q(s, a_k) + kappa (w_k + g_t rho_t [k = 0]) + c / sqrt(1 + n(cat(a_k)))
+//!          - lambda V_0(s) quit(s, a_k)) / tau,
 //! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences,
+//! quit(s, a) 1 when the environment's quit model (the one pre-training's
+//! imagined world steps with) says the user leaves after a (boredom with a
+//! category, or the window's mean reward with Q's guess for a), V_0 pi_0's
+//! value of the state (what a user who stays would still bring),
 //! g_t in [-1, 1] the critic's check (the running correlation of Q with the
 //! realised rewards of executed proposals, over `critic_agreement`): a critic
 //! that prefers what users dislike loses its say (beta max(g_t, 0)), and the
@@ -29,7 +34,7 @@ use crate::a2c::{
 };
 use crate::policy::{choose_actions, Policy};
 use crate::reward_model::RewardModel;
-use ialp_sim::{AnyWorld, Result, Rng};
+use ialp_sim::{default_quit, AnyWorld, QuitConfig, Result, Rng};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +75,14 @@ struct Expansion<'a> {
     /// executed proposals, for the bias-corrected average (`weight`).
     weights: [f32; 3],
     decays: [f32; 3],
+    /// The environment's quit model, and per user slot what it remembers of
+    /// this episode: the last W categories and rewards (a ring at `win_pos`),
+    /// how many, and the episode's steps.
+    quit: QuitConfig,
+    win: Vec<(u32, f32)>,
+    win_len: Vec<usize>,
+    win_pos: Vec<usize>,
+    ep_steps: Vec<usize>,
     chosen: Vec<u8>,
     /// Q of each executed proposal, for the critic's check.
     chosen_q: Vec<f32>,
@@ -91,6 +104,7 @@ impl<'a> Expansion<'a> {
         critic: Option<&'a RewardModel>,
         categories: Vec<u32>,
         n_categories: usize,
+        quit: QuitConfig,
     ) -> Self {
         let inherited = cfg.online_start == OnlineStart::Pretrained;
         Expansion {
@@ -101,6 +115,11 @@ impl<'a> Expansion<'a> {
             shown: vec![0; n_categories],
             weights: [0.0; 3],
             decays: [1.0; 3],
+            quit,
+            win: Vec::new(),
+            win_len: Vec::new(),
+            win_pos: Vec::new(),
+            ep_steps: Vec::new(),
             chosen: Vec::new(),
             chosen_q: Vec::new(),
             critic_check: CriticCheck::default(),
@@ -124,6 +143,29 @@ impl<'a> Expansion<'a> {
             self.weights[k] / (1.0 - self.decays[k])
         }
     }
+
+    /// Whether the quit model ends user slot `i`'s episode after item `a`
+    /// with reward `r` (as the environment decides after its step).
+    fn quits(&self, i: usize, a: u32, r: f32, window: &mut Vec<f32>) -> bool {
+        let w = self.quit.window;
+        let Some(&len) = self.win_len.get(i) else {
+            return false;
+        };
+        let ring = &self.win[i * w..(i + 1) * w];
+        // what stays in the window: the newest min(len, W - 1) entries
+        let kept = len.min(w - 1);
+        let cat = self.categories[a as usize];
+        window.clear();
+        let mut same = 1;
+        for j in 0..kept {
+            let (c, rr) = ring[(self.win_pos[i] + w - 1 - j) % w];
+            same += (c == cat) as usize;
+            window.push(rr);
+        }
+        window.push(r);
+        self.quit
+            .should_quit_counted(same, window, kept + 1, self.ep_steps[i] + 1)
+    }
 }
 
 impl ActionSelector for Expansion<'_> {
@@ -133,7 +175,7 @@ impl ActionSelector for Expansion<'_> {
         logits: &Array2<f32>,
         rng: &mut Rng,
     ) -> Result<Vec<u32>> {
-        let (l0, _) = self.pi0.forward_encoded(ctx.obs)?;
+        let (l0, v0) = self.pi0.forward_encoded(ctx.obs)?;
         let np = self.cfg.proposals;
         // per j < np: pi_0's proposal, pi_1's, and with `TopAndSample` pi_0's
         // sample beside its top item; `kinds` says whose each is (PI0, PI1, PI0_SAMPLE)
@@ -190,6 +232,7 @@ impl ActionSelector for Expansion<'_> {
         };
         let mut out = Vec::with_capacity(rows);
         let mut z = vec![0f32; proposals.len()];
+        let mut window = Vec::with_capacity(self.quit.window);
         // with two proposals of pi_0's against one of pi_1's, each of pi_0's counts
         // half (ln 2 off its score), so that pi_0 as a whole has the say it has with one
         let share = if both {
@@ -209,6 +252,12 @@ impl ActionSelector for Expansion<'_> {
                     self.categories[a],
                     &self.shown,
                 ) - share[k];
+                if cfg.quit_foresight > 0.0 {
+                    let r = if self.critic.is_some() { qs[c][i] } else { 1.0 };
+                    if self.quits(i, a as u32, r, &mut window) {
+                        *zc -= cfg.quit_foresight * v0[i].max(0.0) / cfg.temperature;
+                    }
+                }
             }
             // a softmax over every proposal, or with probability epsilon any one
             if cfg.floor > 0.0 && rng.uniform() < cfg.floor {
@@ -237,14 +286,21 @@ impl ActionSelector for Expansion<'_> {
     }
 
     fn observe(&mut self, actions: &[u32], rewards: &[f32], dones: &[u8]) {
-        let eta = self.cfg.weight_rate;
-        for ((((&k, &q), &a), &r), &d) in self
+        let (eta, w) = (self.cfg.weight_rate, self.quit.window);
+        if self.win_len.len() != actions.len() {
+            self.win = vec![(0, 0.0); actions.len() * w];
+            self.win_len = vec![0; actions.len()];
+            self.win_pos = vec![0; actions.len()];
+            self.ep_steps = vec![0; actions.len()];
+        }
+        for (i, ((((&k, &q), &a), &r), &d)) in self
             .chosen
             .iter()
             .zip(&self.chosen_q)
             .zip(actions)
             .zip(rewards)
             .zip(dones)
+            .enumerate()
         {
             // w_k <- (1 - eta) w_k + eta r', where a proposal after which the user
             // left earns nothing: a policy that pleases and bores loses weight
@@ -254,10 +310,20 @@ impl ActionSelector for Expansion<'_> {
             if self.critic.is_some() {
                 self.critic_check.observe(q, realised, eta);
             }
-            self.shown[self.categories[a as usize] as usize] += 1;
+            let cat = self.categories[a as usize];
+            self.shown[cat as usize] += 1;
             self.from_pi0 += (k != PI1) as u64;
             self.executed_pi0 += (k != PI1) as u64;
             self.total += 1;
+            // the episode as the quit model sees it; a new user after a quit
+            if d == 1 {
+                (self.win_len[i], self.win_pos[i], self.ep_steps[i]) = (0, 0, 0);
+            } else {
+                self.win[i * w + self.win_pos[i]] = (cat, r);
+                self.win_pos[i] = (self.win_pos[i] + 1) % w;
+                self.win_len[i] = (self.win_len[i] + 1).min(w);
+                self.ep_steps[i] += 1;
+            }
         }
     }
 
@@ -373,7 +439,15 @@ pub fn train_adaptive(
     adaptive.validate()?;
     let w = world.world();
     let categories = (0..w.n_items()).map(|i| w.item_category(i)).collect();
-    let mut sel = Expansion::new(adaptive.clone(), pi0, critic, categories, w.n_categories());
+    let quit = cfg.env.quit.resolve(&default_quit(world.env_name()));
+    let mut sel = Expansion::new(
+        adaptive.clone(),
+        pi0,
+        critic,
+        categories,
+        w.n_categories(),
+        quit,
+    );
     let init = (adaptive.online_start == OnlineStart::Pretrained).then_some(pi0);
     let outcome = train_from_with(cfg, world, init, &mut sel, progress)?;
     Ok(AdaptiveOutcome {
@@ -424,7 +498,14 @@ mod tests {
             pretrained_temperature: temperature,
             ..Default::default()
         };
-        let mut sel = Expansion::new(cfg, &pi0, None, (0..n as u32).map(|i| i % 3).collect(), 3);
+        let mut sel = Expansion::new(
+            cfg,
+            &pi0,
+            None,
+            (0..n as u32).map(|i| i % 3).collect(),
+            3,
+            QuitConfig::default(),
+        );
         let rows = 64;
         let mut rng = Rng::new(11);
         let obs: Vec<f32> = (0..rows * encoder.out_dim())
@@ -467,7 +548,14 @@ mod tests {
             exploration: 0.0,
             ..Default::default()
         };
-        let mut sel = Expansion::new(cfg, &pi0, None, (0..n as u32).map(|i| i % 3).collect(), 3);
+        let mut sel = Expansion::new(
+            cfg,
+            &pi0,
+            None,
+            (0..n as u32).map(|i| i % 3).collect(),
+            3,
+            QuitConfig::default(),
+        );
         let rows = 64;
         let mut rng = Rng::new(5);
         let (hist_items, hist_rewards, values) =
@@ -509,6 +597,99 @@ mod tests {
             "then the sample takes over: {shares:?}"
         );
         assert!(sel.weight(PI0_SAMPLE as usize) > 0.9 && sel.weight(PI0 as usize) < 0.1);
+    }
+
+    #[test]
+    fn the_quit_model_foresees_boredom_as_the_environment_decides() {
+        let (_, n, _, pi0) = small_pi0();
+        let cats: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
+        // window 3, a third item of one category in it ends the episode
+        let quit = QuitConfig {
+            window: 3,
+            max_same_category: 3,
+            min_mean_reward: 0.0,
+            max_steps: 50,
+        };
+        let mut sel = Expansion::new(AdaptiveConfig::default(), &pi0, None, cats, 3, quit);
+        let mut window = Vec::new();
+        let step = |sel: &mut Expansion, a: u32, d: u8| {
+            sel.chosen = vec![PI0];
+            sel.chosen_q = vec![0.0];
+            sel.observe(&[a], &[1.0], &[d]);
+        };
+        assert!(!sel.quits(0, 0, 1.0, &mut window), "nothing seen yet");
+        // items 0 and 3 are of category 0: a third of it (item 6) bores, item 1 does not
+        step(&mut sel, 0, 0);
+        step(&mut sel, 3, 0);
+        assert!(sel.quits(0, 6, 1.0, &mut window));
+        assert!(!sel.quits(0, 1, 1.0, &mut window));
+        // after item 1 the window is (3, 1): one of category 0, so 6 is safe
+        step(&mut sel, 1, 0);
+        assert!(!sel.quits(0, 6, 1.0, &mut window));
+        // a new user after a quit starts with an empty window
+        step(&mut sel, 4, 0);
+        assert!(
+            sel.quits(0, 7, 1.0, &mut window),
+            "1, 4 and 7 are of category 1"
+        );
+        step(&mut sel, 2, 1);
+        assert!(!sel.quits(0, 7, 1.0, &mut window));
+        // the satisfaction rule reads r, the guess for the proposal
+        sel.quit.min_mean_reward = 0.5;
+        step(&mut sel, 0, 0);
+        step(&mut sel, 1, 0);
+        assert!(!sel.quits(0, 2, 1.0, &mut window));
+        assert!(sel.quits(0, 2, -2.0, &mut window), "(1 + 1 - 2) / 3 < 0.5");
+    }
+
+    #[test]
+    fn foresight_turns_pi0_away_from_an_item_that_would_bore() {
+        let (h, n, encoder, pi0) = small_pi0();
+        let rows = 64;
+        let mut rng = Rng::new(21);
+        let obs: Vec<f32> = (0..rows * encoder.out_dim())
+            .map(|_| rng.normal())
+            .collect();
+        let (l0, v0) = pi0.forward_encoded(&obs).unwrap();
+        let top = choose_actions(&l0, &mut rng, true);
+        // the share of rows (where pi_0 values the state) that execute pi_0's top item
+        let share_top = |foresight: f32| {
+            let cfg = AdaptiveConfig {
+                prior: 1.0,
+                trust_steps: 0.0,
+                exploration: 0.0,
+                temperature: 1e-6,
+                quit_foresight: foresight,
+                ..Default::default()
+            };
+            let cats = (0..n as u32).map(|i| i % 3).collect();
+            let mut sel = Expansion::new(cfg, &pi0, None, cats, 3, QuitConfig::default());
+            // every user has seen two other items of its top item's category
+            for step in 1..=2u32 {
+                let seen: Vec<u32> = top.iter().map(|&a| (a + 3 * step) % n as u32).collect();
+                sel.chosen = vec![PI0; rows];
+                sel.chosen_q = vec![0.0; rows];
+                sel.observe(&seen, &vec![1.0; rows], &vec![0; rows]);
+            }
+            let (hist_items, hist_rewards, values) =
+                (vec![0u32; rows * h], vec![0f32; rows * h], vec![0f32; rows]);
+            let ctx = StepContext {
+                obs: &obs,
+                hist_items: &hist_items,
+                hist_rewards: &hist_rewards,
+                values: &values,
+            };
+            let logits = Array2::<f32>::zeros((rows, n));
+            let executed = sel.select(&ctx, &logits, &mut Rng::new(4)).unwrap();
+            let valued: Vec<usize> = (0..rows).filter(|&i| v0[i] > 0.0).collect();
+            assert!(valued.len() > 10, "{}", valued.len());
+            let same = valued.iter().filter(|&&i| executed[i] == top[i]).count();
+            same as f32 / valued.len() as f32
+        };
+        assert_eq!(share_top(0.0), 1.0, "pi_0 has the whole say");
+        // pi_1's uniform sample replaces it unless it would bore too (1 in 3)
+        let turned = share_top(1e3);
+        assert!(turned < 0.6, "{turned}");
     }
 
     #[test]

@@ -234,6 +234,13 @@ pub struct AdaptiveConfig {
     /// of using pi_0 serves them (a greedy pi_0 bores some users, a sampled
     /// one strays for others).
     pub pretrained_proposals: PretrainedProposals,
+    /// lambda: foresight of the environment's quit model (the one the
+    /// imagined world of pre-training steps with). A proposal after which the
+    /// quit model says the user leaves (a third item of one category within
+    /// the window, or the window's mean reward, with r_phi's guess for the
+    /// proposal, below the threshold) loses lambda V_0(s) / tau from its score,
+    /// V_0 pi_0's value of the state: what the user would still bring. 0 = off.
+    pub quit_foresight: f32,
 }
 
 /// What A-iALP_ap's pi_0 proposes (`AdaptiveConfig::pretrained_proposals`).
@@ -273,6 +280,7 @@ impl Default for AdaptiveConfig {
             pretrained_temperature: 0.0,
             online_start: OnlineStart::Scratch,
             pretrained_proposals: PretrainedProposals::One,
+            quit_foresight: 1.0,
         }
     }
 }
@@ -314,7 +322,13 @@ impl AdaptiveConfig {
                 ))
             })?;
         }
-        check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)
+        check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)?;
+        check_range(
+            "adaptive.quitForesight",
+            self.quit_foresight as f64,
+            0.0,
+            1e6,
+        )
     }
 }
 
