@@ -105,7 +105,11 @@ fn pretrained_starts_beat_scratch_and_a_bad_start_is_dropped() {
     assert!(last.share_pretrained < 0.2, "{last:?}");
     // it has less say than the good pi_0 from its first update on (the quit
     // model's foresight turns it away from items that would bore at once)
-    assert!(tr[0].share_pretrained < early, "{} vs {early}", tr[0].share_pretrained);
+    assert!(
+        tr[0].share_pretrained < early,
+        "{} vs {early}",
+        tr[0].share_pretrained
+    );
 }
 
 /// r_phi fitted to the simulator's expected rewards of logged states and

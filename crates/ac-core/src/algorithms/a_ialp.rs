@@ -486,42 +486,60 @@ mod tests {
         (h, n, encoder, pi0)
     }
 
+    /// The selector over `n` items of 3 categories (item i of category i mod 3), no critic.
+    fn selector(cfg: AdaptiveConfig, pi0: &Policy, n: usize, quit: QuitConfig) -> Expansion<'_> {
+        let categories = (0..n as u32).map(|i| i % 3).collect();
+        Expansion::new(cfg, pi0, None, categories, 3, quit)
+    }
+
+    /// pi_0's say made total: rho 1 for ever, no exploration bonus, a cold softmax.
+    fn pi0_decides() -> AdaptiveConfig {
+        AdaptiveConfig {
+            prior: 1.0,
+            trust_steps: 0.0,
+            exploration: 0.0,
+            temperature: 1e-6,
+            ..Default::default()
+        }
+    }
+
+    /// What `sel` executes for the encoded states `obs` (empty histories of
+    /// length h, n items), pi_1 uniform.
+    fn select_blank(
+        sel: &mut Expansion,
+        obs: &[f32],
+        h: usize,
+        n: usize,
+        rng: &mut Rng,
+    ) -> Vec<u32> {
+        let rows = obs.len() / sel.pi0.encoder.out_dim();
+        let (hist_items, hist_rewards, values) =
+            (vec![0u32; rows * h], vec![0f32; rows * h], vec![0f32; rows]);
+        let ctx = StepContext {
+            obs,
+            hist_items: &hist_items,
+            hist_rewards: &hist_rewards,
+            values: &values,
+        };
+        sel.select(&ctx, &Array2::<f32>::zeros((rows, n)), rng)
+            .unwrap()
+    }
+
     /// pi_0 with its say made total (rho 1 for ever, no exploration bonus, a
     /// cold softmax), and what it executes for 64 random states.
     fn executed_by_pi0(temperature: f32) -> (Vec<u32>, Vec<u32>) {
         let (h, n, encoder, pi0) = small_pi0();
         let cfg = AdaptiveConfig {
-            prior: 1.0,
-            trust_steps: 0.0,
-            exploration: 0.0,
-            temperature: 1e-6,
             pretrained_temperature: temperature,
-            ..Default::default()
+            ..pi0_decides()
         };
-        let mut sel = Expansion::new(
-            cfg,
-            &pi0,
-            None,
-            (0..n as u32).map(|i| i % 3).collect(),
-            3,
-            QuitConfig::default(),
-        );
+        let mut sel = selector(cfg, &pi0, n, QuitConfig::default());
         let rows = 64;
         let mut rng = Rng::new(11);
         let obs: Vec<f32> = (0..rows * encoder.out_dim())
             .map(|_| rng.normal())
             .collect();
-        let hist_items = vec![0u32; rows * h];
-        let hist_rewards = vec![0f32; rows * h];
-        let values = vec![0f32; rows];
-        let ctx = StepContext {
-            obs: &obs,
-            hist_items: &hist_items,
-            hist_rewards: &hist_rewards,
-            values: &values,
-        };
-        let logits = Array2::<f32>::zeros((rows, n));
-        let executed = sel.select(&ctx, &logits, &mut rng).unwrap();
+        let executed = select_blank(&mut sel, &obs, h, n, &mut rng);
         assert!(sel.chosen.iter().all(|&k| k == 0), "pi_0 has the whole say");
         let (l0, _) = pi0.forward_encoded(&obs).unwrap();
         (executed, choose_actions(&l0, &mut rng, true))
@@ -548,14 +566,7 @@ mod tests {
             exploration: 0.0,
             ..Default::default()
         };
-        let mut sel = Expansion::new(
-            cfg,
-            &pi0,
-            None,
-            (0..n as u32).map(|i| i % 3).collect(),
-            3,
-            QuitConfig::default(),
-        );
+        let mut sel = selector(cfg, &pi0, n, QuitConfig::default());
         let rows = 64;
         let mut rng = Rng::new(5);
         let (hist_items, hist_rewards, values) =
@@ -602,7 +613,6 @@ mod tests {
     #[test]
     fn the_quit_model_foresees_boredom_as_the_environment_decides() {
         let (_, n, _, pi0) = small_pi0();
-        let cats: Vec<u32> = (0..n as u32).map(|i| i % 3).collect();
         // window 3, a third item of one category in it ends the episode
         let quit = QuitConfig {
             window: 3,
@@ -610,7 +620,7 @@ mod tests {
             min_mean_reward: 0.0,
             max_steps: 50,
         };
-        let mut sel = Expansion::new(AdaptiveConfig::default(), &pi0, None, cats, 3, quit);
+        let mut sel = selector(AdaptiveConfig::default(), &pi0, n, quit);
         let mut window = Vec::new();
         let step = |sel: &mut Expansion, a: u32, d: u8| {
             sel.chosen = vec![PI0];
@@ -655,15 +665,10 @@ mod tests {
         // the share of rows (where pi_0 values the state) that execute pi_0's top item
         let share_top = |foresight: f32| {
             let cfg = AdaptiveConfig {
-                prior: 1.0,
-                trust_steps: 0.0,
-                exploration: 0.0,
-                temperature: 1e-6,
                 quit_foresight: foresight,
-                ..Default::default()
+                ..pi0_decides()
             };
-            let cats = (0..n as u32).map(|i| i % 3).collect();
-            let mut sel = Expansion::new(cfg, &pi0, None, cats, 3, QuitConfig::default());
+            let mut sel = selector(cfg, &pi0, n, QuitConfig::default());
             // every user has seen two other items of its top item's category
             for step in 1..=2u32 {
                 let seen: Vec<u32> = top.iter().map(|&a| (a + 3 * step) % n as u32).collect();
@@ -671,16 +676,7 @@ mod tests {
                 sel.chosen_q = vec![0.0; rows];
                 sel.observe(&seen, &vec![1.0; rows], &vec![0; rows]);
             }
-            let (hist_items, hist_rewards, values) =
-                (vec![0u32; rows * h], vec![0f32; rows * h], vec![0f32; rows]);
-            let ctx = StepContext {
-                obs: &obs,
-                hist_items: &hist_items,
-                hist_rewards: &hist_rewards,
-                values: &values,
-            };
-            let logits = Array2::<f32>::zeros((rows, n));
-            let executed = sel.select(&ctx, &logits, &mut Rng::new(4)).unwrap();
+            let executed = select_blank(&mut sel, &obs, h, n, &mut Rng::new(4));
             let valued: Vec<usize> = (0..rows).filter(|&i| v0[i] > 0.0).collect();
             assert!(valued.len() > 10, "{}", valued.len());
             let same = valued.iter().filter(|&&i| executed[i] == top[i]).count();
