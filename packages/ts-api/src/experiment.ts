@@ -137,8 +137,8 @@ const PHASES_REVISION = 7;
 export { meanCi };
 
 /** Part of A-iALP_ap's cache key: bump it when the core's adaptive defaults or its algorithm change
- * (11: the quit model's foresight, quitForesight 1, is on by default). */
-const ADAPTIVE_REVISION = 11;
+ * (12: the quit model's foresight, quitForesight 1, on by default, with Q's guess only while the critic is trusted). */
+const ADAPTIVE_REVISION = 12;
 
 /** An online run; training runs keep their per-update progress (metrics.jsonl). */
 /** The index-th of `count` parts of an experiment (`ialp run --shard I/N`). */

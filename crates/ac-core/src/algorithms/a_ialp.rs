@@ -6,9 +6,10 @@
 //!   z_k = (beta max(g_t, 0) Q(s, a_k) + kappa (w_k + g_t rho_t [k = 0]) + c / sqrt(1 + n(cat(a_k)))
 //!          - lambda V_0(s) quit(s, a_k)) / tau,
 //! with Q the reward critic r_phi(s, a) learnt from the LLM's preferences,
-//! quit(s, a) 1 when the environment's quit model (the one pre-training's
-//! imagined world steps with) says the user leaves after a (boredom with a
-//! category, or the window's mean reward with Q's guess for a), V_0 pi_0's
+//! quit(s, a) 1 when the environment's quit model (the mechanism pre-training's
+//! imagined world also steps with) says the user leaves after a (boredom with a
+//! category, or the window's mean reward with Q's guess for a while the critic
+//! is trusted, g_t > 0), V_0 pi_0's
 //! value of the state (what a user who stays would still bring),
 //! g_t in [-1, 1] the critic's check (the running correlation of Q with the
 //! realised rewards of executed proposals, over `critic_agreement`): a critic
@@ -148,23 +149,22 @@ impl<'a> Expansion<'a> {
     /// with reward `r` (as the environment decides after its step).
     fn quits(&self, i: usize, a: u32, r: f32, window: &mut Vec<f32>) -> bool {
         let w = self.quit.window;
-        let Some(&len) = self.win_len.get(i) else {
-            return false;
-        };
-        let ring = &self.win[i * w..(i + 1) * w];
+        // before the first step: an empty window, no step taken
+        let (len, steps) = (self.win_len.get(i).copied(), self.ep_steps.get(i).copied());
+        let (len, steps) = (len.unwrap_or(0), steps.unwrap_or(0));
         // what stays in the window: the newest min(len, W - 1) entries
         let kept = len.min(w - 1);
         let cat = self.categories[a as usize];
         window.clear();
         let mut same = 1;
         for j in 0..kept {
-            let (c, rr) = ring[(self.win_pos[i] + w - 1 - j) % w];
+            let (c, rr) = self.win[i * w + (self.win_pos[i] + w - 1 - j) % w];
             same += (c == cat) as usize;
             window.push(rr);
         }
         window.push(r);
         self.quit
-            .should_quit_counted(same, window, kept + 1, self.ep_steps[i] + 1)
+            .should_quit_counted(same, window, kept + 1, steps + 1)
     }
 }
 
@@ -253,7 +253,13 @@ impl ActionSelector for Expansion<'_> {
                     &self.shown,
                 ) - share[k];
                 if cfg.quit_foresight > 0.0 {
-                    let r = if self.critic.is_some() { qs[c][i] } else { 1.0 };
+                    // Q's guess for the reward while the critic is trusted, else
+                    // the optimistic bound (rewards lie in [0, 1])
+                    let r = if self.critic.is_some() && g > 0.0 {
+                        qs[c][i]
+                    } else {
+                        1.0
+                    };
                     if self.quits(i, a as u32, r, &mut window) {
                         *zc -= cfg.quit_foresight * v0[i].max(0.0) / cfg.temperature;
                     }
@@ -636,20 +642,40 @@ mod tests {
         // after item 1 the window is (3, 1): one of category 0, so 6 is safe
         step(&mut sel, 1, 0);
         assert!(!sel.quits(0, 6, 1.0, &mut window));
-        // a new user after a quit starts with an empty window
         step(&mut sel, 4, 0);
         assert!(
             sel.quits(0, 7, 1.0, &mut window),
             "1, 4 and 7 are of category 1"
         );
-        step(&mut sel, 2, 1);
+        // the user leaves after 7, as foreseen; the next user starts with an
+        // empty window (without the reset it would hold 4 and 7)
+        step(&mut sel, 7, 1);
         assert!(!sel.quits(0, 7, 1.0, &mut window));
+        step(&mut sel, 1, 0);
+        step(&mut sel, 4, 0);
+        assert!(sel.quits(0, 7, 1.0, &mut window));
+        // the step cap: categories in turn never bore; step 50 ends the episode
+        step(&mut sel, 2, 1);
+        for k in 0..48u32 {
+            step(&mut sel, k % 3, 0);
+        }
+        assert!(!sel.quits(0, 0, 1.0, &mut window), "step 49");
+        step(&mut sel, 0, 0);
+        assert!(sel.quits(0, 1, 1.0, &mut window), "step 50");
         // the satisfaction rule reads r, the guess for the proposal
+        step(&mut sel, 2, 1);
         sel.quit.min_mean_reward = 0.5;
         step(&mut sel, 0, 0);
         step(&mut sel, 1, 0);
         assert!(!sel.quits(0, 2, 1.0, &mut window));
         assert!(sel.quits(0, 2, -2.0, &mut window), "(1 + 1 - 2) / 3 < 0.5");
+        // before any step, the first proposal already counts (a cap of 1 step)
+        let capped = QuitConfig {
+            max_steps: 1,
+            ..QuitConfig::default()
+        };
+        let fresh = selector(AdaptiveConfig::default(), &pi0, n, capped);
+        assert!(fresh.quits(0, 0, 1.0, &mut window));
     }
 
     #[test]
@@ -679,6 +705,10 @@ mod tests {
             let executed = select_blank(&mut sel, &obs, h, n, &mut Rng::new(4));
             let valued: Vec<usize> = (0..rows).filter(|&i| v0[i] > 0.0).collect();
             assert!(valued.len() > 10, "{}", valued.len());
+            // where pi_0 expects nothing of the state, nothing is at stake: its top item stays
+            assert!((0..rows)
+                .filter(|&i| v0[i] <= 0.0)
+                .all(|i| executed[i] == top[i]));
             let same = valued.iter().filter(|&&i| executed[i] == top[i]).count();
             same as f32 / valued.len() as f32
         };

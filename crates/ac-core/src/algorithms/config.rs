@@ -234,11 +234,12 @@ pub struct AdaptiveConfig {
     /// of using pi_0 serves them (a greedy pi_0 bores some users, a sampled
     /// one strays for others).
     pub pretrained_proposals: PretrainedProposals,
-    /// lambda: foresight of the environment's quit model (the one the
-    /// imagined world of pre-training steps with). A proposal after which the
-    /// quit model says the user leaves (a third item of one category within
+    /// lambda: foresight of the environment's quit model (the mechanism the
+    /// imagined world of pre-training also steps with). A proposal after which
+    /// the quit model says the user leaves (a third item of one category within
     /// the window, or the window's mean reward, with r_phi's guess for the
-    /// proposal, below the threshold) loses lambda V_0(s) / tau from its score,
+    /// proposal while the critic's check trusts it, below the threshold) loses
+    /// lambda V_0(s) / tau from its score,
     /// V_0 pi_0's value of the state: what the user would still bring. 0 = off.
     pub quit_foresight: f32,
 }
