@@ -150,8 +150,8 @@ impl<'a> Expansion<'a> {
     fn quits(&self, i: usize, a: u32, r: f32, window: &mut Vec<f32>) -> bool {
         let w = self.quit.window;
         // before the first step: an empty window, no step taken
-        let (len, steps) = (self.win_len.get(i).copied(), self.ep_steps.get(i).copied());
-        let (len, steps) = (len.unwrap_or(0), steps.unwrap_or(0));
+        let len = self.win_len.get(i).copied().unwrap_or(0);
+        let steps = self.ep_steps.get(i).copied().unwrap_or(0);
         // what stays in the window: the newest min(len, W - 1) entries
         let kept = len.min(w - 1);
         let cat = self.categories[a as usize];
