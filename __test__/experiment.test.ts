@@ -51,8 +51,18 @@ test('ialp run (the experiment): a report with every method, resumable to identi
     t.is(a.results[0]!.methods.find((m) => m.method === 'ialp')!.early[s], early, `seed ${seed}`);
   }
   // every learnt method has its paired difference against the best baseline
-  const r0 = a.results[0]! as unknown as { bestBaseline: string; rewardModel: { auc: number }; methods: { method: string; vsBest?: { baseline: string; mean: number } }[] };
+  type Quality = { auc: number; perSeed: { auc: number[] } };
+  const r0 = a.results[0]! as unknown as { bestBaseline: string; rewardModel: Quality; logsRewardModel: Quality; methods: { method: string; vsBest?: { baseline: string; mean: number } }[] };
   t.true(r0.rewardModel.auc > 0 && r0.rewardModel.auc <= 1);
+  // each seed fits its own reward models (the same labels and logs, its own draw): the rows carry that draw too
+  for (const q of [r0.rewardModel, r0.logsRewardModel]) {
+    t.is(q.perSeed.auc.length, 2);
+    t.true(Math.abs(q.auc - (q.perSeed.auc[0]! + q.perSeed.auc[1]!) / 2) < 1e-12);
+  }
+  const fits = (await readdir(join(out, 'cache', 'coat'))).filter((f) => /^reward-model-(llm\.json|logs)-[0-9a-f]+$/.test(f));
+  t.is(fits.length, 4, fits.join(', '));
+  const bytes = await Promise.all(fits.map((f) => readFile(join(out, 'cache', 'coat', f))));
+  t.is(new Set(bytes.map((b) => b.toString('base64'))).size, 4, 'no two seeds share a reward model');
   for (const m of r0.methods) if (m.method !== r0.bestBaseline) t.is(m.vsBest?.baseline, r0.bestBaseline, m.method);
   const rec = await runCli(['recommend', '--policy', join(out, 'policies', 'coat-ialp-seed1000.ialp'), '--user', '3', '--k', '3', '--json']);
   t.is(rec.code, 0, rec.stderr);

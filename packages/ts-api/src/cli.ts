@@ -18,7 +18,7 @@ import { runOnline, type RunPhase } from './train-command.js';
 import { formatTable } from './table.js';
 import { evaluate } from './train.js';
 import { distillPreferences, saveDistillation } from './preferences.js';
-import { cellLabel, runExperiment, setConfigPath, type ExperimentConfig, type Shard } from './experiment.js';
+import { aucOverSeeds, cellLabel, runExperiment, setConfigPath, type ExperimentConfig, type Shard } from './experiment.js';
 import { resultTable, sweepTables, writeReport } from './report.js';
 import { datasetEnv, World } from './world.js';
 import { exportTensorBoard, readMetricsJsonl, updateRecord, writeMetricsJsonl, type UpdateRecord } from './training-log.js';
@@ -545,7 +545,7 @@ async function experimentToReport(cfg: ExperimentConfig, out: string, o: { backe
   for (const r of results) {
     const q = r.rewardModel;
     console.log(`\n${r.env}${r.cell ? ` {${cellLabel(r.cell)}}` : ''}, preference source ${r.source} (${r.llm.model}): hit rate ${r.llm.hitRate.toFixed(3)} (random ${r.llm.randomHitRate.toFixed(3)}), AUC ${r.llm.auc.toFixed(3)}, ${r.llm.failures}/${r.llm.requests} prompts failed`);
-    console.log(`  r_phi on ${q.requests} held-out requests: AUC ${q.auc.toFixed(3)}, hit rate ${q.hitRate.toFixed(3)} (the logs' reward model: AUC ${r.logsRewardModel.auc.toFixed(3)})`);
+    console.log(`  r_phi on ${q.requests} held-out requests: AUC ${aucOverSeeds(q)}, hit rate ${q.hitRate.toFixed(3)} (the logs' reward model: AUC ${aucOverSeeds(r.logsRewardModel)}; one fit per seed)`);
     console.log(`  online on held-out users, ${r.methods[0]!.early.length} seeds, mean return ± 95% CI; paired: early return minus the best baseline's (${r.bestBaseline})`);
     console.log(resultTable(r, r.earlyEpisodes));
   }

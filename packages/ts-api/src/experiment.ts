@@ -16,9 +16,10 @@ import { updateRecord, type UpdateRecord } from './training-log.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { PhaseCache } from './phase-cache.js';
+import type { AgreementMetrics } from './llm/index.js';
 import { CONFIG_DEFAULTS, parseExperimentConfig } from './config-schema.js';
 import { Policy } from './policy.js';
-import { distillPreferences, loggedFeedback, parseOracle, rewardModelQuality } from './preferences.js';
+import { distillPreferences, fitRewardModel, loggedFeedback, parseOracle, rewardModelQuality, type DistillEnvResult } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
 import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace, type TrainProgress } from './train.js';
 import { World } from './world.js';
@@ -98,6 +99,10 @@ export interface MethodResult {
 
 export interface QualityScore { requests: number; hitRate: number; auc: number }
 
+/** A reward model's agreement with ground truth, fitted once per seed: the means, and
+ * each seed's fit's (in the order of `EnvResult.seeds`). */
+export type SeedsQuality = QualityScore & { perSeed: { hitRate: number[]; auc: number[] } };
+
 export interface EnvResult {
   env: string;
   /** The sweep's cell these results are of (absent without a sweep). */
@@ -111,9 +116,11 @@ export interface EnvResult {
   methods: MethodResult[];
   /** The preference source's agreement with ground truth on the training users' prompts. */
   llm: { model: string; hitRate: number; auc: number; randomHitRate: number; popularityHitRate: number; failures: number; requests: number };
-  /** r_phi's agreement with ground truth on held-out users' requests; the same for the logs' reward model. */
-  rewardModel: QualityScore & { examples: number };
-  logsRewardModel: QualityScore;
+  /** r_phi's agreement with ground truth on held-out users' requests; the same for the logs' reward model.
+   * Each seed fits its own (the same labels and logs, its own initialisation and minibatch order),
+   * so that every seed's row, greedy or pre-trained, carries the reward model's draw too. */
+  rewardModel: SeedsQuality & { examples: number };
+  logsRewardModel: SeedsQuality;
   /** The baseline with the highest mean early return. */
   bestBaseline: Method;
 }
@@ -334,9 +341,14 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
     const quality = (model: Uint8Array, k: number) =>
       rewardModelQuality(world, model, { users: DEFAULTS.evalUsers, statesPerUser: DEFAULTS.evalStatesPerUser, candidates: k, seed: 1 });
 
-    phase(name, 'reward-models', 'fitting a reward model to logged feedback');
-    const logsRm = await cache.bytes('reward-model-logs', { fp }, () => logsRewardModel(world), (b) => world.backend.loadRewardModel(b));
-    const logsQ = await cache.json('reward-model-logs-quality', { fp }, async () => quality(logsRm, 10));
+    phase(name, 'reward-models', `fitting a reward model to logged feedback, ${seeds} seeds`);
+    const logsRms: Uint8Array[] = [];
+    const logsQs: AgreementMetrics[] = [];
+    await eachLimit(seedIdx, parallel, async (s) => {
+      const seed = 1000 + s;
+      logsRms[s] = await cache.bytes('reward-model-logs', { fp, seed }, () => logsRewardModel(world, seed), (b) => world.backend.loadRewardModel(b));
+      logsQs[s] = await cache.json('reward-model-logs-quality', { fp, rm: sha256(logsRms[s]!) }, async () => quality(logsRms[s]!, 10));
+    });
 
     // what uses no preference source is computed once per environment and seed
     const baseRuns = new Map<Method, Run[]>();
@@ -364,8 +376,8 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       const seed = 1000 + s;
       const logsCfg = { epochs: ptEpochs, transitionsPerEpoch: ptTransitions, episodes: 0, seed, a2c: { loss: { entropyCoef: ptEntropy }, ...compute } };
       piLogs[s] = await pretrained('pi0-logs', { fp, logsCfg }, async () => (await pretrain({ world, ialp: logsCfg })).policy);
-      piLogsWorld[s] = await pretrained('pi0-logs-world', { fp, cfg: ialpCfg(seed), rm: sha256(logsRm) }, async () =>
-        (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: logsRm })).policy);
+      piLogsWorld[s] = await pretrained('pi0-logs-world', { fp, cfg: ialpCfg(seed), rm: sha256(logsRms[s]!) }, async () =>
+        (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: logsRms[s]! })).policy);
       onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done`);
       await savePolicy(`${name}-logs-seed${seed}.ialp`, piLogs[s]!);
       await savePolicy(`${name}-logs-world-seed${seed}.ialp`, piLogsWorld[s]!);
@@ -382,7 +394,7 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       const m = new Map<Method, Run>();
       m.set('random', await online('random', ev(seed, 'random')));
       m.set('popularity', await online('popularity', ev(seed, 'popularity')));
-      m.set('greedy-logs', await online('greedy-logs', ev(seed, { greedy: logsRm }), sha256(logsRm)));
+      m.set('greedy-logs', await online('greedy-logs', ev(seed, { greedy: logsRms[s]! }), sha256(logsRms[s]!)));
       m.set('a2c', await online('a2c', tr(seed)));
       m.set('offline-logs+ft', await online('offline-logs+ft', tr(seed, piLogs[s]), sha256(piLogs[s]!.toBytes())));
       m.set('logs-world', await online('logs-world', ev(seed, piLogsWorld[s]!), { pi: sha256(piLogsWorld[s]!.toBytes()), deploy }));
@@ -399,38 +411,47 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       const spread = 'requests' in d ? Math.min(16, Math.ceil(d.requests / Math.min(users, world.info.trainUsers))) : d.statesPerUser;
       const statesPerUser = checkInt('distill.statesPerUser', config.distill?.statesPerUser ?? spread, 1, 1000);
       phase(name, 'distill', `${users} users x ${statesPerUser} states, ${k} candidates${tag}`);
-      // the answers live in the preference cache; r_phi and its scores here
-      const distilled = await cache.json('distill', { fp, source, users, k, statesPerUser }, async () => {
-        const dd = await distillPreferences({
-          world, llm: source, users, candidates: k, statesPerUser, seed: 0,
-          onProgress: (p, pr) => {
-            if (p === 'model') phase(name, 'distill', `loading the LLM (the default model is fetched once)${tag}`);
-            else if (p === 'reward-model') onPhase(name, 'distill', `fitting r_phi${tag}`);
-            else if (pr) onPhase(name, 'distill', `${pr.done}/${pr.total} prompts, ${pr.cacheHits} cached, ${pr.failures} failed${tag}`);
-          },
-        });
+      // the answers live in the preference cache, asked for once per source (each seed's fit reads them)
+      let answers: Promise<DistillEnvResult> | undefined;
+      const answered = () => (answers ??= distillPreferences({
+        world, llm: source, users, candidates: k, statesPerUser, seed: 0, rewardModel: false,
+        onProgress: (p, pr) => {
+          if (p === 'model') phase(name, 'distill', `loading the LLM (the default model is fetched once)${tag}`);
+          else if (pr) onPhase(name, 'distill', `${pr.done}/${pr.total} prompts, ${pr.cacheHits} cached, ${pr.failures} failed${tag}`);
+        },
+      }));
+      const distilled = await cache.json('distill-source', { fp, source, users, k, statesPerUser }, async () => {
+        const dd = await answered();
         const r = dd.report;
-        if (!dd.rewardModel) {
+        if (!dd.labels.some((l) => l.rewards)) {
           const reasons = Object.entries(r.failureReasons).map(([kk, v]) => `${kk} ${v}`).join(', ');
           throw new IalpError(`${name}: the LLM gave no valid answer, so there is no reward model to learn: ${r.failures} of ${r.requests} prompts failed (${reasons}), e.g. ${r.failureExample ?? 'no detail'}`);
         }
         const q = r.quality;
-        return {
-          rphi: b64(dd.rewardModel),
-          llm: { model: r.llm, hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN, failures: r.failures, requests: r.requests },
-          examples: r.rewardModel?.examples ?? 0,
-        };
+        return { llm: { model: r.llm, hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN, failures: r.failures, requests: r.requests } };
       });
-      const rphi = unb64(distilled.rphi);
-      const rphiHash = sha256(rphi);
-      const rphiQ = await cache.json('reward-model-quality', { fp, rphi: rphiHash }, async () => quality(rphi, 10));
+      phase(name, 'reward-models', `fitting r_phi, ${seeds} seeds${tag}`);
+      const rphis: Uint8Array[] = [];
+      const rphiQs: AgreementMetrics[] = [];
+      let examples = 0;
+      await eachLimit(seedIdx, parallel, async (s) => {
+        const seed = 1000 + s;
+        const fitted = await cache.json('reward-model-llm', { fp, source, users, k, statesPerUser, seed }, async () => {
+          const f = await fitRewardModel(world, (await answered()).labels, { seed });
+          return { rphi: b64(f.model), examples: f.examples };
+        });
+        rphis[s] = unb64(fitted.rphi);
+        examples = fitted.examples;
+        rphiQs[s] = await cache.json('reward-model-quality', { fp, rphi: sha256(rphis[s]!) }, async () => quality(rphis[s]!, 10));
+        onPhase(name, 'reward-models', `r_phi of seed ${s + 1}/${seeds} fitted${tag}`);
+      });
 
       phase(name, 'pretrain', `${seeds} seeds, iALP in r_phi's world${tag}`);
       const pi0s: Policy[] = [];
       await eachLimit(seedIdx, parallel, async (s) => {
         const seed = 1000 + s;
-        pi0s[s] = await pretrained('pi0-ialp', { fp, cfg: ialpCfg(seed), rphi: rphiHash }, async () =>
-          (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: rphi })).policy);
+        pi0s[s] = await pretrained('pi0-ialp', { fp, cfg: ialpCfg(seed), rphi: sha256(rphis[s]!) }, async () =>
+          (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: rphis[s]! })).policy);
         onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done${tag}`);
         // the pre-trained policies, as artefacts a user can load (Policy.load, ialp recommend)
         await savePolicy(`${name}-ialp${cells.length > 1 ? `-${source.replace(/[^A-Za-z0-9.]+/g, '_')}` : ''}-seed${seed}.ialp`, pi0s[s]!);
@@ -440,7 +461,8 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       await eachLimit(seedIdx, parallel, async (s) => {
         const seed = 1000 + s;
         const pi0 = pi0s[s]!;
-        const key = { fp, episodes, batchSize, seed, ...compute, rphi: rphiHash };
+        const rphi = rphis[s]!;
+        const key = { fp, episodes, batchSize, seed, ...compute, rphi: sha256(rphi) };
         const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
           onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${tag}`);
           return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed, source });
@@ -462,14 +484,29 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       }
       results.push({
         env: name, source, earlyEpisodes: early, seeds: seedIdx.map((x) => 1000 + x), methods, llm: distilled.llm,
-        rewardModel: { requests: rphiQ.n, hitRate: rphiQ.hitRate, auc: rphiQ.auc, examples: distilled.examples },
-        logsRewardModel: { requests: logsQ.n, hitRate: logsQ.hitRate, auc: logsQ.auc },
+        rewardModel: { ...overSeeds(seedIdx.map((x) => rphiQs[x]!)), examples },
+        logsRewardModel: overSeeds(seedIdx.map((x) => logsQs[x]!)),
         bestBaseline: best.method,
       });
     }
   }
   if (current) timings[current.name] = (timings[current.name] ?? 0) + (performance.now() - current.since) / 1000;
   return results;
+}
+
+/** Reward models' agreement, one per seed: the means, and each seed's. */
+function overSeeds(qs: AgreementMetrics[]): SeedsQuality {
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const hitRate = qs.map((q) => q.hitRate);
+  const auc = qs.map((q) => q.auc);
+  return { requests: qs[0]!.n, hitRate: mean(hitRate), auc: mean(auc), perSeed: { hitRate, auc } };
+}
+
+/** A reward model's AUC over its seeds' fits in words: `0.858 (5 fits: 0.851-0.866)`. */
+export function aucOverSeeds(q: SeedsQuality): string {
+  const a = q.perSeed.auc;
+  if (a.length < 2) return q.auc.toFixed(3);
+  return `${q.auc.toFixed(3)} (${a.length} fits: ${Math.min(...a).toFixed(3)}-${Math.max(...a).toFixed(3)})`;
 }
 
 /** Runs `f` on every item, at most `limit` at once; rejects with the first error once all have settled. */
@@ -488,7 +525,7 @@ async function eachLimit<T>(items: readonly T[], limit: number, f: (x: T) => Pro
 
 /** A reward model of the logged feedback alone: each training user's logged
  * interaction, its feedback the label, from the states before it. */
-async function logsRewardModel(world: World): Promise<Uint8Array> {
+async function logsRewardModel(world: World, seed: number): Promise<Uint8Array> {
   const reqs = world.preferenceRequests({ users: Math.min(200, world.info.trainUsers), candidates: 2, seed: 7 });
   const h = reqs[0]!.histItems.length;
   const hi: number[] = [];
@@ -496,6 +533,6 @@ async function logsRewardModel(world: World): Promise<Uint8Array> {
   const it: number[] = [];
   const ys: number[] = [];
   for (const r of reqs) loggedFeedback(r, hi, hr, it, ys);
-  const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, {});
+  const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, { seed });
   return f.model;
 }

@@ -209,12 +209,10 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   let rmReport: DistillEnvReport['rewardModel'] = null;
   if (options.rewardModel !== false && labels.some((l) => l.rewards)) {
     options.onProgress?.('reward-model');
-    const ex = rewardExamples(labels);
-    const h = requests[0]!.histItems.length;
-    const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, { ...(options.rewardModel ?? {}), seed });
+    const fitted = await fitRewardModel(world, labels, { ...(options.rewardModel ?? {}), seed });
     rewardModel = fitted.model;
     const a = rewardModelQuality(world, rewardModel, { users: evalUsers, statesPerUser: options.evalStatesPerUser ?? 1, candidates: k, seed: seed + 1 });
-    rmReport = { examples: ex.items.length, fit: fitted.fit, heldOut: row('reward model r_phi (held-out users)', a) };
+    rmReport = { examples: fitted.examples, fit: fitted.fit, heldOut: row('reward model r_phi (held-out users)', a) };
   }
   const s = out.summary;
   return {
@@ -294,6 +292,24 @@ function rewardExamples(labels: DistillEnvResult['labels']) {
     loggedFeedback(r, histItems, histRewards, items, ys);
   }
   return { histItems: Uint32Array.from(histItems), histRewards: Float32Array.from(histRewards), items: Uint32Array.from(items), labels: Float32Array.from(ys) };
+}
+
+/**
+ * Fits r_phi to a distillation's labels (and the logged feedback of their
+ * states): `config.seed` seeds the network's initialisation and the order of
+ * its minibatches, so that fits of one set of labels under different seeds show
+ * how much the reward model, and what is built on it, owes to that draw.
+ */
+export async function fitRewardModel(
+  world: World,
+  labels: DistillEnvResult['labels'],
+  config: RewardModelOptions = {},
+): Promise<{ model: Uint8Array; fit: RewardFit; examples: number }> {
+  if (!labels.some((l) => l.rewards)) throw new IalpError('fitRewardModel: labels: expected at least one answered request, got none');
+  const ex = rewardExamples(labels);
+  const h = labels[0]!.request.histItems.length;
+  const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, config);
+  return { model: fitted.model, fit: fitted.fit, examples: ex.items.length };
 }
 
 /** Writes a distillation's report (JSON) and r_phi artefact into `dir`. */

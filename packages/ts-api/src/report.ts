@@ -5,7 +5,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cellLabel, DEFAULTS, meanCi, METHOD_INFO, type EnvResult, type ExperimentConfig, type Method, type MethodResult } from './experiment.js';
+import { aucOverSeeds, cellLabel, DEFAULTS, meanCi, METHOD_INFO, type EnvResult, type ExperimentConfig, type Method, type MethodResult } from './experiment.js';
 import { pairedDiff } from './stats.js';
 import { writeFileAtomic } from './paths.js';
 import { formatTable } from './table.js';
@@ -264,7 +264,7 @@ export async function writeReport(dir: string, results: EnvResult[], meta: Meta,
     : '';
   const sections = results.map((r) => `<h2>${esc(r.env)}${r.cell ? ` {${esc(cellLabel(r.cell))}}` : ''}, preference source ${esc(r.source)}</h2>
 <p>Preference source <b>${esc(r.llm.model)}</b>: agreement with ground truth on the training users' prompts: AUC ${f3(r.llm.auc)}, hit rate ${f3(r.llm.hitRate)} (random ${f3(r.llm.randomHitRate)}, popularity ${f3(r.llm.popularityHitRate)}); ${r.llm.failures} of ${r.llm.requests} prompts failed.
-r_phi on ${r.rewardModel.requests} held-out users' requests: AUC <b>${f3(r.rewardModel.auc)}</b>, hit rate ${f3(r.rewardModel.hitRate)} (${r.rewardModel.examples} training examples); the logs' reward model: AUC ${f3(r.logsRewardModel.auc)}.</p>
+r_phi on ${r.rewardModel.requests} held-out users' requests: AUC <b>${esc(aucOverSeeds(r.rewardModel))}</b>, hit rate ${f3(r.rewardModel.hitRate)} (${r.rewardModel.examples} training examples; one fit per seed); the logs' reward model: AUC ${esc(aucOverSeeds(r.logsRewardModel))}.</p>
 ${htmlTable(r, r.earlyEpisodes)}
 <h3>Early return against the best baseline (${esc(r.bestBaseline)}), paired by seed</h3>${pairedSvg(r)}
 <h3>Online learning curves (mean over seeds; 95% band for the learnt methods and the best baseline; hover a point for its value)</h3>${curvesSvg(r.methods, r.earlyEpisodes, r.bestBaseline)}
