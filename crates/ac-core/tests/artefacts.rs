@@ -204,7 +204,7 @@ fn forged_network_sizes_fail_before_allocating() {
         let (hidden, depth, embed) = if what == "policy file" {
             ("\"hidden\":6", "\"depth\":1", "\"embedDim\":3")
         } else {
-            ("\"hidden\":64", "\"depth\":1", "\"embedDim\":16")
+            ("\"hidden\":64", "\"depth\":2", "\"embedDim\":16")
         };
         let forgeries = [
             (hidden, format!("\"hidden\":{huge}"), "hidden"),

@@ -778,7 +778,7 @@ export const CORE_DEFAULTS = {
   },
   "rewardModel": {
     "hidden": 64,
-    "depth": 1,
+    "depth": 2,
     "embedDim": 16,
     "epochs": 30,
     "batchSize": 128,

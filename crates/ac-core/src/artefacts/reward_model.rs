@@ -39,7 +39,11 @@ impl Default for RewardModelConfig {
     fn default() -> Self {
         RewardModelConfig {
             hidden: 64,
-            depth: 1,
+            // two hidden layers: on the experiment's labels the fit's own held-out loss
+            // is lower than with one on synthetic (0.489 against 0.513, whose latent
+            // topics one layer under-fits) and MovieLens (0.516 against 0.521), level
+            // on Coat (0.527 against 0.526)
+            depth: 2,
             embed_dim: 16,
             epochs: 30,
             batch_size: 128,
@@ -619,8 +623,10 @@ mod tests {
                 *y = rng.below(2) as f32;
             }
         }
+        // one hidden layer: on this toy it fits the noise within 40 epochs
         let cfg = |patience| RewardModelConfig {
             hidden: 32,
+            depth: 1,
             embed_dim: 8,
             epochs: 40,
             patience,
