@@ -22,7 +22,11 @@ const cases: [unknown, string][] = [
   [{ llm: 7 }, 'llm: expected a string or a non-empty list of strings, got 7 (a number)'],
   [{ compute: 'gpu' }, 'compute: expected one of "ndarray", "torch", got "gpu" (a string)'],
   [{ online: 5 }, 'online: expected an object with episodes, batchSize, got 5 (a number)'],
-  [{ online: { episodes: '300' } }, 'online.episodes: expected an integer >= 10, got "300" (a string)'],
+  [{ online: { episodes: '300' } }, 'online.episodes: expected an integer in [10, 10000000], got "300" (a string)'],
+  // sizes past what one run may hold: refused naming the field, before any work (not minutes later, by the core's name)
+  [{ online: { batchSize: 16_777_216 } }, 'online.batchSize: expected an integer in [1, 65536], got 16777216 (a number)'],
+  [{ distill: { users: 1e12 } }, 'distill.users: expected an integer in [1, 1000000], got 1000000000000 (a number)'],
+  [{ pretrain: { steps: 1e15 } }, 'pretrain.steps: expected an integer in [0, 1000000000000], got 1000000000000000 (a number)'],
   [{ pretrain: { entropyCoef: null } }, 'pretrain.entropyCoef: expected a finite number, got null (null)'],
   [{ pretrain: { worldEntropyCoef: '0.1' } }, 'pretrain.worldEntropyCoef: expected a finite number, got "0.1" (a string)'],
   [{ adaptive: { proposals: 1000 } }, 'adaptive.proposals: expected an integer in [1, 64], got 1000 (a number)'],
@@ -47,6 +51,11 @@ test('each value of the config is checked against its type, the error naming the
   }
   const good = { envs: ['coat'], seeds: 3, llm: ['oracle', 'oracle:0.2'], online: { episodes: 100 }, adaptive: { temperature: 0.5, pretrainedTemperature: 1 }, deploy: 'sample' };
   t.deepEqual(parseExperimentConfig(good, 'cfg.json'), good);
+});
+
+test('a config nested 100,000 lists deep is refused by its depth, not by a stack overflow', (t) => {
+  const deep = JSON.parse(`{"envs": ${'['.repeat(100_000)}1${']'.repeat(100_000)}}`) as unknown;
+  t.throws(() => parseExperimentConfig(deep, 'cfg.json'), { message: /^cfg\.json\.envs(\[0\]){31}: nested more than 32 deep, or it refers to itself/ });
 });
 
 // The config's words are the core's enums (core-types.ts, generated from Rust): a list that

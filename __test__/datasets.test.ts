@@ -6,7 +6,7 @@ import { mkdtemp, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Environment, evaluate, summarize, World } from '../packages/ts-api/src/index.js';
-import { backends, runCli } from './helpers.js';
+import { backends, root, runCli } from './helpers.js';
 
 const cache = await mkdtemp(join(tmpdir(), 'ialp-cache-'));
 
@@ -100,6 +100,23 @@ test('bad data folders are clear errors', async (t) => {
   const r = await runCli(['run', '--env', 'coat', '--data', join(dir, 'nope')]);
   t.is(r.code, 1);
   t.regex(r.stderr, /nope/);
+  // a folder that is not a dataset's (--data /usr): refused by its file count before any is read
+  const many = join(dir, 'many');
+  await mkdir(join(many, 'sub'), { recursive: true });
+  await Promise.all(Array.from({ length: 1001 }, (_, i) => writeFile(join(many, i % 2 ? 'sub' : '', `t${i}.csv`), 'x\n')));
+  await t.throwsAsync(World.load({ name: 'movielens', data: many, cache: false }, 'native'), { message: /^data folder .*many: more than 1000 data files or 8 GiB of them within two folder levels; expected a dataset's folder/ });
+});
+
+test('files of a data folder that no loader reads (licences, notes, archives) are left unread', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-extra-'));
+  const ml = join(root, 'packages', 'ts-api', 'data', 'ml-latest-small');
+  for (const f of ['ratings.csv', 'movies.csv']) await writeFile(join(dir, f), await readFile(join(ml, f)));
+  const plain = await World.load({ name: 'movielens', data: dir, cache: false }, 'native');
+  // a file no loader reads, which would not even be valid text
+  await writeFile(join(dir, 'ml-latest-small.zip'), new Uint8Array(1 << 20).fill(0xff));
+  await writeFile(join(dir, 'LICENSE'), 'licence text');
+  const extra = await World.load({ name: 'movielens', data: dir, cache: false }, 'native');
+  t.is(extra.info.fingerprint, plain.info.fingerprint);
 });
 
 test('a damaged user-model cache is refitted and replaced', async (t) => {

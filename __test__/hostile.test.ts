@@ -4,7 +4,7 @@
 // wrong kind are errors naming the input, never an abort, a hang or something
 // silently else.
 import test from 'ava';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Environment, loadBackend, Policy, readFileBounded, train, World } from '../packages/ts-api/src/index.js';
@@ -165,6 +165,12 @@ test('the command line: an option given twice or empty, or ignored by the comman
     // checked before any work: a bad oracle spec, a Ray address that is no URL
     [['run', '--env', 'synthetic', '--llm', 'oracle:2', '--out', join(dir, 'o2')], 1, /llm "oracle:2": expected oracle, oracle:NOISE with NOISE in \[0, 1\]/],
     [['run', '--env', 'synthetic', '--ray', 'head:8265', '--out', join(dir, 'o3')], 1, /--ray "head:8265": expected the http\(s\):\/\/ address of a Ray dashboard/],
+    // an LLM source is checked as far as it can be without loading it, before the logs' phases
+    [['run', '--env', 'synthetic', '--llm', 'bogus:xyz', '--out', join(dir, 'o4')], 1, /--llm "bogus:xyz": expected "default", a path to a \.gguf model file, or the URL/],
+    [['run', '--env', 'synthetic', '--llm', join(dir, 'no-such.gguf'), '--out', join(dir, 'o5')], 1, /--llm .*no-such\.gguf: no such file/],
+    [['run', '--env', 'synthetic', '--llm', 'oracle,http://127.0.0.1:9/v1', '--out', join(dir, 'o6')], 1, /--llm http:\/\/127\.0\.0\.1:9\/v1: name the model/],
+    // a sweep's numbers are decimal, as every integer flag's: "0x3" is a word the check names
+    [['run', '--env', 'synthetic', '--llm', 'oracle', '--sweep', 'seeds=2,0x3', '--out', join(dir, 'o7')], 1, /sweep\.seeds\[1\]: expected an integer in \[1, 100\], got "0x3" \(a string\)/],
   ];
   const t0 = performance.now();
   const results = await Promise.all(cases.map(([args]) => runCli(args)));
@@ -187,7 +193,20 @@ test('the command line: output files are checked before training, and unbounded 
     [['run', '--env', 'synthetic', '--out', '/proc/ialp-no/out'], /--out \/proc\/ialp-no\/out: cannot write there/],
     [['export', 'tensorboard', join(dir, 'tb'), '--from', '/dev/zero'], /metrics file \/dev\/zero: a character device, expected a regular file of at most 268435456 bytes/],
     [['merge', '/dev'], /merge: results file \/dev\/results\.json: /],
+    // a shard's results.json claiming a billion shards (the merge once allocated them all and aborted)
+    [['merge', join(dir, 'shard-forged')], /merge: .*shard-forged\/results\.json: meta\.shard: expected \{index, count\} with 0 <= index < count <= 999999, got \{"index":0,"count":1000000000\}/],
+    [['merge', join(dir, 'shard-many')], /merge: shards 1\/999999, 2\/999999, .*, 10\/999999 and 999988 more missing/],
+    [['merge', join(dir, 'shard-config')], /merge: .*shard-config\/results\.json: meta\.config\.envs(\[0\]){31}: nested more than 32 deep/],
   ];
+  const shardDir = async (name: string, meta: unknown) => {
+    await mkdir(join(dir, name), { recursive: true });
+    await writeFile(join(dir, name, 'results.json'), JSON.stringify({ meta, results: [] }));
+  };
+  await shardDir('shard-forged', { config: { envs: ['coat'] }, shard: { index: 0, count: 1e9 } });
+  await shardDir('shard-many', { config: { envs: ['coat'] }, shard: { index: 0, count: 999_999 } });
+  // a config 100,000 lists deep (written as text: JSON.stringify would overflow here)
+  await mkdir(join(dir, 'shard-config'), { recursive: true });
+  await writeFile(join(dir, 'shard-config', 'results.json'), `{"meta": {"config": {"envs": ${'['.repeat(100_000)}1${']'.repeat(100_000)}}}}`);
   await writeFile(join(dir, 'good.ialp'), good);
   const t0 = performance.now();
   const results = await Promise.all(cases.map(([args]) => runCli(args)));

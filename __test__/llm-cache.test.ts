@@ -1,7 +1,7 @@
 // PreferenceCache on SQLite: get/put/stats, first answer wins, and two processes writing
 // overlapping keys into one file.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,28 @@ test('get, put, stats; the first answer stays unless a success replaces a failur
   cache.putMany('other', [['a', { status: 'ok', answer: null, raw: '', attempts: 1 }], ['b', { status: 'failed', answer: null, raw: '', attempts: 2 }]]);
   t.deepEqual(cache.stats(), { rows: 4, ok: 3, failed: 1, models: 2 });
   t.deepEqual(cache.stats('other'), { rows: 2, ok: 1, failed: 1, models: 1 });
+});
+
+test('a cache file that is not a database is kept beside, named, and the cache starts empty', (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'p.sqlite');
+  const junk = Buffer.from('this was never a SQLite file, or its first pages are gone'.repeat(100));
+  writeFileSync(path, junk);
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  t.teardown(() => process.off('warning', onWarning));
+  const cache = new PreferenceCache(path);
+  t.teardown(() => cache.close());
+  t.true(cache.put('m', 'k', { status: 'ok', answer: null, raw: 'r', attempts: 1 }));
+  t.is(cache.get('m', 'k')!.raw, 'r');
+  const aside = readdirSync(dir).filter((f) => f.startsWith('p.sqlite.damaged-'));
+  t.is(aside.length, 1, readdirSync(dir).join(', '));
+  t.deepEqual(readFileSync(join(dir, aside[0]!)), junk, 'the damaged file is kept as it was');
+  return new Promise<void>((resolve) => setImmediate(() => {
+    t.true(warnings.some((w) => w.includes(path) && w.includes('not a SQLite database') && w.includes(aside[0]!)), warnings.join('\n'));
+    resolve();
+  }));
 });
 
 test('two processes distilling overlapping requests into one file: no duplicates, no lost rows', async (t) => {

@@ -23,13 +23,17 @@ test('a damaged phase-cache entry is named in a warning and recomputed', async (
   t.deepEqual(await cache.json('phase', { a: 1 }, make), { made: 1 });
   t.deepEqual(await cache.json('phase', { a: 1 }, make), { made: 1 }, 'a good entry is reused');
   const file = cache.file('phase.json', { a: 1 });
-  for (const damage of ['{"made": 1', '', '\xff\xfe']) {
+  // JSON that parses but is not what was written (issue 18's audit: `null` failed the phase on its shape)
+  const written = await readFile(file, 'utf8');
+  const edited = written.replace('"made":1', '"made":5');
+  t.not(edited, written);
+  for (const damage of ['{"made": 1', '', '\xff\xfe', 'null', '{}', '[1,2]', '{"made": 1}', edited]) {
     await writeFile(file, damage, 'latin1');
     const before = made;
     t.deepEqual(await cache.json('phase', { a: 1 }, make), { made: before + 1 });
     t.true(warnings.at(-1)!.startsWith(`phase cache ${file} is damaged (`), warnings.at(-1));
     t.true(warnings.at(-1)!.endsWith('); recomputing it'));
-    t.deepEqual(JSON.parse(await readFile(file, 'utf8')), { made: before + 1 }, 'and rewritten');
+    t.deepEqual(await cache.json('phase', { a: 1 }, make), { made: before + 1 }, 'and rewritten');
   }
   // bytes entries are checked by their loader (a policy or a reward model)
   const check = (b: Uint8Array) => { if (b[0] !== 7) throw new Error('not a seven'); };

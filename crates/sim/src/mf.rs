@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub const MAGIC: &[u8; 8] = b"IALPUMF\0";
 pub const FORMAT_VERSION: u32 = 1;
+/// Largest magnitude of a value in a user-model file (a fitted one's are O(1)).
+pub const MAX_VALUE: f32 = 1e4;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -216,6 +218,22 @@ impl MfModel {
                 sizes.iter().sum::<usize>()
             )));
         }
+        let within = |v: f32| v.is_finite() && v.abs() <= MAX_VALUE;
+        // a fitted model's values are O(1) (feedback in [0, 1], L2-regularised factors):
+        // a file with a valid checksum but NaN or 3e38 in it would make every reward NaN
+        // or 1, so it is refused (and the dataset world refits) rather than believed
+        if let Some(i) = floats.iter().position(|v| !within(*v)) {
+            return Err(Error::new(format!(
+                "{WHAT}: value {i} of the payload is {}, expected a finite value within +-{MAX_VALUE}",
+                floats[i]
+            )));
+        }
+        if !within(h.global_mean) {
+            return Err(Error::new(format!(
+                "{WHAT}: globalMean is {}, expected a finite value within +-{MAX_VALUE}",
+                h.global_mean
+            )));
+        }
         let mut at = 0;
         let mut take = |n: usize, name: &str| {
             let v = artefact::slice(WHAT, name, &floats, at, n);
@@ -416,5 +434,30 @@ mod tests {
         }];
         assert!(MfModel::fit(1, 1, &bad, &MfConfig::default(), "").is_err());
         assert!(MfModel::from_bytes(b"nonsense").is_err());
+    }
+
+    #[test]
+    fn refuses_a_checksummed_file_with_values_no_fit_gives() {
+        let m = MfModel::fit(20, 4, &toy(), &MfConfig::default(), "fp").unwrap();
+        assert!(MfModel::from_bytes(&m.to_bytes()).is_ok());
+        for v in [f32::NAN, f32::INFINITY, 3e38, -2e4] {
+            let mut bad = m.clone();
+            bad.item_factors[3] = v;
+            let e = MfModel::from_bytes(&bad.to_bytes()).unwrap_err();
+            assert!(
+                e.message().contains("expected a finite value within"),
+                "{v}: {e}"
+            );
+            let mut bad = m.clone();
+            bad.global_mean = v;
+            let e = MfModel::from_bytes(&bad.to_bytes()).unwrap_err();
+            // (NaN and infinity have no JSON: the header itself is refused)
+            let said = if v.is_finite() {
+                "globalMean is"
+            } else {
+                "header"
+            };
+            assert!(e.message().contains(said), "{v}: {e}");
+        }
     }
 }

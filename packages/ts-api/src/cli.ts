@@ -405,7 +405,8 @@ async function cmdExperiment(argv: string[]): Promise<void> {
     const m = /^([A-Za-z][A-Za-z0-9.]*)=(.+)$/.exec(flag);
     if (!m) throw new UsageError(`--sweep: expected FIELD=V1,V2,... (e.g. adaptive.prior=0,0.05,0.2), got ${JSON.stringify(flag)}`);
     // numbers as numbers, words as strings: the config's check says what each field expects
-    const values = m[2]!.split(',').map((x) => x.trim()).map((x) => (x !== '' && Number.isFinite(Number(x)) ? Number(x) : x));
+    // (decimal numbers only: "0x3" or "1_0" stay words, which the check names, as the integer flags refuse them)
+    const values = m[2]!.split(',').map((x) => x.trim()).map((x) => (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(x) ? Number(x) : x));
     cfg.sweep = { ...cfg.sweep, [m[1]!]: values };
   }
   if (values.quick) {
@@ -451,12 +452,15 @@ async function rayShards(address: string, n: number, cfg: ExperimentConfig, out:
   return dirs;
 }
 
+/** Most shards an experiment is split into (what six digits of --shard I/N hold). */
+const MAX_SHARDS = 999_999;
+
 /** `--shard I/N`, else SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT, else a
  * Kubernetes Indexed Job's JOB_COMPLETION_INDEX with IALP_SHARDS; undefined: no sharding. */
 function shardOption(flag: string | undefined): Shard | undefined {
   const parse = (what: string, i: string | undefined, n: string | undefined): Shard => {
     const [index, count] = [i, n].map((x) => (x !== undefined && /^\d{1,6}$/.test(x.trim()) ? Number(x) : NaN));
-    if (!(count! >= 1 && index! >= 0 && index! < count!)) throw new UsageError(`${what}: expected I/N with 0 <= I < N (e.g. 0/4), got ${JSON.stringify(`${i ?? ''}/${n ?? ''}`)}`);
+    if (!(count! >= 1 && count! <= MAX_SHARDS && index! >= 0 && index! < count!)) throw new UsageError(`${what}: expected I/N with 0 <= I < N (e.g. 0/4), got ${JSON.stringify(`${i ?? ''}/${n ?? ''}`)}`);
     return { index: index!, count: count! };
   };
   if (flag !== undefined) {
@@ -614,6 +618,13 @@ async function mergeShards(positionals: string[], out: string, backend: Awaited<
       throw new IalpError(`merge: ${f}: not JSON (${(e as Error).message})`);
     }
     if (typeof meta !== 'object' || meta === null || typeof (meta as { config?: unknown }).config !== 'object') throw new IalpError(`merge: ${f}: no meta.config (not written by ialp run?)`);
+    const m = meta as { config: unknown; shard?: unknown };
+    parseExperimentConfig(m.config, `merge: ${f}: meta.config`);
+    if (m.shard !== undefined) {
+      const s = m.shard as Partial<Shard> | null;
+      const ok = typeof s === 'object' && s !== null && Number.isInteger(s.count) && Number.isInteger(s.index) && s.count! >= 1 && s.count! <= MAX_SHARDS && s.index! >= 0 && s.index! < s.count!;
+      if (!ok) throw new IalpError(`merge: ${f}: meta.shard: expected {index, count} with 0 <= index < count <= ${MAX_SHARDS}, got ${JSON.stringify(m.shard).slice(0, 100)}`);
+    }
     metas.push(meta as (typeof metas)[number]);
   }
   const first = metas[0]!;
@@ -626,7 +637,10 @@ async function mergeShards(positionals: string[], out: string, backend: Awaited<
     seen.add(m.shard?.index ?? 0);
   });
   const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
-  if (missing.length) throw new IalpError(`merge: shards ${missing.map((i) => `${i}/${count}`).join(', ')} missing (given ${positionals.join(', ')})`);
+  if (missing.length) {
+    const named = missing.slice(0, 10).map((i) => `${i}/${count}`).join(', ');
+    throw new IalpError(`merge: shards ${named}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''} missing (given ${positionals.join(', ')})`);
+  }
   // the phase cache is content-addressed: the union of the shards' caches is the whole experiment's
   for (const dir of positionals) await copyTreeNew(join(dir, 'cache'), join(out, 'cache'));
   // the computation's wall time: the slowest shard's (they ran side by side, or say so by their dates)

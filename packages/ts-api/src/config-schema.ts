@@ -7,6 +7,7 @@
 import type { ExperimentConfig } from './experiment.js';
 import { CORE_DEFAULTS, type Compute, type Device, type Mode, type OnlineStart, type PretrainedProposals } from './core-types.js';
 import { IalpError } from './options.js';
+import { checkNesting } from './boundary.js';
 
 /** The type of one value: a leaf, a list, one of a few words, or an object of named fields.
  * A leaf may carry the experiment's `default`: the one place it is declared (experiment.ts
@@ -45,6 +46,13 @@ export const oneOf = <T extends string>() =>
       ([Repeated<V>] extends [never] ? unknown : { repeated: Repeated<V> }),
   ) => ({ type: 'enum' as const, values: values as V });
 
+/** The core's limits (crates/sim/src/limits.rs: episodes of one run, preference requests), and
+ * users stepped together in one of the experiment's runs (up to 4 run side by side): stated
+ * here so that a config over them is refused, naming its field, before any work. */
+const MAX_EPISODES = 10_000_000;
+const MAX_REQUESTS = 1_000_000;
+const MAX_USERS = 65_536;
+
 /** Every key of the experiment config with the type of its value (but `sweep`, below). */
 const SWEPT_CONFIG = {
   type: 'object',
@@ -53,22 +61,22 @@ const SWEPT_CONFIG = {
     data: str,
     seeds: dflt(int(1, 100), 5),
     llm: { type: 'either', options: [str, nonEmptyStrings], default: 'default' },
-    earlyEpisodes: dflt(int(1), 50),
+    earlyEpisodes: dflt(int(1, MAX_EPISODES), 50),
     // a frozen policy serves its top item: sampling its softmax's tail sometimes draws a
     // third item of one category in a row, and users leave bored (pre-training already explored)
     deploy: dflt(oneOf<Mode>()(['greedy', 'sample']), 'greedy'),
     compute: oneOf<Compute>()(['ndarray', 'torch']),
     device: oneOf<Device>()(['auto', 'cpu', 'cuda']),
     // the distillation's defaults depend on the source (experiment.ts DEFAULTS.distill)
-    distill: { type: 'object', fields: { users: int(1), candidates: int(2), statesPerUser: int(1) } },
+    distill: { type: 'object', fields: { users: int(1, MAX_REQUESTS), candidates: int(2, 26), statesPerUser: int(1, 1000) } },
     pretrain: {
       type: 'object',
       fields: {
-        steps: dflt(int(0), 500_000), episodes: dflt(int(1), 1_000_000), users: dflt(int(1), 64), epochs: dflt(int(1), 4),
-        transitionsPerEpoch: dflt(int(1), 4096), entropyCoef: dflt(num, 1), worldEntropyCoef: num,
+        steps: dflt(int(0, 1e12), 500_000), episodes: dflt(int(1, MAX_EPISODES), 1_000_000), users: dflt(int(1, MAX_USERS), 64),
+        epochs: dflt(int(1, 100_000), 4), transitionsPerEpoch: dflt(int(1, 2 ** 24), 4096), entropyCoef: dflt(num, 1), worldEntropyCoef: num,
       },
     },
-    online: { type: 'object', fields: { episodes: dflt(int(10), 300), batchSize: dflt(int(1), 16) } },
+    online: { type: 'object', fields: { episodes: dflt(int(10, MAX_EPISODES), 300), batchSize: dflt(int(1, MAX_USERS), 16) } },
     adaptive: {
       type: 'object',
       fields: {
@@ -235,6 +243,7 @@ function check(t: ValueType, v: unknown, path: string): string | null {
 /** `value` checked against the experiment config schema; errors are prefixed with `where` (the file).
  * A top-level `"$schema"` (the editor's pointer to config.schema.json) is allowed and dropped. */
 export function parseExperimentConfig(value: unknown, where: string): ExperimentConfig {
+  checkNesting(where, value); // before anything walks or prints it: a value 100,000 arrays deep overflowed the stack
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new IalpError(`${where}: expected a JSON object, got ${shown(value)}`);
   let rest = value;
   if (Object.hasOwn(value, '$schema')) {

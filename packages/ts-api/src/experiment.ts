@@ -16,7 +16,7 @@ import { updateRecord, type UpdateRecord } from './training-log.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
 import { writeFileAtomic } from './paths.js';
 import { PhaseCache } from './phase-cache.js';
-import type { AgreementMetrics } from './llm/index.js';
+import { checkLlmSpec, type AgreementMetrics } from './llm/index.js';
 import { CONFIG_DEFAULTS, parseExperimentConfig } from './config-schema.js';
 import { Policy } from './policy.js';
 import { distillPreferences, fitRewardModel, loggedFeedback, parseOracle, rewardModelQuality, type DistillEnvResult } from './preferences.js';
@@ -139,7 +139,7 @@ export const DEFAULTS = {
 
 /** Part of every phase's cache key: bump it when an algorithm changes what a
  * phase computes, so that runs made before recompute rather than mix. */
-const PHASES_REVISION = 7;
+const PHASES_REVISION = 8; // 8: JSON entries with their sha256 (phase-cache.ts)
 
 export { meanCi };
 
@@ -250,6 +250,8 @@ type RunOptions = {
  * results tagged with the cell; shards split the (cell, environment, seed) units. */
 export async function runExperiment(config: ExperimentConfig, out: string, opts: RunOptions = {}): Promise<EnvResult[]> {
   parseExperimentConfig(config, 'experiment config'); // every key's type, before any work
+  // each LLM source as far as it can be checked without loading it (a merge only reads the cache)
+  if (!opts.cacheOnly) for (const s of sources(config)) if (parseOracle(s) === null) await checkLlmSpec(s);
   if (config.sweep === undefined) return runCell(config, out, opts, 0);
   const cells = sweepCells(config);
   const configs = cells.map((c, i) => {

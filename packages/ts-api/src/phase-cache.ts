@@ -63,10 +63,25 @@ export class PhaseCache {
     return v;
   }
 
-  /** As `bytes`, for a JSON value; an entry that does not parse is recomputed. */
+  /**
+   * As `bytes`, for a JSON value, kept as `{"sha256": H, "value": V}` with H the
+   * hash of V's text: an entry that does not parse, or parses to anything but
+   * what was written (`null`, `{}`, a hand edit, an older layout), is damaged
+   * and recomputed, rather than handed to a phase that would fail on its shape.
+   */
   async json<T>(name: string, key: unknown, make: () => Promise<T>): Promise<T> {
-    const decode = (b: Uint8Array) => JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b)) as T;
-    const text = await this.bytes(`${name}.json`, key, async () => new TextEncoder().encode(JSON.stringify(await make())), decode);
-    return decode(text);
+    const decode = (b: Uint8Array): T => {
+      const entry = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b)) as { sha256?: unknown; value?: unknown } | null;
+      if (typeof entry !== 'object' || entry === null || typeof entry.sha256 !== 'string' || !('value' in entry)) {
+        throw new Error('not a phase-cache entry: expected {"sha256", "value"}');
+      }
+      if (sha256(JSON.stringify(entry.value)) !== entry.sha256) throw new Error('its value does not match its sha256');
+      return entry.value as T;
+    };
+    const encode = (v: T) => {
+      const text = JSON.stringify(v);
+      return new TextEncoder().encode(`{"sha256":"${sha256(text)}","value":${text}}`);
+    };
+    return decode(await this.bytes(`${name}.json`, key, async () => encode(await make()), decode));
   }
 }

@@ -40,21 +40,35 @@ export interface WorldOptions extends EnvOptions {
 }
 
 const MAX_FILE = 2 ** 31 - 1;
+/** What a data folder may hold of the files a loader reads, checked before any is read. */
+const MAX_DATA_FILES = 1000;
+const MAX_DATA_BYTES = 8 * 2 ** 30;
+/** The files the dataset loaders read (MovieLens, Coat, KuaiRec, KuaiRand): tables and their
+ * maps; anything else in the folder (licences, notes, archives) is left unread. */
+const DATA_FILE = /\.(csv|tsv|txt|dat|data|item|user|genre|ascii)$/i;
 
 async function readTree(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
+  const found: { path: string; size: number }[] = [];
+  let bytes = 0;
   const walk = async (d: string, depth: number): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory() && depth < 2) await walk(p, depth + 1);
-      else if (e.isFile() && !e.name.startsWith('.')) {
-        if ((await stat(p)).size > MAX_FILE) throw new IalpError(`${p}: files over 2 GiB are not supported`);
-        out.set(relative(dir, p).split('\\').join('/'), await readFile(p));
+      else if (e.isFile() && !e.name.startsWith('.') && DATA_FILE.test(e.name)) {
+        const size = (await stat(p)).size;
+        if (size > MAX_FILE) throw new IalpError(`${p}: files over 2 GiB are not supported`);
+        bytes += size;
+        found.push({ path: p, size });
+        if (found.length > MAX_DATA_FILES || bytes > MAX_DATA_BYTES) {
+          throw new IalpError(`data folder ${dir}: more than ${MAX_DATA_FILES} data files or ${MAX_DATA_BYTES / 2 ** 30} GiB of them within two folder levels; expected a dataset's folder (e.g. ml-latest-small with ratings.csv and movies.csv, or coat with train.ascii)`);
+        }
       }
     }
   };
+  const out = new Map<string, Uint8Array>();
   try {
     await walk(dir, 0);
+    for (const f of found) out.set(relative(dir, f.path).split('\\').join('/'), await readFile(f.path));
   } catch (e) {
     if (e instanceof IalpError) throw e;
     throw new IalpError(`data folder ${dir}: ${(e as Error).message}`);

@@ -149,7 +149,11 @@ impl Policy {
         self.encoder.encode(items, rewards, &mut x)?;
         let view = ArrayView2::from_shape((rows, self.encoder.out_dim()), &x)
             .map_err(|e| Error::new(e.to_string()))?;
-        Ok(self.net.forward(view))
+        let (logits, values) = self.net.forward(view);
+        for part in [logits.as_slice(), values.as_slice()].into_iter().flatten() {
+            super::check_scores("policy", part)?;
+        }
+        Ok((logits, values))
     }
 
     /// The k items with the highest probability for one user, given the user's
@@ -518,6 +522,26 @@ mod tests {
         // zeros read as a safetensors header of length 0: not JSON, so not a policy
         let e = Policy::from_bytes(&[0u8; 100]).err().unwrap();
         assert!(e.message().contains("not a policy file"), "{e}");
+    }
+
+    #[test]
+    fn finite_weights_that_overflow_are_an_error_not_nan_scores() {
+        // every weight finite (the load checks pass), but 3e38 x a feature overflows f32
+        let p = policy();
+        let mut params = p.params();
+        for i in 0..params.tensors.len() {
+            params.get_mut(i).fill(3e38);
+        }
+        let q = Policy::new(p.meta.clone(), p.encoder.clone(), params).unwrap();
+        let q = Policy::from_bytes(&q.to_bytes()).expect("a file with a valid checksum loads");
+        let e = q.recommend(&[1, 2], &[1.0, 0.0], 3, true).unwrap_err();
+        assert!(e.message().starts_with("policy: score "), "{e}");
+        assert!(e.message().contains("overflow f32"), "{e}");
+        assert!(q.evaluate(&[1, 2, 3, 4], &[1.0; 4]).is_err());
+        // a history reward out of any feedback's range does the same with sane weights
+        let e = p.recommend(&[1, 2], &[3e38, 3e38], 3, true).unwrap_err();
+        assert!(e.message().starts_with("policy: score "), "{e}");
+        assert!(p.recommend(&[1, 2], &[1.0, 0.0], 3, true).is_ok());
     }
 
     #[test]

@@ -293,11 +293,9 @@ impl RewardModel {
         }
         let x = self.encode(hist_items, hist_rewards)?;
         let cache = self.tower.forward(&self.params, &x, items.len());
-        Ok(self
-            .logits(cache.output(), items)
-            .into_iter()
-            .map(sigmoid)
-            .collect())
+        let z = self.logits(cache.output(), items);
+        super::check_scores("reward model", &z)?;
+        Ok(z.into_iter().map(sigmoid).collect())
     }
 
     /// r_phi of every item for each state (rows x n_items): the state tower runs
@@ -326,6 +324,7 @@ impl RewardModel {
         let mut z = vec![0f32; rows * n];
         matmul(cache.output(), &et, &mut z, rows, d, n, false);
         crate::linalg::add_row(&mut z, self.params.get(self.item_bias));
+        super::check_scores("reward model", &z)?;
         Ok(z.into_iter().map(sigmoid).collect())
     }
 
@@ -611,6 +610,25 @@ mod tests {
             m.score(&[PAD_ITEM, 0], &[0.0, 1.0], &[2]).unwrap()
         );
         assert_eq!(back.fit, m.fit);
+    }
+
+    #[test]
+    fn scores_that_overflow_are_an_error_not_nan() {
+        let (enc, ex) = toy();
+        let mut m = RewardModel::new(RewardModelConfig::default(), enc).unwrap();
+        let h = m.encoder.history;
+        let (items, rewards) = (&ex.hist_items[..h], &ex.hist_rewards[..h]);
+        assert!(m.score(items, rewards, &[0]).unwrap()[0].is_finite());
+        // every weight finite (the load checks pass), but 3e38 x 3e38 overflows f32
+        for i in 0..m.params.tensors.len() {
+            m.params.get_mut(i).fill(3e38);
+        }
+        for e in [
+            m.score(items, rewards, &[0]).unwrap_err(),
+            m.score_all(items, rewards).unwrap_err(),
+        ] {
+            assert!(e.message().starts_with("reward model: score "), "{e}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 // LLM answers kept in SQLite, keyed by model and prompt, so that a rerun (or a second
 // process on the same file) never asks the same question twice.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { IalpError } from '../options.js';
@@ -119,7 +119,21 @@ export class PreferenceCache {
     let db: SqlDatabase | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      const opened = openSqlite(path, want);
+      let opened = openSqlite(path, want);
+      try {
+        opened.db.exec(`PRAGMA busy_timeout = ${busy}`);
+        opened.db.exec('PRAGMA schema_version');
+      } catch (e) {
+        // not a database at all (a truncated or overwritten file): it is kept beside,
+        // named in a warning, and the cache starts again; a locked one is still an error
+        if (path === ':memory:' || !/not a database|malformed|SQLITE_NOTADB|SQLITE_CORRUPT/i.test((e as Error).message)) throw e;
+        opened.db.close();
+        const aside = `${path}.damaged-${Date.now()}`;
+        renameSync(path, aside);
+        for (const side of ['-wal', '-shm']) if (existsSync(path + side)) renameSync(path + side, aside + side);
+        process.emitWarning(`preference cache ${path} is not a SQLite database (${(e as Error).message}); it was moved to ${aside} and the cache starts empty`, { code: 'IALP_CACHE_DAMAGED' });
+        opened = openSqlite(path, want);
+      }
       db = opened.db;
       this.driver = opened.driver;
       db.exec(`PRAGMA busy_timeout = ${busy}`);

@@ -40,5 +40,5 @@ export {
   type RenderedPrompt,
   type UserState,
 } from './prompt.js';
-export { resolveLlm, type ResolveLlmOptions } from './resolve.js';
+export { checkLlmSpec, resolveLlm, type ResolveLlmOptions } from './resolve.js';
 export { extractZipEntry, listZip, type ZipEntry } from './zip.js';
