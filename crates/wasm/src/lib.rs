@@ -16,6 +16,7 @@ use ialp_sim::{VecEnv, ENVIRONMENTS};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+mod budget;
 mod reward;
 mod training;
 mod world;
@@ -27,51 +28,41 @@ fn js(e: ialp_sim::Error) -> JsError {
     JsError::new(e.message())
 }
 
-/// What a JS value is, for errors: `Float64Array`, `Array`, `number`, ...
-fn kind(v: &JsValue) -> String {
-    if v.is_null() {
-        return "null".into();
+/// What a JS exception says: its `message` (read without letting a throwing
+/// getter unwind through the wasm frames), or the string thrown.
+fn thrown_message(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.is_object()
+                .then(|| e.unchecked_ref::<ErrorLike>().message().ok().flatten())
+                .flatten()
+        })
+        .unwrap_or_else(|| "an exception".into())
+}
+
+#[wasm_bindgen]
+extern "C" {
+    type ErrorLike;
+    #[wasm_bindgen(method, getter, structural, catch)]
+    fn message(this: &ErrorLike) -> Result<Option<String>, JsValue>;
+}
+
+/// A request or argument as JSON text. `@ialp/wasm`'s entry (packages/wasm/src/index.js)
+/// converts every object to JSON text before the call, naming a field nested too
+/// deep or holding NaN or an infinity; nothing of JS runs while this frame is live.
+/// Another value (the bare glue, called directly) goes through `JSON.stringify`,
+/// whose exceptions (a throwing getter, a Proxy) come back here as errors instead
+/// of unwinding through the wasm frames.
+fn json_text(what: &str, v: &JsValue) -> Result<Option<String>, JsError> {
+    if let Some(s) = v.as_string() {
+        return Ok(Some(s));
     }
-    if v.is_object() {
-        if let Some(name) = js_sys::Reflect::get(v, &JsValue::from_str("constructor"))
-            .ok()
-            .and_then(|c| js_sys::Reflect::get(&c, &JsValue::from_str("name")).ok())
-            .and_then(|n| n.as_string())
-        {
-            return name;
-        }
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
     }
-    v.js_typeof()
-        .as_string()
-        .unwrap_or_else(|| "a value".into())
-}
-
-/// A typed-array argument, checked as the N-API build checks it: another kind
-/// of array (a `Float64Array`, a plain `Array`) is an error naming the argument,
-/// never a silent conversion (that would turn NaN into item 0 and -1 into
-/// 4294967295).
-fn typed<T: JsCast>(what: &str, expected: &str, v: &JsValue) -> Result<T, JsError> {
-    v.clone()
-        .dyn_into::<T>()
-        .map_err(|_| JsError::new(&format!("{what}: expected a {expected}, got {}", kind(v))))
-}
-
-fn u32s(what: &str, v: &JsValue) -> Result<Vec<u32>, JsError> {
-    Ok(typed::<js_sys::Uint32Array>(what, "Uint32Array", v)?.to_vec())
-}
-
-fn f32s(what: &str, v: &JsValue) -> Result<Vec<f32>, JsError> {
-    Ok(typed::<js_sys::Float32Array>(what, "Float32Array", v)?.to_vec())
-}
-
-fn bytes(what: &str, v: &JsValue) -> Result<Vec<u8>, JsError> {
-    Ok(typed::<js_sys::Uint8Array>(what, "Uint8Array", v)?.to_vec())
-}
-
-/// An optional artefact argument (`null` / `undefined` is `None`), checked to be
-/// a `Uint8Array`: wasm-bindgen passes `Option<Uint8Array>` unchecked.
-fn opt_bytes(what: &str, v: Option<js_sys::Uint8Array>) -> Result<Option<Vec<u8>>, JsError> {
-    v.map(|v| bytes(what, v.as_ref())).transpose()
+    js_sys::JSON::stringify(v)
+        .map(|s| s.as_string())
+        .map_err(|e| JsError::new(&format!("{what}: {}", thrown_message(&e))))
 }
 
 /// A JS number argument that must be an integer in `[0, max]` (as the N-API
@@ -80,17 +71,37 @@ fn js_int(what: &str, value: f64, max: u32) -> Result<u32, JsError> {
     ialp_sim::limits::js_int(what, value, max).map_err(js)
 }
 
-/// A JS object (or undefined) as a [`Value`] for the core to parse.
-fn value(what: &str, v: JsValue) -> Result<Value, JsError> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(Value::Null);
+/// A copy of a typed array of kind `T` (checked by `instanceof`), made by
+/// `T.from` behind a `catch`: a Proxy or a detached buffer is an error naming
+/// the argument, not an exception unwinding through the wasm frames.
+fn copied<T: JsCast>(what: &str, expected: &str, v: &JsValue) -> Result<T, JsError> {
+    let bad = || JsError::new(&format!("{what}: expected a {expected}"));
+    if !v.is_instance_of::<T>() {
+        return Err(bad());
     }
-    serde_wasm_bindgen::from_value(v).map_err(|e| JsError::new(&format!("{what}: {e}")))
+    let class =
+        js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(expected)).map_err(|_| bad())?;
+    let from = js_sys::Reflect::get(&class, &JsValue::from_str("from")).map_err(|_| bad())?;
+    from.unchecked_into::<js_sys::Function>()
+        .call1(&class, v)
+        .map_err(|e| JsError::new(&format!("{what}: {}", thrown_message(&e))))?
+        .dyn_into::<T>()
+        .map_err(|_| bad())
+}
+
+/// A request (an object, or undefined) as a [`Value`] for the core to parse.
+fn value(what: &str, v: JsValue) -> Result<Value, JsError> {
+    match json_text(what, &v)? {
+        None => Ok(Value::Null),
+        Some(text) => serde_json::from_slice(text.as_bytes())
+            .map_err(|e| JsError::new(&format!("{what}: {e}"))),
+    }
 }
 
 /// An argument as the type a declaration names (`world_queries!`).
 fn argument<T: serde::de::DeserializeOwned>(what: &str, v: JsValue) -> Result<T, JsError> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| JsError::new(&format!("{what}: {e}")))
+    let text = json_text(what, &v)?.unwrap_or_else(|| "null".into());
+    serde_json::from_slice(text.as_bytes()).map_err(|e| JsError::new(&format!("{what}: {e}")))
 }
 
 /// A core record as a plain JS object (maps as objects, numbers as numbers).
@@ -138,6 +149,7 @@ impl Env {
     #[wasm_bindgen(constructor)]
     pub fn new(spec: JsValue) -> Result<Env, JsError> {
         let spec = value("environment spec", spec)?;
+        budget::env_fits(&spec, None)?;
         Ok(Env {
             inner: api::make_env(spec, None).map_err(js)?,
         })
@@ -180,37 +192,20 @@ impl Env {
 
     /// One item id per slot (`Uint32Array` of length B); writes each slot's
     /// reward (`Float32Array`, B) and 1 where its episode ended (`Uint8Array`, B).
+    /// (The arrays are copied into and out of wasm memory by the glue, outside
+    /// this call; the package's entry checks their kinds first.)
     pub fn step(
         &mut self,
-        actions: &js_sys::Uint32Array,
-        rewards: &js_sys::Float32Array,
-        dones: &js_sys::Uint8Array,
+        actions: &[u32],
+        rewards: &mut [f32],
+        dones: &mut [u8],
     ) -> Result<(), JsError> {
-        // the parameter types are the TypeScript declaration's; wasm-bindgen
-        // does not check them, so each is checked here
-        let actions = u32s("actions", actions.as_ref())?;
-        let rewards = typed::<js_sys::Float32Array>("rewards", "Float32Array", rewards.as_ref())?;
-        let dones = typed::<js_sys::Uint8Array>("dones", "Uint8Array", dones.as_ref())?;
-        let (mut r, mut d) = (rewards.to_vec(), dones.to_vec());
-        self.inner.step(&actions, &mut r, &mut d).map_err(js)?;
-        rewards.copy_from(&r);
-        dones.copy_from(&d);
-        Ok(())
+        self.inner.step(actions, rewards, dones).map_err(js)
     }
 
     /// Writes the B x H history items (`Uint32Array`) and their rewards (`Float32Array`).
-    pub fn observe(
-        &self,
-        items: &js_sys::Uint32Array,
-        rewards: &js_sys::Float32Array,
-    ) -> Result<(), JsError> {
-        let items = typed::<js_sys::Uint32Array>("items", "Uint32Array", items.as_ref())?;
-        let rewards = typed::<js_sys::Float32Array>("rewards", "Float32Array", rewards.as_ref())?;
-        let (mut i, mut r) = (items.to_vec(), rewards.to_vec());
-        self.inner.observe(&mut i, &mut r).map_err(js)?;
-        items.copy_from(&i);
-        rewards.copy_from(&r);
-        Ok(())
+    pub fn observe(&self, items: &mut [u32], rewards: &mut [f32]) -> Result<(), JsError> {
+        self.inner.observe(items, rewards).map_err(js)
     }
 
     /// Starts every slot on a fresh user.
@@ -220,10 +215,8 @@ impl Env {
 
     /// Restricts arriving users to these ids (empty = everyone) and resets.
     #[wasm_bindgen(js_name = setUserPool)]
-    pub fn set_user_pool(&mut self, users: &js_sys::Uint32Array) -> Result<(), JsError> {
-        self.inner
-            .set_user_pool(u32s("users", users.as_ref())?)
-            .map_err(js)
+    pub fn set_user_pool(&mut self, users: Vec<u32>) -> Result<(), JsError> {
+        self.inner.set_user_pool(users).map_err(js)
     }
 
     /// The user currently in each slot (`Uint32Array`, B).

@@ -3,12 +3,13 @@
 use super::*;
 use ialp_ac_core::{RewardExamples, RewardModel as CoreRewardModel};
 
-/// A typed-array field of an argument object, copied out.
-fn field<T: JsCast>(obj: &JsValue, what: &str, name: &str) -> Result<T, JsError> {
-    js_sys::Reflect::get(obj, &JsValue::from_str(name))
-        .ok()
-        .and_then(|v| v.dyn_into::<T>().ok())
-        .ok_or_else(|| JsError::new(&format!("{what}.{name}: missing or of the wrong type")))
+/// A typed-array field of an argument object, copied out (every read of JS
+/// behind a `catch`: see `copied`).
+fn field<T: JsCast>(obj: &JsValue, what: &str, name: &str, kind: &str) -> Result<T, JsError> {
+    let v = js_sys::Reflect::get(obj, &JsValue::from_str(name))
+        .map_err(|e| JsError::new(&format!("{what}.{name}: {}", thrown_message(&e))))?;
+    copied(&format!("{what}.{name}"), kind, &v)
+        .map_err(|_| JsError::new(&format!("{what}.{name}: missing or of the wrong type")))
 }
 
 /// Fits r_phi to `examples` (`{history, histItems, histRewards, items,
@@ -21,8 +22,9 @@ pub fn train_reward_model(
     config: JsValue,
 ) -> Result<JsValue, JsError> {
     let ex = "examples";
-    let history = field::<JsValue>(&examples, ex, "history")?
-        .as_f64()
+    let history = js_sys::Reflect::get(&examples, &JsValue::from_str("history"))
+        .ok()
+        .and_then(|v| v.as_f64())
         .ok_or_else(|| JsError::new("examples.history: expected a number"))?;
     let history = js_int(
         "examples.history",
@@ -31,10 +33,12 @@ pub fn train_reward_model(
     )?;
     let examples = RewardExamples {
         history: history as usize,
-        hist_items: field::<js_sys::Uint32Array>(&examples, ex, "histItems")?.to_vec(),
-        hist_rewards: field::<js_sys::Float32Array>(&examples, ex, "histRewards")?.to_vec(),
-        items: field::<js_sys::Uint32Array>(&examples, ex, "items")?.to_vec(),
-        labels: field::<js_sys::Float32Array>(&examples, ex, "labels")?.to_vec(),
+        hist_items: field::<js_sys::Uint32Array>(&examples, ex, "histItems", "Uint32Array")?
+            .to_vec(),
+        hist_rewards: field::<js_sys::Float32Array>(&examples, ex, "histRewards", "Float32Array")?
+            .to_vec(),
+        items: field::<js_sys::Uint32Array>(&examples, ex, "items", "Uint32Array")?.to_vec(),
+        labels: field::<js_sys::Float32Array>(&examples, ex, "labels", "Float32Array")?.to_vec(),
     };
     let config = value("reward model config", config)?;
     let out =
@@ -54,10 +58,9 @@ pub struct RewardModel {
 #[wasm_bindgen]
 impl RewardModel {
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &js_sys::Uint8Array) -> Result<RewardModel, JsError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<RewardModel, JsError> {
         Ok(RewardModel {
-            inner: CoreRewardModel::from_bytes(&super::bytes("bytes", bytes.as_ref())?)
-                .map_err(js)?,
+            inner: CoreRewardModel::from_bytes(bytes).map_err(js)?,
         })
     }
 
@@ -69,16 +72,12 @@ impl RewardModel {
     /// r_phi in [0, 1] for each (state, item) row; states are `history` items each.
     pub fn score(
         &self,
-        hist_items: &js_sys::Uint32Array,
-        hist_rewards: &js_sys::Float32Array,
-        items: &js_sys::Uint32Array,
+        hist_items: &[u32],
+        hist_rewards: &[f32],
+        items: &[u32],
     ) -> Result<Vec<f32>, JsError> {
         self.inner
-            .score(
-                &u32s("histItems", hist_items.as_ref())?,
-                &f32s("histRewards", hist_rewards.as_ref())?,
-                &u32s("items", items.as_ref())?,
-            )
+            .score(hist_items, hist_rewards, items)
             .map_err(js)
     }
 }

@@ -32,23 +32,6 @@ impl CancelToken {
     }
 }
 
-#[wasm_bindgen]
-extern "C" {
-    type ErrorLike;
-    #[wasm_bindgen(method, getter, structural)]
-    fn message(this: &ErrorLike) -> Option<String>;
-}
-
-fn thrown_message(e: &JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.is_object()
-                .then(|| e.unchecked_ref::<ErrorLike>().message())
-                .flatten()
-        })
-        .unwrap_or_else(|| "an exception".into())
-}
-
 /// Trains online from a training config: A2C from scratch, from the policy
 /// `init` (A-iALP_ft), or A-iALP_ap when the config has `adaptive` (`init` is
 /// pi_0, `critic` a reward model artefact). `onProgress` receives a progress
@@ -60,12 +43,11 @@ pub fn train(
     world: &World,
     on_progress: Option<js_sys::Function>,
     cancel: JsValue,
-    init: Option<js_sys::Uint8Array>,
-    critic: Option<js_sys::Uint8Array>,
+    init: Option<Vec<u8>>,
+    critic: Option<Vec<u8>>,
 ) -> Result<JsValue, JsError> {
     let config = value("training config", config)?;
-    let init = opt_bytes("init", init)?;
-    let critic = opt_bytes("critic", critic)?;
+    budget::train_fits(&config, &world.inner)?;
     let mut thrown: Option<JsValue> = None;
     let mut report = |p: &ialp_ac_core::Progress| {
         if let Some(f) = &on_progress {
@@ -111,11 +93,11 @@ pub fn train(
 pub fn evaluate(
     spec: JsValue,
     world: &World,
-    artefact: Option<js_sys::Uint8Array>,
+    artefact: Option<Vec<u8>>,
     options: JsValue,
 ) -> Result<Vec<f64>, JsError> {
     let spec = value("environment spec", spec)?;
-    let artefact = opt_bytes("artefact", artefact)?;
+    budget::env_fits(&spec, Some(&world.inner))?;
     let options = value("evaluation options", options)?;
     api::evaluate(spec, Some(&world.inner), artefact.as_deref(), options).map_err(js)
 }
@@ -123,13 +105,8 @@ pub fn evaluate(
 /// Offline pre-training on `world`'s logs (iALP when `critic`, a reward model
 /// artefact, is given; logs only otherwise): `{policy, stats}`.
 #[wasm_bindgen]
-pub fn pretrain(
-    world: &World,
-    job: JsValue,
-    critic: Option<js_sys::Uint8Array>,
-) -> Result<JsValue, JsError> {
+pub fn pretrain(world: &World, job: JsValue, critic: Option<Vec<u8>>) -> Result<JsValue, JsError> {
     let job = value("pre-training config", job)?;
-    let critic = opt_bytes("critic", critic)?;
     let out = api::pretrain(&world.inner, job, critic.as_deref(), &mut |_, _| true).map_err(js)?;
     Ok(object(&[
         ("policy", js_sys::Uint8Array::from(&out.artefact[..]).into()),
@@ -147,9 +124,9 @@ pub struct Policy {
 impl Policy {
     /// Parses and checks a policy artefact (magic, version, checksum, shapes).
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &js_sys::Uint8Array) -> Result<Policy, JsError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Policy, JsError> {
         Ok(Policy {
-            inner: CorePolicy::from_bytes(&super::bytes("bytes", bytes.as_ref())?).map_err(js)?,
+            inner: CorePolicy::from_bytes(bytes).map_err(js)?,
         })
     }
 
@@ -174,19 +151,15 @@ impl Policy {
     /// policy's probability of each item).
     pub fn recommend(
         &self,
-        items: &js_sys::Uint32Array,
-        rewards: &js_sys::Float32Array,
+        items: &[u32],
+        rewards: &[f32],
         k: f64,
         exclude_seen: bool,
     ) -> Result<JsValue, JsError> {
-        let (items, rewards) = (
-            u32s("items", items.as_ref())?,
-            f32s("rewards", rewards.as_ref())?,
-        );
         let k = js_int("k", k, u32::MAX)?;
         let recs = self
             .inner
-            .recommend(&items, &rewards, k as usize, exclude_seen)
+            .recommend(items, rewards, k as usize, exclude_seen)
             .map_err(js)?;
         let ids: Vec<u32> = recs.iter().map(|r| r.0).collect();
         let scores: Vec<f32> = recs.iter().map(|r| r.1).collect();

@@ -12,27 +12,25 @@ pub struct World {
     pub(crate) inner: AnyWorld,
 }
 
-/// `{name: bytes}` (a plain object or a Map of `Uint8Array`s) as data files.
+/// `{name: bytes}` (an object of `Uint8Array`s; the package's entry turns a
+/// Map into one) as data files, every read of JS behind a `catch`.
 fn data_files(files: JsValue) -> Result<DataFiles, JsError> {
     let mut out = DataFiles::new();
     if files.is_undefined() || files.is_null() {
         return Ok(out);
     }
-    let entries = if files.is_instance_of::<js_sys::Map>() {
-        js_sys::Array::from(&files.unchecked_into::<js_sys::Map>().entries().into())
-    } else {
-        js_sys::Object::entries(files.unchecked_ref::<js_sys::Object>())
-    };
-    for entry in entries.iter() {
-        let pair = js_sys::Array::from(&entry);
-        let name = pair.get(0).as_string().unwrap_or_default();
-        let bytes = pair.get(1);
-        if !bytes.is_instance_of::<js_sys::Uint8Array>() {
-            return Err(JsError::new(&format!(
-                "files: \"{name}\": expected a Uint8Array"
-            )));
-        }
-        out.insert(name, js_sys::Uint8Array::new(&bytes).to_vec());
+    let unreadable = |e: JsValue| JsError::new(&format!("files: {}", thrown_message(&e)));
+    for key in js_sys::Reflect::own_keys(&files)
+        .map_err(unreadable)?
+        .iter()
+    {
+        let Some(name) = key.as_string() else {
+            continue;
+        };
+        let bytes = js_sys::Reflect::get(&files, &key).map_err(unreadable)?;
+        let what = format!("files: \"{name}\"");
+        let bytes = copied::<js_sys::Uint8Array>(&what, "Uint8Array", &bytes)?;
+        out.insert(name, bytes.to_vec());
     }
     Ok(out)
 }
@@ -44,11 +42,11 @@ impl World {
     pub fn build(
         spec: JsValue,
         files: JsValue,
-        user_model: Option<js_sys::Uint8Array>,
+        user_model: Option<Vec<u8>>,
     ) -> Result<World, JsError> {
         let spec = value("environment spec", spec)?;
+        budget::world_fits(&spec)?;
         let files = data_files(files)?;
-        let user_model = opt_bytes("userModel", user_model)?;
         Ok(World {
             inner: api::build_world(spec, &files, user_model.as_deref()).map_err(js)?,
         })
@@ -57,6 +55,7 @@ impl World {
     /// An environment of `spec` over this world.
     pub fn env(&self, spec: JsValue) -> Result<Env, JsError> {
         let spec = value("environment spec", spec)?;
+        budget::env_fits(&spec, Some(&self.inner))?;
         Ok(Env {
             inner: api::make_env(spec, Some(&self.inner)).map_err(js)?,
         })

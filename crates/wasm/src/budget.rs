@@ -1,0 +1,113 @@
+//! What the wasm build can hold. The shared limits (`ialp_sim::limits`, the
+//! configs' `validate`) allow sizes that a 64-bit process can allocate but a
+//! wasm32 memory (4 GiB at most) cannot: there a failed allocation traps with
+//! "unreachable", and the trap leaves the module's state behind. So before
+//! calling into the core, the bytes the request's largest buffers would need
+//! are estimated from the spec and checked against [`MAX_WASM_BYTES`].
+//!
+//! (The natural home of these checks is the core's validation, with a budget
+//! per target: `BatchConfig::validate` in crates/sim/src/batch.rs,
+//! `SyntheticConfig::validate` in crates/sim/src/synthetic.rs and
+//! `TrainConfig::validate` in crates/ac-core/src/algorithms/config.rs.)
+
+use super::*;
+use ialp_sim::{AnyWorld, EnvSpec};
+
+/// The most bytes the buffers of one environment, synthetic world, training
+/// run or evaluation may need in the wasm build: 1 GiB, so that the copies
+/// made at the boundary, the networks and the allocator fit with it in a
+/// wasm32 memory of 4 GiB.
+pub const MAX_WASM_BYTES: u64 = 1 << 30;
+
+fn fits(what: String, bytes: u64) -> Result<(), JsError> {
+    if bytes > MAX_WASM_BYTES {
+        return Err(JsError::new(&format!(
+            "{what} needs {bytes} bytes; the wasm build holds at most {MAX_WASM_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
+/// `a x b x ...`, saturating (the estimate only needs to exceed the budget).
+fn mul(dims: &[usize]) -> u64 {
+    dims.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
+}
+
+/// The spec, when the core would accept its batch (otherwise the core's own
+/// error, naming the field, comes first).
+fn parsed(spec: &Value) -> Option<EnvSpec> {
+    EnvSpec::from_value(spec.clone())
+        .ok()
+        .filter(|s| s.batch.validate().is_ok())
+}
+
+/// The B x H histories of an environment: items and rewards held (8 bytes a
+/// cell) plus the copies `observe` passes through wasm memory (8 more), and
+/// each slot's state.
+fn env_bytes(s: &EnvSpec) -> u64 {
+    let (b, h) = (s.batch.batch_size, s.batch.history);
+    mul(&[b, h, 16]).saturating_add(mul(&[b, 256]))
+}
+
+fn env_what(s: &EnvSpec) -> String {
+    format!(
+        "batch of {} users x history {}",
+        s.batch.batch_size, s.batch.history
+    )
+}
+
+/// The synthetic world an environment spec builds (item vectors and features,
+/// user preferences and states), when it builds one.
+pub(crate) fn world_fits(spec: &Value) -> Result<(), JsError> {
+    let Some(s) = parsed(spec) else { return Ok(()) };
+    let c = &s.synthetic;
+    if s.name != "synthetic" || c.validate().is_err() {
+        return Ok(());
+    }
+    let per_item = 2 * c.dim + c.n_categories + 2;
+    let bytes = mul(&[c.n_items, per_item, 4])
+        .saturating_add(mul(&[c.n_users, c.dim, 8]))
+        .saturating_add(mul(&[c.n_categories, c.dim, 4]));
+    fits(
+        format!(
+            "synthetic world of {} items and {} users (dim {}, {} categories)",
+            c.n_items, c.n_users, c.dim, c.n_categories
+        ),
+        bytes,
+    )
+}
+
+/// An environment of `spec` (over `world`, or over the world the spec builds).
+pub(crate) fn env_fits(spec: &Value, world: Option<&AnyWorld>) -> Result<(), JsError> {
+    if world.is_none() {
+        world_fits(spec)?;
+    }
+    let Some(s) = parsed(spec) else { return Ok(()) };
+    fits(env_what(&s), env_bytes(&s))
+}
+
+/// A training run of `config` over `world`: its environment, the learner's
+/// copies of the histories and encoded states, the rollout of nSteps x B
+/// encoded transitions and the logits and probabilities over every item for
+/// each slot.
+pub(crate) fn train_fits(config: &Value, world: &AnyWorld) -> Result<(), JsError> {
+    let Some(s) = config.get("env").and_then(parsed) else {
+        return Ok(());
+    };
+    let t = config
+        .pointer("/a2c/nSteps")
+        .and_then(Value::as_u64)
+        .map_or(8, |t| t.min(u32::MAX as u64) as usize);
+    let w = world.world();
+    let (b, h, n) = (s.batch.batch_size, s.batch.history, w.n_items());
+    let od = 3 * w.feature_dim() + 2;
+    let bytes = env_bytes(&s)
+        .saturating_add(mul(&[b, h, 8]))
+        .saturating_add(mul(&[b, od, 4]))
+        .saturating_add(mul(&[t, b, od.saturating_add(8), 4]))
+        .saturating_add(mul(&[b, n, 8]));
+    fits(
+        format!("training config: batch of {b} users x history {h} x nSteps {t} over {n} items"),
+        bytes,
+    )
+}
