@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { backendFor, type BackendKind } from './backend.js';
+import { backendFor, type BackendKind, type RewardExamplesInput } from './backend.js';
 import { inArrivalOrder, summarize, type Episode } from './metrics.js';
 import { updateRecord, type UpdateRecord } from './training-log.js';
 import { checkInt, checkNumber, IalpError, type Compute } from './options.js';
@@ -19,7 +19,7 @@ import { PhaseCache } from './phase-cache.js';
 import { checkLlmSpec, type AgreementMetrics } from './llm/index.js';
 import { CONFIG_DEFAULTS, parseExperimentConfig } from './config-schema.js';
 import { Policy } from './policy.js';
-import { distillPreferences, fitRewardModel, loggedFeedback, parseOracle, rewardModelQuality, type DistillEnvResult } from './preferences.js';
+import { distillPreferences, fitRewardModel, loggedFeedback, parseOracle, rewardExamples, rewardModelQuality, type DistillEnvResult } from './preferences.js';
 import { meanCi, pairedDiff } from './stats.js';
 import { evaluate, pretrain, train, type AdaptiveOptions, type AdaptiveTrace, type TrainProgress } from './train.js';
 import { World } from './world.js';
@@ -344,11 +344,13 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       rewardModelQuality(world, model, { users: DEFAULTS.evalUsers, statesPerUser: DEFAULTS.evalStatesPerUser, candidates: k, seed: 1 });
 
     phase(name, 'reward-models', `fitting a reward model to logged feedback, ${seeds} seeds`);
+    // the logged examples once, each seed's fit from them (only where a fit is not cached)
+    let logsExamples: RewardExamplesInput | undefined;
     const logsRms: Uint8Array[] = [];
     const logsQs: AgreementMetrics[] = [];
     await eachLimit(seedIdx, parallel, async (s) => {
       const seed = 1000 + s;
-      logsRms[s] = await cache.bytes('reward-model-logs', { fp, seed }, () => logsRewardModel(world, seed), (b) => world.backend.loadRewardModel(b));
+      logsRms[s] = await cache.bytes('reward-model-logs', { fp, seed }, async () => (await fitRewardModel(world, logsExamples ??= loggedExamples(world), { seed })).model, (b) => world.backend.loadRewardModel(b));
       logsQs[s] = await cache.json('reward-model-logs-quality', { fp, rm: sha256(logsRms[s]!) }, async () => quality(logsRms[s]!, 10));
     });
 
@@ -433,13 +435,14 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
         return { llm: { model: r.llm, hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN, failures: r.failures, requests: r.requests } };
       });
       phase(name, 'reward-models', `fitting r_phi, ${seeds} seeds${tag}`);
+      let rphiExamples: Promise<RewardExamplesInput> | undefined;
       const rphis: Uint8Array[] = [];
       const rphiQs: AgreementMetrics[] = [];
       let examples = 0;
       await eachLimit(seedIdx, parallel, async (s) => {
         const seed = 1000 + s;
         const fitted = await cache.json('reward-model-llm', { fp, source, users, k, statesPerUser, seed }, async () => {
-          const f = await fitRewardModel(world, (await answered()).labels, { seed });
+          const f = await fitRewardModel(world, await (rphiExamples ??= answered().then((d) => rewardExamples(d.labels))), { seed });
           return { rphi: b64(f.model), examples: f.examples };
         });
         rphis[s] = unb64(fitted.rphi);
@@ -498,10 +501,9 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
 
 /** Reward models' agreement, one per seed: the means, and each seed's. */
 function overSeeds(qs: AgreementMetrics[]): SeedsQuality {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const hitRate = qs.map((q) => q.hitRate);
   const auc = qs.map((q) => q.auc);
-  return { requests: qs[0]!.n, hitRate: mean(hitRate), auc: mean(auc), perSeed: { hitRate, auc } };
+  return { requests: qs[0]!.n, hitRate: meanCi(hitRate).mean, auc: meanCi(auc).mean, perSeed: { hitRate, auc } };
 }
 
 /** A reward model's AUC over its seeds' fits in words: `0.858 (5 fits: 0.851-0.866)`. */
@@ -525,9 +527,9 @@ async function eachLimit<T>(items: readonly T[], limit: number, f: (x: T) => Pro
   if (errors.length) throw errors[0];
 }
 
-/** A reward model of the logged feedback alone: each training user's logged
- * interaction, its feedback the label, from the states before it. */
-async function logsRewardModel(world: World, seed: number): Promise<Uint8Array> {
+/** The examples of a reward model of the logged feedback alone: each training
+ * user's logged interaction, its feedback the label, from the states before it. */
+function loggedExamples(world: World): RewardExamplesInput {
   const reqs = world.preferenceRequests({ users: Math.min(200, world.info.trainUsers), candidates: 2, seed: 7 });
   const h = reqs[0]!.histItems.length;
   const hi: number[] = [];
@@ -535,6 +537,5 @@ async function logsRewardModel(world: World, seed: number): Promise<Uint8Array> 
   const it: number[] = [];
   const ys: number[] = [];
   for (const r of reqs) loggedFeedback(r, hi, hr, it, ys);
-  const f = await world.backend.trainRewardModel(world.raw, { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) }, { seed });
-  return f.model;
+  return { history: h, histItems: Uint32Array.from(hi), histRewards: Float32Array.from(hr), items: Uint32Array.from(it), labels: Float32Array.from(ys) };
 }

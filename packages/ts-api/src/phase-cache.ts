@@ -78,10 +78,14 @@ export class PhaseCache {
       if (sha256(JSON.stringify(entry.value)) !== entry.sha256) throw new Error('its value does not match its sha256');
       return entry.value as T;
     };
-    const encode = (v: T) => {
-      const text = JSON.stringify(v);
+    // a hit is decoded once, by the check that accepts it; a computed value is
+    // returned as it reads back (JSON's rules: NaN as null), the same as a rerun's
+    let value: { v: T } | undefined;
+    await this.bytes(`${name}.json`, key, async () => {
+      const text = JSON.stringify(await make());
+      value = { v: JSON.parse(text) as T };
       return new TextEncoder().encode(`{"sha256":"${sha256(text)}","value":${text}}`);
-    };
-    return decode(await this.bytes(`${name}.json`, key, async () => encode(await make()), decode));
+    }, (b) => { value = { v: decode(b) }; });
+    return value!.v;
   }
 }

@@ -4,7 +4,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackendKind } from './backend.js';
+import type { BackendKind, RewardExamplesInput } from './backend.js';
 import type { Request, RewardFit, RewardModelConfig } from './core-types.js';
 import { agreement, distill, PreferenceCache, renderPrompt, resolveLlm, type AgreementMetrics, type AgreementReport, type DistillMode, type DistillProgress, type LlmBackend, type PreferenceRequest } from './llm/index.js';
 import { checkInt, IalpError } from './options.js';
@@ -209,7 +209,7 @@ export async function distillPreferences(options: DistillEnvOptions = {}): Promi
   let rmReport: DistillEnvReport['rewardModel'] = null;
   if (options.rewardModel !== false && labels.some((l) => l.rewards)) {
     options.onProgress?.('reward-model');
-    const fitted = await fitRewardModel(world, labels, { ...(options.rewardModel ?? {}), seed });
+    const fitted = await fitRewardModel(world, rewardExamples(labels), { ...(options.rewardModel ?? {}), seed });
     rewardModel = fitted.model;
     const a = rewardModelQuality(world, rewardModel, { users: evalUsers, statesPerUser: options.evalStatesPerUser ?? 1, candidates: k, seed: seed + 1 });
     rmReport = { examples: fitted.examples, fit: fitted.fit, heldOut: row('reward model r_phi (held-out users)', a) };
@@ -275,7 +275,8 @@ export function loggedFeedback(r: { histItems: number[]; histRewards: number[] }
  * logged feedback of the request's state (each logged interaction in it, from
  * the states before it): what the logs' own reward model learns from, so that
  * r_phi knows at least what the logs know. */
-function rewardExamples(labels: DistillEnvResult['labels']) {
+export function rewardExamples(labels: DistillEnvResult['labels']): RewardExamplesInput {
+  if (!labels.some((l) => l.rewards)) throw new IalpError('reward model: labels: expected at least one answered request, got none');
   const histItems: number[] = [];
   const histRewards: number[] = [];
   const items: number[] = [];
@@ -291,25 +292,24 @@ function rewardExamples(labels: DistillEnvResult['labels']) {
     }
     loggedFeedback(r, histItems, histRewards, items, ys);
   }
-  return { histItems: Uint32Array.from(histItems), histRewards: Float32Array.from(histRewards), items: Uint32Array.from(items), labels: Float32Array.from(ys) };
+  const history = labels[0]!.request.histItems.length;
+  return { history, histItems: Uint32Array.from(histItems), histRewards: Float32Array.from(histRewards), items: Uint32Array.from(items), labels: Float32Array.from(ys) };
 }
 
 /**
- * Fits r_phi to a distillation's labels (and the logged feedback of their
- * states): `config.seed` seeds the network's initialisation and the order of
- * its minibatches, so that fits of one set of labels under different seeds show
- * how much the reward model, and what is built on it, owes to that draw.
+ * Fits a reward model to `examples` (r_phi to `rewardExamples(labels)`, the
+ * logs' model to logged feedback alone): `config.seed` seeds the network's
+ * initialisation and the order of its minibatches, so that fits of one set of
+ * examples under different seeds show how much the reward model, and what is
+ * built on it, owes to that draw.
  */
 export async function fitRewardModel(
   world: World,
-  labels: DistillEnvResult['labels'],
+  examples: RewardExamplesInput,
   config: RewardModelOptions = {},
 ): Promise<{ model: Uint8Array; fit: RewardFit; examples: number }> {
-  if (!labels.some((l) => l.rewards)) throw new IalpError('fitRewardModel: labels: expected at least one answered request, got none');
-  const ex = rewardExamples(labels);
-  const h = labels[0]!.request.histItems.length;
-  const fitted = await world.backend.trainRewardModel(world.raw, { history: h, ...ex }, config);
-  return { model: fitted.model, fit: fitted.fit, examples: ex.items.length };
+  const fitted = await world.backend.trainRewardModel(world.raw, examples, config);
+  return { model: fitted.model, fit: fitted.fit, examples: examples.items.length };
 }
 
 /** Writes a distillation's report (JSON) and r_phi artefact into `dir`. */

@@ -48,7 +48,7 @@ const MAX_DATA_BYTES = 8 * 2 ** 30;
 const DATA_FILE = /\.(csv|tsv|txt|dat|data|item|user|genre|ascii)$/i;
 
 async function readTree(dir: string): Promise<Map<string, Uint8Array>> {
-  const found: { path: string; size: number }[] = [];
+  const found: string[] = [];
   let bytes = 0;
   const walk = async (d: string, depth: number): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
@@ -58,7 +58,7 @@ async function readTree(dir: string): Promise<Map<string, Uint8Array>> {
         const size = (await stat(p)).size;
         if (size > MAX_FILE) throw new IalpError(`${p}: files over 2 GiB are not supported`);
         bytes += size;
-        found.push({ path: p, size });
+        found.push(p);
         if (found.length > MAX_DATA_FILES || bytes > MAX_DATA_BYTES) {
           throw new IalpError(`data folder ${dir}: more than ${MAX_DATA_FILES} data files or ${MAX_DATA_BYTES / 2 ** 30} GiB of them within two folder levels; expected a dataset's folder (e.g. ml-latest-small with ratings.csv and movies.csv, or coat with train.ascii)`);
         }
@@ -68,7 +68,7 @@ async function readTree(dir: string): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
   try {
     await walk(dir, 0);
-    for (const f of found) out.set(relative(dir, f.path).split('\\').join('/'), await readFile(f.path));
+    for (const p of found) out.set(relative(dir, p).split('\\').join('/'), await readFile(p));
   } catch (e) {
     if (e instanceof IalpError) throw e;
     throw new IalpError(`data folder ${dir}: ${(e as Error).message}`);
