@@ -10,6 +10,7 @@ import { oneOf, parseExperimentConfig } from '../packages/ts-api/src/config-sche
 import type { Compute } from '../packages/ts-api/src/core-types.js';
 import { SCHEMA_DEFAULTS, SCHEMA_FILE, schemaText } from '../scripts/gen-config-schema.js';
 import { runExperiment } from '../packages/ts-api/src/index.js';
+import { parseJsonStrict } from '../packages/ts-api/src/json.js';
 import { runCli } from './helpers.js';
 
 const cases: [unknown, string][] = [
@@ -100,4 +101,22 @@ test('the library checks the config before any work, the command line names the 
   const z = await runCli(['run', '--config', '/dev/zero', '--out', join(dir, 'out')]);
   t.is(z.code, 1);
   t.regex(z.stderr, /config file \/dev\/zero: a character device/);
+});
+
+test('a key given twice in one object of a config file is refused with both places; a syntax error gives its line', async (t) => {
+  const dup = (text: string) => { try { parseJsonStrict(text, 'c.json'); return ''; } catch (e) { return (e as Error).message; } };
+  t.is(dup('{\n  "seeds": 5,\n  "llm": "oracle",\n  "seeds": 1\n}'),
+    'c.json: key "seeds" appears twice in the top-level object (line 4, column 3; first at line 2, column 3): each key once, please');
+  t.regex(dup('{"pretrain": {"steps": 1, "users": 2, "steps": 3}}'), /key "steps" appears twice in pretrain \(line 1, column 39/);
+  t.regex(dup('{"sweep": {"seeds": [1]}, "a": [{"x": 1}, {"y": 1, "y": 2}]}'), /key "y" appears twice in a\[1\]/);
+  // escapes spell the same key, so they are the same key; other keys and strings that look like keys are not
+  t.regex(dup('{"seeds": 1, "see\\u0064s": 2}'), /key "seeds" appears twice/);
+  t.is(dup('{"a": {"seeds": 1}, "b": {"seeds": 2}, "c": ["seeds", "seeds"], "d": "\\"seeds\\": 3"}'), '');
+  t.regex(dup('{\n  "seeds": 5,\n}'), /^c\.json: invalid JSON at line 3, column 1/);
+  const dir = await mkdtemp(join(tmpdir(), 'ialp-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'c.json'), '{"envs": ["coat"], "envs": ["movielens"]}');
+  const r = await runCli(['run', '--config', join(dir, 'c.json'), '--out', join(dir, 'out')]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /c\.json: key "envs" appears twice in the top-level object/);
 });

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backendFor, loadBackend, type BackendKind } from './backend.js';
 import { summarize } from './metrics.js';
+import { parseJsonStrict } from './json.js';
 import { IalpError, type A2cOptions } from './options.js';
 import { Policy } from './policy.js';
 import { writeFileAtomic } from './paths.js';
@@ -364,15 +365,14 @@ async function cmdDistill(argv: string[]): Promise<void> {
 
 /** Reads an experiment config file, naming the file, the key and the expected type of any mistake. */
 async function readConfig(file: string): Promise<ExperimentConfig> {
-  let cfg: unknown;
+  let text: string;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(await readFileBounded(file, 'config file', 16 << 20));
-    cfg = JSON.parse(text);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await readFileBounded(file, 'config file', 16 << 20));
   } catch (e) {
     if (e instanceof IalpError) throw e;
     throw new IalpError(`${file}: ${(e as Error).message}`);
   }
-  return parseExperimentConfig(cfg, file);
+  return parseExperimentConfig(parseJsonStrict(text, file), file);
 }
 
 async function cmdExperiment(argv: string[]): Promise<void> {
