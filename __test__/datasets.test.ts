@@ -31,6 +31,11 @@ for (const backend of backends) {
       t.true(ended > 32, 'the quit model ends episodes');
       t.true(eps.every((e) => e.length >= 1 && e.length <= info.quit.maxSteps));
       t.true(world.itemText(0).length > 3);
+      // the core computes the info once (it counts the logs): the same frozen object each time, what the core says
+      t.is(world.info, info);
+      t.deepEqual(info, world.raw.info);
+      t.throws(() => { (info as { users: number }).users = 1; }, { instanceOf: TypeError });
+      t.throws(() => { (info.quit as { maxSteps: number }).maxSteps = 1; }, { instanceOf: TypeError });
     });
   }
 }

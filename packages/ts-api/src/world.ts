@@ -76,6 +76,14 @@ async function readTree(dir: string): Promise<Map<string, Uint8Array>> {
   return out;
 }
 
+function deepFreeze<T>(x: T): T {
+  if (x && typeof x === 'object' && !Object.isFrozen(x)) {
+    Object.freeze(x);
+    for (const v of Object.values(x)) deepFreeze(v);
+  }
+  return x;
+}
+
 /** A built world: a dataset parsed with its user model fitted (or `synthetic`),
  * shared by environments, training and evaluation. */
 export class World {
@@ -129,7 +137,9 @@ export class World {
     return new World(b, raw, spec, dir);
   }
 
-  get info(): WorldInfo { return this.raw.info; }
+  /** Computed by the core once (it counts the logs and hashes the data), frozen. */
+  get info(): WorldInfo { return (this.infoOnce ??= deepFreeze(this.raw.info)); }
+  private infoOnce?: WorldInfo;
 
   /** Info and the user model's validation on held-out data (fits a second model). */
   inspect(validate = true): Inspection {
