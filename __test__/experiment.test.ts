@@ -110,7 +110,7 @@ test('ialp run (the experiment): a report with every method, resumable to identi
   // online phase: each rerun resumes, and the numbers are the uninterrupted run's
   const out2 = await mkdtemp(join(tmpdir(), 'ialp-exp-kill-'));
   const args2 = ['run', '--env', 'coat', '--quick', '--seeds', '2', '--out', out2, '--json'];
-  for (const at of [/pretrain \(seed 1\/2 done\)/, /online \(seed 2\/2, a2c\)/]) {
+  for (const at of [/pretrain \(seed 1\/2 done/, /online \(seed 2\/2, a2c\)/]) {
     const killed = await runUntil(args2, at);
     t.true(killed.killed, `the run was killed at ${at} (stderr: ${killed.stderr.slice(-400)})`);
     t.false((await readdir(out2)).includes('report.html'), 'a killed run leaves no report');

@@ -375,37 +375,8 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       await mkdir(join(out, 'policies'), { recursive: true });
       await writeFileAtomic(join(out, 'policies', cell ? file.replace(/\.ialp$/, `-cell${cell.index + 1}.ialp`) : file), p.toBytes());
     };
-    phase(name, 'pretrain', `${seeds} seeds, logs only and in the logs model's world`);
-    await eachLimit(seedIdx, parallel, async (s) => {
-      const seed = 1000 + s;
-      const logsCfg = { epochs: ptEpochs, transitionsPerEpoch: ptTransitions, episodes: 0, seed, a2c: { loss: { entropyCoef: ptEntropy }, ...compute } };
-      piLogs[s] = await pretrained('pi0-logs', { fp, logsCfg }, async () => (await pretrain({ world, ialp: logsCfg })).policy);
-      piLogsWorld[s] = await pretrained('pi0-logs-world', { fp, cfg: ialpCfg(seed), rm: sha256(logsRms[s]!) }, async () =>
-        (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: logsRms[s]! })).policy);
-      onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done`);
-      await savePolicy(`${name}-logs-seed${seed}.ialp`, piLogs[s]!);
-      await savePolicy(`${name}-logs-world-seed${seed}.ialp`, piLogsWorld[s]!);
-    });
-    phase(name, 'online', `${seeds} seeds, baselines`);
-    const baseBySeed: Map<Method, Run>[] = [];
-    await eachLimit(seedIdx, parallel, async (s) => {
-      const seed = 1000 + s;
-      const key = { fp, episodes, batchSize, seed, ...compute };
-      const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
-        onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
-        return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed });
-      };
-      const m = new Map<Method, Run>();
-      m.set('random', await online('random', ev(seed, 'random')));
-      m.set('popularity', await online('popularity', ev(seed, 'popularity')));
-      m.set('greedy-logs', await online('greedy-logs', ev(seed, { greedy: logsRms[s]! }), sha256(logsRms[s]!)));
-      m.set('a2c', await online('a2c', tr(seed)));
-      m.set('offline-logs+ft', await online('offline-logs+ft', tr(seed, piLogs[s]), sha256(piLogs[s]!.toBytes())));
-      m.set('logs-world', await online('logs-world', ev(seed, piLogsWorld[s]!), { pi: sha256(piLogsWorld[s]!.toBytes()), deploy }));
-      baseBySeed[s] = m;
-    });
-    for (const m of BASELINES) baseRuns.set(m, seedIdx.map((s) => baseBySeed[s]!.get(m)!));
-
+    // each source's distillation (asked for once, each seed's fit reads the answers) and r_phi per seed
+    const bySource: { source: string; tag: string; llm: EnvResult['llm']; examples: number; rphis: Uint8Array[]; rphiQs: AgreementMetrics[]; pi0s: Policy[]; runs: Map<Method, Run>[] }[] = [];
     for (const source of cells) {
       const tag = cells.length > 1 ? ` [${source}]` : '';
       const isOracle = parseOracle(source) !== null;
@@ -436,50 +407,83 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       });
       phase(name, 'reward-models', `fitting r_phi, ${seeds} seeds${tag}`);
       let rphiExamples: Promise<RewardExamplesInput> | undefined;
-      const rphis: Uint8Array[] = [];
-      const rphiQs: AgreementMetrics[] = [];
-      let examples = 0;
+      const src = { source, tag, llm: distilled.llm, examples: 0, rphis: [] as Uint8Array[], rphiQs: [] as AgreementMetrics[], pi0s: [] as Policy[], runs: [] as Map<Method, Run>[] };
       await eachLimit(seedIdx, parallel, async (s) => {
         const seed = 1000 + s;
         const fitted = await cache.json('reward-model-llm', { fp, source, users, k, statesPerUser, seed }, async () => {
-          const f = await fitRewardModel(world, await (rphiExamples ??= answered().then((d) => rewardExamples(d.labels))), { seed });
+          const f = await fitRewardModel(world, await (rphiExamples ??= answered().then((dd) => rewardExamples(dd.labels))), { seed });
           return { rphi: b64(f.model), examples: f.examples };
         });
-        rphis[s] = unb64(fitted.rphi);
-        examples = fitted.examples;
-        rphiQs[s] = await cache.json('reward-model-quality', { fp, rphi: sha256(rphis[s]!) }, async () => quality(rphis[s]!, 10));
+        src.rphis[s] = unb64(fitted.rphi);
+        src.examples = fitted.examples;
+        src.rphiQs[s] = await cache.json('reward-model-quality', { fp, rphi: sha256(src.rphis[s]!) }, async () => quality(src.rphis[s]!, 10));
         onPhase(name, 'reward-models', `r_phi of seed ${s + 1}/${seeds} fitted${tag}`);
       });
+      bySource.push(src);
+    }
 
-      phase(name, 'pretrain', `${seeds} seeds, iALP in r_phi's world${tag}`);
-      const pi0s: Policy[] = [];
-      await eachLimit(seedIdx, parallel, async (s) => {
-        const seed = 1000 + s;
-        pi0s[s] = await pretrained('pi0-ialp', { fp, cfg: ialpCfg(seed), rphi: sha256(rphis[s]!) }, async () =>
-          (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: rphis[s]! })).policy);
-        onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done${tag}`);
-        // the pre-trained policies, as artefacts a user can load (Policy.load, ialp recommend)
-        await savePolicy(`${name}-ialp${cells.length > 1 ? `-${source.replace(/[^A-Za-z0-9.]+/g, '_')}` : ''}-seed${seed}.ialp`, pi0s[s]!);
-      });
-      phase(name, 'online', `${seeds} seeds${tag}`);
-      const bySeed: Map<Method, Run>[] = [];
-      await eachLimit(seedIdx, parallel, async (s) => {
-        const seed = 1000 + s;
-        const pi0 = pi0s[s]!;
-        const rphi = rphis[s]!;
-        const key = { fp, episodes, batchSize, seed, ...compute, rphi: sha256(rphi) };
+    // Pre-training and then the online runs, each as one pool of (seed, what) units: the
+    // logs' policies and each source's pi_0 side by side, so that no thread waits
+    // for the last seed of one kind while units of another are left (the units are
+    // independent and deterministic: the results do not depend on the order).
+    const units = seedIdx.flatMap((s) => [null, ...bySource].map((src) => ({ s, src })));
+    phase(name, 'pretrain', `${seeds} seeds: TD on the logs, A2C in the logs model's world and in r_phi's${cells.length > 1 ? ` (${cells.length} sources)` : ''}`);
+    await eachLimit(units, parallel, async ({ s, src }) => {
+      const seed = 1000 + s;
+      if (!src) {
+        const logsCfg = { epochs: ptEpochs, transitionsPerEpoch: ptTransitions, episodes: 0, seed, a2c: { loss: { entropyCoef: ptEntropy }, ...compute } };
+        piLogs[s] = await pretrained('pi0-logs', { fp, logsCfg }, async () => (await pretrain({ world, ialp: logsCfg })).policy);
+        piLogsWorld[s] = await pretrained('pi0-logs-world', { fp, cfg: ialpCfg(seed), rm: sha256(logsRms[s]!) }, async () =>
+          (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: logsRms[s]! })).policy);
+        onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done: the logs' policies`);
+        await savePolicy(`${name}-logs-seed${seed}.ialp`, piLogs[s]!);
+        await savePolicy(`${name}-logs-world-seed${seed}.ialp`, piLogsWorld[s]!);
+        return;
+      }
+      src.pi0s[s] = await pretrained('pi0-ialp', { fp, cfg: ialpCfg(seed), rphi: sha256(src.rphis[s]!) }, async () =>
+        (await pretrain({ world, ialp: ialpCfg(seed), rewardModel: src.rphis[s]! })).policy);
+      onPhase(name, 'pretrain', `seed ${s + 1}/${seeds} done: iALP${src.tag}`);
+      // the pre-trained policies, as artefacts a user can load (Policy.load, ialp recommend)
+      await savePolicy(`${name}-ialp${cells.length > 1 ? `-${src.source.replace(/[^A-Za-z0-9.]+/g, '_')}` : ''}-seed${seed}.ialp`, src.pi0s[s]!);
+    });
+    phase(name, 'online', `${seeds} seeds, baselines and the learnt methods`);
+    const baseBySeed: Map<Method, Run>[] = [];
+    await eachLimit(units, parallel, async ({ s, src }) => {
+      const seed = 1000 + s;
+      const m = new Map<Method, Run>();
+      if (!src) {
+        const key = { fp, episodes, batchSize, seed, ...compute };
         const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
-          onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${tag}`);
-          return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed, source });
+          onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
+          return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed });
         };
-        const pi0Hash = sha256(pi0.toBytes());
-        const m = new Map<Method, Run>();
-        m.set('greedy-llm', await online('greedy-llm', ev(seed, { greedy: rphi })));
-        m.set('ialp', await online('ialp', ev(seed, pi0), { pi: pi0Hash, deploy }));
-        m.set('a-ialp-ft', await online('a-ialp-ft', tr(seed, pi0), pi0Hash));
-        m.set('a-ialp-ap', await online('a-ialp-ap', tr(seed, pi0, config.adaptive ?? {}, rphi), { pi0: pi0Hash, adaptive: config.adaptive ?? {}, defaults: ADAPTIVE_REVISION }));
-        bySeed[s] = m;
-      });
+        m.set('random', await online('random', ev(seed, 'random')));
+        m.set('popularity', await online('popularity', ev(seed, 'popularity')));
+        m.set('greedy-logs', await online('greedy-logs', ev(seed, { greedy: logsRms[s]! }), sha256(logsRms[s]!)));
+        m.set('a2c', await online('a2c', tr(seed)));
+        m.set('offline-logs+ft', await online('offline-logs+ft', tr(seed, piLogs[s]), sha256(piLogs[s]!.toBytes())));
+        m.set('logs-world', await online('logs-world', ev(seed, piLogsWorld[s]!), { pi: sha256(piLogsWorld[s]!.toBytes()), deploy }));
+        baseBySeed[s] = m;
+        return;
+      }
+      const { source, tag } = src;
+      const pi0 = src.pi0s[s]!;
+      const rphi = src.rphis[s]!;
+      const key = { fp, episodes, batchSize, seed, ...compute, rphi: sha256(rphi) };
+      const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
+        onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${tag}`);
+        return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed, source });
+      };
+      const pi0Hash = sha256(pi0.toBytes());
+      m.set('greedy-llm', await online('greedy-llm', ev(seed, { greedy: rphi })));
+      m.set('ialp', await online('ialp', ev(seed, pi0), { pi: pi0Hash, deploy }));
+      m.set('a-ialp-ft', await online('a-ialp-ft', tr(seed, pi0), pi0Hash));
+      m.set('a-ialp-ap', await online('a-ialp-ap', tr(seed, pi0, config.adaptive ?? {}, rphi), { pi0: pi0Hash, adaptive: config.adaptive ?? {}, defaults: ADAPTIVE_REVISION }));
+      src.runs[s] = m;
+    });
+    for (const m of BASELINES) baseRuns.set(m, seedIdx.map((s) => baseBySeed[s]!.get(m)!));
+
+    for (const { source, llm, examples, rphiQs, runs: bySeed } of bySource) {
       const runs = new Map<Method, Run[]>(METHODS.map((m) => [m, baseRuns.get(m) ?? seedIdx.map((s) => bySeed[s]!.get(m)!)]));
       const methods = METHODS.map((m) => summaries(m, runs.get(m)!, early));
       const best = methods.filter((m) => BASELINES.includes(m.method))
@@ -488,7 +492,7 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
         if (m.method !== best.method) m.vsBest = { baseline: best.method, ...pairedDiff(m.early, best.early) };
       }
       results.push({
-        env: name, source, earlyEpisodes: early, seeds: seedIdx.map((x) => 1000 + x), methods, llm: distilled.llm,
+        env: name, source, earlyEpisodes: early, seeds: seedIdx.map((x) => 1000 + x), methods, llm,
         rewardModel: { ...overSeeds(seedIdx.map((x) => rphiQs[x]!)), examples },
         logsRewardModel: overSeeds(seedIdx.map((x) => logsQs[x]!)),
         bestBaseline: best.method,
