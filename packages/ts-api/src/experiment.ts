@@ -343,16 +343,6 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
     const quality = (model: Uint8Array, k: number) =>
       rewardModelQuality(world, model, { users: DEFAULTS.evalUsers, statesPerUser: DEFAULTS.evalStatesPerUser, candidates: k, seed: 1 });
 
-    phase(name, 'reward-models', `fitting a reward model to logged feedback, ${seeds} seeds`);
-    // the logged examples once, each seed's fit from them (only where a fit is not cached)
-    let logsExamples: RewardExamplesInput | undefined;
-    const logsRms: Uint8Array[] = [];
-    const logsQs: AgreementMetrics[] = [];
-    await eachLimit(seedIdx, parallel, async (s) => {
-      const seed = 1000 + s;
-      logsRms[s] = await cache.bytes('reward-model-logs', { fp, seed }, async () => (await fitRewardModel(world, logsExamples ??= loggedExamples(world), { seed })).model, (b) => world.backend.loadRewardModel(b));
-      logsQs[s] = await cache.json('reward-model-logs-quality', { fp, rm: sha256(logsRms[s]!) }, async () => quality(logsRms[s]!, 10));
-    });
 
     // what uses no preference source is computed once per environment and seed
     const baseRuns = new Map<Method, Run[]>();
@@ -376,7 +366,7 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       await writeFileAtomic(join(out, 'policies', cell ? file.replace(/\.ialp$/, `-cell${cell.index + 1}.ialp`) : file), p.toBytes());
     };
     // each source's distillation (asked for once, each seed's fit reads the answers) and r_phi per seed
-    const bySource: { source: string; tag: string; llm: EnvResult['llm']; examples: number; rphis: Uint8Array[]; rphiQs: AgreementMetrics[]; pi0s: Policy[]; runs: Map<Method, Run>[] }[] = [];
+    const bySource: { source: string; tag: string; llm: EnvResult['llm']; examples: number; rphis: Uint8Array[]; rphiQs: AgreementMetrics[]; pi0s: Policy[]; runs: Map<Method, Run>[]; fit: (s: number) => Promise<void> }[] = [];
     for (const source of cells) {
       const tag = cells.length > 1 ? ` [${source}]` : '';
       const isOracle = parseOracle(source) !== null;
@@ -405,28 +395,41 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
         const q = r.quality;
         return { llm: { model: r.llm, hitRate: q[0]!.hitRate, auc: q[0]!.auc, randomHitRate: q[1]!.hitRate, popularityHitRate: q[2]?.hitRate ?? NaN, failures: r.failures, requests: r.requests } };
       });
-      phase(name, 'reward-models', `fitting r_phi, ${seeds} seeds${tag}`);
       let rphiExamples: Promise<RewardExamplesInput> | undefined;
-      const src = { source, tag, llm: distilled.llm, examples: 0, rphis: [] as Uint8Array[], rphiQs: [] as AgreementMetrics[], pi0s: [] as Policy[], runs: [] as Map<Method, Run>[] };
-      await eachLimit(seedIdx, parallel, async (s) => {
-        const seed = 1000 + s;
-        const fitted = await cache.json('reward-model-llm', { fp, source, users, k, statesPerUser, seed }, async () => {
-          const f = await fitRewardModel(world, await (rphiExamples ??= answered().then((dd) => rewardExamples(dd.labels))), { seed });
-          return { rphi: b64(f.model), examples: f.examples };
-        });
-        src.rphis[s] = unb64(fitted.rphi);
-        src.examples = fitted.examples;
-        src.rphiQs[s] = await cache.json('reward-model-quality', { fp, rphi: sha256(src.rphis[s]!) }, async () => quality(src.rphis[s]!, 10));
-        onPhase(name, 'reward-models', `r_phi of seed ${s + 1}/${seeds} fitted${tag}`);
-      });
+      const src = {
+        source, tag, llm: distilled.llm, examples: 0, rphis: [] as Uint8Array[], rphiQs: [] as AgreementMetrics[], pi0s: [] as Policy[], runs: [] as Map<Method, Run>[],
+        fit: async (s: number) => {
+          const seed = 1000 + s;
+          const fitted = await cache.json('reward-model-llm', { fp, source, users, k, statesPerUser, seed }, async () => {
+            const f = await fitRewardModel(world, await (rphiExamples ??= answered().then((dd) => rewardExamples(dd.labels))), { seed });
+            return { rphi: b64(f.model), examples: f.examples };
+          });
+          src.rphis[s] = unb64(fitted.rphi);
+          src.examples = fitted.examples;
+          src.rphiQs[s] = await cache.json('reward-model-quality', { fp, rphi: sha256(src.rphis[s]!) }, async () => quality(src.rphis[s]!, 10));
+          onPhase(name, 'reward-models', `seed ${s + 1}/${seeds}: r_phi fitted${tag}`);
+        },
+      };
       bySource.push(src);
     }
 
-    // Pre-training and then the online runs, each as one pool of (seed, what) units: the
-    // logs' policies and each source's pi_0 side by side, so that no thread waits
-    // for the last seed of one kind while units of another are left (the units are
-    // independent and deterministic: the results do not depend on the order).
+    // The reward models, pre-training and the online runs, each as one pool of (seed,
+    // what) units: what uses no preference source beside each source's, so that no
+    // thread waits for the last seed of one kind while units of another are left
+    // (the units are independent and deterministic: results do not depend on the order).
     const units = seedIdx.flatMap((s) => [null, ...bySource].map((src) => ({ s, src })));
+    phase(name, 'reward-models', `${seeds} seeds: the logged feedback's${cells.length > 1 ? `, r_phi of ${cells.length} sources` : ' and r_phi'}`);
+    // the logged examples once, each seed's fit from them (only where a fit is not cached)
+    let logsExamples: RewardExamplesInput | undefined;
+    const logsRms: Uint8Array[] = [];
+    const logsQs: AgreementMetrics[] = [];
+    await eachLimit(units, parallel, async ({ s, src }) => {
+      if (src) return src.fit(s);
+      logsRms[s] = await cache.bytes('reward-model-logs', { fp, seed: 1000 + s }, async () => (await fitRewardModel(world, logsExamples ??= loggedExamples(world), { seed: 1000 + s })).model, (b) => world.backend.loadRewardModel(b));
+      logsQs[s] = await cache.json('reward-model-logs-quality', { fp, rm: sha256(logsRms[s]!) }, async () => quality(logsRms[s]!, 10));
+      onPhase(name, 'reward-models', `seed ${s + 1}/${seeds}: the logs' reward model fitted`);
+    });
+
     phase(name, 'pretrain', `${seeds} seeds: TD on the logs, A2C in the logs model's world and in r_phi's${cells.length > 1 ? ` (${cells.length} sources)` : ''}`);
     await eachLimit(units, parallel, async ({ s, src }) => {
       const seed = 1000 + s;
