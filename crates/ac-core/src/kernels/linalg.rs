@@ -20,11 +20,9 @@ pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize,
         b.len(),
         c.len()
     );
-    if !acc {
-        c.fill(0.0);
-    }
-    // a[i, p] = a[i * k + p]
-    gemm(a, k, 1, b, c, m, k, n);
+    // a[i, p] = a[i * k + p]; without `acc` the first pass over the shared
+    // dimension starts its tiles at zero rather than reading C
+    gemm(a, k, 1, b, c, m, k, n, !acc);
 }
 
 /// C (k x n) = A^T . B with A (m x k), B (m x n). `acc`: add to C.
@@ -36,16 +34,14 @@ pub fn matmul_tn(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usi
         b.len(),
         c.len()
     );
-    if !acc {
-        c.fill(0.0);
-    }
     // C (k x n) += At (k x m) . B (m x n) with At[i, p] = a[p * k + i]
-    gemm(a, 1, k, b, c, k, m, n);
+    gemm(a, 1, k, b, c, k, m, n, !acc);
 }
 
 /// C (rows x n) += A' (rows x depth) . B (depth x n), where A'[i, p] =
 /// `a[i * ars + p * acs]`, B and C row-major, with the widest kernel the CPU
-/// has. A large product is split into
+/// has; `fresh`: C = A' . B, whatever C held (the bits of a C filled with
+/// zeros first, without the pass that fills it). A large product is split into
 /// blocks of C's rows over the threads [`product_threads`] allows: every
 /// element of C is still the same sum in the same order (only the sum over
 /// `depth` is a reduction, and it is never split), so the bits do not depend
@@ -60,12 +56,19 @@ fn gemm(
     rows: usize,
     depth: usize,
     n: usize,
+    fresh: bool,
 ) {
-    if rows == 0 || n == 0 || depth == 0 {
+    if rows == 0 || n == 0 {
+        return;
+    }
+    if depth == 0 {
+        if fresh {
+            c[..rows * n].fill(0.0);
+        }
         return;
     }
     #[cfg(not(target_arch = "wasm32"))]
-    if par::gemm_split(a, ars, acs, b, c, rows, depth, n) {
+    if par::gemm_split(a, ars, acs, b, c, rows, depth, n, fresh) {
         return;
     }
     debug_assert!((rows - 1) * ars + (depth - 1) * acs < a.len());
@@ -75,15 +78,15 @@ fn gemm(
             // SAFETY: the CPU has the features each kernel was compiled for
             // (checked by `simd_level`); the shapes were checked by the callers.
             SimdLevel::Avx512 => unsafe {
-                return gemm_avx512(a, ars, acs, b, c, rows, depth, n);
+                return gemm_avx512(a, ars, acs, b, c, rows, depth, n, fresh);
             },
             SimdLevel::Avx2 => unsafe {
-                return gemm_avx2(a, ars, acs, b, c, rows, depth, n);
+                return gemm_avx2(a, ars, acs, b, c, rows, depth, n, fresh);
             },
             SimdLevel::Base => {}
         }
     }
-    gemm_tiles::<4, 8>(a, ars, acs, b, c, rows, depth, n)
+    gemm_tiles::<4, 8>(a, ars, acs, b, c, rows, depth, n, fresh)
 }
 
 /// Threads the matrix products of the calling thread may use from now until
@@ -248,6 +251,7 @@ mod par {
         rows: usize,
         depth: usize,
         n: usize,
+        fresh: bool,
     ) -> bool {
         let threads = threads();
         let work = rows.saturating_mul(depth).saturating_mul(n);
@@ -266,7 +270,7 @@ mod par {
             // caller) or the count is 1 (a worker), so `gemm` does not split again
             pool.for_each_mut(&mut parts, |_, (r0, chunk)| {
                 let r = chunk.len() / n;
-                super::gemm(&a[*r0 * ars..], ars, acs, b, chunk, r, depth, n);
+                super::gemm(&a[*r0 * ars..], ars, acs, b, chunk, r, depth, n, fresh);
             });
         })
         .is_some()
@@ -328,8 +332,9 @@ unsafe fn gemm_avx2(
     rows: usize,
     depth: usize,
     n: usize,
+    fresh: bool,
 ) {
-    gemm_tiles::<4, 16>(a, ars, acs, b, c, rows, depth, n)
+    gemm_tiles::<4, 16>(a, ars, acs, b, c, rows, depth, n, fresh)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -344,8 +349,9 @@ unsafe fn gemm_avx512(
     rows: usize,
     depth: usize,
     n: usize,
+    fresh: bool,
 ) {
-    gemm_tiles::<8, 32>(a, ars, acs, b, c, rows, depth, n)
+    gemm_tiles::<8, 32>(a, ars, acs, b, c, rows, depth, n, fresh)
 }
 
 /// Depth and rows handled per block: a KC x n slice of B and an MC x KC block
@@ -369,9 +375,11 @@ fn gemm_tiles<const MR: usize, const NR: usize>(
     rows: usize,
     depth: usize,
     n: usize,
+    fresh: bool,
 ) {
     for p0 in (0..depth).step_by(KC) {
-        let ps = (p0, (p0 + KC).min(depth));
+        // the first chunk of a fresh product starts from zero, the others from C
+        let ps = (p0, (p0 + KC).min(depth), !(fresh && p0 == 0));
         for r0 in (0..rows).step_by(MC) {
             let rs = (r0, (r0 + MC).min(rows));
             let mut j = 0;
@@ -403,7 +411,7 @@ fn col_panel<const MR: usize, const NR: usize>(
     b: &[f32],
     c: &mut [f32],
     rs: (usize, usize),
-    ps: (usize, usize),
+    ps: (usize, usize, bool),
     n: usize,
     j0: usize,
 ) {
@@ -431,7 +439,7 @@ fn tile<const R: usize, const NR: usize>(
     acs: usize,
     b: &[f32],
     c: &mut [f32],
-    (p0, p1): (usize, usize),
+    (p0, p1, load): (usize, usize, bool),
     n: usize,
     i0: usize,
     j0: usize,
@@ -439,8 +447,10 @@ fn tile<const R: usize, const NR: usize>(
     assert!(i0 + R <= c.len() / n && j0 + NR <= n && b.len() >= p1 * n && p0 < p1);
     assert!((i0 + R - 1) * ars + (p1 - 1) * acs < a.len());
     let mut acc = [[0f32; NR]; R];
-    for (r, row) in acc.iter_mut().enumerate() {
-        row.copy_from_slice(&c[(i0 + r) * n + j0..(i0 + r) * n + j0 + NR]);
+    if load {
+        for (r, row) in acc.iter_mut().enumerate() {
+            row.copy_from_slice(&c[(i0 + r) * n + j0..(i0 + r) * n + j0 + NR]);
+        }
     }
     let a0 = i0 * ars;
     for p in p0..p1 {
@@ -737,24 +747,24 @@ mod tests {
     #[allow(clippy::type_complexity)]
     fn kernels() -> Vec<(
         &'static str,
-        fn(&[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize),
+        fn(&[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize, bool),
     )> {
         let mut v: Vec<(
             &'static str,
-            fn(&[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize),
+            fn(&[f32], usize, usize, &[f32], &mut [f32], usize, usize, usize, bool),
         )> = vec![("base", gemm_tiles::<4, 8>)];
         #[cfg(target_arch = "x86_64")]
         {
             if is_x86_feature_detected!("avx2") {
                 // SAFETY: avx2 checked just above
-                v.push(("avx2", |a, ars, acs, b, c, r, d, n| unsafe {
-                    gemm_avx2(a, ars, acs, b, c, r, d, n)
+                v.push(("avx2", |a, ars, acs, b, c, r, d, n, f| unsafe {
+                    gemm_avx2(a, ars, acs, b, c, r, d, n, f)
                 }));
             }
             if is_x86_feature_detected!("avx512f") {
                 // SAFETY: avx512f checked just above
-                v.push(("avx512", |a, ars, acs, b, c, r, d, n| unsafe {
-                    gemm_avx512(a, ars, acs, b, c, r, d, n)
+                v.push(("avx512", |a, ars, acs, b, c, r, d, n, f| unsafe {
+                    gemm_avx512(a, ars, acs, b, c, r, d, n, f)
                 }));
             }
         }
@@ -939,10 +949,22 @@ mod tests {
                 let c0 = data(m * n, 3, false);
                 let mut want = c0.clone();
                 reference(&a, &b, &mut want, m, k, n);
+                let mut want_fresh = vec![0f32; m * n];
+                reference(&a, &b, &mut want_fresh, m, k, n);
                 let at = transpose(&a, m, k);
                 for (name, f) in kernels() {
+                    // fresh: what C held (NaN here) is not read, the bits are those from zeros
+                    let mut fresh = vec![f32::NAN; m * n];
+                    f(&a, k, 1, &b, &mut fresh, m, k, n, true);
+                    assert!(
+                        fresh
+                            .iter()
+                            .zip(&want_fresh)
+                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{name} fresh {m}x{k}x{n} zeros={zeros}"
+                    );
                     let mut got = c0.clone();
-                    f(&a, k, 1, &b, &mut got, m, k, n);
+                    f(&a, k, 1, &b, &mut got, m, k, n, false);
                     assert!(
                         got.iter()
                             .zip(&want)
@@ -950,7 +972,7 @@ mod tests {
                         "{name} {m}x{k}x{n} zeros={zeros}"
                     );
                     let mut got_tn = c0.clone();
-                    f(&at, 1, m, &b, &mut got_tn, m, k, n);
+                    f(&at, 1, m, &b, &mut got_tn, m, k, n, false);
                     assert!(
                         got_tn
                             .iter()
@@ -962,7 +984,7 @@ mod tests {
                 let mut c = c0.clone();
                 matmul(&a, &b, &mut c, m, k, n, true);
                 assert_eq!(c, want);
-                let mut c2 = vec![0f32; m * n];
+                let mut c2 = vec![f32::NAN; m * n];
                 matmul_tn(&at, &b, &mut c2, k, m, n, false);
                 let mut want2 = vec![0f32; m * n];
                 reference(&a, &b, &mut want2, m, k, n);
