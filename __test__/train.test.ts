@@ -3,7 +3,7 @@ import test from 'ava';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluate, Policy, summarize, train, type TrainProgress } from '../packages/ts-api/src/index.js';
+import { evaluate, Policy, summarize, train, World, type TrainProgress } from '../packages/ts-api/src/index.js';
 import { backends } from './helpers.js';
 
 for (const backend of backends) {
@@ -77,3 +77,11 @@ test('corrupt, truncated and foreign policy files are clear errors', async (t) =
   t.throws(() => p.recommend([], { k: 0 }), { message: /k: expected an integer/ });
   t.deepEqual(await readFile(join(dir, 'text.ialp'), 'utf8'), 'hello, not a policy');
 });
+
+for (const backend of backends) {
+  test(`${backend}: an out-of-range setting is echoed as given (1.1, not the f64 its f32 widens to)`, async (t) => {
+    const world = await World.load({ name: 'synthetic' }, backend);
+    await t.throwsAsync(train({ world, episodes: 10, a2c: { gamma: 1.1 } }), { message: /a2c\.gamma: expected a number in \[0, 1\], got 1\.1$/ });
+    await t.throwsAsync(train({ world, episodes: 10, a2c: { gaeLambda: 1.7 } }), { message: /a2c\.gaeLambda: expected a number in \[0, 1\], got 1\.7$/ });
+  });
+}

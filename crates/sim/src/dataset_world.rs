@@ -38,13 +38,8 @@ impl Default for DatasetConfig {
 impl DatasetConfig {
     pub fn validate(&self) -> Result<()> {
         self.user_model.validate()?;
-        check_range("dataset.noise", self.noise as f64, 0.0, 10.0)?;
-        check_range(
-            "dataset.heldOutFraction",
-            self.held_out_fraction as f64,
-            0.0,
-            1.0,
-        )
+        check_range("dataset.noise", self.noise, 0.0, 10.0)?;
+        check_range("dataset.heldOutFraction", self.held_out_fraction, 0.0, 1.0)
     }
 }
 

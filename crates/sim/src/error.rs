@@ -184,8 +184,16 @@ fn normalise(v: &mut serde_json::Value) {
 }
 
 /// Fails unless `value` lies in `[lo, hi]` and is a number.
-pub fn check_range(what: &str, value: f64, lo: f64, hi: f64) -> Result<()> {
-    if value.is_nan() || value < lo || value > hi {
+/// The value is shown as given (an f32 `1.1` as `1.1`, not as the f64 it
+/// widens to, `1.100000023841858`).
+pub fn check_range<T: Copy + Into<f64> + fmt::Display>(
+    what: &str,
+    value: T,
+    lo: f64,
+    hi: f64,
+) -> Result<()> {
+    let v: f64 = value.into();
+    if v.is_nan() || v < lo || v > hi {
         return Err(Error::invalid(
             what,
             &format!("a number in [{lo}, {hi}]"),
@@ -217,6 +225,22 @@ mod tests {
     struct Net {
         hidden: usize,
         small: u8,
+    }
+
+    #[test]
+    fn a_range_error_shows_the_value_as_given() {
+        let e = check_range("a2c.gamma", 1.1f32, 0.0, 1.0).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "a2c.gamma: expected a number in [0, 1], got 1.1"
+        );
+        let e = check_range("adaptive.prior", f32::NAN, -1.0, 1.0).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "adaptive.prior: expected a number in [-1, 1], got NaN"
+        );
+        assert!(check_range("x", 0.25f32, 0.0, 1.0).is_ok());
+        assert!(check_range("x", 7.0f64, 0.0, 1.0).is_err());
     }
 
     #[test]

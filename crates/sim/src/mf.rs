@@ -48,9 +48,9 @@ impl MfConfig {
         use crate::limits::{check_int, MAX_EPOCHS, MAX_WIDTH};
         check_int("userModel.dim", self.dim, 1, MAX_WIDTH)?;
         check_int("userModel.epochs", self.epochs, 1, MAX_EPOCHS)?;
-        check_range("userModel.lr", self.lr as f64, 1e-9, 10.0)?;
-        check_range("userModel.reg", self.reg as f64, 0.0, 100.0)?;
-        check_range("userModel.initStd", self.init_std as f64, 0.0, 10.0)?;
+        check_range("userModel.lr", self.lr, 1e-9, 10.0)?;
+        check_range("userModel.reg", self.reg, 0.0, 100.0)?;
+        check_range("userModel.initStd", self.init_std, 0.0, 10.0)?;
         Ok(())
     }
 }

@@ -104,7 +104,7 @@ pub fn preference_requests(
         ("mix.similar", cfg.mix.similar),
         ("mix.random", cfg.mix.random),
     ] {
-        check_range(what, v as f64, 0.0, 1.0)?;
+        check_range(what, v, 0.0, 1.0)?;
     }
     let n_items = world.world().n_items();
     if cfg.candidates + cfg.history > n_items {

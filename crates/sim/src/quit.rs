@@ -33,7 +33,7 @@ impl Default for QuitConfig {
 impl QuitConfig {
     pub fn validate(&self) -> Result<()> {
         crate::limits::check_int("quit.window", self.window, 1, crate::limits::MAX_HISTORY)?;
-        check_range("quit.minMeanReward", self.min_mean_reward as f64, 0.0, 1e9)?;
+        check_range("quit.minMeanReward", self.min_mean_reward, 0.0, 1e9)?;
         check_min("quit.maxSteps", self.max_steps, 1)?;
         Ok(())
     }

@@ -89,17 +89,12 @@ impl SyntheticConfig {
                 self.n_users.max(self.n_items),
             ));
         }
-        check_range("synthetic.itemSpread", self.item_spread as f64, 0.0, 100.0)?;
-        check_range("synthetic.gain", self.gain as f64, -1e3, 1e3)?;
-        check_range("synthetic.bias", self.bias as f64, -1e3, 1e3)?;
-        check_range("synthetic.noise", self.noise as f64, 0.0, 10.0)?;
-        check_range("synthetic.drift", self.drift as f64, 0.0, 1.0)?;
-        check_range(
-            "synthetic.featureNoise",
-            self.feature_noise as f64,
-            0.0,
-            100.0,
-        )?;
+        check_range("synthetic.itemSpread", self.item_spread, 0.0, 100.0)?;
+        check_range("synthetic.gain", self.gain, -1e3, 1e3)?;
+        check_range("synthetic.bias", self.bias, -1e3, 1e3)?;
+        check_range("synthetic.noise", self.noise, 0.0, 10.0)?;
+        check_range("synthetic.drift", self.drift, 0.0, 1.0)?;
+        check_range("synthetic.featureNoise", self.feature_noise, 0.0, 100.0)?;
         Ok(())
     }
 }

@@ -62,15 +62,10 @@ impl<'a> From<&'a A2cConfig> for NetworkSettings<'a> {
 impl A2cConfig {
     pub fn validate(&self) -> Result<()> {
         ialp_sim::limits::check_int("a2c.nSteps", self.n_steps, 1, 1 << 16)?;
-        check_range("a2c.gamma", self.gamma as f64, 0.0, 1.0)?;
-        check_range("a2c.gaeLambda", self.gae_lambda as f64, 0.0, 1.0)?;
-        check_range(
-            "a2c.loss.entropyCoef",
-            self.loss.entropy_coef as f64,
-            0.0,
-            1e3,
-        )?;
-        check_range("a2c.loss.valueCoef", self.loss.value_coef as f64, 0.0, 1e3)?;
+        check_range("a2c.gamma", self.gamma, 0.0, 1.0)?;
+        check_range("a2c.gaeLambda", self.gae_lambda, 0.0, 1.0)?;
+        check_range("a2c.loss.entropyCoef", self.loss.entropy_coef, 0.0, 1e3)?;
+        check_range("a2c.loss.valueCoef", self.loss.value_coef, 0.0, 1e3)?;
         if !(self.adam.lr > 0.0 && self.adam.lr.is_finite() && self.adam.lr <= 10.0) {
             return Err(Error::invalid(
                 "a2c.adam.lr (learning rate)",
@@ -78,14 +73,9 @@ impl A2cConfig {
                 self.adam.lr,
             ));
         }
-        check_range("a2c.adam.beta1", self.adam.beta1 as f64, 0.0, 0.999_999)?;
-        check_range("a2c.adam.beta2", self.adam.beta2 as f64, 0.0, 0.999_999_9)?;
-        check_range(
-            "a2c.adam.maxGradNorm",
-            self.adam.max_grad_norm as f64,
-            0.0,
-            1e9,
-        )?;
+        check_range("a2c.adam.beta1", self.adam.beta1, 0.0, 0.999_999)?;
+        check_range("a2c.adam.beta2", self.adam.beta2, 0.0, 0.999_999_9)?;
+        check_range("a2c.adam.maxGradNorm", self.adam.max_grad_norm, 0.0, 1e9)?;
         crate::compute::check(self.compute, self.device)?;
         self.net.validate()
     }
@@ -288,31 +278,21 @@ impl Default for AdaptiveConfig {
 
 impl AdaptiveConfig {
     pub fn validate(&self) -> Result<()> {
-        check_range("adaptive.temperature", self.temperature as f64, 1e-6, 1e6)?;
-        check_range("adaptive.weightRate", self.weight_rate as f64, 0.0, 1.0)?;
-        check_range("adaptive.weightScale", self.weight_scale as f64, 0.0, 1e6)?;
-        check_range("adaptive.exploration", self.exploration as f64, 0.0, 1e6)?;
-        check_range(
-            "adaptive.initialWeight",
-            self.initial_weight as f64,
-            0.0,
-            1.0,
-        )?;
-        check_range("adaptive.prior", self.prior as f64, -1.0, 1.0)?;
-        check_range("adaptive.trustSteps", self.trust_steps as f64, 0.0, 1e12)?;
-        check_range("adaptive.criticScale", self.critic_scale as f64, 0.0, 1e6)?;
-        check_range(
-            "adaptive.criticAgreement",
-            self.critic_agreement as f64,
-            0.0,
-            1.0,
-        )?;
-        check_range("adaptive.floor", self.floor as f64, 0.0, 1.0)?;
+        check_range("adaptive.temperature", self.temperature, 1e-6, 1e6)?;
+        check_range("adaptive.weightRate", self.weight_rate, 0.0, 1.0)?;
+        check_range("adaptive.weightScale", self.weight_scale, 0.0, 1e6)?;
+        check_range("adaptive.exploration", self.exploration, 0.0, 1e6)?;
+        check_range("adaptive.initialWeight", self.initial_weight, 0.0, 1.0)?;
+        check_range("adaptive.prior", self.prior, -1.0, 1.0)?;
+        check_range("adaptive.trustSteps", self.trust_steps, 0.0, 1e12)?;
+        check_range("adaptive.criticScale", self.critic_scale, 0.0, 1e6)?;
+        check_range("adaptive.criticAgreement", self.critic_agreement, 0.0, 1.0)?;
+        check_range("adaptive.floor", self.floor, 0.0, 1.0)?;
         // 0 (its top item), or a temperature that keeps logits / t finite
         if self.pretrained_temperature != 0.0 {
             check_range(
                 "adaptive.pretrainedTemperature",
-                self.pretrained_temperature as f64,
+                self.pretrained_temperature,
                 1e-3,
                 100.0,
             )
@@ -324,12 +304,7 @@ impl AdaptiveConfig {
             })?;
         }
         check_range("adaptive.proposals", self.proposals as f64, 1.0, 64.0)?;
-        check_range(
-            "adaptive.quitForesight",
-            self.quit_foresight as f64,
-            0.0,
-            1e6,
-        )
+        check_range("adaptive.quitForesight", self.quit_foresight, 0.0, 1e6)
     }
 }
 

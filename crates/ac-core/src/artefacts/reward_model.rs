@@ -67,10 +67,10 @@ impl RewardModelConfig {
         check_int("rewardModel.embedDim", self.embed_dim, 1, MAX_WIDTH)?;
         check_int("rewardModel.epochs", self.epochs, 1, MAX_EPOCHS)?;
         check_int("rewardModel.batchSize", self.batch_size, 1, MAX_BATCH)?;
-        check_range("rewardModel.adam.lr", self.adam.lr as f64, 1e-9, 10.0)?;
+        check_range("rewardModel.adam.lr", self.adam.lr, 1e-9, 10.0)?;
         check_range(
             "rewardModel.validationFraction",
-            self.validation_fraction as f64,
+            self.validation_fraction,
             0.0,
             0.9,
         )
