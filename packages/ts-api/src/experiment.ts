@@ -382,7 +382,10 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
         world, llm: source, users, candidates: k, statesPerUser, seed: 0, rewardModel: false,
         onProgress: (p, pr) => {
           if (p === 'model') phase(name, 'distill', `loading the LLM (the default model is fetched once)${tag}`);
-          else if (pr) onPhase(name, 'distill', `${pr.done}/${pr.total} prompts, ${pr.cacheHits} cached, ${pr.failures} failed${tag}`);
+          // every 1% (a log file gets 100 lines, not one per prompt), the first and the last
+          else if (pr && (pr.done <= 1 || pr.done === pr.total || pr.done % Math.max(1, Math.floor(pr.total / 100)) === 0)) {
+            onPhase(name, 'distill', `${pr.done}/${pr.total} prompts, ${pr.cacheHits} cached, ${pr.failures} failed${tag}`);
+          }
         },
       }));
       const distilled = await cache.json('distill-source', { fp, source, users, k, statesPerUser }, async () => {
