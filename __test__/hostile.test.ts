@@ -7,7 +7,7 @@ import test from 'ava';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Environment, loadBackend, Policy, readFileBounded, train, World } from '../packages/ts-api/src/index.js';
+import { Environment, loadBackend, Policy, pretrain, readFileBounded, train, World } from '../packages/ts-api/src/index.js';
 import { forge, joinSafetensors, splitSafetensors, type PolicyHeader } from './forge.js';
 import { backends, runCli } from './helpers.js';
 
@@ -334,3 +334,33 @@ test('the command line: a dataset too small for a statistic shows it as missing,
   t.regex(r.stdout, /^matrix factorisation\s+\d\.\d+\s+-$/m);
   t.notRegex(r.stderr, /Cannot read properties/);
 });
+
+for (const backend of backends) {
+  // settings within each field's own limit whose product would need terabytes: an error
+  // naming the settings before anything is allocated, never "memory allocation failed" (an abort)
+  test(`${backend}: sizes that multiply past what one pass may hold are errors naming the settings`, async (t) => {
+    const world = await World.load({ name: 'synthetic' }, backend);
+    const h = 10;
+    const n = 16;
+    const fitted = await world.backend.trainRewardModel(world.raw, {
+      history: h,
+      histItems: Uint32Array.from({ length: n * h }, (_, i) => i % 7),
+      histRewards: new Float32Array(n * h).fill(0.5),
+      items: Uint32Array.from({ length: n }, (_, i) => i),
+      labels: Float32Array.from({ length: n }, (_, i) => i % 2),
+    }, { epochs: 1 });
+    await t.throwsAsync(pretrain({ world, ialp: { users: 65536, a2c: { nSteps: 65536 }, episodes: 10 }, rewardModel: fitted.model }),
+      { message: /a2c\.nSteps x ialp\.users: 65536 x 65536 is more than the limit of 16777216/ });
+    await t.throwsAsync(pretrain({ world, ialp: { users: 4096, a2c: { nSteps: 4096, net: { hidden: 1024, depth: 1 } }, episodes: 10 }, rewardModel: fitted.model }),
+      { message: /a2c\.nSteps x ialp\.users: 16777216 rows of 1056 values each \(hidden 1024 x depth 1 \+ 32\) is more than the limit of 536870912 values/ });
+    await t.throwsAsync(pretrain({ world, ialp: { epochs: 1, batchSize: 65536, a2c: { net: { hidden: 16384, depth: 1 } } } }),
+      { message: /ialp\.batchSize: 65536 rows of 16416 values each/ });
+    await t.throwsAsync(train({ world, env: { batchSize: 256 }, episodes: 10, a2c: { nSteps: 65536, net: { hidden: 16384, depth: 1 } } }),
+      { message: /a2c\.nSteps x env\.batch\.batchSize: 16777216 rows of 16416 values each/ });
+    await t.throwsAsync(world.backend.trainRewardModel(world.raw, {
+      history: h, histItems: new Uint32Array(n * h), histRewards: new Float32Array(n * h), items: new Uint32Array(n), labels: new Float32Array(n),
+    }, { batchSize: 65536, hidden: 16384, depth: 1, epochs: 1 }), { message: /rewardModel\.batchSize: 65536 rows of 16400 values each/ });
+    // and the same process goes on working
+    t.true((await train({ world, env: { batchSize: 4 }, episodes: 10 })).episodes.length >= 10);
+  });
+}

@@ -70,6 +70,66 @@ fn world_for(spec: &EnvSpec, world: Option<&AnyWorld>) -> Result<AnyWorld> {
     }
 }
 
+/// The most bytes the largest buffers of one training run, pre-training or
+/// reward-model fit may need in this build: 1 GiB in wasm32, whose memory
+/// holds 4 GiB at most and where a failed allocation traps (leaving the
+/// module's state behind), so that the copies at the boundary, the networks
+/// and the allocator fit beside them; natively 1 TiB, past which no machine
+/// this runs on goes (the shared limits, `ialp_sim::limits::MAX_ACTIVATIONS`
+/// among them, bound each size well below).
+pub const MAX_RUN_BYTES: u64 = if cfg!(target_arch = "wasm32") {
+    1 << 30
+} else {
+    1 << 40
+};
+const BUILD: &str = if cfg!(target_arch = "wasm32") {
+    "the wasm build"
+} else {
+    "this build"
+};
+
+/// `a x b x ...`, saturating (an estimate only needs to exceed the limit).
+fn mul(dims: &[usize]) -> u64 {
+    dims.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
+}
+
+/// Fails when `bytes` is over [`MAX_RUN_BYTES`]; `what` says what needs them.
+fn check_run_bytes(what: impl FnOnce() -> String, bytes: u64) -> Result<()> {
+    if bytes > MAX_RUN_BYTES {
+        return Err(Error::new(format!(
+            "{} needs {bytes} bytes; {BUILD} holds at most {MAX_RUN_BYTES}",
+            what()
+        )));
+    }
+    Ok(())
+}
+
+/// One pass of both towers of `net` over `rows` rows: each layer's inputs
+/// and outputs, 2 x 4 bytes a value, per tower.
+fn activation_bytes(net: &crate::NetConfig, rows: usize) -> u64 {
+    let per_row = net
+        .hidden
+        .saturating_mul(net.depth)
+        .saturating_add(net.embed_dim);
+    mul(&[rows, per_row, 16])
+}
+
+/// A run of T steps of B users over `world` with H of history: the
+/// environment's histories and states, the learner's copies and encoded
+/// observations, the rollout, each slot's scores over every item and the
+/// update's activations.
+fn rollout_bytes(world: &AnyWorld, b: usize, h: usize, t: usize, net: &crate::NetConfig) -> u64 {
+    let w = world.world();
+    let od = 3 * w.feature_dim() + 2;
+    mul(&[b, h, 16])
+        .saturating_add(mul(&[b, 256]))
+        .saturating_add(mul(&[b, h, 8]))
+        .saturating_add(mul(&[b, od, 4]))
+        .saturating_add(mul(&[t, b, od.saturating_add(8), 4]))
+        .saturating_add(mul(&[b, w.n_items(), 8]))
+        .saturating_add(activation_bytes(net, t.saturating_mul(b)))
+}
+
 pub struct TrainResult {
     pub policy: Vec<u8>,
     pub episodes: Vec<f64>,
@@ -93,6 +153,20 @@ pub fn train(
     let cfg: TrainConfig = from_value("training config", config)?;
     cfg.validate()?;
     let world = world_for(&cfg.env, world)?;
+    let (b, h, t) = (
+        cfg.env.batch.batch_size,
+        cfg.env.batch.history,
+        cfg.a2c.n_steps,
+    );
+    check_run_bytes(
+        || {
+            format!(
+                "training config: batch of {b} users x history {h} x nSteps {t} over {} items",
+                world.world().n_items()
+            )
+        },
+        rollout_bytes(&world, b, h, t, &cfg.a2c.net),
+    )?;
     let init = init.map(Policy::from_bytes).transpose()?;
     let critic = critic.map(RewardModel::from_bytes).transpose()?;
     let (out, trace) = match (&cfg.adaptive, &init) {
@@ -165,6 +239,22 @@ pub fn pretrain(
     let job: PretrainJob = from_value("pre-training config", job)?;
     ialp_sim::limits::check_int("history", job.history, 1, ialp_sim::limits::MAX_HISTORY)
         .map_err(|e| e.context("pre-training config"))?;
+    job.ialp.validate()?;
+    // a logs epoch's sampled transitions and a minibatch, then the imagined world's rollout
+    let c = &job.ialp;
+    let (u, t, h) = (c.users, c.a2c.n_steps, job.history);
+    check_run_bytes(
+        || {
+            format!(
+                "pre-training config: {} transitions per epoch, {u} imagined users x nSteps {t} over {} items",
+                c.transitions_per_epoch,
+                world.world().n_items()
+            )
+        },
+        mul(&[c.transitions_per_epoch, h, 12])
+            .saturating_add(activation_bytes(&c.a2c.net, c.batch_size))
+            .saturating_add(rollout_bytes(world, u, h, t, &c.a2c.net)),
+    )?;
     let critic = critic.map(RewardModel::from_bytes).transpose()?;
     let (train, held_out) = world.user_split();
     let users = match job.users {
@@ -318,6 +408,23 @@ pub fn train_reward_model(
     progress: &mut dyn FnMut(usize, f32) -> bool,
 ) -> Result<Fitted> {
     let cfg: RewardModelConfig = from_value("reward model config", config)?;
+    cfg.validate()?;
+    // a minibatch and the validation examples through the tower
+    let net = crate::NetConfig {
+        hidden: cfg.hidden,
+        depth: cfg.depth,
+        embed_dim: cfg.embed_dim,
+    };
+    let val = (examples.items.len() as f64 * cfg.validation_fraction as f64) as usize;
+    check_run_bytes(
+        || {
+            format!(
+                "reward model config: batchSize {} and {val} validation examples through hidden {} x depth {}",
+                cfg.batch_size, cfg.hidden, cfg.depth
+            )
+        },
+        activation_bytes(&net, cfg.batch_size).saturating_add(activation_bytes(&net, val)),
+    )?;
     let w = world.world();
     let encoder = StateEncoder::new(examples.history, w.n_items(), w.item_features().to_vec())?;
     let mut model = RewardModel::new(cfg, encoder)?;
@@ -485,8 +592,13 @@ mod tests {
             "net.hidden",
         );
         train_err(
-            json!({"a2c": {"net": {"hidden": 16384, "depth": 64}}}),
+            json!({"a2c": {"net": {"hidden": 16384, "depth": 64}}, "env": {"name": "synthetic", "batch": {"batchSize": 8}}}),
             "parameters is more than the limit",
+        );
+        // each size within its limit, their product (one update's activations) past its own
+        train_err(
+            json!({"a2c": {"net": {"hidden": 16384, "depth": 64}}}),
+            "a2c.nSteps x env.batch.batchSize: 512 rows of 1048608 values each (hidden 16384 x depth 64 + 32) is more than the limit of 536870912",
         );
         train_err(
             json!({"a2c": {"nSteps": 65536}, "env": {"batch": {"batchSize": 65536}}}),

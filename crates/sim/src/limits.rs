@@ -28,6 +28,9 @@ pub const MAX_CANDIDATES: usize = 1024;
 pub const MAX_EPOCHS: usize = 100_000;
 /// Most transitions one pre-training epoch or minibatch samples.
 pub const MAX_TRANSITIONS: usize = 1 << 24;
+/// Most values one pass of a network over a batch may hold (rows times the
+/// widths of its layers, or rows times the items scored): 2^29, 2 GiB of f32.
+pub const MAX_ACTIVATIONS: usize = 1 << 29;
 
 use crate::error::{Error, Result};
 
@@ -76,6 +79,29 @@ pub fn checked_product(what: &str, dims: &[usize], max: usize) -> Result<usize> 
                 .join(" x ")
         ))),
     }
+}
+
+/// Fails when a pass over `rows` rows (`rows_what` says whose count) of a
+/// network with `depth` hidden layers of `hidden` and an output of `out` would
+/// hold more than [`MAX_ACTIVATIONS`] values.
+pub fn check_activations(
+    rows_what: &str,
+    rows: usize,
+    hidden: usize,
+    depth: usize,
+    out: usize,
+) -> Result<()> {
+    let per_row = hidden.checked_mul(depth).and_then(|x| x.checked_add(out));
+    if per_row
+        .and_then(|p| p.checked_mul(rows))
+        .is_some_and(|n| n <= MAX_ACTIVATIONS)
+    {
+        return Ok(());
+    }
+    Err(Error::new(format!(
+        "{rows_what}: {rows} rows of {} values each (hidden {hidden} x depth {depth} + {out}) is more than the limit of {MAX_ACTIVATIONS} values one pass of a network may hold",
+        per_row.map_or("more than 2^64".to_string(), |p| p.to_string())
+    )))
 }
 
 #[cfg(test)]

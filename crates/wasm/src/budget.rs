@@ -5,10 +5,11 @@
 //! calling into the core, the bytes the request's largest buffers would need
 //! are estimated from the spec and checked against [`MAX_WASM_BYTES`].
 //!
-//! (The natural home of these checks is the core's validation, with a budget
-//! per target: `BatchConfig::validate` in crates/sim/src/batch.rs,
-//! `SyntheticConfig::validate` in crates/sim/src/synthetic.rs and
-//! `TrainConfig::validate` in crates/ac-core/src/algorithms/config.rs.)
+//! (Training runs, pre-training and reward-model fits are checked by the core
+//! itself, after their configs are validated, against `api::MAX_RUN_BYTES`;
+//! the natural home of these checks is the same: `BatchConfig::validate` in
+//! crates/sim/src/batch.rs and `SyntheticConfig::validate` in
+//! crates/sim/src/synthetic.rs, with a budget per target.)
 
 use super::*;
 use ialp_sim::{AnyWorld, EnvSpec};
@@ -84,30 +85,4 @@ pub(crate) fn env_fits(spec: &Value, world: Option<&AnyWorld>) -> Result<(), JsE
     }
     let Some(s) = parsed(spec) else { return Ok(()) };
     fits(env_what(&s), env_bytes(&s))
-}
-
-/// A training run of `config` over `world`: its environment, the learner's
-/// copies of the histories and encoded states, the rollout of nSteps x B
-/// encoded transitions and the logits and probabilities over every item for
-/// each slot.
-pub(crate) fn train_fits(config: &Value, world: &AnyWorld) -> Result<(), JsError> {
-    let Some(s) = config.get("env").and_then(parsed) else {
-        return Ok(());
-    };
-    let t = config
-        .pointer("/a2c/nSteps")
-        .and_then(Value::as_u64)
-        .map_or(8, |t| t.min(u32::MAX as u64) as usize);
-    let w = world.world();
-    let (b, h, n) = (s.batch.batch_size, s.batch.history, w.n_items());
-    let od = 3 * w.feature_dim() + 2;
-    let bytes = env_bytes(&s)
-        .saturating_add(mul(&[b, h, 8]))
-        .saturating_add(mul(&[b, od, 4]))
-        .saturating_add(mul(&[t, b, od.saturating_add(8), 4]))
-        .saturating_add(mul(&[b, n, 8]));
-    fits(
-        format!("training config: batch of {b} users x history {h} x nSteps {t} over {n} items"),
-        bytes,
-    )
 }

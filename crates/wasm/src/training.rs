@@ -47,7 +47,6 @@ pub fn train(
     critic: Option<Vec<u8>>,
 ) -> Result<JsValue, JsError> {
     let config = value("training config", config)?;
-    budget::train_fits(&config, &world.inner)?;
     let mut thrown: Option<JsValue> = None;
     let mut report = |p: &ialp_ac_core::Progress| {
         if let Some(f) = &on_progress {

@@ -443,6 +443,12 @@ pub fn train_adaptive(
     progress: &mut dyn FnMut(&Progress) -> bool,
 ) -> Result<AdaptiveOutcome> {
     adaptive.validate()?;
+    // pi_0 (its own widths, from its file) and r_phi pass each step's batch
+    let b = cfg.env.batch.batch_size;
+    pi0.meta.net.check_rows("env.batch.batchSize (pi_0)", b)?;
+    if let Some(c) = critic {
+        c.check_rows("env.batch.batchSize (r_phi)", b)?;
+    }
     let w = world.world();
     let categories = (0..w.n_items()).map(|i| w.item_category(i)).collect();
     let quit = cfg.env.quit.resolve(&default_quit(world.env_name()));

@@ -158,12 +158,16 @@ impl TrainConfig {
         use ialp_sim::limits::{check_int, checked_product, MAX_EPISODES, MAX_TRANSITIONS};
         check_int("episodes", self.episodes, 1, MAX_EPISODES)?;
         // the rollout buffer holds nSteps x batchSize transitions
-        checked_product(
+        let rows = checked_product(
             "a2c.nSteps x env.batch.batchSize",
             &[self.a2c.n_steps, self.env.batch.batch_size],
             MAX_TRANSITIONS,
         )?;
-        self.a2c.validate()
+        self.a2c.validate()?;
+        // an update passes the whole rollout through both towers
+        self.a2c
+            .net
+            .check_rows("a2c.nSteps x env.batch.batchSize", rows)
     }
 }
 

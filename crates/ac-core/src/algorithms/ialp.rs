@@ -107,7 +107,16 @@ impl IalpConfig {
         )?;
         check_range("ialp.steps", self.steps as f64, 0.0, 1e12)?;
         check_range("ialp.users", self.users as f64, 1.0, 65_536.0)?;
-        check_range("ialp.warmStart", self.warm_start as f64, 0.0, 4096.0)
+        check_range("ialp.warmStart", self.warm_start as f64, 0.0, 4096.0)?;
+        // the imagined world's rollout buffer holds nSteps x users transitions
+        let rows = ialp_sim::limits::checked_product(
+            "a2c.nSteps x ialp.users",
+            &[self.a2c.n_steps, self.users],
+            MAX_TRANSITIONS,
+        )?;
+        // each update passes its rows through both towers
+        self.a2c.net.check_rows("a2c.nSteps x ialp.users", rows)?;
+        self.a2c.net.check_rows("ialp.batchSize", self.batch_size)
     }
 }
 

@@ -145,6 +145,8 @@ impl Policy {
     /// Logits (rows x n_items) and values for observations (rows x H each).
     pub fn evaluate(&self, items: &[u32], rewards: &[f32]) -> Result<(Array2<f32>, Array1<f32>)> {
         let rows = items.len() / self.encoder.history.max(1);
+        self.meta.net.check_rows("observations", rows)?;
+        crate::eval::check_item_rows("observations", rows, self.encoder.n_items)?;
         let mut x = vec![0f32; rows * self.encoder.out_dim()];
         self.encoder.encode(items, rewards, &mut x)?;
         let view = ArrayView2::from_shape((rows, self.encoder.out_dim()), &x)

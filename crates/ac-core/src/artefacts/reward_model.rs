@@ -73,6 +73,13 @@ impl RewardModelConfig {
             self.validation_fraction,
             0.0,
             0.9,
+        )?;
+        ialp_sim::limits::check_activations(
+            "rewardModel.batchSize",
+            self.batch_size,
+            self.hidden,
+            self.depth,
+            self.embed_dim,
         )
     }
 
@@ -268,6 +275,20 @@ impl RewardModel {
         Ok(x)
     }
 
+    /// Fails when a pass over `rows` states (`rows_what` names whose count)
+    /// that scores every item would hold more than
+    /// [`MAX_ACTIVATIONS`](ialp_sim::limits::MAX_ACTIVATIONS) values.
+    pub fn check_rows(&self, rows_what: &str, rows: usize) -> Result<()> {
+        let c = &self.config;
+        ialp_sim::limits::check_activations(rows_what, rows, c.hidden, c.depth, c.embed_dim)?;
+        ialp_sim::limits::checked_product(
+            &format!("{rows_what} x items"),
+            &[rows, self.encoder.n_items],
+            ialp_sim::limits::MAX_ACTIVATIONS,
+        )
+        .map(|_| ())
+    }
+
     /// r_phi for each (state, item) row, in [0, 1].
     pub fn score(
         &self,
@@ -306,6 +327,7 @@ impl RewardModel {
             self.config.embed_dim,
             self.encoder.feature_dim,
         );
+        self.check_rows("states", hist_items.len() / self.encoder.history.max(1))?;
         let x = self.encode(hist_items, hist_rewards)?;
         let rows = hist_items.len() / self.encoder.history;
         let cache = self.tower.forward(&self.params, &x, rows);
@@ -395,10 +417,19 @@ impl RewardModel {
         if ex.len() < 2 {
             return Err(Error::invalid("reward examples", "at least 2", ex.len()));
         }
-        let x_all = self.encode(&ex.hist_items, &ex.hist_rewards)?;
-        let mut rng = Rng::stream(self.config.seed, 0x4E_0002_0000_0000);
         let n_val =
             ((ex.len() as f32 * self.config.validation_fraction) as usize).min(ex.len() - 1);
+        // the held-out loss passes every validation example at once
+        let c = &self.config;
+        ialp_sim::limits::check_activations(
+            "reward examples x rewardModel.validationFraction",
+            n_val,
+            c.hidden,
+            c.depth,
+            c.embed_dim,
+        )?;
+        let x_all = self.encode(&ex.hist_items, &ex.hist_rewards)?;
+        let mut rng = Rng::stream(self.config.seed, 0x4E_0002_0000_0000);
         let order: Vec<usize> = (0..ex.len()).collect();
         let (train, val) = order.split_at(ex.len() - n_val);
         let mut train = train.to_vec();

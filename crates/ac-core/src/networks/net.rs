@@ -81,6 +81,19 @@ impl NetConfig {
         Ok(())
     }
 
+    /// Fails when a pass of either tower over `rows` rows (`rows_what` names
+    /// the settings that give the count) would hold more than
+    /// [`MAX_ACTIVATIONS`](ialp_sim::limits::MAX_ACTIVATIONS) values.
+    pub fn check_rows(&self, rows_what: &str, rows: usize) -> Result<()> {
+        ialp_sim::limits::check_activations(
+            rows_what,
+            rows,
+            self.hidden,
+            self.depth,
+            self.embed_dim,
+        )
+    }
+
     /// Values in all tensors of the actor-critic over `in_dim` inputs and
     /// `n_items` items of `feat_dim` features (None on overflow). Call after
     /// [`validate`](Self::validate), which bounds the depth.
