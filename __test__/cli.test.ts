@@ -57,6 +57,13 @@ test('ialp recommend: top-k of a saved policy for a user, from their latest logg
   t.true(out.recommendations.every((x) => !out.history.some((h) => h.item === x.item) && x.text.includes('jacket')));
   const wasm = await runCli(['recommend', '--policy', file, '--user', '3', '--k', '5', '--json', '--backend', 'wasm']);
   t.deepEqual(JSON.parse(wasm.stdout), out);
+  // every item asked for: the seen ones are left out, and the shortfall is said
+  const all = await runCli(['recommend', '--policy', file, '--user', '3', '--k', '300', '--json']);
+  t.is(all.code, 0, all.stderr);
+  const seen = new Set(out.history.map((h) => h.item)).size;
+  t.is((JSON.parse(all.stdout) as typeof out).recommendations.length, 300 - seen);
+  t.regex(all.stderr, new RegExp(`${300 - seen} recommendations, not 300: the other ${seen} of the 300 items are in user 3's history`));
+  t.notRegex(r.stderr, /note/);
   const bad = await runCli(['recommend', '--policy', file, '--user', '100000']);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /user: expected an integer in \[0, 289\], got 100000/);

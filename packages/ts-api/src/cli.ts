@@ -585,7 +585,9 @@ async function cmdRecommend(argv: string[]): Promise<void> {
     process.stderr.write(`ialp: warning: ${values.policy} was trained on data with fingerprint ${fp}; environment "${name}" has ${world.info.fingerprint}\n`);
   }
   const history = world.latestHistory(user, policy.history);
-  const recs = policy.recommend(history, { k: intOption('k', values.k, 1) ?? 10 });
+  const k = intOption('k', values.k, 1) ?? 10;
+  const recs = policy.recommend(history, { k });
+  if (recs.length < k) process.stderr.write(`ialp: note: ${recs.length} recommendations, not ${k}: the other ${policy.nItems - recs.length} of the ${policy.nItems} items are in user ${user}'s history\n`);
   if (values.json) return void console.log(JSON.stringify({ user, history, recommendations: recs.map((r) => ({ ...r, text: world.itemText(r.item) })) }, null, 2));
   console.log(`user ${user}'s latest interactions (reward 0-1):`);
   for (const h of history) console.log(`  ${h.reward.toFixed(2)}  ${world.itemText(h.item)}`);
