@@ -125,8 +125,11 @@ impl<'a> CsvReader<'a> {
         }
         let start_line = self.line;
         loop {
+            // the line the last field's opening quote is on, when it is quoted
+            let mut opened = None;
             if b.get(self.pos) == Some(&b'"') {
-                fields.push(self.quoted(start_line)?);
+                opened = Some(self.line);
+                fields.push(self.quoted(self.line)?);
             } else {
                 let start = self.pos;
                 while let Some(&c) = b.get(self.pos) {
@@ -154,13 +157,20 @@ impl<'a> CsvReader<'a> {
                     return Ok(Some(start_line));
                 }
                 Some(_) => {
+                    // a field that ran over lines most likely began with a stray quote
+                    let from = match opened {
+                        Some(l) if l < self.line => format!(
+                            ", which opened on line {l} (a quote there without its closing one?)"
+                        ),
+                        _ => String::new(),
+                    };
                     return Err(Error::new(format!(
-                        "{} line {}: unexpected text after the closing quote of field {} \
+                        "{} line {}: unexpected text after the closing quote of field {}{from} \
                          (a quote inside a quoted field must be doubled: \"\")",
                         self.file,
                         self.line,
                         fields.len()
-                    )))
+                    )));
                 }
             }
         }
@@ -518,6 +528,15 @@ mod tests {
         assert!(e.message().contains("never closed"), "{e}");
         let e = records("a,b\n1,\"x\"y\n").unwrap_err();
         assert!(e.message().contains("t.csv line 2"), "{e}");
+        assert!(!e.message().contains("opened on"), "{e}");
+        // a stray quote on line 2 runs the field on to the next quote, on line 4:
+        // both lines are named
+        let e = records("a,b\n1,\"open\n2,3\n4,\"x\"\n").unwrap_err();
+        assert_eq!(
+            e.message(),
+            "t.csv line 4: unexpected text after the closing quote of field 2, which opened on line 2 \
+             (a quote there without its closing one?) (a quote inside a quoted field must be doubled: \"\")"
+        );
     }
 
     #[test]
