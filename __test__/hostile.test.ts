@@ -364,3 +364,27 @@ for (const backend of backends) {
     t.true((await train({ world, env: { batchSize: 4 }, episodes: 10 })).episodes.length >= 10);
   });
 }
+
+test('number and boolean arguments of the objects the surface returns are named, with the same words on both builds', async (t) => {
+  const said: Record<string, string[]> = {};
+  for (const backend of backends) {
+    const world = await World.load({ name: 'synthetic' }, backend);
+    const raw = world.raw as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const policy = world.backend.loadPolicy(good);
+    const calls: [string, () => unknown][] = [
+      ['item: expected a number, got string', () => raw.itemText!('x')],
+      ['item: expected a number, got undefined', () => raw.itemText!()],
+      ['user: expected a number, got Object', () => raw.latestHistory!({}, 1)],
+      ['history: expected a number, got string', () => raw.latestHistory!(1, '3')],
+      ['validate: expected a boolean, got string', () => raw.inspect!('yes')],
+      ['k: expected a number, got string', () => policy.recommend(new Uint32Array(10), new Float32Array(10), '5' as never, true)],
+      ['excludeSeen: expected a boolean, got number', () => policy.recommend(new Uint32Array(10), new Float32Array(10), 5, 1 as never)],
+    ];
+    said[backend] = calls.map(([want, f]) => {
+      const e = t.throws(f, { message: want }, `${backend}: ${want}`);
+      return e?.message ?? '';
+    });
+    t.is(raw.itemText!(0), world.itemText(0), 'and the object still answers');
+  }
+  if (backends.length > 1) t.deepEqual(said[backends[0]!], said[backends[1]!]);
+});

@@ -9,7 +9,7 @@
 import type * as Core from '@ialp/native';
 import { loadBuild, type BackendKind, type CoreModule } from './builds.js';
 import type * as T from './core-types.js';
-import { checkExamples, checkNesting, ENV_ARGS, namedArgs, optionalBytes, POLICY_ARGS, REWARD_MODEL_ARGS } from './boundary.js';
+import { checkExamples, checkNesting, ENV_ARGS, namedArgs, optionalBytes, POLICY_ARGS, REWARD_MODEL_ARGS, WORLD_ARGS } from './boundary.js';
 import { checkFinite, checkTypedArray } from './options.js';
 import { trainRelayed } from './training-relay.js';
 
@@ -55,7 +55,7 @@ function adapt(kind: BackendKind, m: CoreModule): Backend {
     environments: () => m.environments(),
     buildWorld: async (s, files, userModel) => {
       for (const [name, bytes] of files) checkTypedArray(`files[${JSON.stringify(name)}]`, bytes, Uint8Array);
-      return typed(await m.World.build(spec(s), Object.fromEntries(files), optionalBytes('userModel', userModel) ?? null));
+      return namedArgs(typed<RawWorld>(await m.World.build(spec(s), Object.fromEntries(files), optionalBytes('userModel', userModel) ?? null)), WORLD_ARGS);
     },
     createEnv: (s, world) => namedArgs(world ? (world as Core.World).env(spec(s)) : new m.Env(spec(s)), ENV_ARGS),
     train: (config, world, onProgress, signal, init, critic) =>

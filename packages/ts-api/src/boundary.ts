@@ -48,13 +48,24 @@ export function checkExamples(e: RewardExamplesInput): RewardExamplesInput {
   return e;
 }
 
-type Kind = abstract new (...args: never[]) => unknown;
+type Kind = (abstract new (...args: never[]) => unknown) | 'number' | 'boolean';
+
+/** `v` if it is of `kind` (a typed-array class, or a JS number or boolean); else an error naming `what`. */
+function checkArg(what: string, v: unknown, kind: Kind): void {
+  if (typeof kind !== 'string') return void checkTypedArray(what, v, kind);
+  if (typeof v !== kind) {
+    const got = v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
+    throw new IalpError(`${what}: expected a ${kind}, got ${got}`);
+  }
+}
 
 /**
- * `obj` with each named method checking its leading typed-array arguments
- * first (own properties shadowing the class's methods), so that the objects
- * the surface returns (an Env, a Policy, a RewardModel) name a wrong argument
- * on either build as the surface itself does.
+ * `obj` with each named method checking its leading arguments first (typed
+ * arrays, numbers, booleans; own properties shadowing the class's methods),
+ * so that the objects the surface returns (a World, an Env, a Policy, a
+ * RewardModel) name a wrong argument on either build as the surface itself
+ * does (napi's own conversion error names none: "Failed to convert napi value
+ * String into rust type `f64`"; wasm's read a string as NaN).
  */
 export function namedArgs<T extends object>(obj: T, methods: Record<string, [string, Kind][]>): T {
   const o = obj as Record<string, unknown>;
@@ -64,7 +75,7 @@ export function namedArgs<T extends object>(obj: T, methods: Record<string, [str
     Object.defineProperty(obj, name, {
       configurable: true,
       value: (...a: unknown[]) => {
-        args.forEach(([what, kind], i) => checkTypedArray(what, a[i], kind));
+        args.forEach(([what, kind], i) => checkArg(what, a[i], kind));
         return f.apply(obj, a);
       },
     });
@@ -77,5 +88,12 @@ export const ENV_ARGS: Record<string, [string, Kind][]> = {
   observe: [['items', Uint32Array], ['rewards', Float32Array]],
   setUserPool: [['users', Uint32Array]],
 };
-export const POLICY_ARGS: Record<string, [string, Kind][]> = { recommend: [['items', Uint32Array], ['rewards', Float32Array]] };
+export const POLICY_ARGS: Record<string, [string, Kind][]> = {
+  recommend: [['items', Uint32Array], ['rewards', Float32Array], ['k', 'number'], ['excludeSeen', 'boolean']],
+};
+export const WORLD_ARGS: Record<string, [string, Kind][]> = {
+  itemText: [['item', 'number']],
+  latestHistory: [['user', 'number'], ['history', 'number']],
+  inspect: [['validate', 'boolean']],
+};
 export const REWARD_MODEL_ARGS: Record<string, [string, Kind][]> = { score: [['histItems', Uint32Array], ['histRewards', Float32Array], ['items', Uint32Array]] };
