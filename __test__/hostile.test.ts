@@ -14,9 +14,7 @@ import { backends, runCli } from './helpers.js';
 const env = { name: 'synthetic', synthetic: { nUsers: 50, nItems: 30 } };
 
 /** A small reward model over `world`'s items. */
-async function rewardModel(world: World): Promise<Uint8Array> {
-  const n = 8;
-  const h = 2;
+async function rewardModel(world: World, h = 2, n = 8): Promise<Uint8Array> {
   const fit = await world.backend.trainRewardModel(world.raw, {
     history: h,
     histItems: Uint32Array.from({ length: n * h }, (_, i) => i % 5),
@@ -340,15 +338,9 @@ for (const backend of backends) {
   // naming the settings before anything is allocated, never "memory allocation failed" (an abort)
   test(`${backend}: sizes that multiply past what one pass may hold are errors naming the settings`, async (t) => {
     const world = await World.load({ name: 'synthetic' }, backend);
-    const h = 10;
+    const h = 10; // pre-training's default history
     const n = 16;
-    const fitted = await world.backend.trainRewardModel(world.raw, {
-      history: h,
-      histItems: Uint32Array.from({ length: n * h }, (_, i) => i % 7),
-      histRewards: new Float32Array(n * h).fill(0.5),
-      items: Uint32Array.from({ length: n }, (_, i) => i),
-      labels: Float32Array.from({ length: n }, (_, i) => i % 2),
-    }, { epochs: 1 });
+    const fitted = { model: await rewardModel(world, h, n) };
     await t.throwsAsync(pretrain({ world, ialp: { users: 65536, a2c: { nSteps: 65536 }, episodes: 10 }, rewardModel: fitted.model }),
       { message: /a2c\.nSteps x ialp\.users: 65536 x 65536 is more than the limit of 16777216/ });
     await t.throwsAsync(pretrain({ world, ialp: { users: 4096, a2c: { nSteps: 4096, net: { hidden: 1024, depth: 1 } }, episodes: 10 }, rewardModel: fitted.model }),
