@@ -89,12 +89,12 @@ const BUILD: &str = if cfg!(target_arch = "wasm32") {
 };
 
 /// `a x b x ...`, saturating (an estimate only needs to exceed the limit).
-fn mul(dims: &[usize]) -> u64 {
+pub fn mul(dims: &[usize]) -> u64 {
     dims.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
 }
 
 /// Fails when `bytes` is over [`MAX_RUN_BYTES`]; `what` says what needs them.
-fn check_run_bytes(what: impl FnOnce() -> String, bytes: u64) -> Result<()> {
+pub fn check_run_bytes(what: impl FnOnce() -> String, bytes: u64) -> Result<()> {
     if bytes > MAX_RUN_BYTES {
         return Err(Error::new(format!(
             "{} needs {bytes} bytes; {BUILD} holds at most {MAX_RUN_BYTES}",
@@ -107,11 +107,15 @@ fn check_run_bytes(what: impl FnOnce() -> String, bytes: u64) -> Result<()> {
 /// One pass of both towers of `net` over `rows` rows: each layer's inputs
 /// and outputs, 2 x 4 bytes a value, per tower.
 fn activation_bytes(net: &crate::NetConfig, rows: usize) -> u64 {
-    let per_row = net
-        .hidden
-        .saturating_mul(net.depth)
-        .saturating_add(net.embed_dim);
-    mul(&[rows, per_row, 16])
+    ialp_sim::limits::activation_values(rows, net.hidden, net.depth, net.embed_dim)
+        .map_or(u64::MAX, |v| mul(&[v, 16]))
+}
+
+/// An environment of B users with H of history: items and rewards held (8
+/// bytes a cell) plus the copies `observe` passes through the boundary (8
+/// more), and each slot's state.
+pub fn env_bytes(b: usize, h: usize) -> u64 {
+    mul(&[b, h, 16]).saturating_add(mul(&[b, 256]))
 }
 
 /// A run of T steps of B users over `world` with H of history: the
@@ -121,8 +125,7 @@ fn activation_bytes(net: &crate::NetConfig, rows: usize) -> u64 {
 fn rollout_bytes(world: &AnyWorld, b: usize, h: usize, t: usize, net: &crate::NetConfig) -> u64 {
     let w = world.world();
     let od = 3 * w.feature_dim() + 2;
-    mul(&[b, h, 16])
-        .saturating_add(mul(&[b, 256]))
+    env_bytes(b, h)
         .saturating_add(mul(&[b, h, 8]))
         .saturating_add(mul(&[b, od, 4]))
         .saturating_add(mul(&[t, b, od.saturating_add(8), 4]))

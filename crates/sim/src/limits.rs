@@ -81,6 +81,16 @@ pub fn checked_product(what: &str, dims: &[usize], max: usize) -> Result<usize> 
     }
 }
 
+/// Values one pass over `rows` rows of a network with `depth` hidden layers
+/// of `hidden` and an output of `out` holds: `rows x (hidden x depth + out)`
+/// (None past usize).
+pub fn activation_values(rows: usize, hidden: usize, depth: usize, out: usize) -> Option<usize> {
+    hidden
+        .checked_mul(depth)?
+        .checked_add(out)?
+        .checked_mul(rows)
+}
+
 /// Fails when a pass over `rows` rows (`rows_what` says whose count) of a
 /// network with `depth` hidden layers of `hidden` and an output of `out` would
 /// hold more than [`MAX_ACTIVATIONS`] values.
@@ -91,17 +101,25 @@ pub fn check_activations(
     depth: usize,
     out: usize,
 ) -> Result<()> {
-    let per_row = hidden.checked_mul(depth).and_then(|x| x.checked_add(out));
-    if per_row
-        .and_then(|p| p.checked_mul(rows))
-        .is_some_and(|n| n <= MAX_ACTIVATIONS)
-    {
+    if activation_values(rows, hidden, depth, out).is_some_and(|n| n <= MAX_ACTIVATIONS) {
         return Ok(());
     }
+    let per_row = activation_values(1, hidden, depth, out);
     Err(Error::new(format!(
         "{rows_what}: {rows} rows of {} values each (hidden {hidden} x depth {depth} + {out}) is more than the limit of {MAX_ACTIVATIONS} values one pass of a network may hold",
         per_row.map_or("more than 2^64".to_string(), |p| p.to_string())
     )))
+}
+
+/// Fails when `rows` rows (`rows_what` names whose count) of scores over
+/// `n_items` items would be more than [`MAX_ACTIVATIONS`] values.
+pub fn check_item_rows(rows_what: &str, rows: usize, n_items: usize) -> Result<()> {
+    checked_product(
+        &format!("{rows_what} x items"),
+        &[rows, n_items],
+        MAX_ACTIVATIONS,
+    )
+    .map(|_| ())
 }
 
 #[cfg(test)]

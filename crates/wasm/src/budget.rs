@@ -3,7 +3,8 @@
 //! wasm32 memory (4 GiB at most) cannot: there a failed allocation traps with
 //! "unreachable", and the trap leaves the module's state behind. So before
 //! calling into the core, the bytes the request's largest buffers would need
-//! are estimated from the spec and checked against [`MAX_WASM_BYTES`].
+//! are estimated from the spec and checked against the core's budget of
+//! this build, `api::MAX_RUN_BYTES` (1 GiB).
 //!
 //! (Training runs, pre-training and reward-model fits are checked by the core
 //! itself, after their configs are validated, against `api::MAX_RUN_BYTES`;
@@ -14,24 +15,10 @@
 use super::*;
 use ialp_sim::{AnyWorld, EnvSpec};
 
-/// The most bytes the buffers of one environment, synthetic world, training
-/// run or evaluation may need in the wasm build: 1 GiB, so that the copies
-/// made at the boundary, the networks and the allocator fit with it in a
-/// wasm32 memory of 4 GiB.
-pub const MAX_WASM_BYTES: u64 = 1 << 30;
-
+/// The core's byte budget of this build ([`api::MAX_RUN_BYTES`], 1 GiB in
+/// wasm32), as a JS error.
 fn fits(what: String, bytes: u64) -> Result<(), JsError> {
-    if bytes > MAX_WASM_BYTES {
-        return Err(JsError::new(&format!(
-            "{what} needs {bytes} bytes; the wasm build holds at most {MAX_WASM_BYTES}"
-        )));
-    }
-    Ok(())
-}
-
-/// `a x b x ...`, saturating (the estimate only needs to exceed the budget).
-fn mul(dims: &[usize]) -> u64 {
-    dims.iter().fold(1u64, |n, &d| n.saturating_mul(d as u64))
+    api::check_run_bytes(|| what, bytes).map_err(js)
 }
 
 /// The spec, when the core would accept its batch (otherwise the core's own
@@ -40,14 +27,6 @@ fn parsed(spec: &Value) -> Option<EnvSpec> {
     EnvSpec::from_value(spec.clone())
         .ok()
         .filter(|s| s.batch.validate().is_ok())
-}
-
-/// The B x H histories of an environment: items and rewards held (8 bytes a
-/// cell) plus the copies `observe` passes through wasm memory (8 more), and
-/// each slot's state.
-fn env_bytes(s: &EnvSpec) -> u64 {
-    let (b, h) = (s.batch.batch_size, s.batch.history);
-    mul(&[b, h, 16]).saturating_add(mul(&[b, 256]))
 }
 
 fn env_what(s: &EnvSpec) -> String {
@@ -66,9 +45,9 @@ pub(crate) fn world_fits(spec: &Value) -> Result<(), JsError> {
         return Ok(());
     }
     let per_item = 2 * c.dim + c.n_categories + 2;
-    let bytes = mul(&[c.n_items, per_item, 4])
-        .saturating_add(mul(&[c.n_users, c.dim, 8]))
-        .saturating_add(mul(&[c.n_categories, c.dim, 4]));
+    let bytes = api::mul(&[c.n_items, per_item, 4])
+        .saturating_add(api::mul(&[c.n_users, c.dim, 8]))
+        .saturating_add(api::mul(&[c.n_categories, c.dim, 4]));
     fits(
         format!(
             "synthetic world of {} items and {} users (dim {}, {} categories)",
@@ -84,5 +63,8 @@ pub(crate) fn env_fits(spec: &Value, world: Option<&AnyWorld>) -> Result<(), JsE
         world_fits(spec)?;
     }
     let Some(s) = parsed(spec) else { return Ok(()) };
-    fits(env_what(&s), env_bytes(&s))
+    fits(
+        env_what(&s),
+        api::env_bytes(s.batch.batch_size, s.batch.history),
+    )
 }

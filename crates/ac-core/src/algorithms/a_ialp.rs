@@ -445,7 +445,7 @@ pub fn train_adaptive(
     adaptive.validate()?;
     // pi_0 (its own widths, from its file) and r_phi pass each step's batch
     let b = cfg.env.batch.batch_size;
-    pi0.meta.net.check_rows("env.batch.batchSize (pi_0)", b)?;
+    pi0.check_rows("env.batch.batchSize (pi_0)", b)?;
     if let Some(c) = critic {
         c.check_rows("env.batch.batchSize (r_phi)", b)?;
     }

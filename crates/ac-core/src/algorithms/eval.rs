@@ -28,17 +28,6 @@ pub enum Actor<'a> {
     Policy(&'a Policy, Mode),
 }
 
-/// Fails when `rows` rows (`rows_what` names whose count) of scores over `n_items` items would be more than
-/// [`MAX_ACTIVATIONS`](ialp_sim::limits::MAX_ACTIVATIONS) values.
-pub(crate) fn check_item_rows(rows_what: &str, rows: usize, n_items: usize) -> Result<()> {
-    ialp_sim::limits::checked_product(
-        &format!("{rows_what} x items"),
-        &[rows, n_items],
-        ialp_sim::limits::MAX_ACTIVATIONS,
-    )
-    .map(|_| ())
-}
-
 /// Plays `episodes` episodes on a fresh environment of `world` built from `spec`
 /// (its batch seed replaced by `seed`) and returns them in slot order per round.
 pub fn evaluate(
@@ -91,10 +80,7 @@ pub fn evaluate(
     // a step passes the batch through the model and scores every item for each row
     match actor {
         Actor::Greedy(m) => m.check_rows("env.batch.batchSize", b)?,
-        Actor::Policy(p, _) => {
-            p.meta.net.check_rows("env.batch.batchSize", b)?;
-            check_item_rows("env.batch.batchSize", b, n as usize)?;
-        }
+        Actor::Policy(p, _) => p.check_rows("env.batch.batchSize", b)?,
         _ => {}
     }
     // popularity's ranking (stable: ties keep item order)

@@ -142,11 +142,18 @@ impl Policy {
         Ok(self.net.forward(view))
     }
 
+    /// Fails when a pass over `rows` states (`rows_what` names whose count),
+    /// its towers and its logits over every item, would hold more than
+    /// [`MAX_ACTIVATIONS`](ialp_sim::limits::MAX_ACTIVATIONS) values.
+    pub fn check_rows(&self, rows_what: &str, rows: usize) -> Result<()> {
+        self.meta.net.check_rows(rows_what, rows)?;
+        ialp_sim::limits::check_item_rows(rows_what, rows, self.encoder.n_items)
+    }
+
     /// Logits (rows x n_items) and values for observations (rows x H each).
     pub fn evaluate(&self, items: &[u32], rewards: &[f32]) -> Result<(Array2<f32>, Array1<f32>)> {
         let rows = items.len() / self.encoder.history.max(1);
-        self.meta.net.check_rows("observations", rows)?;
-        crate::eval::check_item_rows("observations", rows, self.encoder.n_items)?;
+        self.check_rows("observations", rows)?;
         let mut x = vec![0f32; rows * self.encoder.out_dim()];
         self.encoder.encode(items, rewards, &mut x)?;
         let view = ArrayView2::from_shape((rows, self.encoder.out_dim()), &x)

@@ -281,12 +281,7 @@ impl RewardModel {
     pub fn check_rows(&self, rows_what: &str, rows: usize) -> Result<()> {
         let c = &self.config;
         ialp_sim::limits::check_activations(rows_what, rows, c.hidden, c.depth, c.embed_dim)?;
-        ialp_sim::limits::checked_product(
-            &format!("{rows_what} x items"),
-            &[rows, self.encoder.n_items],
-            ialp_sim::limits::MAX_ACTIVATIONS,
-        )
-        .map(|_| ())
+        ialp_sim::limits::check_item_rows(rows_what, rows, self.encoder.n_items)
     }
 
     /// r_phi for each (state, item) row, in [0, 1].
@@ -327,9 +322,9 @@ impl RewardModel {
             self.config.embed_dim,
             self.encoder.feature_dim,
         );
-        self.check_rows("states", hist_items.len() / self.encoder.history.max(1))?;
+        let rows = hist_items.len() / self.encoder.history.max(1);
+        self.check_rows("states", rows)?;
         let x = self.encode(hist_items, hist_rewards)?;
-        let rows = hist_items.len() / self.encoder.history;
         let cache = self.tower.forward(&self.params, &x, rows);
         // E = F W + E_free, then z = h E^T + b
         let mut e = self.params.get(self.item_free).to_vec();
