@@ -771,6 +771,11 @@ mod tests {
         v
     }
 
+    /// Every element equal bit for bit (NaN payloads and signed zeros included).
+    fn same_bits(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+    }
+
     fn ulps(a: f32, b: f32) -> i64 {
         let key = |x: f32| {
             let i = x.to_bits() as i32 as i64;
@@ -810,21 +815,15 @@ mod tests {
             let one = run(1);
             let mut want = c0.clone();
             reference(&a, &b, &mut want, m, k, n);
-            assert!(one
-                .0
-                .iter()
-                .zip(&want)
-                .all(|(x, y)| x.to_bits() == y.to_bits()));
+            assert!(same_bits(&one.0, &want));
             for threads in [2, 3, 8] {
                 let got = run(threads);
-                let same =
-                    |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
                 assert!(
-                    same(&got.0, &one.0),
+                    same_bits(&got.0, &one.0),
                     "matmul {m}x{k}x{n} on {threads} threads"
                 );
                 assert!(
-                    same(&got.1, &one.1),
+                    same_bits(&got.1, &one.1),
                     "matmul_tn {m}x{k}x{n} on {threads} threads"
                 );
             }
@@ -957,27 +956,16 @@ mod tests {
                     let mut fresh = vec![f32::NAN; m * n];
                     f(&a, k, 1, &b, &mut fresh, m, k, n, true);
                     assert!(
-                        fresh
-                            .iter()
-                            .zip(&want_fresh)
-                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        same_bits(&fresh, &want_fresh),
                         "{name} fresh {m}x{k}x{n} zeros={zeros}"
                     );
                     let mut got = c0.clone();
                     f(&a, k, 1, &b, &mut got, m, k, n, false);
-                    assert!(
-                        got.iter()
-                            .zip(&want)
-                            .all(|(x, y)| x.to_bits() == y.to_bits()),
-                        "{name} {m}x{k}x{n} zeros={zeros}"
-                    );
+                    assert!(same_bits(&got, &want), "{name} {m}x{k}x{n} zeros={zeros}");
                     let mut got_tn = c0.clone();
                     f(&at, 1, m, &b, &mut got_tn, m, k, n, false);
                     assert!(
-                        got_tn
-                            .iter()
-                            .zip(&want)
-                            .all(|(x, y)| x.to_bits() == y.to_bits()),
+                        same_bits(&got_tn, &want),
                         "{name} transposed {m}x{k}x{n} zeros={zeros}"
                     );
                 }
