@@ -453,16 +453,18 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
       await savePolicy(`${name}-ialp${cells.length > 1 ? `-${src.source.replace(/[^A-Za-z0-9.]+/g, '_')}` : ''}-seed${seed}.ialp`, src.pi0s[s]!);
     });
     phase(name, 'online', `${seeds} seeds, baselines and the learnt methods`);
+    // one method's online run of seed index `s`, cached under `key` (and the method, its extra)
+    const onlineRun = (s: number, key: object, src?: { source: string; tag: string }) =>
+      async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
+        onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${src?.tag ?? ''}`);
+        return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed: 1000 + s, ...(src ? { source: src.source } : {}) });
+      };
     const baseBySeed: Map<Method, Run>[] = [];
     await eachLimit(units, parallel, async ({ s, src }) => {
       const seed = 1000 + s;
       const m = new Map<Method, Run>();
       if (!src) {
-        const key = { fp, episodes, batchSize, seed, ...compute };
-        const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
-          onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}`);
-          return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed });
-        };
+        const online = onlineRun(s, { fp, episodes, batchSize, seed, ...compute });
         m.set('random', await online('random', ev(seed, 'random')));
         m.set('popularity', await online('popularity', ev(seed, 'popularity')));
         m.set('greedy-logs', await online('greedy-logs', ev(seed, { greedy: logsRms[s]! }), sha256(logsRms[s]!)));
@@ -472,14 +474,9 @@ async function runCell(config: ExperimentConfig, out: string, opts: RunOptions, 
         baseBySeed[s] = m;
         return;
       }
-      const { source, tag } = src;
       const pi0 = src.pi0s[s]!;
       const rphi = src.rphis[s]!;
-      const key = { fp, episodes, batchSize, seed, ...compute, rphi: sha256(rphi) };
-      const online = async (method: Method, f: () => Promise<Run>, extra: unknown = null) => {
-        onPhase(name, 'online', `seed ${s + 1}/${seeds}, ${method}${tag}`);
-        return logged(await cache.json(`online-${method}`, { ...key, extra, order: 'arrival' }, f), { method, env: name, seed, source });
-      };
+      const online = onlineRun(s, { fp, episodes, batchSize, seed, ...compute, rphi: sha256(rphi) }, src);
       const pi0Hash = sha256(pi0.toBytes());
       m.set('greedy-llm', await online('greedy-llm', ev(seed, { greedy: rphi })));
       m.set('ialp', await online('ialp', ev(seed, pi0), { pi: pi0Hash, deploy }));
